@@ -1,0 +1,24 @@
+"""Shared fixtures: an app per test (the flaskr pattern) and paths to optional shared material."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from webapp import create_app
+
+SHARED = Path(os.environ.get("IDFLOW_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    return create_app({"TESTING": True, "INSTANCE_PATH": str(tmp_path)})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
