@@ -1,23 +1,168 @@
-"""Command-line tools of the processing library; `webapp.cli` mounts them under `idflow`."""
+"""Command-line tools of the processing library; `webapp.cli` mounts them under `idflow`.
+
+Exit codes follow the issue's contract: 0 success (document read), 1 unreadable, 2 bad usage.
+Expected failures print one sentence on stderr, never a traceback.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
+
+from processing.errors import IdflowError
+
+EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
+KINDS = ("td3", "td1", "td2", "dl")
+
+
+def _existing_file(value: str) -> Path:
+    path = Path(value)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"no such file: {value}")
+    return path
+
+
+def _existing_dir(value: str) -> Path:
+    path = Path(value)
+    if not path.is_dir():
+        raise argparse.ArgumentTypeError(f"no such folder: {value}")
+    return path
+
+
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
+
+
+def _print_result(result: Any) -> None:
+    data = result.to_dict()
+    print(f"status: {data['status']}")
+    print(f"document type: {data['document_type'] or 'unknown'}")
+    mrz = data["mrz"]
+    if mrz:
+        print(f"MRZ ({mrz['format']}, {'valid' if mrz['valid'] else 'check digits fail'}):")
+        for line in mrz["lines"]:
+            print(f"  {line}")
+        for name in (
+            "surname",
+            "given_names",
+            "document_number",
+            "nationality",
+            "birth_date",
+            "sex",
+            "expiry_date",
+            "issuing_country",
+            "optional_data",
+        ):
+            print(f"  {name}: {mrz[name]}")
+        for check in mrz["check_digits"]:
+            mark = "ok" if check["valid"] else f"printed {check['printed']}"
+            print(f"  check digit {check['field']}: {check['computed']} {mark}")
+    if data["barcode"]:
+        print("barcode (AAMVA):")
+        for key, value in data["barcode"].items():
+            if key != "fields" and value:
+                print(f"  {key}: {value}")
+    if data["visual"]:
+        print("visual zone:")
+        for key, value in data["visual"]["fields"].items():
+            print(f"  {key}: {value['value']} ({value['confidence']:.2f})")
+    for reason in data["reasons"]:
+        print(f"{reason['severity']}: {reason['code']}: {reason['message']}")
+    print(f"confidence: {data['confidence']:.2f}")
+    print("timings: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in data["timings"].items()))
+
+
+def _read(args: argparse.Namespace) -> int:
+    from processing.pipeline import read_document_files
+
+    result = read_document_files(args.front, args.back)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        _print_result(result)
+    return EXIT_OK if result.status == "read" else EXIT_UNREADABLE
+
+
+def _samples(args: argparse.Namespace) -> int:
+    from processing.samples import generate_samples
+
+    kinds = [args.kind] if args.kind else list(KINDS)
+    written = generate_samples(
+        args.outdir,
+        count=args.count,
+        seed=args.seed,
+        kinds=kinds,
+        variant=args.variant,
+        faces_dir=args.faces,
+    )
+    print(f"wrote {len(written)} images with ground truth to {args.outdir}")
+    return EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from processing.bench import benchmark, format_report, summaries_to_json
+
+    summaries = benchmark(args.folder, compare=args.compare, limit=args.limit)
+    if not summaries[0].documents:
+        print(f"no images with an MRZ in {args.folder}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(summaries_to_json(summaries), indent=2))
+    else:
+        print(f"{args.folder}:")
+        print(format_report(summaries))
+    return EXIT_OK
 
 
 def register_commands(commands: Any) -> None:
     """Add `read`, `samples` and `bench` to an argparse subparsers object."""
+    read = commands.add_parser("read", help="read a document photo and print what was found")
+    read.add_argument("front", type=_existing_file, help="photo of the front (or data page)")
+    read.add_argument("--back", type=_existing_file, help="photo of the back")
+    read.add_argument("--json", action="store_true", help="print the result as JSON")
+    read.set_defaults(handler=_read)
+
+    samples = commands.add_parser("samples", help="generate synthetic specimen documents")
+    samples.add_argument("outdir", type=Path)
+    samples.add_argument("--count", type=_positive, default=10, help="number of documents")
+    samples.add_argument("--seed", type=int, default=0)
+    samples.add_argument("--kind", choices=KINDS, help="only this kind (default: all)")
+    samples.add_argument("--variant", choices=("clean", "photographed", "both"), default="clean")
+    samples.add_argument("--faces", type=_existing_dir, help="folder of face photos to print")
+    samples.set_defaults(handler=_samples)
+
+    bench = commands.add_parser("bench", help="measure read rate and speed on a folder")
+    bench.add_argument("folder", type=_existing_dir)
+    bench.add_argument("--compare", choices=("passporteye",), help="also run this reader")
+    bench.add_argument("--limit", type=_positive, help="only the first N images")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(handler=_bench)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command; expected errors become one line on stderr and exit code 2."""
+    try:
+        code: int = args.handler(args)
+    except IdflowError as exc:
+        print(f"idflow: {exc.reason}", file=sys.stderr)
+        return EXIT_USAGE
+    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m processing")
     register_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    code: int = args.handler(args)
-    return code
+    return run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@
      ├── MRZFormatError              text is not a TD1, TD2, TD3 or visa MRZ
      ├── BarcodeFormatError          barcode text is not an AAMVA DL/ID payload
      ├── OCREngineError              Tesseract is missing or failed
+     ├── FaceDetectorError           no usable face detector (model file unreadable, no fallback)
      └── SampleGenerationError       the specimen generator cannot do what was asked
 
 `ImageError`s carry a machine-readable `code` and a `reason` a person can act on, so
@@ -64,6 +65,10 @@ class BarcodeFormatError(IdflowError):
 
 class OCREngineError(IdflowError):
     code = "ocr_engine_unavailable"
+
+
+class FaceDetectorError(IdflowError):
+    code = "face_detector_unavailable"
 
 
 class SampleGenerationError(IdflowError):

@@ -39,7 +39,7 @@ def canonical_size(size_class: SizeClass) -> tuple[int, int]:
 class DocumentQuad:
     corners: NDArray[np.float32]  # 4x2, clockwise from the top-left of the long side
     area_share: float  # quad area / image area
-    method: Literal["edges", "threshold"]
+    method: Literal["edges", "threshold", "frame"]  # "frame": the photo is the document itself
 
     @property
     def aspect(self) -> float:
@@ -147,21 +147,35 @@ def find_document_quad(image: NDArray[np.uint8]) -> DocumentQuad | None:
     return DocumentQuad(corners, float(cv2.contourArea(quad) / image_area), method)
 
 
+def whole_frame(image: NDArray[np.uint8]) -> DocumentQuad:
+    """The photo's own edges as the outline: a flat scan or a tight crop has no other."""
+    height, width = image.shape[:2]
+    corners = np.array(
+        [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32
+    )
+    if height > width:  # keep the long edge first, as `order_corners` does
+        corners = np.roll(corners, -1, axis=0)
+    return DocumentQuad(corners, 1.0, "frame")
+
+
+def perspective_matrix(corners: NDArray[np.float32], size: tuple[int, int]) -> NDArray[np.float64]:
+    """The homography from photo coordinates onto a `size` (width, height) rectangle."""
+    width, height = size
+    target = np.array(
+        [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32
+    )
+    return np.asarray(cv2.getPerspectiveTransform(corners.astype(np.float32), target))
+
+
+def warp_to(
+    image: NDArray[np.uint8], corners: NDArray[np.float32], size: tuple[int, int]
+) -> NDArray[np.uint8]:
+    matrix = perspective_matrix(corners, size)
+    return np.asarray(cv2.warpPerspective(image, matrix, size, flags=cv2.INTER_LINEAR))
+
+
 def warp_document(
     image: NDArray[np.uint8], corners: NDArray[np.float32], size_class: SizeClass
 ) -> NDArray[np.uint8]:
     """Perspective-correct the quad onto the canonical 300-dpi rectangle of `size_class`."""
-    width, height = canonical_size(size_class)
-    target = np.array(
-        [[0, 0], [width - 1, 0], [width - 1, height - 1], [0, height - 1]], np.float32
-    )
-    matrix = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    warped = cv2.warpPerspective(image, matrix, (width, height), flags=cv2.INTER_LINEAR)
-    return np.asarray(warped, dtype=np.uint8)
-
-
-def rotate_quarter_turns(image: NDArray[np.uint8], quarter_turns: int) -> NDArray[np.uint8]:
-    """Rotate clockwise by 90 degrees times `quarter_turns`."""
-    codes = {1: cv2.ROTATE_90_CLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_COUNTERCLOCKWISE}
-    turns = quarter_turns % 4
-    return image if turns == 0 else np.asarray(cv2.rotate(image, codes[turns]), dtype=np.uint8)
+    return warp_to(image, corners, canonical_size(size_class))

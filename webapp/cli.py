@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from processing.cli import register_commands
+from processing.cli import register_commands, run
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -42,9 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    code: int = args.handler(args)
-    return code
+    return run(build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,217 @@
+"""Benchmark the MRZ reader on a folder of images, optionally against PassportEye in the same run.
+
+Ground truth is the generator's `<image>.json` beside each image; an image without one (the real
+specimens) counts as read when every check digit of the returned MRZ holds. Each reader runs in
+its own child process so its peak memory is its own, after one untimed warm-up image.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import resource
+import statistics
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from processing.errors import IdflowError, MRZFormatError
+from processing.mrz.model import MRZ
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic"}
+MRZ_FIELDS = (
+    "document_code",
+    "issuing_country",
+    "surname",
+    "given_names",
+    "document_number",
+    "nationality",
+    "birth_date",
+    "sex",
+    "expiry_date",
+    "optional_data",
+    "optional_data_2",
+)
+
+
+@dataclass(frozen=True)
+class BenchImage:
+    path: Path
+    truth: dict[str, str] | None  # MRZ fields from the ground truth; None: judge by check digits
+
+
+@dataclass(frozen=True)
+class Outcome:
+    seconds: float
+    fields: dict[str, str | None] | None  # what the reader returned, None when no MRZ
+    valid: bool  # every check digit holds
+
+
+@dataclass(frozen=True)
+class ReaderRun:
+    reader: str
+    outcomes: tuple[Outcome, ...]
+    peak_rss_mb: float
+
+
+@dataclass(frozen=True)
+class Summary:
+    reader: str
+    documents: int
+    read_rate: float  # every MRZ field exact (ground truth) or every check digit holds (none)
+    field_accuracy: dict[str, float]
+    median_seconds: float
+    p95_seconds: float
+    peak_rss_mb: float
+
+
+def collect_images(folder: Path) -> list[BenchImage]:
+    """Images to score: those whose ground truth has an MRZ, or every image when there is none."""
+    images = []
+    for path in sorted(folder.iterdir()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        truth_file = path.with_suffix(".json")
+        if truth_file.exists():
+            truth = json.loads(truth_file.read_text())
+            if truth.get("mrz") is None:
+                continue
+            images.append(BenchImage(path, dict(truth["mrz"]["fields"])))
+        else:
+            images.append(BenchImage(path, None))
+    return images
+
+
+def _fields(mrz: MRZ) -> dict[str, str | None]:
+    return {name: getattr(mrz, name) for name in MRZ_FIELDS}
+
+
+def _read_idflow(path: Path) -> tuple[dict[str, str | None] | None, bool]:
+    from processing.pipeline import read_document_files
+
+    result = read_document_files(path)
+    if result.mrz is None:
+        return None, False
+    return _fields(result.mrz), result.mrz.valid
+
+
+def _read_passporteye(path: Path) -> tuple[dict[str, str | None] | None, bool]:
+    """PassportEye's OCR text, parsed by our parser so both readers are judged alike."""
+    from passporteye import read_mrz
+    from passporteye.mrz.text import MRZOCRCleaner
+
+    from processing.mrz.parse import parse_mrz
+
+    found = read_mrz(str(path))
+    if found is None or "raw_text" not in found.aux:
+        return None, False
+    try:
+        mrz = parse_mrz(MRZOCRCleaner.apply(found.aux["raw_text"]))
+    except MRZFormatError:
+        return None, False
+    return _fields(mrz), mrz.valid
+
+
+_READERS = {"idflow": _read_idflow, "passporteye": _read_passporteye}
+
+
+def run_reader(reader: str, paths: list[Path]) -> ReaderRun:
+    """Read every image with one reader; meant to run in a fresh process."""
+    read = _READERS[reader]
+    if paths:
+        read(paths[0])  # warm-up: imports, font rendering, model loading
+    outcomes = []
+    for path in paths:
+        start = time.perf_counter()
+        try:
+            fields, valid = read(path)
+        except IdflowError:
+            fields, valid = None, False
+        outcomes.append(Outcome(time.perf_counter() - start, fields, valid))
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return ReaderRun(reader, tuple(outcomes), peak_kb / 1024)
+
+
+def run_in_child(reader: str, paths: list[Path]) -> ReaderRun:
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(run_reader, reader, paths).result()
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summarise(run: ReaderRun, images: list[BenchImage]) -> Summary:
+    exact = 0
+    field_hits = dict.fromkeys(MRZ_FIELDS, 0)
+    with_truth = 0
+    for image, outcome in zip(images, run.outcomes, strict=True):
+        if image.truth is None:
+            exact += outcome.valid
+            continue
+        with_truth += 1
+        got = outcome.fields or {}
+        hits = [got.get(name) == image.truth.get(name, "") for name in MRZ_FIELDS]
+        for name, hit in zip(MRZ_FIELDS, hits, strict=True):
+            field_hits[name] += hit
+        exact += all(hits)
+    seconds = [o.seconds for o in run.outcomes] or [0.0]
+    return Summary(
+        reader=run.reader,
+        documents=len(images),
+        read_rate=exact / len(images) if images else 0.0,
+        field_accuracy={k: v / with_truth for k, v in field_hits.items()} if with_truth else {},
+        median_seconds=statistics.median(seconds),
+        p95_seconds=_percentile(seconds, 0.95),
+        peak_rss_mb=run.peak_rss_mb,
+    )
+
+
+def format_report(summaries: list[Summary]) -> str:
+    header = (
+        f"{'reader':<12} {'docs':>5} {'read rate':>10} {'median s':>9} {'p95 s':>7} {'peak MB':>8}"
+    )
+    rows = [header]
+    for s in summaries:
+        rows.append(
+            f"{s.reader:<12} {s.documents:>5} {s.read_rate:>10.1%} {s.median_seconds:>9.3f} "
+            f"{s.p95_seconds:>7.3f} {s.peak_rss_mb:>8.0f}"
+        )
+    first = summaries[0]
+    if first.field_accuracy:
+        rows.append("")
+        rows.append("per-field accuracy: " + ", ".join(s.reader for s in summaries))
+        for name in MRZ_FIELDS:
+            figures = " ".join(f"{s.field_accuracy.get(name, 0.0):>7.1%}" for s in summaries)
+            rows.append(f"  {name:<18}{figures}")
+    for other in summaries[1:]:
+        rows.append("")
+        rows.append(
+            f"{first.reader} vs {other.reader}: read rate {first.read_rate:.1%} vs "
+            f"{other.read_rate:.1%}; {_ratio(other.median_seconds, first.median_seconds)} faster "
+            f"(median); peak memory {_ratio(first.peak_rss_mb, other.peak_rss_mb)} "
+            f"of {other.reader}'s"
+        )
+    return "\n".join(rows)
+
+
+def _ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b > 0 else "n/a"
+
+
+def benchmark(
+    folder: Path, *, compare: str | None = None, limit: int | None = None
+) -> list[Summary]:
+    images = collect_images(folder)[:limit]
+    paths = [image.path for image in images]
+    readers = ["idflow"] + ([compare] if compare else [])
+    return [summarise(run_in_child(reader, paths), images) for reader in readers]
+
+
+def summaries_to_json(summaries: list[Summary]) -> list[dict[str, Any]]:
+    return [s.__dict__ for s in summaries]

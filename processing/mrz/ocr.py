@@ -1,0 +1,348 @@
+"""Read the characters of an MRZ band: Tesseract, cross-checked by OCR-B glyph templates.
+
+Tesseract's LSTM model reads MRZ digits well but miscounts runs of '<' filler and reads '<' inside
+names as K or X. The MRZ is printed in one fixed-pitch font (OCR-B, 10 characters per inch), so
+every line can also be cut into exactly 30, 36 or 44 equal cells and each cell compared with the
+rendered OCR-B glyphs. The two readers fail differently: the template reader fixes the positions
+and the fillers, Tesseract's characters and each cell's runner-up glyphs become the alternatives
+the check-digit repair may choose from.
+
+Steps, each a small function whose result can be inspected:
+    normalise_band -> split_lines -> fit_grid / classify_cells (templates)
+                   -> tesseract_text (Tesseract)             -> best_mrz
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import functools
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytesseract
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw, ImageFont
+
+from processing.errors import MRZFormatError, OCREngineError
+from processing.mrz.model import MRZ
+from processing.mrz.repair import repair_mrz
+from processing.mrz.text import mrz_from_text
+
+ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+OCRB_FONT = Path(os.environ.get("IDFLOW_OCRB_FONT", "/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
+
+_PITCH = 22  # template cell width in pixels: every line is rescaled to this character pitch
+_ALTERNATIVE_MARGIN = 0.12  # runner-up glyphs this close to the best score become alternatives
+_TESSERACT_CONFIG = (
+    "--oem 1 --psm 6 -c tessedit_char_whitelist=" + ALPHABET + " -c load_system_dawg=0"
+    " -c load_freq_dawg=0"
+)
+_LINE_LENGTHS = {2: (44, 36), 3: (30,)}
+_GRID_STIFFNESS = 4.0  # cost of a cell 25% off the pitch, in units of glyph correlation
+
+# Tesseract's OpenMP threads fight each other on small images: one thread is about 5x faster here.
+os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+
+
+@dataclass(frozen=True)
+class TemplateLine:
+    """One MRZ line as read cell by cell against the OCR-B glyphs."""
+
+    text: str
+    alternatives: dict[int, str]  # column -> other glyphs that scored nearly as well
+    scores: tuple[float, ...]  # best correlation per cell, 0-1
+
+    @property
+    def mean_score(self) -> float:
+        return float(np.mean(self.scores)) if self.scores else 0.0
+
+
+@dataclass(frozen=True)
+class BandRead:
+    """Everything read from one band, kept for inspection and for the result's confidence."""
+
+    template_lines: tuple[TemplateLine, ...]
+    tesseract_text: str
+    mrz: MRZ | None
+    engine: str  # "templates", "tesseract" or "" when nothing valid was read
+    flipped: bool  # the band read upside down: the document is turned 180 degrees
+    candidates: tuple[MRZ, ...] = field(default=(), repr=False)
+
+    @property
+    def confidence(self) -> float:
+        if not self.template_lines:
+            return 0.0
+        return float(np.mean([line.mean_score for line in self.template_lines]))
+
+
+def normalise_band(band: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """Grey, with the background flattened to white so shadows and gradients do not bind."""
+    gray = band if band.ndim == 2 else cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    size = max(15, (min(gray.shape[:2]) // 4) | 1)
+    background = cv2.morphologyEx(
+        gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (size, size))
+    )
+    flat = cv2.divide(gray, np.maximum(background, 1), scale=255)
+    return np.asarray(cv2.normalize(flat, None, 0, 255, cv2.NORM_MINMAX), dtype=np.uint8)
+
+
+def split_lines(gray: NDArray[np.uint8], count: int) -> list[tuple[int, int]]:
+    """Row ranges of the `count` strongest text lines, top to bottom."""
+    _, ink = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    profile = ink.sum(axis=1).astype(np.float64)
+    smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
+    rows = smooth > 0.25 * np.percentile(smooth, 95)
+    runs: list[tuple[int, int]] = []
+    start = None
+    for y, on in enumerate(rows):
+        if on and start is None:
+            start = y
+        elif not on and start is not None:
+            runs.append((start, y))
+            start = None
+    if start is not None:
+        runs.append((start, len(rows)))
+    strongest = sorted(runs, key=lambda r: float(profile[r[0] : r[1]].sum()), reverse=True)
+    return sorted(strongest[:count])
+
+
+@functools.cache
+def _templates() -> tuple[NDArray[np.uint8], ...]:
+    """OCR-B glyphs in cells one pitch wide, from above the digits' top to below the baseline."""
+    if not OCRB_FONT.is_file():
+        raise OCREngineError(
+            f"The OCR-B font is missing at {OCRB_FONT}: install Debian's fonts-ocr-b "
+            "or set IDFLOW_OCRB_FONT."
+        )
+    size = 100
+    font = ImageFont.truetype(str(OCRB_FONT), size)
+    advance = font.getlength("0")
+    top, bottom = font.getbbox("0")[1], font.getbbox("H")[3]
+    margin = 0.12 * (bottom - top)
+    scale = _PITCH / advance
+    height = round((bottom - top + 2 * margin) * scale)
+    cells = []
+    for char in ALPHABET:
+        canvas = Image.new("L", (round(advance), round(bottom + 2 * margin)), 255)
+        ImageDraw.Draw(canvas).text((0, margin), char, font=font, fill=0)
+        cell = canvas.crop((0, round(top), round(advance), round(bottom + 2 * margin)))
+        small = cell.resize((_PITCH, height), Image.Resampling.LANCZOS)
+        cells.append(np.asarray(cv2.GaussianBlur(np.asarray(small), (3, 3), 0.8), dtype=np.uint8))
+    return tuple(cells)
+
+
+def _line_strip(gray: NDArray[np.uint8], rows: tuple[int, int]) -> NDArray[np.uint8]:
+    top, bottom = rows
+    pad = max(2, round(0.35 * (bottom - top)))
+    return gray[max(0, top - pad) : min(gray.shape[0], bottom + pad)]
+
+
+def _ink_extent(strip: NDArray[np.uint8]) -> tuple[int, int] | None:
+    _, ink = cv2.threshold(strip, 0, 1, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    columns = np.flatnonzero(ink.sum(axis=0) > max(1, 0.08 * strip.shape[0]))
+    if columns.size < 2:
+        return None
+    return int(columns[0]), int(columns[-1])
+
+
+def _responses(strip: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """Correlation of every glyph at every x offset (37 x width), best over vertical shifts."""
+    templates = _templates()
+    height = templates[0].shape[0]
+    if strip.shape[0] < height:
+        strip = cv2.copyMakeBorder(
+            strip, 0, height - strip.shape[0], 0, 0, cv2.BORDER_CONSTANT, value=255
+        )
+    rows = [cv2.matchTemplate(strip, t, cv2.TM_CCOEFF_NORMED).max(axis=0) for t in templates]
+    return np.asarray(np.nan_to_num(np.stack(rows)), dtype=np.float32)
+
+
+def fit_grid(responses: NDArray[np.float32], first_ink: int, cells: int) -> NDArray[np.int64]:
+    """The x of every cell: one pitch apart, give or take, each on a glyph peak.
+
+    A dynamic programme rather than a rigid grid, because an imperfect outline leaves some
+    perspective in the flattened page and the pitch then drifts along the line.
+    """
+    best = responses.max(axis=0)
+    width = best.shape[0]
+    steps = np.arange(round(0.75 * _PITCH), round(1.25 * _PITCH) + 1)
+    penalty = _GRID_STIFFNESS * ((steps - _PITCH) / _PITCH) ** 2
+    start_guess = first_ink - 0.15 * _PITCH
+    xs = np.arange(width)
+    score = np.where(np.abs(xs - start_guess) <= _PITCH / 2, best, -np.inf)
+    back = np.zeros((cells, width), dtype=np.int64)
+    for cell in range(1, cells):
+        candidates = np.full((steps.size, width), -np.inf)
+        for i, step in enumerate(steps):
+            candidates[i, step:] = score[:-step] - penalty[i]
+        choice = np.argmax(candidates, axis=0)
+        back[cell] = xs - steps[choice]
+        score = candidates[choice, xs] + best
+    positions = np.zeros(cells, dtype=np.int64)
+    positions[-1] = int(np.argmax(score))
+    for cell in range(cells - 1, 0, -1):
+        positions[cell - 1] = back[cell, positions[cell]]
+    return positions
+
+
+def classify_cells(responses: NDArray[np.float32], positions: NDArray[np.int64]) -> TemplateLine:
+    """Best glyph per cell, allowing each cell a pixel either side of its fitted position."""
+    width = responses.shape[1]
+    text, scores, alternatives = [], [], {}
+    for column, x in enumerate(positions):
+        per_glyph = responses[:, max(0, x - 1) : min(width, x + 2)].max(axis=1)
+        order = np.argsort(per_glyph)[::-1]
+        top = float(per_glyph[order[0]])
+        text.append(ALPHABET[order[0]])
+        scores.append(max(0.0, top))
+        close = [ALPHABET[i] for i in order[1:4] if top - per_glyph[i] < _ALTERNATIVE_MARGIN]
+        if close:
+            alternatives[column] = "".join(close)
+    return TemplateLine("".join(text), alternatives, tuple(scores))
+
+
+def read_line_templates(strip: NDArray[np.uint8], lengths: Sequence[int]) -> TemplateLine | None:
+    """Read one line, choosing among the possible line lengths the one whose cells fit best."""
+    extent = _ink_extent(strip)
+    if extent is None:
+        return None
+    first, last = extent
+    best: TemplateLine | None = None
+    for cells in lengths:
+        pitch = (last - first) / (cells - 0.4)
+        scale = _PITCH / pitch
+        if scale * strip.shape[0] < 10:
+            continue
+        scaled = cv2.resize(
+            strip,
+            None,
+            fx=scale,
+            fy=scale,
+            interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+        )
+        responses = _responses(scaled)
+        positions = fit_grid(responses, round(first * scale), cells)
+        line = classify_cells(responses, positions)
+        if best is None or line.mean_score > best.mean_score:
+            best = line
+    return best
+
+
+def read_templates(gray: NDArray[np.uint8], line_count: int) -> tuple[TemplateLine, ...]:
+    """All lines of a normalised band; empty when the band does not hold `line_count` lines.
+
+    The first line decides the line length (two-line formats: 44 or 36); the other lines follow.
+    """
+    rows = split_lines(gray, line_count)
+    if len(rows) != line_count:
+        return ()
+    first = read_line_templates(_line_strip(gray, rows[0]), _LINE_LENGTHS[line_count])
+    if first is None:
+        return ()
+    lines = [first]
+    for row_range in rows[1:]:
+        line = read_line_templates(_line_strip(gray, row_range), (len(first.text),))
+        if line is None:
+            return ()
+        lines.append(line)
+    return tuple(lines)
+
+
+def is_upside_down(gray: NDArray[np.uint8], line_count: int) -> bool:
+    """Compare the glyph fit of the band's first line read both ways up."""
+    rows = split_lines(gray, line_count)
+    if not rows:
+        return False
+    length = _LINE_LENGTHS[line_count][:1]
+    upright = read_line_templates(_line_strip(gray, rows[0]), length)
+    turned_gray = cv2.rotate(gray, cv2.ROTATE_180)
+    turned_rows = split_lines(turned_gray, line_count)
+    turned = read_line_templates(_line_strip(turned_gray, turned_rows[0]), length)
+    if turned is None:
+        return False
+    return upright is None or turned.mean_score > upright.mean_score
+
+
+def tesseract_text(gray: NDArray[np.uint8]) -> str:
+    """Tesseract's reading of the band, upscaled so characters are about 40 pixels tall."""
+    rows = split_lines(gray, 3)
+    heights = [bottom - top for top, bottom in rows] or [gray.shape[0] // 3]
+    scale = min(4.0, max(0.5, 40 / max(1, float(np.median(heights)))))
+    scaled = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+    bordered = cv2.copyMakeBorder(scaled, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
+    try:
+        text: str = pytesseract.image_to_string(bordered, lang="eng", config=_TESSERACT_CONFIG)
+    except (pytesseract.TesseractNotFoundError, pytesseract.TesseractError) as exc:
+        raise OCREngineError(
+            "Tesseract could not run: install Debian's tesseract-ocr and tesseract-ocr-eng."
+        ) from exc
+    return text
+
+
+def _tesseract_lines(text: str, parsed: MRZ | None) -> list[str]:
+    """Tesseract's MRZ lines: as fitted by the text parser, else the longest raw lines."""
+    if parsed is not None:
+        return list(parsed.lines)
+    raw = ["".join(line.split()).upper() for line in text.splitlines()]
+    return [line for line in raw if len(line) >= 20]
+
+
+def _aligned_disagreements(mine: str, theirs: str) -> list[tuple[int, str]]:
+    """Columns where Tesseract, aligned to the template line, read another character."""
+    matcher = difflib.SequenceMatcher(None, mine, theirs, autojunk=False)
+    found: list[tuple[int, str]] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "replace" and i2 - i1 == j2 - j1:
+            found.extend((i, theirs[j]) for i, j in zip(range(i1, i2), range(j1, j2), strict=True))
+    return found
+
+
+def _rank(mrz: MRZ, engine: str) -> tuple[int, int, int, int]:
+    """Valid first; between equals the templates win, since they place every filler exactly."""
+    valid = sum(check.valid for check in mrz.check_digits)
+    return (int(mrz.valid), valid, int(engine == "templates"), -len(mrz.repairs))
+
+
+def best_mrz(
+    template_lines: Sequence[TemplateLine], tesseract: str, *, today: date | None = None
+) -> tuple[MRZ | None, str, tuple[MRZ, ...]]:
+    """Combine both readers: templates fix positions, Tesseract's characters become alternatives."""
+    candidates: list[tuple[MRZ, str]] = []
+    from_tesseract = mrz_from_text(tesseract, today=today)
+    if from_tesseract is not None:
+        candidates.append((from_tesseract, "tesseract"))
+    if template_lines:
+        alternatives: dict[tuple[int, int], str] = {}
+        tesseract_lines = _tesseract_lines(tesseract, from_tesseract)
+        for row, line in enumerate(template_lines):
+            for column, others in line.alternatives.items():
+                alternatives[(row, column)] = others
+            if row < len(tesseract_lines):
+                for column, theirs in _aligned_disagreements(line.text, tesseract_lines[row]):
+                    alternatives[(row, column)] = theirs + alternatives.get((row, column), "")
+        lines = [line.text for line in template_lines]
+        with contextlib.suppress(MRZFormatError):  # cells that fit no format: Tesseract only
+            repaired = repair_mrz(lines, today=today, alternatives=alternatives)
+            candidates.append((repaired, "templates"))
+    if not candidates:
+        return None, "", ()
+    mrz, engine = max(candidates, key=lambda c: _rank(*c))
+    return mrz, engine, tuple(c[0] for c in candidates)
+
+
+def read_band(band: NDArray[np.uint8], line_count: int, *, today: date | None = None) -> BandRead:
+    """Read a deskewed MRZ band; tries it upside down too, since a band's angle has two readings."""
+    gray = normalise_band(band)
+    flipped = is_upside_down(gray, line_count)
+    if flipped:
+        gray = cv2.rotate(gray, cv2.ROTATE_180)
+    lines = read_templates(gray, line_count)
+    text = tesseract_text(gray)
+    mrz, engine, candidates = best_mrz(lines, text, today=today)
+    return BandRead(lines, text, mrz, engine, flipped, candidates)

@@ -1,0 +1,432 @@
+"""Read a photographed identity document: the steps in order, each timed.
+
+    load -> locate (quad, flatten) -> MRZ (band, OCR, parse, repair; decides which way is up)
+         -> quality -> portrait -> barcode / visual zone when there is no MRZ
+
+An unreadable document is a normal `DocumentResult` with reasons. Only a broken installation
+(`OCREngineError`: Tesseract or the OCR-B font missing) raises, because no photo can fix that.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+
+from processing.barcode import AAMVARecord, parse_aamva, read_pdf417
+from processing.errors import BarcodeFormatError, FaceDetectorError, ImageError
+from processing.findings import Finding
+from processing.load import load_image
+from processing.locate import (
+    DocumentQuad,
+    SizeClass,
+    canonical_size,
+    find_document_quad,
+    perspective_matrix,
+    warp_document,
+    warp_to,
+    whole_frame,
+)
+from processing.mrz.model import MRZ
+from processing.mrz.ocr import BandRead, read_band
+from processing.mrz.zone import MRZBand, extract_band, find_mrz_bands
+from processing.portrait import Portrait, find_portrait
+from processing.quality import assess_quality
+from processing.result import DocumentResult, DocumentType, SideResult
+from processing.visual import VisualZone, read_visual_zone
+
+Side = Literal["front", "back"]
+Points = NDArray[np.float32]
+
+# Share of the document's width the MRZ lines span (ICAO 9303: 10 characters per inch).
+_MRZ_WIDTH_SHARE = {"TD1": 0.89, "TD2": 0.87, "TD3": 0.894, "MRVA": 0.894, "MRVB": 0.87}
+_MRZ_BOTTOM_MARGIN = 0.05  # gap under the last MRZ line, as a share of the document's height
+_SIZE_CLASS: dict[str, SizeClass] = {
+    "TD1": "ID1",
+    "TD2": "ID2",
+    "TD3": "ID3",
+    "MRVA": "ID3",
+    "MRVB": "ID2",
+}
+_BANDS_TRIED = 3
+# Smaller than a phone would ever send, but real scans this small still carry a readable MRZ
+# (the smallest specimen photo, 268x188, does): only below this is reading hopeless.
+_MIN_SIDE = 150
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass(frozen=True)
+class MRZAttempt:
+    """The best MRZ read on one photo, with the upright crop it implies."""
+
+    read: BandRead
+    crop: NDArray[np.uint8]
+    rotation: int
+    box_in_image: tuple[int, int, int, int]
+
+
+def _to_box(points: Points) -> tuple[int, int, int, int]:
+    x, y, w, h = cv2.boundingRect(points.reshape(-1, 1, 2).astype(np.float32))
+    return int(x), int(y), int(w), int(h)
+
+
+def _band_corners(band: MRZBand) -> Points:
+    return np.asarray(cv2.boxPoints((band.centre, band.size, band.angle)), dtype=np.float32)
+
+
+def _better(a: BandRead | None, b: BandRead) -> bool:
+    """Whether `b` beats `a`: a valid MRZ first, then more holding check digits."""
+    if a is None:
+        return True
+
+    def rank(r: BandRead) -> tuple[int, int, float]:
+        checks = r.mrz.check_digits if r.mrz else ()
+        return (int(bool(r.mrz and r.mrz.valid)), sum(c.valid for c in checks), r.confidence)
+
+    return rank(b) > rank(a)
+
+
+def _read_bands(
+    image: NDArray[np.uint8], char_height: float, today: date | None
+) -> tuple[BandRead, MRZBand] | None:
+    best: tuple[BandRead, MRZBand] | None = None
+    for band in find_mrz_bands(image, char_height=char_height)[:_BANDS_TRIED]:
+        read = read_band(extract_band(image, band), band.lines, today=today)
+        if _better(best[0] if best else None, read):
+            best = (read, band)
+        if read.mrz is not None and read.mrz.valid:
+            break
+    return best
+
+
+def _upright_angle(band: MRZBand, read: BandRead) -> float:
+    return band.angle + (180.0 if read.flipped else 0.0)
+
+
+def _quarter_turns(angle: float) -> int:
+    return round(angle / 90.0) % 4 * 90
+
+
+def mrz_on_crop(
+    image: NDArray[np.uint8], quad: DocumentQuad, today: date | None
+) -> MRZAttempt | None:
+    """Read the MRZ on the flattened document, then flatten it at the size its format implies.
+
+    The reading copy keeps the outline's own proportions: forcing a canonical size on a page
+    cropped differently would stretch the glyphs away from the OCR-B templates.
+    """
+    width = canonical_size(quad.size_class)[0]
+    reading_size = (width, round(width / quad.aspect))
+    found = _read_bands(warp_to(image, quad.corners, reading_size), 0.022, today)
+    if found is None:
+        return None
+    read, band = found
+    size_class = _SIZE_CLASS[read.mrz.format] if read.mrz else quad.size_class
+    corners = np.roll(quad.corners, 2, axis=0) if read.flipped else quad.corners
+    to_image = np.linalg.inv(perspective_matrix(quad.corners, reading_size))
+    in_image = cv2.perspectiveTransform(_band_corners(band).reshape(-1, 1, 2), to_image)
+    return MRZAttempt(
+        read,
+        warp_document(image, corners, size_class),
+        180 if read.flipped else 0,
+        _to_box(in_image),
+    )
+
+
+def _document_corners_from_band(band: MRZBand, read: BandRead) -> Points:
+    """Where the document must be, given its MRZ: the lines span most of its width at the bottom."""
+    fmt = read.mrz.format if read.mrz else "TD3"
+    width_px, height_px = canonical_size(_SIZE_CLASS[fmt])
+    doc_w = band.size[0] / _MRZ_WIDTH_SHARE[fmt]
+    doc_h = doc_w * height_px / width_px
+    bottom = band.size[1] / 2 + _MRZ_BOTTOM_MARGIN * doc_h
+    upright = np.array(
+        [
+            [-doc_w / 2, bottom - doc_h],
+            [doc_w / 2, bottom - doc_h],
+            [doc_w / 2, bottom],
+            [-doc_w / 2, bottom],
+        ],
+        dtype=np.float64,
+    )
+    theta = np.radians(_upright_angle(band, read))
+    rotation = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    return np.asarray(upright @ rotation.T + np.array(band.centre), dtype=np.float32)
+
+
+def mrz_on_photo(image: NDArray[np.uint8], today: date | None) -> MRZAttempt | None:
+    """No usable outline: look for the MRZ in the whole photo, also turned a quarter."""
+    best: tuple[BandRead, MRZBand, int] | None = None
+    for turns in (0, 1):
+        turned = image if turns == 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+        found = _read_bands(turned, 0.014, today)
+        if found and _better(best[0] if best else None, found[0]):
+            best = (found[0], found[1], turns)
+        if best and best[0].mrz and best[0].mrz.valid:
+            break
+    if best is None:
+        return None
+    read, band, turns = best
+    turned = image if turns == 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
+    corners = _document_corners_from_band(band, read)
+    fmt = read.mrz.format if read.mrz else "TD3"
+    crop = warp_document(turned, corners, _SIZE_CLASS[fmt])
+    band_points = _band_corners(band)
+    if turns:  # back from the turned photo: (x, y) there was (y, h - 1 - x) here
+        band_points = np.stack([band_points[:, 1], image.shape[0] - 1 - band_points[:, 0]], 1)
+    rotation = _quarter_turns(_upright_angle(band, read) + 90 * turns)
+    return MRZAttempt(read, crop, rotation, _to_box(band_points))
+
+
+def find_mrz(
+    image: NDArray[np.uint8], quad: DocumentQuad | None, today: date | None
+) -> MRZAttempt | None:
+    """Cheapest placement first: the outline, the photo as the document, then a search."""
+    searches: list[Callable[[], MRZAttempt | None]] = []
+    if quad is not None:
+        searches.append(lambda: mrz_on_crop(image, quad, today))
+    searches.append(lambda: mrz_on_crop(image, whole_frame(image), today))
+    searches.append(lambda: mrz_on_photo(image, today))
+    best: MRZAttempt | None = None
+    for search in searches:
+        attempt = search()
+        if attempt is not None and _better(best.read if best else None, attempt.read):
+            best = attempt
+        if best is not None and best.read.mrz is not None and best.read.mrz.valid:
+            break
+    return best
+
+
+def upright_by_face(
+    crop: NDArray[np.uint8], detector_model: Path | None
+) -> tuple[NDArray[np.uint8], Portrait | None, int]:
+    """A side without an MRZ: the portrait (faces are found upright only) tells which way is up."""
+    for rotation in (0, 180):
+        turned = crop if rotation == 0 else cv2.rotate(crop, cv2.ROTATE_180)
+        portrait = find_portrait(turned, detector_model=detector_model)
+        if portrait is not None:
+            return turned, portrait, rotation
+    return crop, None, 0
+
+
+@dataclass
+class _SideRead:
+    result: SideResult
+    mrz: MRZ | None
+    portrait: Portrait | None
+    barcode: AAMVARecord | None
+
+
+def _read_side(
+    data: bytes, side: Side, timer: _Timer, today: date | None, detector_model: Path | None
+) -> _SideRead:
+    with timer.step(f"{side}.load"):
+        try:
+            loaded = load_image(data, min_side=_MIN_SIDE)
+        except ImageError as exc:
+            finding = Finding(exc.code, exc.reason)
+            result = SideResult(side, None, None, False, 0, None, "", 0.0, (finding,))
+            return _SideRead(result, None, None, None)
+    image = loaded.image
+    with timer.step(f"{side}.locate"):
+        quad = find_document_quad(image)
+    with timer.step(f"{side}.mrz"):
+        attempt = find_mrz(image, quad, today)
+    with timer.step(f"{side}.quality"):
+        quality = assess_quality(
+            image, document_quad=quad, mrz_box=attempt.box_in_image if attempt else None
+        )
+
+    portrait: Portrait | None = None
+    barcode: AAMVARecord | None = None
+    findings: list[Finding] = []
+    rotation = attempt.rotation if attempt else 0
+    crop = (
+        attempt.crop
+        if attempt
+        else (warp_document(image, quad.corners, quad.size_class) if quad else image)
+    )
+    with timer.step(f"{side}.portrait"):
+        try:
+            if attempt is not None:
+                portrait = find_portrait(crop, detector_model=detector_model)
+            else:
+                crop, portrait, rotation = upright_by_face(crop, detector_model)
+        except FaceDetectorError as exc:
+            findings.append(Finding(exc.code, exc.reason, "warning"))
+    if attempt is None:
+        with timer.step(f"{side}.barcode"):
+            payload = read_pdf417(image)
+            if payload is not None:
+                try:
+                    barcode = parse_aamva(payload)
+                except BarcodeFormatError as exc:
+                    findings.append(Finding(exc.code, exc.reason, "warning"))
+
+    mrz = attempt.read.mrz if attempt else None
+    result = SideResult(
+        side=side,
+        image_format=loaded.format,
+        image_size=(image.shape[1], image.shape[0]),
+        document_found=quad is not None,
+        rotation=rotation,
+        quality=quality,
+        mrz_engine=attempt.read.engine if attempt else "",
+        mrz_confidence=attempt.read.confidence if attempt else 0.0,
+        findings=tuple(findings),
+        crop=crop,
+    )
+    return _SideRead(result, mrz, portrait, barcode)
+
+
+def _document_type(mrz: MRZ | None, barcode: AAMVARecord | None) -> DocumentType | None:
+    if mrz is not None and mrz.valid:
+        code = mrz.document_code[:1]
+        if code == "P":
+            return "passport"
+        if code == "V":
+            return "visa"
+        return "id_card"
+    if barcode is not None:
+        return "driving_license"
+    return None
+
+
+def _visual_complete(visual: VisualZone | None) -> bool:
+    if visual is None:
+        return False
+    fields = visual.fields
+    has_name = "surname" in fields or "full_name" in fields
+    return has_name and "birth_date" in fields and "document_number" in fields
+
+
+def _unreadable_reasons(sides: list[_SideRead], mrz_seen: bool) -> tuple[Finding, ...]:
+    reasons: list[Finding] = []
+    for side in sides:
+        reasons.extend(f for f in side.result.findings if f.severity == "error")
+        if side.result.quality is not None:
+            reasons.extend(f for f in side.result.quality.findings if f.severity == "error")
+    if reasons:
+        return tuple(reasons)
+    if mrz_seen:
+        return (
+            Finding(
+                "mrz_unreadable",
+                "The lines of characters at the bottom of the document could not be read "
+                "reliably: take the photo again in even light, without glare, and in focus.",
+            ),
+        )
+    return (
+        Finding(
+            "document_unreadable",
+            "We could not read this document: photograph the side with the lines of "
+            "characters (or the barcode), flat, whole and in focus.",
+        ),
+    )
+
+
+def _confidence(mrz: MRZ | None, sides: list[_SideRead], visual: VisualZone | None) -> float:
+    if mrz is not None and mrz.valid:
+        template = max(side.result.mrz_confidence for side in sides)
+        return max(0.0, min(1.0, template) - 0.05 * len(mrz.repairs))
+    if any(side.barcode for side in sides):
+        return 0.9
+    if visual is not None and visual.fields:
+        return 0.8 * float(np.mean([f.confidence for f in visual.fields.values()]))
+    return 0.0
+
+
+def read_document(
+    front: bytes,
+    back: bytes | None = None,
+    *,
+    today: date | None = None,
+    detector_model: Path | None = None,
+    read_visual: bool = False,
+) -> DocumentResult:
+    """Read both sides. `read_visual` OCRs the printed text even when an MRZ was read."""
+    timer = _Timer()
+    with timer.step("total"):
+        sides = [_read_side(front, "front", timer, today, detector_model)]
+        if back is not None:
+            sides.append(_read_side(back, "back", timer, today, detector_model))
+        mrz = _pick_mrz([side.mrz for side in sides if side.mrz is not None])
+        barcode = next((side.barcode for side in sides if side.barcode), None)
+        portraits = [side.portrait for side in sides if side.portrait is not None]
+        portrait = max(portraits, key=lambda p: p.score) if portraits else None
+        document_type = _document_type(mrz, barcode)
+
+        visual: VisualZone | None = None
+        mrz_valid = mrz is not None and mrz.valid
+        front_crop = sides[0].result.crop
+        if front_crop is not None and (read_visual or not mrz_valid):
+            with timer.step("front.visual"):
+                visual = read_visual_zone(front_crop, document_type=_visual_type(document_type))
+        readable = mrz_valid or barcode is not None or _visual_complete(visual)
+        if readable and document_type is None:
+            document_type = "driving_license"
+        reasons = (
+            tuple(f for side in sides if side.result.quality for f in side.result.quality.findings)
+            if readable
+            else _unreadable_reasons(sides, mrz is not None)
+        )
+    return DocumentResult(
+        status="read" if readable else "unreadable",
+        document_type=document_type,
+        mrz=mrz,
+        visual=visual,
+        barcode=barcode,
+        sides=tuple(side.result for side in sides),
+        reasons=reasons,
+        confidence=_confidence(mrz, sides, visual) if readable else 0.0,
+        timings=timer.timings,
+        portrait=portrait,
+    )
+
+
+def _visual_type(
+    document_type: DocumentType | None,
+) -> Literal["passport", "id_card", "driving_license"] | None:
+    return None if document_type == "visa" else document_type
+
+
+def _pick_mrz(found: list[MRZ]) -> MRZ | None:
+    if not found:
+        return None
+    return max(found, key=lambda m: (m.valid, sum(c.valid for c in m.check_digits)))
+
+
+def read_document_files(
+    front: Path,
+    back: Path | None = None,
+    *,
+    today: date | None = None,
+    detector_model: Path | None = None,
+) -> DocumentResult:
+    """Convenience for the CLI and the benchmark."""
+    return read_document(
+        front.read_bytes(),
+        back.read_bytes() if back else None,
+        today=today,
+        detector_model=detector_model,
+    )
