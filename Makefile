@@ -12,7 +12,7 @@ PORT ?= 8000
 BENCH_DIR ?= out/bench-samples
 BENCH_COUNT ?= 100
 
-.PHONY: run test bench lint samples system clean
+.PHONY: run test bench lint samples models system clean
 
 run: $(STAMP)
 	$(BIN)/idflow serve --host $(HOST) --port $(PORT)
@@ -37,6 +37,20 @@ lint: $(STAMP)
 
 samples: $(STAMP)
 	$(BIN)/idflow samples out/samples --count 20 --seed 1
+
+# The YuNet face detector for the portrait step: copied from ../shared when present, else fetched
+# from the OpenCV model zoo; checked against its published sha256 either way.
+YUNET := models/face_detection_yunet_2023mar.onnx
+YUNET_URL := https://github.com/opencv/opencv_zoo/raw/main/models/face_detection_yunet/face_detection_yunet_2023mar.onnx
+YUNET_SHA256 := 8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4
+
+models: $(YUNET)
+
+$(YUNET):
+	mkdir -p models
+	if [ -f ../shared/models/$(notdir $@) ]; then cp ../shared/models/$(notdir $@) $@.tmp; \
+	else curl -fsSL -o $@.tmp $(YUNET_URL); fi
+	echo "$(YUNET_SHA256)  $@.tmp" | sha256sum -c - && mv $@.tmp $@
 
 # Installs only what is missing, so a prepared machine pays nothing.
 system:

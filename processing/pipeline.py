@@ -9,6 +9,7 @@ An unreadable document is a normal `DocumentResult` with reasons. Only a broken 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -56,7 +57,11 @@ _SIZE_CLASS: dict[str, SizeClass] = {
     "MRVA": "ID3",
     "MRVB": "ID2",
 }
-_BANDS_TRIED = 3
+_BANDS_TRIED = 4
+# MRZ character height as a share of the image width: on a flattened document (ID-3 to ID-1),
+# and on a photo where the document fills a third to the whole of the frame.
+_ON_DOCUMENT = (0.022,)
+_ON_PHOTO = (0.007, 0.011, 0.018)
 # Smaller than a phone would ever send, but real scans this small still carry a readable MRZ
 # (the smallest specimen photo, 268x188, does): only below this is reading hopeless.
 _MIN_SIDE = 150
@@ -106,11 +111,29 @@ def _better(a: BandRead | None, b: BandRead) -> bool:
     return rank(b) > rank(a)
 
 
+def _candidate_bands(image: NDArray[np.uint8], char_heights: tuple[float, ...]) -> list[MRZBand]:
+    """Bands found at any of the expected character sizes, duplicates dropped, longest first.
+
+    A three-line band and two of its lines are both kept: either reading may be the right one.
+    """
+    bands: list[MRZBand] = []
+    for char_height in char_heights:
+        for band in find_mrz_bands(image, char_height=char_height):
+            if all(
+                b.lines != band.lines
+                or np.hypot(band.centre[0] - b.centre[0], band.centre[1] - b.centre[1])
+                > 0.5 * band.size[1]
+                for b in bands
+            ):
+                bands.append(band)
+    return sorted(bands, key=lambda b: (b.size[0], b.lines), reverse=True)
+
+
 def _read_bands(
-    image: NDArray[np.uint8], char_height: float, today: date | None
+    image: NDArray[np.uint8], char_heights: tuple[float, ...], today: date | None
 ) -> tuple[BandRead, MRZBand] | None:
     best: tuple[BandRead, MRZBand] | None = None
-    for band in find_mrz_bands(image, char_height=char_height)[:_BANDS_TRIED]:
+    for band in _candidate_bands(image, char_heights)[:_BANDS_TRIED]:
         read = read_band(extract_band(image, band), band.lines, today=today)
         if _better(best[0] if best else None, read):
             best = (read, band)
@@ -137,7 +160,7 @@ def mrz_on_crop(
     """
     width = canonical_size(quad.size_class)[0]
     reading_size = (width, round(width / quad.aspect))
-    found = _read_bands(warp_to(image, quad.corners, reading_size), 0.022, today)
+    found = _read_bands(warp_to(image, quad.corners, reading_size), _ON_DOCUMENT, today)
     if found is None:
         return None
     read, band = found
@@ -179,7 +202,7 @@ def mrz_on_photo(image: NDArray[np.uint8], today: date | None) -> MRZAttempt | N
     best: tuple[BandRead, MRZBand, int] | None = None
     for turns in (0, 1):
         turned = image if turns == 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
-        found = _read_bands(turned, 0.014, today)
+        found = _read_bands(turned, _ON_PHOTO, today)
         if found and _better(best[0] if best else None, found[0]):
             best = (found[0], found[1], turns)
         if best and best[0].mrz and best[0].mrz.valid:
@@ -260,21 +283,23 @@ def _read_side(
     portrait: Portrait | None = None
     barcode: AAMVARecord | None = None
     findings: list[Finding] = []
-    rotation = attempt.rotation if attempt else 0
+    # Only an MRZ whose check digits hold may decide the crop and which way is up.
+    placed = attempt if attempt and attempt.read.mrz and attempt.read.mrz.valid else None
+    rotation = placed.rotation if placed else 0
     crop = (
-        attempt.crop
-        if attempt
+        placed.crop
+        if placed
         else (warp_document(image, quad.corners, quad.size_class) if quad else image)
     )
     with timer.step(f"{side}.portrait"):
         try:
-            if attempt is not None:
+            if placed is not None:
                 portrait = find_portrait(crop, detector_model=detector_model)
             else:
                 crop, portrait, rotation = upright_by_face(crop, detector_model)
         except FaceDetectorError as exc:
             findings.append(Finding(exc.code, exc.reason, "warning"))
-    if attempt is None:
+    if placed is None:
         with timer.step(f"{side}.barcode"):
             payload = read_pdf417(image)
             if payload is not None:
@@ -345,6 +370,18 @@ def _unreadable_reasons(sides: list[_SideRead], mrz_seen: bool) -> tuple[Finding
     )
 
 
+def _warnings(sides: list[_SideRead]) -> tuple[Finding, ...]:
+    """A document that was read despite a quality finding: the finding is only a warning."""
+    return tuple(
+        dataclasses.replace(finding, severity="warning")
+        for side in sides
+        for finding in (
+            *side.result.findings,
+            *(side.result.quality.findings if side.result.quality else ()),
+        )
+    )
+
+
 def _confidence(mrz: MRZ | None, sides: list[_SideRead], visual: VisualZone | None) -> float:
     if mrz is not None and mrz.valid:
         template = max(side.result.mrz_confidence for side in sides)
@@ -385,11 +422,7 @@ def read_document(
         readable = mrz_valid or barcode is not None or _visual_complete(visual)
         if readable and document_type is None:
             document_type = "driving_license"
-        reasons = (
-            tuple(f for side in sides if side.result.quality for f in side.result.quality.findings)
-            if readable
-            else _unreadable_reasons(sides, mrz is not None)
-        )
+        reasons = _warnings(sides) if readable else _unreadable_reasons(sides, mrz is not None)
     return DocumentResult(
         status="read" if readable else "unreadable",
         document_type=document_type,

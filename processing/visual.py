@@ -262,8 +262,11 @@ def ocr_segments(gray: NDArray[np.uint8], scale: float = 1.0) -> list[Segment]:
 
 
 def _edit_distance_at_most_one(a: str, b: str) -> bool:
-    if abs(len(a) - len(b)) > 1 or a == b:
-        return abs(len(a) - len(b)) <= 1 and a == b
+    """One substitution, insertion or deletion at most: a misread letter of a small caption."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
     if len(a) == len(b):
         return sum(x != y for x, y in zip(a, b, strict=True)) == 1
     short, long = sorted((a, b), key=len)
@@ -295,7 +298,7 @@ def _bilingual_tail(words: tuple[Word, ...], at: int) -> int:
     """Skip "/ Date de naissance" after a caption: a slash, then words in lower case or captions."""
     i = at
     while i < len(words) and words[i].text.startswith("/"):
-        i += 1 if words[i].text != "/" or i + 1 >= len(words) else 2
+        i += 1
         while i < len(words) and (
             any(c.islower() or c == "°" for c in words[i].text)
             or _match_phrase([w.key for w in words], i, fuzzy=False) is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
@@ -13,6 +15,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from processing.errors import OCREngineError
+from processing.samples import KINDS, make_document
 from processing.visual import document_date_order, iso_date, read_date, read_visual_zone
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
@@ -223,3 +226,29 @@ def test_missing_tesseract_is_an_engine_error(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(OCREngineError) as info:
         read_visual_zone(passport_page())
     assert isinstance(info.value.__cause__, pytesseract.TesseractNotFoundError)
+
+
+def _folded(text: str | None) -> str | None:
+    """Tesseract's `eng` model prints no diacritics: compare names without them."""
+    if text is None:
+        return None
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
+def test_generated_documents_read_like_their_truth() -> None:
+    """Three generated specimens of each kind; thresholds sit just under what was measured."""
+    hits: Counter[str] = Counter()
+    total = 0
+    for kind in KINDS:
+        for seed in range(3):
+            sample = make_document(kind, seed)
+            holder = sample.truth_front["holder"]
+            zone = read_visual_zone(sample.front, document_type=sample.truth_front["document_type"])
+            total += 1
+            for name in ("birth_date", "expiry_date", "document_number", "surname"):
+                found = zone.fields.get(name)
+                if found is not None and _folded(found.value) == _folded(holder[name]):
+                    hits[name] += 1
+    assert hits["birth_date"] == hits["expiry_date"] == total
+    assert hits["surname"] >= total - 2
+    assert hits["document_number"] >= total - 3

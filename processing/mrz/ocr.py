@@ -3,13 +3,14 @@
 Tesseract's LSTM model reads MRZ digits well but miscounts runs of '<' filler and reads '<' inside
 names as K or X. The MRZ is printed in one fixed-pitch font (OCR-B, 10 characters per inch), so
 every line can also be cut into exactly 30, 36 or 44 equal cells and each cell compared with the
-rendered OCR-B glyphs. The two readers fail differently: the template reader fixes the positions
-and the fillers, Tesseract's characters and each cell's runner-up glyphs become the alternatives
-the check-digit repair may choose from.
+rendered OCR-B glyphs. The two readers fail differently: the templates place every cell and
+filler; where Tesseract reads another character, its reading becomes a vote in the decoding under
+field types and check digits (`decode.py`); Tesseract's own text is the other candidate.
 
 Steps, each a small function whose result can be inspected:
-    normalise_band -> split_lines -> fit_grid / classify_cells (templates)
-                   -> tesseract_text (Tesseract)             -> best_mrz
+    normalise_band -> split_lines -> fit_grid -> classify_cells (templates)
+                   -> tesseract_text (Tesseract)
+                   -> best_mrz (decode_lines, repair_mrz / mrz_from_text, ranked)
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from processing.errors import MRZFormatError, OCREngineError
+from processing.mrz.decode import decode_lines
 from processing.mrz.model import MRZ
 from processing.mrz.repair import repair_mrz
 from processing.mrz.text import mrz_from_text
@@ -38,13 +40,12 @@ ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 OCRB_FONT = Path(os.environ.get("IDFLOW_OCRB_FONT", "/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
 
 _PITCH = 22  # template cell width in pixels: every line is rescaled to this character pitch
-_ALTERNATIVE_MARGIN = 0.12  # runner-up glyphs this close to the best score become alternatives
 _TESSERACT_CONFIG = (
     "--oem 1 --psm 6 -c tessedit_char_whitelist=" + ALPHABET + " -c load_system_dawg=0"
     " -c load_freq_dawg=0"
 )
 _LINE_LENGTHS = {2: (44, 36), 3: (30,)}
-_GRID_STIFFNESS = 4.0  # cost of a cell 25% off the pitch, in units of glyph correlation
+_GRID_STIFFNESS = 4.0  # a cell 25% off the pitch costs a quarter of a glyph's correlation
 
 # Tesseract's OpenMP threads fight each other on small images: one thread is about 5x faster here.
 os.environ.setdefault("OMP_THREAD_LIMIT", "1")
@@ -55,12 +56,16 @@ class TemplateLine:
     """One MRZ line as read cell by cell against the OCR-B glyphs."""
 
     text: str
-    alternatives: dict[int, str]  # column -> other glyphs that scored nearly as well
-    scores: tuple[float, ...]  # best correlation per cell, 0-1
+    glyph_scores: NDArray[np.float32] = field(repr=False)  # cells x ALPHABET correlations
+
+    @property
+    def scores(self) -> NDArray[np.float32]:
+        """Best correlation per cell."""
+        return np.asarray(self.glyph_scores.max(axis=1), dtype=np.float32)
 
     @property
     def mean_score(self) -> float:
-        return float(np.mean(self.scores)) if self.scores else 0.0
+        return float(np.clip(self.scores, 0, 1).mean()) if len(self.text) else 0.0
 
 
 @dataclass(frozen=True)
@@ -192,19 +197,13 @@ def fit_grid(responses: NDArray[np.float32], first_ink: int, cells: int) -> NDAr
 
 
 def classify_cells(responses: NDArray[np.float32], positions: NDArray[np.int64]) -> TemplateLine:
-    """Best glyph per cell, allowing each cell a pixel either side of its fitted position."""
+    """Every glyph's score per cell, allowing a pixel either side of the fitted position."""
     width = responses.shape[1]
-    text, scores, alternatives = [], [], {}
-    for column, x in enumerate(positions):
-        per_glyph = responses[:, max(0, x - 1) : min(width, x + 2)].max(axis=1)
-        order = np.argsort(per_glyph)[::-1]
-        top = float(per_glyph[order[0]])
-        text.append(ALPHABET[order[0]])
-        scores.append(max(0.0, top))
-        close = [ALPHABET[i] for i in order[1:4] if top - per_glyph[i] < _ALTERNATIVE_MARGIN]
-        if close:
-            alternatives[column] = "".join(close)
-    return TemplateLine("".join(text), alternatives, tuple(scores))
+    per_cell = np.stack(
+        [responses[:, max(0, x - 1) : min(width, x + 2)].max(axis=1) for x in positions]
+    )
+    text = "".join(ALPHABET[i] for i in per_cell.argmax(axis=1))
+    return TemplateLine(text, np.asarray(per_cell, dtype=np.float32))
 
 
 def read_line_templates(strip: NDArray[np.uint8], lengths: Sequence[int]) -> TemplateLine | None:
@@ -312,24 +311,22 @@ def _rank(mrz: MRZ, engine: str) -> tuple[int, int, int, int]:
 def best_mrz(
     template_lines: Sequence[TemplateLine], tesseract: str, *, today: date | None = None
 ) -> tuple[MRZ | None, str, tuple[MRZ, ...]]:
-    """Combine both readers: templates fix positions, Tesseract's characters become alternatives."""
+    """Both readers' MRZs, best first: the templates decoded under the check digits, with
+    Tesseract's characters as votes where the two disagree, and Tesseract's own text."""
     candidates: list[tuple[MRZ, str]] = []
     from_tesseract = mrz_from_text(tesseract, today=today)
     if from_tesseract is not None:
         candidates.append((from_tesseract, "tesseract"))
     if template_lines:
-        alternatives: dict[tuple[int, int], str] = {}
-        tesseract_lines = _tesseract_lines(tesseract, from_tesseract)
-        for row, line in enumerate(template_lines):
-            for column, others in line.alternatives.items():
-                alternatives[(row, column)] = others
-            if row < len(tesseract_lines):
-                for column, theirs in _aligned_disagreements(line.text, tesseract_lines[row]):
-                    alternatives[(row, column)] = theirs + alternatives.get((row, column), "")
-        lines = [line.text for line in template_lines]
+        votes: dict[tuple[int, int], str] = {}
+        for row, (line, theirs) in enumerate(
+            zip(template_lines, _tesseract_lines(tesseract, from_tesseract), strict=False)
+        ):
+            for column, char in _aligned_disagreements(line.text, theirs):
+                votes[(row, column)] = char
+        lines = decode_lines([line.glyph_scores for line in template_lines], bonus=votes)
         with contextlib.suppress(MRZFormatError):  # cells that fit no format: Tesseract only
-            repaired = repair_mrz(lines, today=today, alternatives=alternatives)
-            candidates.append((repaired, "templates"))
+            candidates.append((repair_mrz(lines, today=today), "templates"))
     if not candidates:
         return None, "", ()
     mrz, engine = max(candidates, key=lambda c: _rank(*c))

@@ -36,21 +36,21 @@ _TABLES = (
 )
 
 
-def _background(
-    size: tuple[int, int], rng: np.random.Generator, clutter: bool
-) -> NDArray[np.float32]:
+def _background(size: tuple[int, int], rng: np.random.Generator, clutter: bool) -> Image:
     """A table surface with low-frequency texture, sometimes wood grain, and objects on it."""
     width, height = size
+    low = (width // 4, height // 4)  # the texture is smooth: build it small, then upsample
     base = np.array(_TABLES[int(rng.integers(len(_TABLES)))], np.float32)
     coarse = rng.standard_normal((height // 40 + 2, width // 40 + 2)).astype(np.float32)
-    texture = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_CUBIC) * 10.0
+    texture = cv2.resize(coarse, low, interpolation=cv2.INTER_CUBIC) * 10.0
     if rng.random() < 0.4:
-        y = np.arange(height, dtype=np.float32)[:, None]
-        texture = texture + 8.0 * np.sin(y * rng.uniform(0.05, 0.15) + texture * 0.05)
-    canvas = np.clip(base[None, None, :] + texture[..., None], 0, 255).astype(np.uint8)
+        y = np.arange(low[1], dtype=np.float32)[:, None]
+        texture = texture + 8.0 * np.sin(y * rng.uniform(0.2, 0.6) + texture * 0.05)
+    small = np.clip(base[None, None, :] + texture[..., None], 0, 255).astype(np.uint8)
+    canvas = np.asarray(cv2.resize(small, size, interpolation=cv2.INTER_LINEAR), dtype=np.uint8)
     if clutter:
         _scatter_objects(canvas, rng)
-    return np.asarray(canvas, dtype=np.float32)
+    return np.asarray(canvas, dtype=np.uint8)
 
 
 def _scatter_objects(canvas: Image, rng: np.random.Generator) -> None:
@@ -197,6 +197,46 @@ def _motion_kernel(length: int, angle: float) -> NDArray[np.float32]:
     return np.asarray(kernel / kernel.sum(), dtype=np.float32)
 
 
+def _add_glare(warped: Image, point: tuple[float, float], sigma: float, peak: float) -> None:
+    """Blend a soft Gaussian highlight into `warped`, computed only where it is visible."""
+    height, width = warped.shape[:2]
+    reach = 3.5 * sigma
+    x0, x1 = max(0, int(point[0] - reach)), min(width, int(point[0] + reach) + 1)
+    y0, y1 = max(0, int(point[1] - reach)), min(height, int(point[1] + reach) + 1)
+    if x0 >= x1 or y0 >= y1:
+        return
+    ys, xs = np.ogrid[y0:y1, x0:x1]
+    spot = np.exp(-((xs - point[0]) ** 2 + (ys - point[1]) ** 2) / (2 * sigma**2))
+    region = warped[y0:y1, x0:x1].astype(np.float32)
+    region += (255.0 - region) * (peak * spot.astype(np.float32))[..., None]
+    warped[y0:y1, x0:x1] = np.clip(region, 0, 255).astype(np.uint8)
+
+
+def _lighting(
+    frame: tuple[int, int], alpha: Image, rng: np.random.Generator, amount: float
+) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
+    """(table, document) brightness factors: light gradient and vignetting on both, the card's
+    drop shadow on the table only. Smooth fields, so they are computed at 1/8 size."""
+    low = (max(2, frame[0] // 8), max(2, frame[1] // 8))
+    ys, xs = np.mgrid[0 : low[1], 0 : low[0]].astype(np.float32)
+    u, v = xs / low[0] - 0.5, ys / low[1] - 0.5
+    direction = rng.uniform(0, 2 * math.pi)
+    ramp = u * math.cos(direction) + v * math.sin(direction)
+    light = (
+        1.0
+        + rng.uniform(0.1, 0.35) * amount * ramp
+        - rng.uniform(0.1, 0.35) * amount * 2 * (u**2 + v**2)
+    )
+    cover = cv2.resize(alpha, low, interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    shadow = cv2.GaussianBlur(cover, (0, 0), 1.2)
+    shadow = np.roll(
+        shadow, (int(rng.integers(0, 2)) + 1, int(rng.integers(0, 2)) + 1), axis=(0, 1)
+    )
+    table = cv2.resize(light * (1.0 - 0.35 * shadow), frame, interpolation=cv2.INTER_LINEAR)
+    document = cv2.resize(light, frame, interpolation=cv2.INTER_LINEAR)
+    return np.asarray(table, np.float32), np.asarray(document, np.float32)
+
+
 def photograph(
     image: Image,
     rng: np.random.Generator,
@@ -237,15 +277,10 @@ def photograph(
     )
     source = np.array([[0, 0], [width, 0], [width, height], [0, height]], np.float32) * reduce
     matrix = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
-    warped = cv2.warpPerspective(small, matrix, frame, flags=cv2.INTER_LINEAR).astype(np.float32)
+    warped = cv2.warpPerspective(small, matrix, frame, flags=cv2.INTER_LINEAR)
     alpha = cv2.warpPerspective(
         _rounded_mask(small.shape[1], small.shape[0]), matrix, frame, flags=cv2.INTER_LINEAR
     )
-    alpha_f = alpha.astype(np.float32)[..., None] / 255.0
-
-    shadow = cv2.GaussianBlur(alpha, (0, 0), 9).astype(np.float32) / 255.0
-    shadow = np.roll(shadow, (int(rng.integers(3, 12)), int(rng.integers(3, 12))), axis=(0, 1))
-    canvas *= 1.0 - 0.35 * shadow[..., None]
 
     glare = bool(glare_over_mrz or rng.random() < 0.35)
     if glare:
@@ -257,29 +292,21 @@ def photograph(
             point = cv2.perspectiveTransform(
                 np.array([[[centre[0] * reduce, centre[1] * reduce]]], np.float32), matrix
             )[0, 0]
-            sigma = sigma_doc * width_share * frame[0] / width
-            ys, xs = np.ogrid[0 : frame[1], 0 : frame[0]]
-            spot = np.exp(-((xs - point[0]) ** 2 + (ys - point[1]) ** 2) / (2 * sigma**2)).astype(
-                np.float32
+            _add_glare(
+                warped,
+                (float(point[0]), float(point[1])),
+                sigma_doc * width_share * frame[0] / width,
+                peak,
             )
-            warped += (255.0 - warped) * (peak * spot)[..., None]
 
-    photo = canvas * (1.0 - alpha_f) + warped * alpha_f
-
-    uneven = bool(rng.random() < 0.8)
-    if uneven and strength > 0:
-        ys, xs = np.mgrid[0 : frame[1], 0 : frame[0]].astype(np.float32)
-        direction = rng.uniform(0, 2 * math.pi)
-        ramp = (xs / frame[0] - 0.5) * math.cos(direction) + (ys / frame[1] - 0.5) * math.sin(
-            direction
-        )
-        radius2 = ((xs / frame[0] - 0.5) ** 2 + (ys / frame[1] - 0.5) ** 2) * 2.0
-        light = (
-            1.0
-            + rng.uniform(0.1, 0.35) * strength * ramp
-            - rng.uniform(0.1, 0.35) * strength * radius2
-        )
-        photo *= light[..., None]
+    uneven = bool(rng.random() < 0.8) and strength > 0
+    light = _lighting(frame, alpha, rng, strength if uneven else 0.0)
+    # OpenCV arithmetic saturates to uint8 in one pass; numpy would need several float copies.
+    table, document = (cv2.merge([factor] * 3) for factor in light)
+    canvas = cv2.multiply(canvas, table, dtype=cv2.CV_8U)
+    warped = cv2.multiply(warped, document, dtype=cv2.CV_8U)
+    coverage = alpha.astype(np.float32) / 255.0
+    photo = cv2.blendLinear(warped, canvas, coverage, 1.0 - coverage)
 
     blur_sigma = round(float(rng.uniform(0.3, 1.6)) * strength, 2)
     if blur_sigma > 0:
@@ -289,11 +316,10 @@ def photograph(
         photo = cv2.filter2D(photo, -1, _motion_kernel(motion, float(rng.uniform(0, math.pi))))
     noise_sigma = round(float(rng.uniform(1.5, 6.0)) * strength, 2)
     if noise_sigma > 0:
-        photo += rng.standard_normal(photo.shape, dtype=np.float32) * noise_sigma
+        grain = rng.standard_normal(photo.shape[:2], dtype=np.float32) * noise_sigma
+        photo = cv2.add(photo, cv2.merge([grain] * 3), dtype=cv2.CV_8U)
     quality = int(rng.integers(40, 96))
-    ok, encoded = cv2.imencode(
-        ".jpg", np.clip(photo, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, quality]
-    )
+    ok, encoded = cv2.imencode(".jpg", photo, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
         raise SampleGenerationError("OpenCV could not JPEG-encode the photographed sample.")
     result = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_COLOR), dtype=np.uint8)

@@ -1,0 +1,95 @@
+"""`idflow read`, `samples` and `bench`: exit codes, output shape, and no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from processing.cli import EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE, main
+from processing.samples import generate_samples
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("samples")
+    generate_samples(folder, count=2, seed=3, kinds=["td3", "td2"], today=date.today())
+    return folder
+
+
+def test_read_json_has_the_result_shape(samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = next(samples.glob("td3-*-front.png"))
+    truth = json.loads(image.with_suffix(".json").read_text())
+    assert main(["read", str(image), "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "read"
+    assert data["document_type"] == "passport"
+    assert data["mrz"]["lines"] == truth["mrz"]["lines"]
+    assert set(data) >= {"status", "mrz", "sides", "reasons", "confidence", "timings"}
+
+
+def test_read_prints_fields_for_people(samples: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = next(samples.glob("td2-*-front.png"))
+    assert main(["read", str(image)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "status: read" in out and "check digit composite" in out
+
+
+def test_unreadable_photo_exits_1_with_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((700, 1000, 3), 180, np.uint8))
+    assert main(["read", str(blank)]) == EXIT_UNREADABLE
+    assert "error:" in capsys.readouterr().out
+
+
+def test_missing_file_is_bad_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["read", "/no/such/photo.jpg"])
+    assert exit_info.value.code == EXIT_USAGE
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_samples_rejects_a_zero_count(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["samples", str(tmp_path), "--count", "0"])
+    assert exit_info.value.code == EXIT_USAGE
+
+
+def test_samples_writes_images_with_ground_truth(tmp_path: Path) -> None:
+    assert main(["samples", str(tmp_path), "--count", "1", "--kind", "td1"]) == EXIT_OK
+    truths = sorted(tmp_path.glob("*.json"))
+    assert [json.loads(t.read_text())["side"] for t in truths] == ["back", "front"]
+
+
+def test_bench_prints_read_rate_and_timings(
+    samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", str(samples)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "100.0%" in out and "median s" in out and "surname" in out
+
+
+def test_bench_on_a_folder_without_images_is_bad_usage(tmp_path: Path) -> None:
+    assert main(["bench", str(tmp_path)]) == EXIT_USAGE
+
+
+def test_console_entry_point_never_prints_a_traceback(tmp_path: Path) -> None:
+    bogus = tmp_path / "photo.jpg"
+    bogus.write_bytes(b"\xff\xd8\xff\xe0 truncated jpeg")
+    run = subprocess.run(
+        [sys.executable, "-m", "webapp.cli", "read", str(bogus)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == EXIT_UNREADABLE
+    assert "Traceback" not in run.stderr
+    assert "image_" in run.stdout
