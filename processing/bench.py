@@ -12,28 +12,16 @@ import multiprocessing
 import resource
 import statistics
 import time
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from processing.errors import IdflowError, MRZFormatError
-from processing.mrz.model import MRZ
+from processing.mrz.model import MRZ, MRZ_FIELDS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic"}
-MRZ_FIELDS = (
-    "document_code",
-    "issuing_country",
-    "surname",
-    "given_names",
-    "document_number",
-    "nationality",
-    "birth_date",
-    "sex",
-    "expiry_date",
-    "optional_data",
-    "optional_data_2",
-)
 
 
 @dataclass(frozen=True)
@@ -104,7 +92,9 @@ def _read_passporteye(path: Path) -> tuple[dict[str, str | None] | None, bool]:
 
     from processing.mrz.parse import parse_mrz
 
-    found = read_mrz(str(path))
+    with warnings.catch_warnings():  # its scikit-image calls are deprecated; not ours to fix
+        warnings.simplefilter("ignore", FutureWarning)
+        found = read_mrz(str(path))
     if found is None or "raw_text" not in found.aux:
         return None, False
     try:

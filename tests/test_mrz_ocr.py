@@ -7,20 +7,11 @@ import difflib
 import cv2
 import numpy as np
 import pytest
+from icao import TD1, TD3
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from processing.mrz import ocr
-
-TD3 = (
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
-)
-TD1 = (
-    "I<UTOD231458907<<<<<<<<<<<<<<<",
-    "7408122F1204159UTO<<<<<<<<<<<6",
-    "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
-)
 
 
 def render_band(

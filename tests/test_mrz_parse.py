@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from icao import MRVA, MRVB, TD1, TD2, TD3
 
 from processing.errors import MRZFormatError
 from processing.mrz.checkdigit import check_digit
@@ -13,28 +14,6 @@ from processing.mrz.dates import parse_mrz_date
 from processing.mrz.parse import detect_format, parse_mrz
 
 TODAY = datetime.date(2026, 3, 1)
-
-TD3 = (
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
-)
-TD1 = (
-    "I<UTOD231458907<<<<<<<<<<<<<<<",
-    "7408122F1204159UTO<<<<<<<<<<<6",
-    "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
-)
-TD2 = (
-    "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<",
-    "D231458907UTO7408122F1204159<<<<<<<6",
-)
-MRVA = (
-    "VIUTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-    "L8988901C4XXX4009078F96121096ZE184226B<<<<<<",
-)
-MRVB = (
-    "VIUTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<",
-    "L8988901C4XXX4009078F9612109<<<<<<<<",
-)
 
 
 def test_td3_specimen() -> None:

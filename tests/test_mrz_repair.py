@@ -7,6 +7,7 @@ import datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from icao import TD1, TD3
 
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.model import Repair
@@ -14,15 +15,6 @@ from processing.mrz.parse import parse_mrz
 from processing.mrz.repair import clean_filler_runs, repair_mrz
 
 TODAY = datetime.date(2026, 3, 1)
-TD3 = (
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
-)
-TD1 = (
-    "I<UTOD231458907<<<<<<<<<<<<<<<",
-    "7408122F1204159UTO<<<<<<<<<<<6",
-    "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
-)
 
 
 def _set(lines: tuple[str, ...], line: int, col: int, char: str) -> tuple[str, ...]:

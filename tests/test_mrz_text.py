@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import datetime
 
+from icao import TD1, TD2, TD3
+
 from processing.mrz.text import candidate_formats, mrz_from_text
 
 TODAY = datetime.date(2026, 3, 1)
-TD3 = (
-    "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<",
-    "L898902C36UTO7408122F1204159ZE184226B<<<<<10",
-)
-TD1 = (
-    "I<UTOD231458907<<<<<<<<<<<<<<<",
-    "7408122F1204159UTO<<<<<<<<<<<6",
-    "ERIKSSON<<ANNA<MARIA<<<<<<<<<<",
-)
-TD2 = (
-    "I<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<",
-    "D231458907UTO7408122F1204159<<<<<<<6",
-)
 
 
 def test_clean_text() -> None:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from processing.bench import MRZ_FIELDS
+from processing.mrz.model import MRZ_FIELDS
 from processing.pipeline import read_document
 from processing.samples import make_document, photograph
 

@@ -18,6 +18,7 @@ from processing.errors import SampleGenerationError
 from processing.locate import canonical_size
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.compose import transliterate
+from processing.mrz.model import MRZ_FIELDS
 from processing.mrz.parse import parse_mrz
 from processing.samples import KINDS, SampleDocument, generate_samples, make_document, photograph
 from processing.samples.aamva import encode_aamva
@@ -50,19 +51,6 @@ HOLDER_KEYS = {
     "expiry_date",
     "issuing_country",
     "address",
-}
-MRZ_FIELD_KEYS = {
-    "document_code",
-    "issuing_country",
-    "surname",
-    "given_names",
-    "document_number",
-    "nationality",
-    "birth_date",
-    "sex",
-    "expiry_date",
-    "optional_data",
-    "optional_data_2",
 }
 SIZES = {"td3": "ID3", "td2": "ID2", "td1": "ID1", "dl": "ID1"}
 
@@ -110,13 +98,13 @@ def test_mrz_truth_has_valid_lines_and_reads_back(
     mrz = _mrz_truth(documents[kind])
     lines = mrz["lines"]
     assert (len(lines), {len(line) for line in lines}) == (shape[0], {shape[1]})
-    assert set(mrz["fields"]) == MRZ_FIELD_KEYS
+    assert set(mrz["fields"]) == set(MRZ_FIELDS)
     data_line = lines[0] if kind == "td1" else lines[1]
     start = 5 if kind == "td1" else 0
     assert data_line[start + 9] == check_digit(data_line[start : start + 9])
     parsed = parse_mrz(lines, today=TODAY)
     assert parsed.valid
-    assert {k: getattr(parsed, k) for k in MRZ_FIELD_KEYS} == mrz["fields"]
+    assert {k: getattr(parsed, k) for k in MRZ_FIELDS} == mrz["fields"]
 
 
 def test_holder_matches_mrz_after_transliteration() -> None:

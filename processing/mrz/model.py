@@ -17,6 +17,22 @@ FORMAT_SHAPES: dict[MRZFormat, tuple[int, int]] = {
 }
 
 
+# The fields a reader returns, named as on `MRZ`; the generator's ground truth uses the same names.
+MRZ_FIELDS = (
+    "document_code",
+    "issuing_country",
+    "surname",
+    "given_names",
+    "document_number",
+    "nationality",
+    "birth_date",
+    "sex",
+    "expiry_date",
+    "optional_data",
+    "optional_data_2",
+)
+
+
 @dataclass(frozen=True)
 class CheckDigit:
     """One check digit as printed next to the digit computed from its field."""
