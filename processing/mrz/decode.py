@@ -40,6 +40,7 @@ _CHARSETS: dict[str, frozenset[str]] = {
     "composite_check": _DIGITS,
 }
 _VOTE_BONUS = 0.05  # added to the glyph Tesseract read where it disagrees with the templates
+_LETTER_VOTE = 0.1  # the same in names and country codes
 _DOCUMENT_KINDS = frozenset("ACIPV")  # ICAO 9303: the first letter of every document code
 _CANDIDATE_MARGIN = 0.25  # glyphs this far below a cell's best are not considered
 _MAX_CHOICES = 3  # per cell
@@ -104,15 +105,17 @@ def decode_lines(
 ) -> tuple[str, ...]:
     """The most likely lines given glyph scores; `bonus` adds weight to another reader's votes."""
     adjusted = [np.array(s, dtype=np.float32, copy=True) for s in scores]
-    for (line, col), char in (bonus or {}).items():
-        if line < len(adjusted) and col < len(adjusted[line]) and char in ALPHABET:
-            adjusted[line][col, ALPHABET.index(char)] += _VOTE_BONUS
     grid = [[ALPHABET[int(np.argmax(row))] for row in line] for line in adjusted]
     try:
         fmt = detect_format(["".join(row) for row in grid])
     except MRZFormatError:
         return tuple("".join(row) for row in grid)
     allowed = _allowed_sets(fmt)
+    for (line, col), char in (bonus or {}).items():
+        if (line, col) in allowed and char in allowed[(line, col)]:
+            # Tesseract's language model knows letters better than digits: trust it more there.
+            weight = _LETTER_VOTE if allowed[(line, col)] is _LETTERS else _VOTE_BONUS
+            adjusted[line][col, ALPHABET.index(char)] += weight
     for (line, col), charset in allowed.items():
         grid[line][col] = _best_allowed(adjusted[line][col], charset)
     spans = FIELD_SPANS[fmt]

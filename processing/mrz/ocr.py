@@ -178,9 +178,11 @@ def fit_grid(responses: NDArray[np.float32], first_ink: int, cells: int) -> NDAr
     width = best.shape[0]
     steps = np.arange(round(0.75 * _PITCH), round(1.25 * _PITCH) + 1)
     penalty = _GRID_STIFFNESS * ((steps - _PITCH) / _PITCH) ** 2
-    start_guess = first_ink - 0.15 * _PITCH
+    # The first cell starts near the first ink, or up to a cell and a half later when a speck
+    # of dirt or background stands left of the line.
     xs = np.arange(width)
-    score = np.where(np.abs(xs - start_guess) <= _PITCH / 2, best, -np.inf)
+    start = (xs >= first_ink - 0.65 * _PITCH) & (xs <= first_ink + 1.5 * _PITCH)
+    score = np.where(start, best, -np.inf)
     back = np.zeros((cells, width), dtype=np.int64)
     for cell in range(1, cells):
         candidates = np.full((steps.size, width), -np.inf)
