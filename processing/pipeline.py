@@ -277,7 +277,9 @@ def _read_side(
         attempt = find_mrz(image, quad, today)
     with timer.step(f"{side}.quality"):
         quality = assess_quality(
-            image, document_quad=quad, mrz_box=attempt.box_in_image if attempt else None
+            image,
+            document_quad=quad,
+            mrz_box=attempt.box_in_image if attempt and attempt.read.mrz else None,
         )
 
     portrait: Portrait | None = None
@@ -301,7 +303,8 @@ def _read_side(
             findings.append(Finding(exc.code, exc.reason, "warning"))
     if placed is None:
         with timer.step(f"{side}.barcode"):
-            payload = read_pdf417(image)
+            # The flattened crop reads far more often than the tilted photo; try both.
+            payload = read_pdf417(crop) or (read_pdf417(image) if crop is not image else None)
             if payload is not None:
                 try:
                     barcode = parse_aamva(payload)

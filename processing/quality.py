@@ -1,8 +1,9 @@
 """Is this photo good enough to read, and if not, what should the person do differently?
 
-Every measure is taken on the document, not the whole frame, and at the document's own scale: the
-document is flattened to its 300-dpi size (or, without an outline, the MRZ band or the whole
-photo is scaled to that width), so the same blur reads the same whether the card fills a 12 Mpx
+Measures are taken where reading happens and at the document's own scale. Sharpness is read on
+the MRZ band when there is one (the characters that must be read), else on the document's
+outline, else on the whole frame; it is measured at the photo's own resolution and converted to
+pixels of a 300-dpi rendering, so the same blur reads the same whether the card fills a 12 Mpx
 frame or a 640-px one. Thresholds and the measurements behind them: docs/quality-thresholds.md.
 """
 
@@ -16,15 +17,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processing.findings import Finding
-from processing.locate import DocumentQuad, canonical_size, warp_document
+from processing.locate import DocumentQuad, canonical_size, warp_to
+
+Box = tuple[int, int, int, int]
+Gray = NDArray[np.float32]
 
 # Blur, as the Gaussian sigma in pixels of a 300-dpi rendering of the document.
 BLUR_ERROR_SIGMA = 3.0
-BLUR_WARNING_SIGMA = 2.5
+BLUR_WARNING_SIGMA = 2.0
 NO_EDGE_SIGMA = 20.0  # reported when nothing has edge contrast; finite so it stays JSON
-# Glare: blown-out, colourless blobs, as a share of the area looked at.
-GLARE_LEVEL = 245  # every channel at or above this
+# Glare: blown-out, colourless pixels where even the print is washed out.
+GLARE_LEVEL = 240  # darkest channel at or above this (on the document)
+GLARE_MAX_CONTRAST = 50  # grey levels within a line's height: the print is washed out (MRZ)
+GLARE_PAPER_SHARE = 0.85  # and as bright as the band's paper, or nearly
 GLARE_MAX_CHROMA = 25  # max - min channel: specular reflections are white, not coloured
+GLARE_INK_LEVEL = 190  # the darkest grey nearby: print this pale has been washed away
+GLARE_LIFT = 12.0  # grey levels above the smooth lighting trend: a spot, not a gradient
 GLARE_MIN_BLOB = 0.0005  # of the area: single bright specks are print, not a reflection
 GLARE_ON_MRZ_SHARE = 0.02
 GLARE_WARNING_SHARE = 0.02
@@ -40,9 +48,15 @@ MIN_DOCUMENT_WIDTH = 260  # pixels along the long side; the smallest readable sp
 EDGE_MARGIN = 0.005  # of the frame's side: a corner this close to the edge is cut off
 
 _MRZ_WIDTH_300DPI = 1100  # TD1 to TD3 MRZ lines span 900-1320 px at 300 dpi
-_EDGE_WINDOW = 21  # contrast window, wider than a sigma-4 edge (±2.5 sigma) at 300 dpi
-_EDGE_MIN_CONTRAST = 40.0
-_SQRT_2PI = math.sqrt(2 * math.pi)
+_REBLUR = 2.0  # the known blur added to compare edge slopes before and after
+_DIRECTIONS = (0.0, math.pi / 4, math.pi / 2, 3 * math.pi / 4)
+_SOBEL_SIGMA = 0.9  # the blur a 3x3 Sobel itself reads on a perfect step (measured)
+_EDGE_SHARE = 0.35  # edges weaker than this share of the strongest (99th pct) are not print
+_MIN_EDGE_SLOPE = 3.0  # grey levels per pixel: below this it is noise on a blank surface
+_SHARPNESS_PIXELS = 400_000  # larger regions are shrunk first
+_DOCUMENT_MARGIN = 0.06  # of each side: the outline against the desk is not print
+_INK_CONTRAST = 60  # grey levels below the paper around it: print, not texture
+_GLARE_VIEW_WIDTH = 480  # glare is broad: look for it on a copy this wide
 
 
 @dataclass(frozen=True)
@@ -56,73 +70,200 @@ class QualityReport:
         return any(finding.severity == "error" for finding in self.findings)
 
 
-def _to_width(image: NDArray[np.uint8], width: int) -> NDArray[np.uint8]:
-    height = max(1, round(image.shape[0] * width / image.shape[1]))
-    interpolation = cv2.INTER_AREA if width < image.shape[1] else cv2.INTER_LINEAR
-    return np.asarray(cv2.resize(image, (width, height), interpolation=interpolation), np.uint8)
+def _gray(image: NDArray[np.uint8]) -> Gray:
+    return np.asarray(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), np.float32)
 
 
-def _document_view(
-    image: NDArray[np.uint8],
-    quad: DocumentQuad | None,
-    mrz_box: tuple[int, int, int, int] | None,
-) -> NDArray[np.uint8]:
-    """The document at 300 dpi: flattened from its outline, else the MRZ band, else the frame."""
-    if quad is not None:
-        return warp_document(image, quad.corners, quad.size_class)
-    if mrz_box is not None:
-        x, y, w, h = mrz_box
-        crop = image[max(0, y) : y + h, max(0, x) : x + w]
-        if crop.size:
-            return _to_width(crop, _MRZ_WIDTH_300DPI)
-    return _to_width(image, canonical_size("ID1")[0])
-
-
-def blur_sigma(gray: NDArray[np.uint8]) -> float:
-    """Estimated Gaussian blur, in pixels, from the steepness of the strongest edges.
-
-    A step of contrast C blurred by sigma has a steepest slope of C / (sigma * sqrt(2 pi)), so
-    contrast over slope at edge maxima gives sigma whatever the ink, paper or lighting. The 90th
-    percentile keeps the sharpest edges: guilloche and noise only add soft ones.
-    """
-    values = gray.astype(np.float32)
-    slope = cv2.magnitude(
-        cv2.Sobel(values, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(values, cv2.CV_32F, 0, 1, ksize=3)
-    ) / np.float32(8.0)  # a 3x3 Sobel is 8 times the per-pixel slope
-    window = cv2.getStructuringElement(cv2.MORPH_RECT, (_EDGE_WINDOW, _EDGE_WINDOW))
-    contrast = cv2.dilate(values, window) - cv2.erode(values, window)
-    peaks = (slope >= cv2.dilate(slope, None)) & (contrast >= _EDGE_MIN_CONTRAST) & (slope > 1.0)
-    # The outline against the desk (and the warp's black fill) is not print: skip a border band.
-    peaks[:_EDGE_WINDOW] = peaks[-_EDGE_WINDOW:] = False
-    peaks[:, :_EDGE_WINDOW] = peaks[:, -_EDGE_WINDOW:] = False
-    if not peaks.any():
-        return NO_EDGE_SIGMA  # no edge at all: nothing in focus to read
-    steepness = slope[peaks] / contrast[peaks]
-    return float(1.0 / (_SQRT_2PI * np.percentile(steepness, 90)))
-
-
-def _glare_mask(image: NDArray[np.uint8]) -> NDArray[np.bool_]:
-    """Blown-out, colourless pixels in blobs big enough to be a reflection."""
-    low = image.min(axis=2)
-    chroma = image.max(axis=2) - low
-    raw = ((low >= GLARE_LEVEL) & (chroma <= GLARE_MAX_CHROMA)).astype(np.uint8)
-    raw = cv2.morphologyEx(raw, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(raw, connectivity=8)
-    min_blob = GLARE_MIN_BLOB * raw.size
-    keep = np.zeros(count, dtype=bool)
-    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= min_blob
-    return np.asarray(keep[labels], dtype=np.bool_)
-
-
-def _share(mask: NDArray[np.bool_]) -> float:
-    return float(mask.mean()) if mask.size else 0.0
-
-
-def _inside(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> tuple[slice, slice] | None:
+def _inside(box: Box, shape: tuple[int, ...]) -> tuple[slice, slice] | None:
     x, y, w, h = box
     x0, y0 = max(0, x), max(0, y)
     x1, y1 = min(shape[1], x + w), min(shape[0], y + h)
     return (slice(y0, y1), slice(x0, x1)) if x1 > x0 and y1 > y0 else None
+
+
+def _document_view(image: NDArray[np.uint8], quad: DocumentQuad) -> tuple[NDArray[np.uint8], float]:
+    """The flattened document at no more than its photographed resolution (never upsampled:
+    interpolation would add blur of its own), and the factor to 300 dpi."""
+    full = canonical_size(quad.size_class)
+    c = quad.corners
+    long_side = float(max(np.linalg.norm(c[1] - c[0]), np.linalg.norm(c[2] - c[3])))
+    factor = min(1.0, max(long_side, 16.0) / full[0])
+    size = (max(8, round(full[0] * factor)), max(8, round(full[1] * factor)))
+    return warp_to(image, c, size), full[0] / size[0]
+
+
+def _sharpness_region(
+    image: NDArray[np.uint8], quad: DocumentQuad | None, mrz_box: Box | None
+) -> tuple[Gray, float]:
+    """Where to judge focus, in photo pixels, and the factor from them to 300-dpi pixels."""
+    if mrz_box is not None and (region := _inside(mrz_box, image.shape)) is not None:
+        crop = image[region]
+        if min(crop.shape[:2]) >= 8:
+            return _gray(crop), _MRZ_WIDTH_300DPI / max(crop.shape[:2])
+    if quad is not None:
+        view, factor = _document_view(image, quad)
+        my, mx = round(_DOCUMENT_MARGIN * view.shape[0]), round(_DOCUMENT_MARGIN * view.shape[1])
+        return _gray(view[my : view.shape[0] - my, mx : view.shape[1] - mx]), factor
+    return _gray(image), canonical_size("ID1")[0] / image.shape[1]
+
+
+def _gradients(gray: Gray) -> tuple[Gray, Gray]:
+    # A 3x3 Sobel is 8 times the per-pixel slope.
+    gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3) / np.float32(8.0)
+    gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3) / np.float32(8.0)
+    return np.asarray(gx, np.float32), np.asarray(gy, np.float32)
+
+
+def _directional_sigma(before: Gray, after: Gray) -> float | None:
+    """Blur across edges facing one direction (see blur_sigma), None without such edges."""
+    peaks = after >= cv2.dilate(after, None)
+    if not peaks.any():
+        return None
+    strongest = float(np.percentile(after[peaks], 99))
+    peaks &= after >= max(_MIN_EDGE_SLOPE, _EDGE_SHARE * strongest)
+    if not peaks.any():
+        return None
+    # Noise adds its own slope to every edge before the re-blur (and little after): take its
+    # mean energy, read where the re-blurred image is flattest, off in quadrature.
+    flat = after <= np.percentile(after[::3, ::3], 25)
+    noise = float(np.mean(np.square(before[flat]))) if flat.any() else 0.0
+    edge = np.sqrt(np.maximum(np.square(before[peaks]) - noise, 0.0))
+    ratio = float(np.median(edge / after[peaks]))
+    if ratio <= 1.0 + 1e-3:
+        return NO_EDGE_SIGMA
+    measured = _REBLUR / math.sqrt(ratio * ratio - 1.0)
+    return min(NO_EDGE_SIGMA, math.sqrt(max(0.0, measured**2 - _SOBEL_SIGMA**2)))
+
+
+def blur_sigma(gray: Gray) -> float:
+    """Estimated Gaussian blur of `gray`, in its own pixels, or NO_EDGE_SIGMA without edges.
+
+    Re-blur comparison: an edge blurred by sigma loses slope by sqrt(sigma^2 + b^2) / sigma when
+    blurred again by a known b, whatever its contrast, so the ratio of slopes before and after
+    gives sigma independently of ink, paper, uneven light or how big the card is. Only the
+    strongest edges count (print, not noise or guilloche); the median resists JPEG ringing. It
+    is measured across edges facing four directions and the worst is kept: a motion blur only
+    softens edges across the motion (a streak of length L is about a sigma of 0.29 L).
+    """
+    before = _gradients(gray)
+    after = _gradients(np.asarray(cv2.GaussianBlur(gray, (0, 0), _REBLUR), np.float32))
+    sigmas = []
+    for angle in _DIRECTIONS:
+        c, s = np.float32(math.cos(angle)), np.float32(math.sin(angle))
+        sigma = _directional_sigma(
+            np.abs(c * before[0] + s * before[1]), np.abs(c * after[0] + s * after[1])
+        )
+        if sigma is not None:
+            sigmas.append(sigma)
+    return max(sigmas) if sigmas else NO_EDGE_SIGMA
+
+
+def _document_sigma(
+    image: NDArray[np.uint8], quad: DocumentQuad | None, mrz_box: Box | None
+) -> float:
+    """Blur in 300-dpi document pixels, where reading happens."""
+    gray, factor = _sharpness_region(image, quad, mrz_box)
+    if gray.size > _SHARPNESS_PIXELS:  # keeps the cost bounded; the factor absorbs the shrink
+        shrink = math.sqrt(_SHARPNESS_PIXELS / gray.size)
+        size = (max(8, round(gray.shape[1] * shrink)), max(8, round(gray.shape[0] * shrink)))
+        factor *= gray.shape[1] / size[0]
+        gray = np.asarray(cv2.resize(gray, size, interpolation=cv2.INTER_AREA), np.float32)
+    sigma = blur_sigma(gray)
+    return sigma if sigma >= NO_EDGE_SIGMA else min(NO_EDGE_SIGMA, sigma * factor)
+
+
+def _blobs(raw: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Only blobs big enough to be a reflection: single bright specks are print."""
+    opened = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(opened, connectivity=8)
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= GLARE_MIN_BLOB * opened.size
+    return np.asarray(keep[labels], dtype=np.bool_)
+
+
+def _colourless(image: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Specular reflections are white, not coloured."""
+    return np.asarray(image.max(axis=2) - image.min(axis=2) <= GLARE_MAX_CHROMA, np.bool_)
+
+
+def _document_glare(view: NDArray[np.uint8]) -> NDArray[np.bool_]:
+    """Blown-out, colourless pixels with no print nearby, standing above the smooth lighting
+    trend: uneven light can push paper to white too, but it rises smoothly."""
+    gray = cv2.cvtColor(view, cv2.COLOR_BGR2GRAY)
+    side = max(3, gray.shape[1] // 40)  # about a character
+    darkest = cv2.erode(gray, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side)))
+    trend = cv2.GaussianBlur(gray.astype(np.float32), (0, 0), 0.15 * max(gray.shape))
+    raw = (
+        (view.min(axis=2) >= GLARE_LEVEL)
+        & _colourless(view)
+        & (darkest >= GLARE_INK_LEVEL)
+        & (gray.astype(np.float32) - trend >= GLARE_LIFT)
+    )
+    return _blobs(raw)
+
+
+def _mrz_lines(band: NDArray[np.uint8]) -> tuple[NDArray[np.bool_], int]:
+    """Where the lines of characters run inside an upright box around them, and a line's height.
+
+    A tilted band's bounding box also holds blank paper and other print, which uneven light may
+    blow out harmlessly. The MRZ lines are the densest print across the band's direction: keep
+    the rows (along the print's main axis) holding at least a fifth of the densest one's ink,
+    and a reflection across the lines still lies between them. Two lines (TD2, TD3) are at most
+    0.08 as high as long, three (TD1) 0.14.
+    """
+    gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    side = max(3, min(gray.shape) // 4) | 1
+    # Closing fills thin strokes only: the desk or a dark photo in the box is not print.
+    paper = cv2.morphologyEx(
+        gray, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (side, side))
+    )
+    ys, xs = np.nonzero(paper.astype(np.int16) - gray >= _INK_CONTRAST)
+    if len(xs) < 10:
+        return np.ones(gray.shape, np.bool_), max(3, min(gray.shape) // 2)
+    points = np.stack([xs, ys], axis=1).astype(np.float32)
+    centre = points.mean(axis=0)
+    _, vectors = np.linalg.eigh(np.cov((points - centre).T))
+    along, across = (points - centre) @ vectors[:, 1], (points - centre) @ vectors[:, 0]
+    offset = np.floor(across - across.min()).astype(np.int64)
+    density = np.convolve(np.bincount(offset), np.ones(3) / 3, mode="same")
+    keep = density[offset] >= 0.2 * density.max()
+    low, high = float(across[keep].min()), float(across[keep].max())
+    start, end = float(along[keep].min()), float(along[keep].max())
+    corners = np.array(
+        [
+            centre + a * vectors[:, 1] + c * vectors[:, 0]
+            for a, c in ((start, low), (end, low), (end, high), (start, high))
+        ],
+        np.float32,
+    )
+    hull = np.zeros(gray.shape, np.uint8)
+    cv2.fillConvexPoly(hull, np.round(corners).astype(np.int32), 1)
+    height, length = high - low, end - start
+    lines = 3 if height > 0.11 * length else 2
+    return np.asarray(hull > 0, np.bool_), max(3, round(height / lines))
+
+
+def _mrz_glare(band: NDArray[np.uint8]) -> float:
+    """Share of the lines of characters washed out by a reflection: bright, colourless, and
+    without the contrast print has within a line's height. Uneven light brightens the paper
+    but leaves the print dark; lighting applied over a reflection may dim it below white, so
+    brightness is judged against the band's own paper."""
+    lines, line_height = _mrz_lines(band)
+    gray = cv2.cvtColor(band, cv2.COLOR_BGR2GRAY)
+    window = cv2.getStructuringElement(cv2.MORPH_RECT, (line_height, line_height))
+    contrast = cv2.dilate(gray, window).astype(np.int16) - cv2.erode(gray, window)
+    paper = float(np.percentile(gray, 95))
+    raw = (
+        lines
+        & _colourless(band)
+        & (contrast <= GLARE_MAX_CONTRAST)
+        & (gray >= GLARE_PAPER_SHARE * paper)
+    )
+    return float(_blobs(raw)[lines].mean())
+
+
+def _share(mask: NDArray[np.bool_]) -> float:
+    return float(mask.mean()) if mask.size else 0.0
 
 
 def _touches_edge(points: NDArray[np.float32], shape: tuple[int, ...]) -> bool:
@@ -137,7 +278,7 @@ def _touches_edge(points: NDArray[np.float32], shape: tuple[int, ...]) -> bool:
     )
 
 
-def _box_points(box: tuple[int, int, int, int]) -> NDArray[np.float32]:
+def _box_points(box: Box) -> NDArray[np.float32]:
     x, y, w, h = box
     return np.array([[x, y], [x + w - 1, y + h - 1]], dtype=np.float32)
 
@@ -151,15 +292,19 @@ def _sharpness_findings(sigma: float) -> list[Finding]:
     return []
 
 
+def _grey_levels(gray: NDArray[np.uint8], shares: tuple[float, ...]) -> list[float]:
+    """Percentiles of an 8-bit image from its histogram: a sort of a megapixel costs more."""
+    cumulative = np.cumsum(np.bincount(gray.ravel(), minlength=256))
+    return [float(np.searchsorted(cumulative, share * cumulative[-1])) for share in shares]
+
+
 def _exposure_findings(gray: NDArray[np.uint8]) -> tuple[list[Finding], dict[str, float]]:
-    paper = float(np.percentile(gray, 95))
-    ink = float(np.percentile(gray, 1))
-    clipped = float((gray >= 250).mean())
+    ink, median, paper = _grey_levels(gray, (0.01, 0.5, 0.95))
     metrics = {
         "paper_level": paper,
         "ink_level": ink,
-        "median_level": float(np.median(gray)),
-        "clipped_share": clipped,
+        "median_level": median,
+        "clipped_share": float(np.count_nonzero(gray >= 250)) / max(1, gray.size),
     }
     findings = []
     if paper < DARK_PAPER_LEVEL:
@@ -185,16 +330,21 @@ def _exposure_findings(gray: NDArray[np.uint8]) -> tuple[list[Finding], dict[str
 
 def _glare_findings(
     image: NDArray[np.uint8],
-    view: NDArray[np.uint8],
-    mrz_box: tuple[int, int, int, int] | None,
+    view: NDArray[np.uint8] | None,
+    mrz_box: Box | None,
     median_level: float,
 ) -> tuple[list[Finding], dict[str, float]]:
-    if median_level >= GLARE_PAPER_CEILING:
-        return [], {"glare_share": 0.0, "glare_on_mrz_share": 0.0}
-    share = _share(_glare_mask(view))
+    share = 0.0
+    if view is not None and median_level < GLARE_PAPER_CEILING:
+        small = view
+        if view.shape[1] > _GLARE_VIEW_WIDTH:
+            height = max(1, round(view.shape[0] * _GLARE_VIEW_WIDTH / view.shape[1]))
+            small = cv2.resize(view, (_GLARE_VIEW_WIDTH, height), interpolation=cv2.INTER_AREA)
+        share = _share(_document_glare(small))
     mrz_share = 0.0
-    if mrz_box is not None and (region := _inside(mrz_box, image.shape)) is not None:
-        mrz_share = _share(_glare_mask(image[region]))
+    region = _inside(mrz_box, image.shape) if mrz_box is not None else None
+    if region is not None and min(image[region].shape[:2]) >= 8:
+        mrz_share = _mrz_glare(image[region])
     findings = []
     if mrz_share >= GLARE_ON_MRZ_SHARE:
         findings.append(
@@ -221,7 +371,7 @@ def _glare_findings(
 def _framing_findings(
     image: NDArray[np.uint8],
     quad: DocumentQuad | None,
-    mrz_box: tuple[int, int, int, int] | None,
+    mrz_box: Box | None,
 ) -> tuple[list[Finding], dict[str, float]]:
     width = image.shape[1]
     findings: list[Finding] = []
@@ -266,7 +416,7 @@ def assess_quality(
     image: NDArray[np.uint8],
     *,
     document_quad: DocumentQuad | None,
-    mrz_box: tuple[int, int, int, int] | None = None,
+    mrz_box: Box | None = None,
 ) -> QualityReport:
     """What stands between this photo and a confident read, worst first.
 
@@ -274,9 +424,11 @@ def assess_quality(
     outline and no MRZ yet may be read from its barcode or visual zone, which this step cannot
     see; the pipeline reports an unreadable document on its own when nothing was read.
     """
-    view = _document_view(image, document_quad, mrz_box)
-    gray = cv2.cvtColor(view, cv2.COLOR_BGR2GRAY)
-    sigma = blur_sigma(gray)
+    view = _document_view(image, document_quad)[0] if document_quad is not None else None
+    if view is None and mrz_box is not None and (region := _inside(mrz_box, image.shape)):
+        view = image[region]
+    sigma = _document_sigma(image, document_quad, mrz_box)
+    gray = cv2.cvtColor(image if view is None else view, cv2.COLOR_BGR2GRAY)
     exposure, exposure_metrics = _exposure_findings(gray)
     glare, glare_metrics = _glare_findings(image, view, mrz_box, exposure_metrics["median_level"])
     framing, framing_metrics = _framing_findings(image, document_quad, mrz_box)

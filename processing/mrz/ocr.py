@@ -214,12 +214,14 @@ def read_line_templates(strip: NDArray[np.uint8], lengths: Sequence[int]) -> Tem
     if extent is None:
         return None
     first, last = extent
+    if last - first < 0.5 * strip.shape[1]:
+        return None  # the ink is a fragment of the band, not a line of characters
     best: TemplateLine | None = None
     for cells in lengths:
         pitch = (last - first) / (cells - 0.4)
+        if not 0.8 <= strip.shape[0] / pitch <= 4.0:
+            continue  # far too flat or too tall for MRZ characters at this line length
         scale = _PITCH / pitch
-        if scale * strip.shape[0] < 10:
-            continue
         scaled = cv2.resize(
             strip,
             None,

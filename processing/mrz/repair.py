@@ -48,6 +48,7 @@ _ALNUM_LOOKALIKES = {
     "1": "I", "I": "1", "L": "1",
     "2": "Z", "Z": "2", "5": "S", "S": "5",
     "6": "G", "G": "6", "8": "B", "B": "8",
+    "4": "A", "A": "4", "7": "T", "T": "7",
 }  # fmt: skip
 _COUNTRY_LOOKALIKES = {
     **_TO_LETTER,
