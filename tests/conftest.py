@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from hypothesis import settings
 from flask.testing import FlaskClient
+from hypothesis import settings
 
 from webapp import create_app
 
