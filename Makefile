@@ -12,13 +12,14 @@ PORT ?= 8000
 BENCH_DIR ?= out/bench-samples
 BENCH_COUNT ?= 100
 
-.PHONY: run test bench lint samples models system clean
+.PHONY: run test bench samples models system clean
 
 run: $(STAMP)
 	$(BIN)/idflow serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/ruff check processing webapp tests
+	$(BIN)/ruff check processing webapp tests scripts
+	$(BIN)/ruff format --check processing webapp tests scripts
 	$(BIN)/mypy
 	$(BIN)/pytest
 
@@ -29,11 +30,6 @@ bench: $(STAMP)
 	$(BIN)/idflow bench $(BENCH_DIR)/photographed --compare passporteye
 	@if [ -d ../shared/samples/specimens ]; then \
 		$(BIN)/idflow bench ../shared/samples/specimens --compare passporteye; fi
-
-lint: $(STAMP)
-	$(BIN)/ruff check processing webapp tests
-	$(BIN)/ruff format --check processing webapp tests
-	$(BIN)/mypy
 
 samples: $(STAMP)
 	$(BIN)/idflow samples out/samples --count 20 --seed 1

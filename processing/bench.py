@@ -7,6 +7,7 @@ its own child process so its peak memory is its own, after one untimed warm-up i
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing
 import resource
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from processing.errors import IdflowError, MRZFormatError
+from processing.errors import GroundTruthError, IdflowError, MRZFormatError
 from processing.mrz.model import MRZ, MRZ_FIELDS
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".heic"}
@@ -63,10 +64,15 @@ def collect_images(folder: Path) -> list[BenchImage]:
             continue
         truth_file = path.with_suffix(".json")
         if truth_file.exists():
-            truth = json.loads(truth_file.read_text())
-            if truth.get("mrz") is None:
-                continue
-            images.append(BenchImage(path, dict(truth["mrz"]["fields"])))
+            try:
+                truth = json.loads(truth_file.read_text())
+                if truth.get("mrz") is None:
+                    continue
+                images.append(BenchImage(path, dict(truth["mrz"]["fields"])))
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise GroundTruthError(
+                    f"{truth_file} is not a ground-truth file of `idflow samples`: {exc}"
+                ) from exc
         else:
             images.append(BenchImage(path, None))
     return images
@@ -111,13 +117,18 @@ def run_reader(reader: str, paths: list[Path]) -> ReaderRun:
     """Read every image with one reader; meant to run in a fresh process."""
     read = _READERS[reader]
     if paths:
-        read(paths[0])  # warm-up: imports, font rendering, model loading
+        with contextlib.suppress(IdflowError):
+            read(paths[0])  # warm-up: imports, font rendering, model loading
     outcomes = []
     for path in paths:
         start = time.perf_counter()
         try:
             fields, valid = read(path)
         except IdflowError:
+            fields, valid = None, False
+        except Exception:  # the comparator is third-party code: its crash counts as a miss
+            if reader == "idflow":
+                raise
             fields, valid = None, False
         outcomes.append(Outcome(time.perf_counter() - start, fields, valid))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

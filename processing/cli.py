@@ -33,6 +33,12 @@ def _existing_dir(value: str) -> Path:
     return path
 
 
+def _non_negative(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number of 0 or more, got {value!r}")
+    return int(value)
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -135,7 +141,7 @@ def register_commands(commands: Any) -> None:
     samples = commands.add_parser("samples", help="generate synthetic specimen documents")
     samples.add_argument("outdir", type=Path)
     samples.add_argument("--count", type=_positive, default=10, help="number of documents")
-    samples.add_argument("--seed", type=int, default=0)
+    samples.add_argument("--seed", type=_non_negative, default=0)
     samples.add_argument("--kind", choices=KINDS, help="only this kind (default: all)")
     samples.add_argument("--variant", choices=("clean", "photographed", "both"), default="clean")
     samples.add_argument("--faces", type=_existing_dir, help="folder of face photos to print")
@@ -155,6 +161,9 @@ def run(args: argparse.Namespace) -> int:
         code: int = args.handler(args)
     except IdflowError as exc:
         print(f"idflow: {exc.reason}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:  # unreadable input file, unwritable output folder
+        print(f"idflow: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     return code
 

@@ -11,7 +11,8 @@
      ├── BarcodeFormatError          barcode text is not an AAMVA DL/ID payload
      ├── OCREngineError              Tesseract is missing or failed
      ├── FaceDetectorError           no usable face detector (model file unreadable, no fallback)
-     └── SampleGenerationError       the specimen generator cannot do what was asked
+     ├── SampleGenerationError       the specimen generator cannot do what was asked
+     └── GroundTruthError            a benchmark's ground-truth file cannot be used
 
 `ImageError`s carry a machine-readable `code` and a `reason` a person can act on, so
 callers (the CLI, the web API) can show them without a lookup table of their own.
@@ -73,3 +74,7 @@ class FaceDetectorError(IdflowError):
 
 class SampleGenerationError(IdflowError):
     code = "sample_generation_failed"
+
+
+class GroundTruthError(IdflowError):
+    code = "ground_truth_invalid"

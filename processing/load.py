@@ -64,7 +64,7 @@ def _open(data: bytes) -> Image.Image:
             raise ImageTooLargeError(
                 "The photo has far too many pixels. Send a normal camera photo."
             ) from exc
-        except (OSError, ValueError) as exc:  # pillow_heif rejects a cut-off HEIC here
+        except (OSError, ValueError, EOFError, RuntimeError) as exc:  # pillow_heif: cut-off HEIC
             raise TruncatedImageError(
                 "The photo file is incomplete or damaged. Take or upload the photo again."
             ) from exc
@@ -107,10 +107,14 @@ def _decode(image: Image.Image, data: bytes) -> None:
         )
     try:
         image.load()
-    except (OSError, ValueError, SyntaxError) as exc:
+    except (OSError, ValueError, SyntaxError, EOFError, RuntimeError) as exc:
         raise TruncatedImageError(
             "The photo file is incomplete or damaged. Take or upload the photo again."
         ) from exc
+
+
+# What Pillow's EXIF parsing raises on a malformed block (struct errors are ValueErrors).
+_EXIF_ERRORS = (OSError, ValueError, SyntaxError, TypeError, KeyError, IndexError)
 
 
 def _orientation(image: Image.Image) -> int:
@@ -119,7 +123,7 @@ def _orientation(image: Image.Image) -> int:
         warnings.simplefilter("ignore")  # Pillow warns about corrupt EXIF; we just ignore it
         try:
             value = image.getexif().get(_ORIENTATION_TAG, 1)
-        except Exception:  # any EXIF parser failure means "no orientation"
+        except _EXIF_ERRORS:  # any EXIF parser failure means "no orientation"
             return 1
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
@@ -131,7 +135,7 @@ def _upright(image: Image.Image) -> tuple[Image.Image, bool]:
         warnings.simplefilter("ignore")
         try:
             turned = ImageOps.exif_transpose(image)
-        except Exception:  # a broken EXIF block must not reject a good photo
+        except _EXIF_ERRORS:  # a broken EXIF block must not reject a good photo
             return image, False
     return turned, True
 

@@ -65,6 +65,7 @@ _ON_PHOTO = (0.007, 0.011, 0.018)
 # Smaller than a phone would ever send, but real scans this small still carry a readable MRZ
 # (the smallest specimen photo, 268x188, does): only below this is reading hopeless.
 _MIN_SIDE = 150
+_WORKING_SIDE = 3000  # a 12-megapixel phone photo keeps MRZ characters about 25 px tall
 
 
 class _Timer:
@@ -146,6 +147,12 @@ def _upright_angle(band: MRZBand, read: BandRead) -> float:
     return band.angle + (180.0 if read.flipped else 0.0)
 
 
+def _edge_angle(corners: Points) -> float:
+    """Direction of the document's top edge, in degrees clockwise from the photo's x axis."""
+    dx, dy = corners[1] - corners[0]
+    return float(np.degrees(np.arctan2(dy, dx)))
+
+
 def _quarter_turns(angle: float) -> int:
     return round(angle / 90.0) % 4 * 90
 
@@ -171,7 +178,7 @@ def mrz_on_crop(
     return MRZAttempt(
         read,
         warp_document(image, corners, size_class),
-        180 if read.flipped else 0,
+        _quarter_turns(_edge_angle(corners)),
         _to_box(in_image),
     )
 
@@ -217,7 +224,8 @@ def mrz_on_photo(image: NDArray[np.uint8], today: date | None) -> MRZAttempt | N
     band_points = _band_corners(band)
     if turns:  # back from the turned photo: (x, y) there was (y, h - 1 - x) here
         band_points = np.stack([band_points[:, 1], image.shape[0] - 1 - band_points[:, 0]], 1)
-    rotation = _quarter_turns(_upright_angle(band, read) + 90 * turns)
+    # Turning the photo a quarter clockwise added 90 degrees to every direction in it.
+    rotation = _quarter_turns(_upright_angle(band, read) - 90 * turns)
     return MRZAttempt(read, crop, rotation, _to_box(band_points))
 
 
@@ -260,6 +268,15 @@ class _SideRead:
     barcode: AAMVARecord | None
 
 
+def _working_copy(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """At most `_WORKING_SIDE` pixels long: more detail than an MRZ needs costs only time."""
+    longest = max(image.shape[:2])
+    if longest <= _WORKING_SIDE:
+        return image
+    scale = _WORKING_SIDE / longest
+    return np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+
+
 def _read_side(
     data: bytes, side: Side, timer: _Timer, today: date | None, detector_model: Path | None
 ) -> _SideRead:
@@ -270,7 +287,7 @@ def _read_side(
             finding = Finding(exc.code, exc.reason)
             result = SideResult(side, None, None, False, 0, None, "", 0.0, (finding,))
             return _SideRead(result, None, None, None)
-    image = loaded.image
+    image = _working_copy(loaded.image)
     with timer.step(f"{side}.locate"):
         quad = find_document_quad(image)
     with timer.step(f"{side}.mrz"):
@@ -287,7 +304,9 @@ def _read_side(
     findings: list[Finding] = []
     # Only an MRZ whose check digits hold may decide the crop and which way is up.
     placed = attempt if attempt and attempt.read.mrz and attempt.read.mrz.valid else None
-    rotation = placed.rotation if placed else 0
+    rotation = (
+        placed.rotation if placed else (_quarter_turns(_edge_angle(quad.corners)) if quad else 0)
+    )
     crop = (
         placed.crop
         if placed
@@ -298,7 +317,8 @@ def _read_side(
             if placed is not None:
                 portrait = find_portrait(crop, detector_model=detector_model)
             else:
-                crop, portrait, rotation = upright_by_face(crop, detector_model)
+                crop, portrait, flipped = upright_by_face(crop, detector_model)
+                rotation = (rotation + flipped) % 360
         except FaceDetectorError as exc:
             findings.append(Finding(exc.code, exc.reason, "warning"))
     if placed is None:
@@ -328,16 +348,17 @@ def _read_side(
 
 
 def _document_type(mrz: MRZ | None, barcode: AAMVARecord | None) -> DocumentType | None:
-    if mrz is not None and mrz.valid:
-        code = mrz.document_code[:1]
-        if code == "P":
-            return "passport"
-        if code == "V":
-            return "visa"
-        return "id_card"
-    if barcode is not None:
+    """A valid MRZ's document code, else the licence barcode, else what an invalid MRZ claims."""
+    if barcode is not None and not (mrz is not None and mrz.valid):
         return "driving_license"
-    return None
+    if mrz is None:
+        return None
+    code = mrz.document_code[:1]
+    if code == "P":
+        return "passport"
+    if code == "V":
+        return "visa"
+    return "id_card"
 
 
 def _visual_complete(visual: VisualZone | None) -> bool:
@@ -421,10 +442,13 @@ def read_document(
         front_crop = sides[0].result.crop
         if front_crop is not None and (read_visual or not mrz_valid):
             with timer.step("front.visual"):
-                visual = read_visual_zone(front_crop, document_type=_visual_type(document_type))
-        readable = mrz_valid or barcode is not None or _visual_complete(visual)
-        if readable and document_type is None:
-            document_type = "driving_license"
+                visual = read_visual_zone(
+                    front_crop, document_type=_visual_type(document_type), today=today
+                )
+        # The printed text alone counts only where there is no MRZ to contradict it.
+        readable = mrz_valid or barcode is not None or (mrz is None and _visual_complete(visual))
+        if readable and document_type is None and visual is not None:
+            document_type = _type_from_text(visual.text)
         reasons = _warnings(sides) if readable else _unreadable_reasons(sides, mrz is not None)
     return DocumentResult(
         status="read" if readable else "unreadable",
@@ -438,6 +462,14 @@ def read_document(
         timings=timer.timings,
         portrait=portrait,
     )
+
+
+def _type_from_text(text: str) -> DocumentType | None:
+    """Licences say so on their face; other cards without an MRZ stay unclassified."""
+    words = text.upper()
+    if "DRIVER" in words or "LICENCE" in words or "LICENSE" in words or "PERMIS" in words:
+        return "driving_license"
+    return None
 
 
 def _visual_type(

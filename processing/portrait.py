@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -40,16 +40,6 @@ class Portrait:
     method: Method
     eye_distance_px: float | None  # between eye centres; None when the detector gives no eyes
     landmarks: tuple[tuple[float, float], ...] | None = None  # YuNet: eyes, nose, mouth corners
-
-    def to_dict(self) -> dict[str, Any]:
-        """Everything but the pixels, for JSON results."""
-        return {
-            "box": list(self.box),
-            "score": self.score,
-            "method": self.method,
-            "eye_distance_px": self.eye_distance_px,
-            "landmarks": [list(p) for p in self.landmarks] if self.landmarks else None,
-        }
 
 
 @dataclass(frozen=True)

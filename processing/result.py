@@ -32,16 +32,12 @@ class SideResult:
     image_format: str | None
     image_size: tuple[int, int] | None  # (width, height) after EXIF rotation
     document_found: bool  # a document outline was found (otherwise the MRZ placed the crop)
-    rotation: int  # degrees the photo was turned to read it upright: 0, 90, 180 or 270
+    rotation: int  # how the document lies in the photo: 0, 90, 180 or 270 degrees clockwise
     quality: QualityReport | None
     mrz_engine: str  # which reader produced the MRZ: "templates", "tesseract" or ""
     mrz_confidence: float  # mean glyph-template match over the MRZ cells, 0-1
     findings: tuple[Finding, ...]  # load errors and reading problems of this side
     crop: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = to_plain(self)
-        return data
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -15,8 +14,6 @@ from webapp import create_app
 # Property tests explore the same examples on every run, so CI is never red by chance.
 settings.register_profile("idflow", derandomize=True, deadline=None)
 settings.load_profile("idflow")
-
-SHARED = Path(os.environ.get("IDFLOW_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 
 
 @pytest.fixture

@@ -93,3 +93,24 @@ def test_console_entry_point_never_prints_a_traceback(tmp_path: Path) -> None:
     assert run.returncode == EXIT_UNREADABLE
     assert "Traceback" not in run.stderr
     assert "image_" in run.stdout
+
+
+def test_negative_seed_is_bad_usage(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["samples", str(tmp_path), "--seed", "-1"])
+    assert exit_info.value.code == EXIT_USAGE
+
+
+def test_bench_with_a_broken_ground_truth_file_is_bad_usage(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cv2.imwrite(str(tmp_path / "doc.png"), np.full((600, 900, 3), 200, np.uint8))
+    (tmp_path / "doc.json").write_text("{not json")
+    assert main(["bench", str(tmp_path)]) == EXIT_USAGE
+    assert "not a ground-truth file" in capsys.readouterr().err
+
+
+def test_reading_a_folder_as_a_photo_is_bad_usage(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["read", str(tmp_path)])
+    assert exit_info.value.code == EXIT_USAGE

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from shared import SHARED
 
 from processing.errors import FaceDetectorError
 from processing.models import YUNET_FILE, models_dir, verify_model, yunet_path
 from processing.portrait import find_portrait, haar_available
 
-SHARED = Path(os.environ.get("IDFLOW_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 YUNET = SHARED / "models" / YUNET_FILE
 FACES = SHARED / "samples" / "faces"
 PHOTOS = ["obama/obama.jpg", "biden/biden.jpg", "rose_leslie/img1.jpg", "alex_lacamoire/img1.jpg"]

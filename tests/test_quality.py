@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
+from shared import SHARED
 
 from processing.locate import DocumentQuad, find_document_quad, order_corners
 from processing.mrz.zone import find_mrz_bands
@@ -259,7 +259,6 @@ def test_blank_frame_reads_as_blurry() -> None:
     assert np.isfinite(report.metrics["blur_sigma"])
 
 
-SHARED = Path(os.environ.get("IDFLOW_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 SPECIMENS = SHARED / "samples" / "specimens"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 from datetime import date, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import zxingcpp
+from shared import SHARED
 
 from processing.errors import SampleGenerationError
 from processing.locate import canonical_size
@@ -24,7 +24,6 @@ from processing.samples import KINDS, SampleDocument, generate_samples, make_doc
 from processing.samples.aamva import encode_aamva
 from processing.samples.identities import random_identity
 
-SHARED = Path(os.environ.get("IDFLOW_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 TODAY = date(2026, 6, 1)
 TRUTH_KEYS = {
     "document_id",

@@ -18,10 +18,10 @@ from numpy.typing import NDArray
 from processing.errors import MRZFormatError
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.countries import is_known_country
-from processing.mrz.model import FORMAT_SHAPES, MRZFormat
+from processing.mrz.model import FORMAT_SHAPES, MRZ_ALPHABET, MRZFormat
 from processing.mrz.parse import COMPOSITE_SPANS, FIELD_SPANS, Span, detect_format
 
-ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+ALPHABET = MRZ_ALPHABET
 _DIGITS = frozenset("0123456789")
 _LETTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ<")
 _ANY = frozenset(ALPHABET)

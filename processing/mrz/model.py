@@ -17,6 +17,9 @@ FORMAT_SHAPES: dict[MRZFormat, tuple[int, int]] = {
 }
 
 
+# Every character an MRZ may hold, in the order the template reader scores them.
+MRZ_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+
 # The fields a reader returns, named as on `MRZ`; the generator's ground truth uses the same names.
 MRZ_FIELDS = (
     "document_code",

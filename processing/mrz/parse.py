@@ -15,9 +15,9 @@ from processing.errors import MRZFormatError
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.countries import is_known_country
 from processing.mrz.dates import parse_mrz_date
-from processing.mrz.model import FORMAT_SHAPES, MRZ, CheckDigit, MRZFormat
+from processing.mrz.model import FORMAT_SHAPES, MRZ, MRZ_ALPHABET, CheckDigit, MRZFormat
 
-MRZ_CHARSET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
+MRZ_CHARSET = frozenset(MRZ_ALPHABET)
 
 
 class Span(NamedTuple):

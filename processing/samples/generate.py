@@ -199,7 +199,11 @@ def make_document(
     )
 
 
-def _validate(count: int, kinds: Sequence[str], variant: str, unreadable_share: float) -> None:
+def _validate(
+    count: int, seed: int, kinds: Sequence[str], variant: str, unreadable_share: float
+) -> None:
+    if seed < 0:
+        raise SampleGenerationError(f"seed must be zero or a positive whole number, not {seed}.")
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise SampleGenerationError(f"count must be a whole number of at least 1, not {count!r}.")
     if not kinds:
@@ -255,7 +259,7 @@ def generate_samples(
     `unreadable_share` of the photographed MRZ sides get strong glare over the MRZ and
     `expected_readable: false`. Returns the JSON paths in writing order.
     """
-    _validate(count, kinds, variant, unreadable_share)
+    _validate(count, seed, kinds, variant, unreadable_share)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
