@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from processing.errors import IdflowError
+from processing.mrz.model import MRZ_FIELDS
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 KINDS = ("td3", "td1", "td2", "dl")
@@ -58,17 +59,7 @@ def _print_result(result: Any) -> None:
         print(f"MRZ ({mrz['format']}, {'valid' if mrz['valid'] else 'check digits fail'}):")
         for line in mrz["lines"]:
             print(f"  {line}")
-        for name in (
-            "surname",
-            "given_names",
-            "document_number",
-            "nationality",
-            "birth_date",
-            "sex",
-            "expiry_date",
-            "issuing_country",
-            "optional_data",
-        ):
+        for name in MRZ_FIELDS:
             print(f"  {name}: {mrz[name]}")
         for check in mrz["check_digits"]:
             mark = "ok" if check["valid"] else f"printed {check['printed']}"

@@ -171,29 +171,22 @@ def make_document(
         mrz = _mrz(identity, "TD1", rng.choice(("ID", "I")), identity.personal_number)
         front = render.render_td1_front(identity, portrait, rng)
         back, box = render.render_td1_back(identity, mrz["lines"], rng)
-        return SampleDocument(
-            kind,
-            doc_id,
-            _bgr(front),
-            _bgr(back),
-            _truth(doc_id, kind, "front", identity, two_sided=True),
-            _truth(doc_id, kind, "back", identity, two_sided=True, mrz=mrz),
-            None,
-            box,
-        )
-    assert identity.jurisdiction is not None  # random_us_identity always sets it
-    elements = dl_elements(identity)
-    payload = encode_aamva(elements, iin=identity.jurisdiction.iin)
-    front = render.render_dl_front(identity, portrait, rng)
-    back, box = render.render_dl_back(identity, payload, rng)
-    barcode = {"format": "PDF417", "aamva": elements}
+        back_truth = _truth(doc_id, kind, "back", identity, two_sided=True, mrz=mrz)
+    else:
+        assert identity.jurisdiction is not None  # random_us_identity always sets it
+        elements = dl_elements(identity)
+        payload = encode_aamva(elements, iin=identity.jurisdiction.iin)
+        front = render.render_dl_front(identity, portrait, rng)
+        back, box = render.render_dl_back(identity, payload, rng)
+        barcode = {"format": "PDF417", "aamva": elements}
+        back_truth = _truth(doc_id, kind, "back", identity, two_sided=True, barcode=barcode)
     return SampleDocument(
         kind,
         doc_id,
         _bgr(front),
         _bgr(back),
         _truth(doc_id, kind, "front", identity, two_sided=True),
-        _truth(doc_id, kind, "back", identity, two_sided=True, barcode=barcode),
+        back_truth,
         None,
         box,
     )
