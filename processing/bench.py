@@ -50,6 +50,7 @@ class Summary:
     reader: str
     documents: int
     read_rate: float  # every MRZ field exact (ground truth) or every check digit holds (none)
+    misread_rate: float  # check digits hold yet a field is wrong: the errors nothing flags
     field_accuracy: dict[str, float]
     median_seconds: float
     p95_seconds: float
@@ -148,7 +149,7 @@ def _percentile(values: list[float], share: float) -> float:
 
 
 def summarise(run: ReaderRun, images: list[BenchImage]) -> Summary:
-    exact = 0
+    exact = misread = 0
     field_hits = dict.fromkeys(MRZ_FIELDS, 0)
     with_truth = 0
     for image, outcome in zip(images, run.outcomes, strict=True):
@@ -161,11 +162,13 @@ def summarise(run: ReaderRun, images: list[BenchImage]) -> Summary:
         for name, hit in zip(MRZ_FIELDS, hits, strict=True):
             field_hits[name] += hit
         exact += all(hits)
+        misread += outcome.valid and not all(hits)
     seconds = [o.seconds for o in run.outcomes] or [0.0]
     return Summary(
         reader=run.reader,
         documents=len(images),
         read_rate=exact / len(images) if images else 0.0,
+        misread_rate=misread / with_truth if with_truth else 0.0,
         field_accuracy={k: v / with_truth for k, v in field_hits.items()} if with_truth else {},
         median_seconds=statistics.median(seconds),
         p95_seconds=_percentile(seconds, 0.95),
@@ -175,13 +178,14 @@ def summarise(run: ReaderRun, images: list[BenchImage]) -> Summary:
 
 def format_report(summaries: list[Summary]) -> str:
     header = (
-        f"{'reader':<12} {'docs':>5} {'read rate':>10} {'median s':>9} {'p95 s':>7} {'peak MB':>8}"
+        f"{'reader':<12} {'docs':>5} {'read rate':>10} {'misread':>8} {'median s':>9} "
+        f"{'p95 s':>7} {'peak MB':>8}"
     )
     rows = [header]
     for s in summaries:
         rows.append(
-            f"{s.reader:<12} {s.documents:>5} {s.read_rate:>10.1%} {s.median_seconds:>9.3f} "
-            f"{s.p95_seconds:>7.3f} {s.peak_rss_mb:>8.0f}"
+            f"{s.reader:<12} {s.documents:>5} {s.read_rate:>10.1%} {s.misread_rate:>8.1%} "
+            f"{s.median_seconds:>9.3f} {s.p95_seconds:>7.3f} {s.peak_rss_mb:>8.0f}"
         )
     first = summaries[0]
     if first.field_accuracy:

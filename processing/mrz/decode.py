@@ -46,6 +46,9 @@ _CANDIDATE_MARGIN = 0.25  # glyphs this far below a cell's best are not consider
 _MAX_CHOICES = 3  # per cell
 _MAX_COMBINATIONS = 4096
 _WIN_MARGIN = 0.08  # the best valid reading must beat the next valid one by this much
+# A field that needs more runner-up glyphs than this to pass its check digit was misread as a
+# whole (a shifted grid, a smear): forcing it valid would invent a number.
+_MAX_CHANGES = 2
 
 
 def _best_allowed(row: NDArray[np.float32], allowed: frozenset[str]) -> str:
@@ -61,6 +64,11 @@ def _choices(row: NDArray[np.float32], allowed: frozenset[str]) -> list[tuple[st
 
 def _positions(spans: Sequence[Span]) -> list[tuple[int, int]]:
     return [(span.line, col) for span in spans for col in range(span.start, span.end)]
+
+
+def _changes(combo: Sequence[tuple[str, float]], pools: Sequence[list[tuple[str, float]]]) -> int:
+    """How many cells take other than their best-scoring glyph."""
+    return sum(chosen != pool[0][0] for (chosen, _), pool in zip(combo, pools, strict=True))
 
 
 def _solve(
@@ -88,6 +96,8 @@ def _solve(
     valid: list[tuple[float, tuple[str, ...]]] = []
     for combo in itertools.product(*pools):
         chars = tuple(c for c, _ in combo)
+        if _changes(combo, pools) > _MAX_CHANGES:
+            continue
         if check_digit("".join(chars[:-1])) == chars[-1]:
             valid.append((sum(s for _, s in combo), chars))
     if not valid:
@@ -164,11 +174,14 @@ def _solve_composite(
     best: list[tuple[float, dict[tuple[int, int], str], str]] = []
     pools = [options[i] if i in doubtful[:8] else options[i][:1] for i in range(len(free))]
     for combo in itertools.product(*pools):
+        changes = _changes(combo, pools)
+        if changes > _MAX_CHANGES:
+            continue
         chosen = dict(zip(free, (c for c, _ in combo), strict=True))
         text = "".join(chosen.get(cell, fixed.get(cell, "<")) for cell in composite)
         digit = check_digit(text)
-        for char, score in check_options:
-            if char == digit:
+        for rank, (char, score) in enumerate(check_options):
+            if char == digit and changes + (rank > 0) <= _MAX_CHANGES:
                 best.append((sum(s for _, s in combo) + score, chosen, char))
     if not best:
         return
