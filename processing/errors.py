@@ -11,6 +11,7 @@
      ├── BarcodeFormatError          barcode text is not an AAMVA DL/ID payload
      ├── OCREngineError              Tesseract is missing or failed
      ├── FaceDetectorError           no usable face detector (model file unreadable, no fallback)
+     ├── FaceModelError              dlib face-matching models missing or unreadable
      ├── SampleGenerationError       the specimen generator cannot do what was asked
      └── GroundTruthError            a benchmark's ground-truth file cannot be used
 
@@ -70,6 +71,10 @@ class OCREngineError(IdflowError):
 
 class FaceDetectorError(IdflowError):
     code = "face_detector_unavailable"
+
+
+class FaceModelError(IdflowError):
+    code = "face_model_unavailable"
 
 
 class SampleGenerationError(IdflowError):

@@ -43,7 +43,9 @@ class Portrait:
 
 
 @dataclass(frozen=True)
-class _Face:
+class DetectedFace:
+    """A detector's face in the coordinates of the image it was given."""
+
     box: tuple[float, float, float, float]
     score: float
     landmarks: tuple[tuple[float, float], ...] | None
@@ -74,7 +76,8 @@ def _downscale(image: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], float]:
     return np.asarray(small, dtype=np.uint8), scale
 
 
-def _detect_yunet(image: NDArray[np.uint8], model: Path) -> list[_Face]:
+def detect_yunet(image: NDArray[np.uint8], model: Path) -> list[DetectedFace]:
+    """YuNet on a copy at most `_DETECT_SIDE` long; shared by the portrait finder and the selfie."""
     small, scale = _downscale(image)
     height, width = small.shape[:2]
     try:
@@ -86,11 +89,13 @@ def _detect_yunet(image: NDArray[np.uint8], model: Path) -> list[_Face]:
     for row in rows if rows is not None else []:
         values = [float(v) / scale for v in row[:14]]
         points = tuple((values[i], values[i + 1]) for i in range(4, 14, 2))
-        faces.append(_Face((values[0], values[1], values[2], values[3]), float(row[14]), points))
+        faces.append(
+            DetectedFace((values[0], values[1], values[2], values[3]), float(row[14]), points)
+        )
     return faces
 
 
-def _detect_haar(image: NDArray[np.uint8]) -> list[_Face]:
+def _detect_haar(image: NDArray[np.uint8]) -> list[DetectedFace]:
     cascade_path = haar_cascade_path()
     if not hasattr(cv2, "CascadeClassifier") or cascade_path is None:
         raise FaceDetectorError(
@@ -104,7 +109,7 @@ def _detect_haar(image: NDArray[np.uint8]) -> list[_Face]:
         gray, scaleFactor=1.1, minNeighbors=_HAAR_MIN_NEIGHBOURS, minSize=(24, 24)
     )
     return [
-        _Face(
+        DetectedFace(
             (x / scale, y / scale, w / scale, h / scale),
             float(n) / (float(n) + _HAAR_MIN_NEIGHBOURS),
             None,
@@ -113,7 +118,7 @@ def _detect_haar(image: NDArray[np.uint8]) -> list[_Face]:
     ]
 
 
-def _holder_face(faces: list[_Face]) -> _Face:
+def _holder_face(faces: list[DetectedFace]) -> DetectedFace:
     """The printed portrait is the largest face; the score breaks ties with a ghost image."""
     return max(faces, key=lambda f: f.box[2] * f.box[3] * f.score)
 
@@ -144,7 +149,7 @@ def find_portrait(
     """
     model = detector_model if detector_model is not None else yunet_path()
     method: Method = "yunet" if model is not None else "haar"
-    faces = _detect_yunet(document, model) if model is not None else _detect_haar(document)
+    faces = detect_yunet(document, model) if model is not None else _detect_haar(document)
     faces = [f for f in faces if f.box[2] > 0 and f.box[3] > 0]
     if not faces:
         return None
