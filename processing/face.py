@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -67,9 +67,6 @@ class FaceMatch:
     portrait_faces: int
     detector: Detector
     reason_code: ReasonCode | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _model_file(name: str) -> Path:

@@ -1,0 +1,153 @@
+"""Compare the names a person claimed with the names read from their identity document.
+
+A careful human reading a document does not compare strings: they know the MRZ spells "Müller"
+as "MUELLER" (and some states as "MULLER"), that hyphens, apostrophes and spaces are
+typographical, that people often leave out middle names, and that a full MRZ name field was cut
+short. They stay strict about everything else. The rules, in the order they are tried:
+
+* Both sides are reduced to upper-case Latin name components. A name has two spellings: the
+  ICAO 9303 transliteration (Ä -> AE, ß -> SS, Ø -> OE ...) and the accent-stripped one
+  (Ä -> A). Two names are equal when any spelling of one equals any spelling of the other,
+  component by component or with the separators removed altogether ("McDonald" = "MC DONALD").
+* Given names: the claimed first name may be the document's leading given names with the later
+  ones left out ("Anna" for "ANNA MARIA"), and may abbreviate a later one to an initial
+  ("Anna M." for "ANNA MARIA"). A claimed name that is only a later given name ("Maria" for
+  "ANNA MARIA") does not match: going by a middle name is common, but nothing on the document
+  tells a human which name the holder uses, so an operator should look.
+* Truncation (`truncated=True`): ICAO 9303 cuts the given names from their end first, possibly
+  to initials, and the surname only when nothing else fits. A document component may then be a
+  prefix of the claimed one. A cut surname must keep `MIN_TRUNCATED_SURNAME` letters.
+* Swapped order (first and last name exchanged): accepted only when both halves are equal as
+  above, without omitted names, initials or truncation, so a swap never stacks on another
+  leniency.
+
+Everything else is a mismatch. Details never quote the names, so a caller may log them.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+from processing.mrz.compose import transliterate
+
+MISMATCH = "document_name_mismatch"
+
+# ICAO 9303 cuts a surname only when it fills a name field of 30 to 39 characters, yet older
+# documents follow other rules; below this many letters a prefix says too little about the name.
+MIN_TRUNCATED_SURNAME = 10
+
+Components = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    """Outcome of a name comparison: `reason` is a machine code on failure, None on success."""
+
+    match: bool
+    reason: str | None
+    detail: str  # one sentence for operators; never contains the names themselves
+
+
+def spellings(name: str) -> frozenset[Components]:
+    """The ICAO and the accent-stripped spelling of a name, split into components.
+
+    Decomposing first turns "Ä" into "A" plus a diaeresis that transliteration then drops, which
+    is how states that do not spell umlauts out write their MRZs. Letters without a
+    decomposition (ß, Ø, Æ, Þ ...) keep their ICAO spelling in both forms.
+    """
+    icao = transliterate(name)
+    plain = transliterate(unicodedata.normalize("NFKD", name))
+    return frozenset(_components(form) for form in (icao, plain))
+
+
+def _components(form: str) -> Components:
+    return tuple(part for part in form.split("<") if part)
+
+
+def _equal(claimed: Components, document: Components) -> bool:
+    return claimed == document or "".join(claimed) == "".join(document)
+
+
+def _surname_matches(claimed: Components, document: Components, truncated: bool) -> bool:
+    if _equal(claimed, document):
+        return True
+    cut = "".join(document)
+    return truncated and len(cut) >= MIN_TRUNCATED_SURNAME and "".join(claimed).startswith(cut)
+
+
+def _given_names_match(claimed: Components, document: Components, truncated: bool) -> bool:
+    """Component-wise comparison allowing omitted later names, initials and truncation."""
+    if _equal(claimed, document):
+        return True
+    if not document:
+        # A surname that fills the whole field leaves no room for given names to be checked.
+        return truncated
+    if not claimed or (len(claimed) > len(document) and not truncated):
+        return False
+    last = len(document) - 1
+    for index, (said, printed) in enumerate(zip(claimed, document, strict=False)):
+        if said == printed:
+            continue
+        claimed_initial = index > 0 and len(said) == 1 and printed.startswith(said)
+        document_cut = (
+            truncated and said.startswith(printed) and (index == last or len(printed) == 1)
+        )
+        if not (claimed_initial or document_cut):
+            return False
+    return True
+
+
+def _any_pair(
+    claimed: frozenset[Components],
+    document: frozenset[Components],
+    rule: Callable[[Components, Components], bool],
+) -> bool:
+    return any(rule(said, printed) for said in claimed for printed in document)
+
+
+def compare_names(
+    claimed_first: str,
+    claimed_last: str,
+    *,
+    document_surname: str,
+    document_given_names: str,
+    truncated: bool = False,
+    from_mrz: bool = True,
+) -> NameMatch:
+    """Whether the claimed names are the document's names, judged as a careful human would.
+
+    `from_mrz` says which zone the document names were read from; it only shapes the detail,
+    since every spelling rule applies to either zone. `truncated` is `MRZ.names_truncated`.
+    """
+    zone = "machine-readable zone" if from_mrz else "visual zone"
+    first = spellings(claimed_first)
+    last = spellings(claimed_last)
+    surname = spellings(document_surname)
+    given = spellings(document_given_names)
+    if not any(last):
+        return NameMatch(False, MISMATCH, "The claimed surname has no Latin letters to compare.")
+    if not any(surname):
+        return NameMatch(False, MISMATCH, f"The {zone} shows no surname to compare.")
+
+    surname_ok = _any_pair(last, surname, partial(_surname_matches, truncated=truncated))
+    given_ok = _any_pair(first, given, partial(_given_names_match, truncated=truncated))
+    if surname_ok and given_ok:
+        exact = _any_pair(last, surname, _equal) and _any_pair(first, given, _equal)
+        how = "up to spelling" if exact else "allowing omitted, abbreviated or truncated names"
+        return NameMatch(True, None, f"Claimed names match the {zone} {how}.")
+
+    if _any_pair(first, surname, _equal) and _any_pair(last, given, _equal):
+        return NameMatch(
+            True, None, f"Claimed names match the {zone} with first and last name swapped."
+        )
+
+    if surname_ok:
+        what = "given names differ from"
+    elif given_ok:
+        what = "surname differs from"
+    else:
+        what = "surname and given names both differ from"
+    return NameMatch(False, MISMATCH, f"The claimed {what} the {zone}.")
