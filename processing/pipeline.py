@@ -27,6 +27,7 @@ from processing.errors import BarcodeFormatError, FaceDetectorError, ImageError
 from processing.findings import Finding
 from processing.load import load_image
 from processing.locate import (
+    SIZES_MM,
     DocumentQuad,
     SizeClass,
     canonical_size,
@@ -65,6 +66,8 @@ _ON_PHOTO = (0.007, 0.011, 0.018)
 # Smaller than a phone would ever send, but real scans this small still carry a readable MRZ
 # (the smallest specimen photo, 268x188, does): only below this is reading hopeless.
 _MIN_SIDE = 150
+_INNER_BOX_SHARE = 0.35  # an outline this small inside a scan is the portrait frame or a panel
+_DOCUMENT_ASPECTS = tuple(width / height for width, height in SIZES_MM.values())
 _WORKING_SIDE = 3000  # a 12-megapixel phone photo keeps MRZ characters about 25 px tall
 
 
@@ -248,6 +251,39 @@ def find_mrz(
     return best
 
 
+def place_by_face(
+    image: NDArray[np.uint8], quad: DocumentQuad | None, detector_model: Path | None
+) -> tuple[NDArray[np.uint8], Portrait | None, int]:
+    """A side without an MRZ: the outline, else the whole photo, whichever shows an upright face.
+
+    On a flat scan the "outline" can be an inner box (the portrait's frame); the face tells.
+    """
+    frame = whole_frame(image)
+    placements = [q for q in (quad, frame) if q is not None]
+    if quad is not None and quad.area_share < _INNER_BOX_SHARE and _document_shaped(frame):
+        placements.reverse()  # a small box inside a document-shaped scan is a detail of it
+    for placement in placements:
+        crop = warp_document(image, placement.corners, placement.size_class)
+        upright, portrait, flipped = upright_by_face(crop, detector_model)
+        if portrait is not None:
+            return (
+                upright,
+                portrait,
+                (_quarter_turns(_edge_angle(placement.corners)) + flipped) % 360,
+            )
+    first = placements[0]
+    return (
+        warp_document(image, first.corners, first.size_class),
+        None,
+        _quarter_turns(_edge_angle(first.corners)),
+    )
+
+
+def _document_shaped(frame: DocumentQuad) -> bool:
+    """A photo cut to an ISO card or passport page (phone frames are 4:3 or 16:9)."""
+    return any(abs(frame.aspect - ratio) < 0.04 for ratio in _DOCUMENT_ASPECTS)
+
+
 def upright_by_face(
     crop: NDArray[np.uint8], detector_model: Path | None
 ) -> tuple[NDArray[np.uint8], Portrait | None, int]:
@@ -304,23 +340,16 @@ def _read_side(
     findings: list[Finding] = []
     # Only an MRZ whose check digits hold may decide the crop and which way is up.
     placed = attempt if attempt and attempt.read.mrz and attempt.read.mrz.valid else None
-    rotation = (
-        placed.rotation if placed else (_quarter_turns(_edge_angle(quad.corners)) if quad else 0)
-    )
-    crop = (
-        placed.crop
-        if placed
-        else (warp_document(image, quad.corners, quad.size_class) if quad else image)
-    )
     with timer.step(f"{side}.portrait"):
         try:
             if placed is not None:
+                crop, rotation = placed.crop, placed.rotation
                 portrait = find_portrait(crop, detector_model=detector_model)
             else:
-                crop, portrait, flipped = upright_by_face(crop, detector_model)
-                rotation = (rotation + flipped) % 360
+                crop, portrait, rotation = place_by_face(image, quad, detector_model)
         except FaceDetectorError as exc:
             findings.append(Finding(exc.code, exc.reason, "warning"))
+            crop, rotation = (placed.crop, placed.rotation) if placed else (image, 0)
     if placed is None:
         with timer.step(f"{side}.barcode"):
             # The flattened crop reads far more often than the tilted photo; try both.

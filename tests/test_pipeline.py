@@ -128,3 +128,15 @@ def test_result_serialises_to_plain_json_without_images() -> None:
     assert "crop" not in data["sides"][0]
     assert "image" not in (data["portrait"] or {})
     assert len(text) < 20_000
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_flat_card_front_is_not_mistaken_for_its_portrait_frame(seed: int) -> None:
+    """A scan cut to the card: the inner portrait box must not become the document."""
+    document = make_document("td1", seed, today=TODAY)
+    assert document.back is not None
+    result = read_document(png(document.front), png(document.back), today=TODAY, read_visual=True)
+    front = result.sides[0]
+    assert front.rotation == 0
+    assert front.crop is not None and front.crop.shape[1] > front.crop.shape[0]
+    assert result.visual is not None and "document_number" in result.visual.fields
