@@ -1,0 +1,542 @@
+"""Decide whether a person is who they claim: the document's validity, their details, their face.
+
+`verify` reads the document (`processing.pipeline`) and hands the result to `evaluate`, which runs
+small checks in a fixed order; the first error of each check group (document, selfie, id number)
+is that group's error, and the first of those in that order is the verdict's `last_error`. The
+report follows the shape of Stripe Identity's verification report and uses its error codes where
+Stripe has one. Codes of our own: `document_name_mismatch`, `document_dob_mismatch` (Stripe has no
+claimed-details check of the document) and `country_not_supported` (Stripe's session code) for an
+issuing country outside `VerifyOptions.allowed_countries`.
+
+The document's data come from the most trustworthy zone read: a valid MRZ, else the licence
+barcode, else the printed (visual) zone.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from processing.errors import ImageError
+from processing.face import compare_faces
+from processing.load import load_image
+from processing.names import compare_names
+from processing.pipeline import read_document
+from processing.result import DocumentResult, to_plain
+
+AllowedType = Literal["passport", "id_card", "driving_license"]
+ALL_TYPES: tuple[AllowedType, ...] = ("passport", "id_card", "driving_license")
+CheckStatus = Literal["verified", "unverified"]
+VerdictStatus = Literal["verified", "requires_input"]
+
+# A printed number one character away from the MRZ's is an OCR slip, not another document.
+_MAX_NUMBER_SLIPS = 1
+_NOT_ALNUM = re.compile(r"[^0-9A-Z]")
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    allowed_types: tuple[AllowedType, ...] = ALL_TYPES
+    allowed_countries: tuple[str, ...] | None = None  # ICAO 9303 codes ("D", "FRA", "USA")
+    require_id_number: bool = False
+    require_matching_selfie: bool = False
+    min_age: int | None = None
+
+
+@dataclass(frozen=True)
+class ProvidedDetails:
+    """What the person claimed; None means not claimed, so not compared."""
+
+    first_name: str | None = None
+    last_name: str | None = None
+    dob: date | None = None
+    id_number: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckError:
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DocumentCheck:
+    status: CheckStatus
+    error: CheckError | None
+    issuing_country: str | None
+    type: str | None
+    number: str | None
+    first_name: str | None
+    last_name: str | None
+    dob: str | None  # ISO dates
+    issued_date: str | None
+    expiration_date: str | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class SelfieCheck:
+    status: CheckStatus
+    error: CheckError | None
+    similarity: float | None
+    selfie_face_found: bool
+    document_face_found: bool
+
+
+@dataclass(frozen=True)
+class IdNumberCheck:
+    status: CheckStatus
+    error: CheckError | None
+
+
+@dataclass(frozen=True)
+class VerificationReport:
+    document: DocumentCheck
+    selfie: SelfieCheck | None  # None when no matching selfie was required
+    id_number: IdNumberCheck | None  # None when no id number was required or claimed
+
+
+@dataclass(frozen=True)
+class VerifiedOutputs:
+    first_name: str | None
+    last_name: str | None
+    dob: str | None
+    id_number: str | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: VerdictStatus
+    last_error: CheckError | None
+    report: VerificationReport
+    verified_outputs: VerifiedOutputs | None  # only when verified
+    timings: dict[str, float]  # seconds per step
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_plain(self)
+        return data
+
+
+@dataclass(frozen=True)
+class DocumentData:
+    """The identity fields of the document, from the zone that deserves the most trust."""
+
+    source: Literal["mrz", "barcode", "visual", "none"]
+    type: str | None
+    issuing_country: str | None
+    number: str | None
+    other_numbers: tuple[str, ...]  # personal numbers an id number may also be
+    surname: str | None
+    given_names: str | None
+    dob: str | None
+    issued_date: str | None
+    expiration_date: str | None
+    address: str | None
+    names_truncated: bool
+
+
+def document_data(result: DocumentResult) -> DocumentData:
+    mrz, barcode, visual = result.mrz, result.barcode, result.visual
+    if mrz is not None and mrz.valid:
+        issued = visual.fields.get("issue_date") if visual else None
+        address = visual.fields.get("address") if visual else None
+        return DocumentData(
+            "mrz",
+            result.document_type,
+            mrz.issuing_country,
+            mrz.document_number,
+            tuple(n for n in (mrz.optional_data, mrz.optional_data_2) if n),
+            mrz.surname,
+            mrz.given_names,
+            mrz.birth_date,
+            issued.value if issued else None,
+            mrz.expiry_date,
+            address.value if address else None,
+            mrz.names_truncated,
+        )
+    if barcode is not None:
+        return DocumentData(
+            "barcode",
+            result.document_type,
+            barcode.country,
+            barcode.document_number,
+            (),
+            barcode.family_name,
+            barcode.given_names,
+            barcode.birth_date,
+            barcode.issue_date,
+            barcode.expiry_date,
+            barcode.address,
+            False,
+        )
+    if visual is not None and result.status == "read":
+        fields = {name: field.value for name, field in visual.fields.items()}
+        surname, given = fields.get("surname"), fields.get("given_names")
+        if surname is None and "full_name" in fields:
+            given, _, surname = fields["full_name"].rpartition(" ")
+        return DocumentData(
+            "visual",
+            result.document_type,
+            None,
+            fields.get("document_number"),
+            (),
+            surname,
+            given,
+            fields.get("birth_date"),
+            fields.get("issue_date"),
+            fields.get("expiry_date"),
+            fields.get("address"),
+            False,
+        )
+    return DocumentData(
+        source="none",
+        type=result.document_type,
+        issuing_country=None,
+        number=None,
+        other_numbers=(),
+        surname=None,
+        given_names=None,
+        dob=None,
+        issued_date=None,
+        expiration_date=None,
+        address=None,
+        names_truncated=False,
+    )
+
+
+def normalise_number(number: str) -> str:
+    """Spaces, dashes and case are how people type a number, not part of it."""
+    return _NOT_ALNUM.sub("", number.upper())
+
+
+def _edit_distance(a: str, b: str) -> int:
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (ca != cb))
+    return row[-1]
+
+
+def _age(dob: date, today: date) -> int:
+    return today.year - dob.year - ((today.month, today.day) < (dob.month, dob.day))
+
+
+def _iso(value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def check_readable(result: DocumentResult) -> CheckError | None:
+    if result.status == "read":
+        return None
+    reason = result.reasons[0].message if result.reasons else "The document could not be read."
+    return CheckError("document_unverified_other", reason)
+
+
+def check_type(data: DocumentData, options: VerifyOptions) -> CheckError | None:
+    if data.type in options.allowed_types:
+        return None
+    shown = data.type.replace("_", " ") if data.type else "an unrecognised kind of document"
+    allowed = ", ".join(t.replace("_", " ") for t in options.allowed_types)
+    return CheckError(
+        "document_type_not_supported",
+        f"This document is {shown}; accepted here: {allowed}.",
+    )
+
+
+def check_country(data: DocumentData, options: VerifyOptions) -> CheckError | None:
+    allowed = options.allowed_countries
+    if allowed is None or data.issuing_country in allowed:
+        return None
+    issuer = data.issuing_country or "an unknown country"
+    return CheckError(
+        "country_not_supported",
+        f"Documents issued by {issuer} are not accepted here; accepted: {', '.join(allowed)}.",
+    )
+
+
+def check_mrz_digits(result: DocumentResult) -> CheckError | None:
+    """An MRZ that fails its check digits may not vouch for the document.
+
+    Next to a licence barcode it is ignored instead: barcode stripes OCR as MRZ-like noise.
+    """
+    if result.mrz is None or result.mrz.valid or result.barcode is not None:
+        return None
+    failed = ", ".join(c.field.replace("_", " ") for c in result.mrz.check_digits if not c.valid)
+    return CheckError(
+        "document_unverified_other",
+        f"The check digits of the machine-readable zone do not hold ({failed}).",
+    )
+
+
+def check_same_document(result: DocumentResult) -> CheckError | None:
+    """The printed number must be the machine-read one; skipped when only one of them was read."""
+    printed = result.visual.fields.get("document_number") if result.visual else None
+    machine = (
+        result.mrz.document_number
+        if result.mrz is not None and result.mrz.valid
+        else (result.barcode.document_number if result.barcode else None)
+    )
+    if printed is None or not machine:
+        return None
+    a, b = normalise_number(printed.value), normalise_number(machine)
+    if _edit_distance(a, b) <= _MAX_NUMBER_SLIPS:
+        return None
+    where = "the back" if len(result.sides) > 1 else "the machine-readable data"
+    return CheckError(
+        "document_unverified_other",
+        f"The document number printed on the front does not match {where}: "
+        "both photos must show the same document.",
+    )
+
+
+def check_expiry(data: DocumentData, today: date) -> CheckError | None:
+    expiry = _iso(data.expiration_date)
+    if expiry is None:
+        return CheckError(
+            "document_unverified_other", "The expiry date of the document could not be read."
+        )
+    if expiry < today:
+        return CheckError("document_expired", f"The document expired on {expiry.isoformat()}.")
+    return None
+
+
+def check_age(data: DocumentData, min_age: int | None, today: date) -> CheckError | None:
+    if min_age is None:
+        return None
+    dob = _iso(data.dob)
+    if dob is None:
+        return CheckError(
+            "document_unverified_other", "The date of birth on the document could not be read."
+        )
+    if _age(dob, today) < min_age:
+        return CheckError("under_supported_age", f"The holder is younger than {min_age}.")
+    return None
+
+
+def check_names(data: DocumentData, provided: ProvidedDetails) -> CheckError | None:
+    if provided.first_name is None and provided.last_name is None:
+        return None
+    outcome = compare_names(
+        provided.first_name or "",
+        provided.last_name or "",
+        document_surname=data.surname or "",
+        document_given_names=data.given_names or "",
+        truncated=data.names_truncated,
+        from_mrz=data.source == "mrz",
+    )
+    if outcome.match:
+        return None
+    return CheckError(outcome.reason or "document_name_mismatch", outcome.detail)
+
+
+def check_dob(data: DocumentData, provided: ProvidedDetails) -> CheckError | None:
+    if provided.dob is None or _iso(data.dob) == provided.dob:
+        return None
+    return CheckError(
+        "document_dob_mismatch", "The date of birth given is not the one on the document."
+    )
+
+
+def check_id_number(data: DocumentData, provided: ProvidedDetails) -> CheckError | None:
+    if provided.id_number is None or not normalise_number(provided.id_number):
+        return CheckError(
+            "id_number_insufficient_document_data", "An id number is required but none was given."
+        )
+    numbers = [n for n in (data.number, *data.other_numbers) if n]
+    if not numbers:
+        return CheckError(
+            "id_number_insufficient_document_data", "No id number could be read on the document."
+        )
+    claimed = normalise_number(provided.id_number)
+    if any(normalise_number(n) == claimed for n in numbers):
+        return None
+    return CheckError("id_number_mismatch", "The id number given is not the one on the document.")
+
+
+def check_document(
+    result: DocumentResult,
+    data: DocumentData,
+    options: VerifyOptions,
+    provided: ProvidedDetails,
+    today: date,
+) -> CheckError | None:
+    """Document validity first, then whether the claimed details are the document's."""
+    if error := check_readable(result):
+        return error
+    checks: tuple[Callable[[], CheckError | None], ...] = (
+        lambda: check_type(data, options),
+        lambda: check_country(data, options),
+        lambda: check_mrz_digits(result),
+        lambda: check_same_document(result),
+        lambda: check_expiry(data, today),
+        lambda: check_age(data, options.min_age, today),
+        lambda: check_names(data, provided),
+        lambda: check_dob(data, provided),
+    )
+    return next((error for check in checks if (error := check()) is not None), None)
+
+
+_SELFIE_CODES = {
+    "selfie_face_not_found": "selfie_face_not_found",
+    "selfie_multiple_faces": "selfie_unverified_other",
+    "selfie_document_missing_photo": "selfie_document_missing_photo",
+    "selfie_face_mismatch": "selfie_face_mismatch",
+}
+_SELFIE_REASONS = {
+    "selfie_face_not_found": "No face was found in the selfie: take it facing the camera.",
+    "selfie_multiple_faces": "The selfie shows more than one face: only the holder may be in it.",
+    "selfie_document_missing_photo": "No portrait was found on the document to compare with.",
+    "selfie_face_mismatch": "The face in the selfie is not the portrait on the document.",
+}
+
+
+def check_selfie(
+    selfie: bytes | None,
+    result: DocumentResult,
+    timings: dict[str, float],
+    detector_model: Path | None,
+) -> SelfieCheck:
+    if selfie is None:
+        error = CheckError("selfie_unverified_other", "A selfie is required but none was given.")
+        return SelfieCheck("unverified", error, None, False, result.portrait is not None)
+    start = time.perf_counter()
+    try:
+        image = load_image(selfie).image
+    except ImageError as exc:
+        error = CheckError("selfie_unverified_other", exc.reason)
+        return SelfieCheck("unverified", error, None, False, result.portrait is not None)
+    finally:
+        timings["selfie.load"] = time.perf_counter() - start
+    if result.portrait is None:
+        code = "selfie_document_missing_photo"
+        error = CheckError(code, _SELFIE_REASONS[code])
+        return SelfieCheck("unverified", error, None, False, False)
+    start = time.perf_counter()
+    match = compare_faces(image, result.portrait.image, detector_model=detector_model)
+    timings["selfie.match"] = time.perf_counter() - start
+    found = (match.selfie_faces > 0, match.portrait_faces > 0)
+    similarity = match.similarity if match.distance is not None else None
+    if match.reason_code is None:
+        return SelfieCheck("verified", None, similarity, *found)
+    error = CheckError(_SELFIE_CODES[match.reason_code], _SELFIE_REASONS[match.reason_code])
+    return SelfieCheck("unverified", error, similarity, *found)
+
+
+def evaluate(
+    result: DocumentResult,
+    selfie: bytes | None,
+    options: VerifyOptions,
+    provided: ProvidedDetails,
+    *,
+    today: date | None = None,
+    detector_model: Path | None = None,
+) -> Verdict:
+    """The verdict on a document already read; `verify` is this plus the reading."""
+    day = today or date.today()
+    timings = dict(result.timings)
+    start = time.perf_counter()
+    data = document_data(result)
+    document_error = check_document(result, data, options, provided, day)
+    timings["checks"] = time.perf_counter() - start
+    id_check: IdNumberCheck | None = None
+    if options.require_id_number or provided.id_number is not None:
+        id_error = check_id_number(data, provided)
+        id_check = IdNumberCheck("unverified" if id_error else "verified", id_error)
+    selfie_check = (
+        check_selfie(selfie, result, timings, detector_model)
+        if options.require_matching_selfie
+        else None
+    )
+    document = DocumentCheck(
+        status="unverified" if document_error else "verified",
+        error=document_error,
+        issuing_country=data.issuing_country,
+        type=data.type,
+        number=data.number,
+        first_name=data.given_names,
+        last_name=data.surname,
+        dob=data.dob,
+        issued_date=data.issued_date,
+        expiration_date=data.expiration_date,
+        address=data.address,
+    )
+    errors = [
+        check.error
+        for check in (document, selfie_check, id_check)
+        if check is not None and check.error is not None
+    ]
+    last_error = errors[0] if errors else None
+    outputs = (
+        None
+        if last_error
+        else VerifiedOutputs(
+            data.given_names,
+            data.surname,
+            data.dob,
+            normalise_number(provided.id_number) if provided.id_number else data.number,
+            data.address,
+        )
+    )
+    return Verdict(
+        status="requires_input" if last_error else "verified",
+        last_error=last_error,
+        report=VerificationReport(document, selfie_check, id_check),
+        verified_outputs=outputs,
+        timings=timings,
+    )
+
+
+def verify(
+    front: bytes,
+    back: bytes | None,
+    selfie: bytes | None,
+    options: VerifyOptions,
+    provided: ProvidedDetails,
+    *,
+    today: date | None = None,
+    detector_model: Path | None = None,
+) -> Verdict:
+    """Read the document and judge it. Raises only OCREngineError / FaceModelError (installation).
+
+    With a back side, the front's printed text is read too, so the two sides can be compared.
+    """
+    start = time.perf_counter()
+    result = read_document(
+        front, back, today=today, detector_model=detector_model, read_visual=back is not None
+    )
+    verdict = evaluate(
+        result, selfie, options, provided, today=today, detector_model=detector_model
+    )
+    verdict.timings["verify.total"] = time.perf_counter() - start
+    return verdict
+
+
+__all__ = [
+    "ALL_TYPES",
+    "CheckError",
+    "DocumentCheck",
+    "DocumentData",
+    "IdNumberCheck",
+    "ProvidedDetails",
+    "SelfieCheck",
+    "Verdict",
+    "VerificationReport",
+    "VerifiedOutputs",
+    "VerifyOptions",
+    "document_data",
+    "evaluate",
+    "normalise_number",
+    "verify",
+]

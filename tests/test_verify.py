@@ -1,0 +1,269 @@
+"""The verdict on generated documents: one pass and every failure code, on real reads."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import pytest
+from numpy.typing import NDArray
+from shared import SHARED
+
+from processing.models import YUNET_FILE
+from processing.mrz.parse import parse_mrz
+from processing.pipeline import read_document
+from processing.result import DocumentResult
+from processing.samples import make_document
+from processing.samples.portrait import load_face
+from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate, verify
+
+TODAY = date(2026, 11, 25)
+FACES = SHARED / "samples" / "faces"
+YUNET = SHARED / "models" / YUNET_FILE
+
+needs_shared = pytest.mark.skipif(
+    not (FACES.is_dir() and YUNET.is_file()), reason="shared face photos or YuNet model absent"
+)
+
+
+def png(image: NDArray[np.uint8]) -> bytes:
+    ok, encoded = cv2.imencode(".png", image)
+    assert ok
+    return encoded.tobytes()
+
+
+def photo_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+@dataclasses.dataclass(frozen=True)
+class ReadSample:
+    result: DocumentResult
+    holder: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def passport() -> ReadSample:
+    document = make_document("td3", 1, today=TODAY)
+    return ReadSample(
+        read_document(png(document.front), today=TODAY), document.truth_front["holder"]
+    )
+
+
+def claimed(holder: dict[str, Any], **changes: Any) -> ProvidedDetails:
+    details = ProvidedDetails(
+        first_name=holder["given_names"].split()[0],
+        last_name=holder["surname"],
+        dob=date.fromisoformat(holder["birth_date"]),
+        id_number=holder["document_number"],
+    )
+    return dataclasses.replace(details, **changes)
+
+
+def judge(sample: ReadSample, options: VerifyOptions | None = None, **changes: Any) -> Verdict:
+    today = changes.pop("today", TODAY)
+    return evaluate(
+        sample.result,
+        None,
+        options or VerifyOptions(require_id_number=True),
+        claimed(sample.holder, **changes),
+        today=today,
+    )
+
+
+def assert_fails(verdict: Verdict, code: str) -> None:
+    assert verdict.status == "requires_input"
+    assert verdict.last_error is not None and verdict.last_error.code == code, verdict.last_error
+    assert verdict.verified_outputs is None
+
+
+def test_passport_with_matching_details_is_verified() -> None:
+    document = make_document("td3", 1, today=TODAY)
+    holder = document.truth_front["holder"]
+    options = VerifyOptions(require_id_number=True, min_age=18, allowed_countries=("ISL",))
+    verdict = verify(png(document.front), None, None, options, claimed(holder), today=TODAY)
+    assert verdict.status == "verified", verdict.last_error
+    assert verdict.last_error is None
+    report = verdict.report
+    assert report.document.status == "verified"
+    assert (report.document.type, report.document.issuing_country) == ("passport", "ISL")
+    assert report.document.number == holder["document_number"]
+    assert report.document.dob == holder["birth_date"]
+    assert report.document.expiration_date == holder["expiry_date"]
+    assert report.id_number is not None and report.id_number.status == "verified"
+    assert report.selfie is None
+    assert verdict.verified_outputs is not None
+    assert verdict.verified_outputs.dob == holder["birth_date"]
+    assert verdict.timings["verify.total"] >= verdict.timings["total"] > 0
+    plain = json.loads(json.dumps(verdict.to_dict()))
+    assert plain["status"] == "verified" and plain["last_error"] is None
+    assert set(plain["report"]) == {"document", "selfie", "id_number"}
+
+
+def test_names_are_compared_like_a_human(passport: ReadSample) -> None:
+    # The holder is GUÐMUNDSSON, ÞÓR: the MRZ spells GUDMUNDSSON, THOR.
+    verdict = judge(passport, first_name="Þór", last_name="Guðmundsson", id_number="xw7h-zwl lk")
+    assert verdict.status == "verified", verdict.last_error
+
+
+def test_unreadable_document_gives_the_reason() -> None:
+    blank = np.full((638, 1011, 3), 230, np.uint8)
+    verdict = verify(png(blank), None, None, VerifyOptions(), ProvidedDetails(), today=TODAY)
+    assert_fails(verdict, "document_unverified_other")
+    assert verdict.last_error is not None and len(verdict.last_error.reason) > 20
+    assert verdict.report.document.status == "unverified"
+
+
+def test_type_not_supported(passport: ReadSample) -> None:
+    verdict = judge(passport, VerifyOptions(allowed_types=("id_card", "driving_license")))
+    assert_fails(verdict, "document_type_not_supported")
+
+
+def test_country_not_supported(passport: ReadSample) -> None:
+    verdict = judge(passport, VerifyOptions(allowed_countries=("FRA", "D")))
+    assert_fails(verdict, "country_not_supported")
+
+
+def test_mrz_check_digits_must_hold(passport: ReadSample) -> None:
+    mrz = passport.result.mrz
+    assert mrz is not None
+    line = mrz.lines[1]
+    wrong = str((int(line[9]) + 1) % 10)  # the document number's check digit
+    broken = parse_mrz((mrz.lines[0], line[:9] + wrong + line[10:]), today=TODAY)
+    assert not broken.valid
+    sample = ReadSample(dataclasses.replace(passport.result, mrz=broken), passport.holder)
+    assert_fails(judge(sample), "document_unverified_other")
+
+
+def test_expired(passport: ReadSample) -> None:
+    expiry = date.fromisoformat(passport.holder["expiry_date"])
+    assert judge(passport, today=expiry).status == "verified"
+    assert_fails(judge(passport, today=expiry + timedelta(days=1)), "document_expired")
+
+
+def test_under_supported_age(passport: ReadSample) -> None:
+    dob = date.fromisoformat(passport.holder["birth_date"])
+    age = TODAY.year - dob.year - ((TODAY.month, TODAY.day) < (dob.month, dob.day))
+    assert judge(passport, VerifyOptions(min_age=age)).status == "verified"
+    assert_fails(judge(passport, VerifyOptions(min_age=age + 1)), "under_supported_age")
+
+
+def test_name_mismatch(passport: ReadSample) -> None:
+    assert_fails(judge(passport, last_name="Jonsson"), "document_name_mismatch")
+    assert_fails(judge(passport, first_name="Olaf"), "document_name_mismatch")
+
+
+def test_dob_mismatch(passport: ReadSample) -> None:
+    dob = date.fromisoformat(passport.holder["birth_date"])
+    assert_fails(judge(passport, dob=dob + timedelta(days=1)), "document_dob_mismatch")
+
+
+def test_id_number_mismatch(passport: ReadSample) -> None:
+    verdict = judge(passport, id_number="XW7HZWLLX")
+    assert_fails(verdict, "id_number_mismatch")
+    assert verdict.report.document.status == "verified"
+    assert verdict.report.id_number is not None
+    assert verdict.report.id_number.status == "unverified"
+
+
+def test_id_number_required_but_missing(passport: ReadSample) -> None:
+    assert_fails(judge(passport, id_number=None), "id_number_insufficient_document_data")
+    verdict = judge(passport, VerifyOptions(), id_number=None)
+    assert verdict.status == "verified" and verdict.report.id_number is None
+
+
+def test_driving_licence_uses_the_barcode_and_sides_must_match() -> None:
+    document = make_document("dl", 3, today=TODAY)
+    other = make_document("dl", 6, today=TODAY)
+    assert document.back is not None and other.back is not None
+    holder = document.truth_front["holder"]
+    options = VerifyOptions(require_id_number=True, allowed_countries=("USA",))
+    same = verify(
+        png(document.front), png(document.back), None, options, claimed(holder), today=TODAY
+    )
+    assert same.status == "verified", same.last_error
+    assert same.report.document.type == "driving_license"
+    assert same.report.document.address == holder["address"]
+    mixed = verify(
+        png(document.front), png(other.back), None, options, ProvidedDetails(), today=TODAY
+    )
+    assert_fails(mixed, "document_unverified_other")
+    assert mixed.last_error is not None and "same document" in mixed.last_error.reason
+
+
+@pytest.fixture(scope="module")
+def obama_passport() -> ReadSample:
+    if not (FACES.is_dir() and YUNET.is_file()):
+        pytest.skip("shared face photos or YuNet model absent")
+    face = load_face(FACES / "obama" / "obama.jpg")
+    document = make_document("td3", 7, today=TODAY, face=face)
+    result = read_document(png(document.front), today=TODAY, detector_model=YUNET)
+    return ReadSample(result, document.truth_front["holder"])
+
+
+def selfie_verdict(sample: ReadSample, selfie: bytes | None) -> Verdict:
+    options = VerifyOptions(require_matching_selfie=True)
+    return evaluate(
+        sample.result, selfie, options, ProvidedDetails(), today=TODAY, detector_model=YUNET
+    )
+
+
+@needs_shared
+def test_selfie_of_the_holder_is_verified(obama_passport: ReadSample) -> None:
+    verdict = selfie_verdict(obama_passport, photo_bytes(FACES / "obama" / "obama2.jpg"))
+    assert verdict.status == "verified", verdict.last_error
+    selfie = verdict.report.selfie
+    assert selfie is not None and selfie.status == "verified"
+    assert selfie.similarity is not None and selfie.similarity > 0.5
+    assert selfie.selfie_face_found and selfie.document_face_found
+
+
+@needs_shared
+def test_selfie_of_someone_else(obama_passport: ReadSample) -> None:
+    verdict = selfie_verdict(obama_passport, photo_bytes(FACES / "biden" / "biden.jpg"))
+    assert_fails(verdict, "selfie_face_mismatch")
+    assert verdict.report.selfie is not None and verdict.report.selfie.similarity is not None
+    assert verdict.report.selfie.similarity < 0.5
+
+
+@needs_shared
+def test_selfie_with_two_people(obama_passport: ReadSample) -> None:
+    group = FACES / "_multiple_or_partial" / "two_people.jpg"
+    assert_fails(selfie_verdict(obama_passport, photo_bytes(group)), "selfie_unverified_other")
+
+
+@needs_shared
+def test_selfie_without_a_face(obama_passport: ReadSample) -> None:
+    blank = png(np.full((480, 640, 3), 200, np.uint8))
+    assert_fails(selfie_verdict(obama_passport, blank), "selfie_face_not_found")
+
+
+@needs_shared
+def test_selfie_missing_or_not_an_image(obama_passport: ReadSample) -> None:
+    assert_fails(selfie_verdict(obama_passport, None), "selfie_unverified_other")
+    assert_fails(selfie_verdict(obama_passport, b"not a photo"), "selfie_unverified_other")
+
+
+@needs_shared
+def test_document_without_portrait(obama_passport: ReadSample) -> None:
+    no_portrait = dataclasses.replace(obama_passport.result, portrait=None)
+    sample = ReadSample(no_portrait, obama_passport.holder)
+    verdict = selfie_verdict(sample, photo_bytes(FACES / "obama" / "obama2.jpg"))
+    assert_fails(verdict, "selfie_document_missing_photo")
+
+
+def test_id_card_front_must_belong_to_the_back() -> None:
+    # The printed number on the front (visual zone) is compared with the back's MRZ.
+    front = make_document("td1", 3, today=TODAY).front
+    other_back = make_document("td1", 2, today=TODAY).back
+    assert other_back is not None
+    verdict = verify(
+        png(front), png(other_back), None, VerifyOptions(), ProvidedDetails(), today=TODAY
+    )
+    assert_fails(verdict, "document_unverified_other")
+    assert verdict.last_error is not None and "same document" in verdict.last_error.reason
