@@ -1,6 +1,6 @@
 """Command-line tools of the processing library; `webapp.cli` mounts them under `idflow`.
 
-Exit codes follow the issue's contract: 0 success (document read), 1 unreadable, 2 bad usage.
+Exit codes: 0 success (document read, or verified), 1 unreadable (or requires input), 2 bad usage.
 Expected failures print one sentence on stderr, never a traceback.
 """
 
@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,41 @@ def _read(args: argparse.Namespace) -> int:
     return EXIT_OK if result.status == "read" else EXIT_UNREADABLE
 
 
+def _iso_date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected a date as YYYY-MM-DD, got {value!r}") from exc
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from processing.verify import ProvidedDetails, VerifyOptions, verify
+
+    verdict = verify(
+        args.front.read_bytes(),
+        args.back.read_bytes() if args.back else None,
+        args.selfie.read_bytes() if args.selfie else None,
+        VerifyOptions(
+            require_id_number=args.require_id_number,
+            require_matching_selfie=args.require_selfie,
+            min_age=args.min_age,
+        ),
+        ProvidedDetails(args.first_name, args.last_name, args.dob, args.id_number),
+    )
+    data = verdict.to_dict()
+    if args.json:
+        print(json.dumps(data, indent=2, ensure_ascii=False))
+    else:
+        print(f"status: {data['status']}")
+        if data["last_error"]:
+            print(f"error: {data['last_error']['code']}: {data['last_error']['reason']}")
+        for name, check in data["report"].items():
+            if isinstance(check, dict) and "status" in check:
+                error = check.get("error")
+                print(f"{name}: {check['status']}" + (f" ({error['code']})" if error else ""))
+    return EXIT_OK if verdict.status == "verified" else EXIT_UNREADABLE
+
+
 def _samples(args: argparse.Namespace) -> int:
     from processing.samples import generate_samples
 
@@ -128,6 +164,20 @@ def register_commands(commands: Any) -> None:
     read.add_argument("--back", type=_existing_file, help="photo of the back")
     read.add_argument("--json", action="store_true", help="print the result as JSON")
     read.set_defaults(handler=_read)
+
+    check = commands.add_parser("verify", help="check a document (and selfie) against claims")
+    check.add_argument("front", type=_existing_file)
+    check.add_argument("--back", type=_existing_file)
+    check.add_argument("--selfie", type=_existing_file)
+    check.add_argument("--first-name")
+    check.add_argument("--last-name")
+    check.add_argument("--dob", type=_iso_date, help="claimed date of birth, YYYY-MM-DD")
+    check.add_argument("--id-number")
+    check.add_argument("--require-selfie", action="store_true")
+    check.add_argument("--require-id-number", action="store_true")
+    check.add_argument("--min-age", type=_positive)
+    check.add_argument("--json", action="store_true", help="status, last_error and report as JSON")
+    check.set_defaults(handler=_verify)
 
     samples = commands.add_parser("samples", help="generate synthetic specimen documents")
     samples.add_argument("outdir", type=Path)

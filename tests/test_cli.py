@@ -114,3 +114,32 @@ def test_reading_a_folder_as_a_photo_is_bad_usage(tmp_path: Path) -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["read", str(tmp_path)])
     assert exit_info.value.code == EXIT_USAGE
+
+
+def test_verify_exits_0_when_the_claims_hold(
+    samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = next(samples.glob("td3-*-front.png"))
+    holder = json.loads(image.with_suffix(".json").read_text())["holder"]
+    claims = ["--last-name", holder["surname"], "--first-name", holder["given_names"]]
+    assert main(["verify", str(image), *claims, "--dob", holder["birth_date"], "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "verified" and data["last_error"] is None
+    assert data["report"]["document"]["status"] == "verified"
+
+
+def test_verify_exits_1_with_the_error_code_when_a_claim_differs(
+    samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = next(samples.glob("td3-*-front.png"))
+    assert main(["verify", str(image), "--dob", "1900-01-01", "--json"]) == EXIT_UNREADABLE
+    data = json.loads(capsys.readouterr().out)
+    assert data["status"] == "requires_input"
+    assert data["last_error"]["code"] == "document_dob_mismatch"
+
+
+def test_verify_rejects_an_impossible_date(samples: Path) -> None:
+    image = next(samples.glob("td3-*-front.png"))
+    with pytest.raises(SystemExit) as exit_info:
+        main(["verify", str(image), "--dob", "1987-13-40"])
+    assert exit_info.value.code == EXIT_USAGE
