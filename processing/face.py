@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -81,22 +82,22 @@ def _model_file(name: str) -> Path:
     )
 
 
-@functools.cache
-def _shape_predictor() -> Any:
-    path = _model_file(_PREDICTOR_FILE)
+def _load(loader: Callable[[str], Any], name: str) -> Any:
+    path = _model_file(name)
     try:
-        return dlib.shape_predictor(str(path))
+        return loader(str(path))
     except RuntimeError as exc:
         raise FaceModelError(f"dlib could not load {path}: {exc}") from exc
+
+
+@functools.cache
+def _shape_predictor() -> Any:
+    return _load(dlib.shape_predictor, _PREDICTOR_FILE)
 
 
 @functools.cache
 def _face_encoder() -> Any:
-    path = _model_file(_RESNET_FILE)
-    try:
-        return dlib.face_recognition_model_v1(str(path))
-    except RuntimeError as exc:
-        raise FaceModelError(f"dlib could not load {path}: {exc}") from exc
+    return _load(dlib.face_recognition_model_v1, _RESNET_FILE)
 
 
 @functools.cache
