@@ -11,6 +11,7 @@ from icao import TD1, TD3
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
+from processing.fonts import ocrb_path
 from processing.mrz import ocr
 
 
@@ -18,7 +19,7 @@ def render_band(
     lines: tuple[str, ...], pitch: int = 30, *, blur: float = 0.0, noise: float = 0.0
 ) -> NDArray[np.uint8]:
     """Dark OCR-B text on a pale ground, laid out like an MRZ (line pitch 1.5 x pitch)."""
-    font = ImageFont.truetype(str(ocr.OCRB_FONT), round(pitch * 100 / 72.3))
+    font = ImageFont.truetype(str(ocrb_path()), round(pitch * 100 / 72.3))
     width = pitch * len(lines[0]) + 2 * pitch
     height = round(len(lines) * pitch * 1.5 + 2 * pitch)
     canvas = Image.new("L", (width, height), 228)

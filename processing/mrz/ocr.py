@@ -18,11 +18,9 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -31,13 +29,13 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from processing.errors import MRZFormatError, OCREngineError
+from processing.fonts import ocrb_path
 from processing.mrz.decode import decode_lines
 from processing.mrz.model import MRZ, MRZ_ALPHABET
 from processing.mrz.repair import repair_mrz
 from processing.mrz.text import mrz_from_text
 
 ALPHABET = MRZ_ALPHABET
-OCRB_FONT = Path(os.environ.get("IDFLOW_OCRB_FONT", "/usr/share/fonts/opentype/ocr-b/OCRB.otf"))
 
 _PITCH = 22  # template cell width in pixels: every line is rescaled to this character pitch
 _TESSERACT_CONFIG = (
@@ -117,13 +115,14 @@ def split_lines(gray: NDArray[np.uint8], count: int) -> list[tuple[int, int]]:
 @functools.cache
 def _templates() -> tuple[NDArray[np.uint8], ...]:
     """OCR-B glyphs in cells one pitch wide, from above the digits' top to below the baseline."""
-    if not OCRB_FONT.is_file():
+    font_file = ocrb_path()
+    if not font_file.is_file():
         raise OCREngineError(
-            f"The OCR-B font is missing at {OCRB_FONT}: install Debian's fonts-ocr-b "
+            f"The OCR-B font is missing at {font_file}: install Debian's fonts-ocr-b "
             "or set IDFLOW_OCRB_FONT."
         )
     size = 100
-    font = ImageFont.truetype(str(OCRB_FONT), size)
+    font = ImageFont.truetype(str(font_file), size)
     advance = font.getlength("0")
     top, bottom = font.getbbox("0")[1], font.getbbox("H")[3]
     margin = 0.12 * (bottom - top)

@@ -10,8 +10,8 @@ from typing import Literal
 from PIL import ImageFont
 
 from processing.errors import SampleGenerationError
+from processing.fonts import ocrb_path
 
-OCRB_DEFAULT = Path("/usr/share/fonts/opentype/ocr-b/OCRB.otf")
 TEXT_DEFAULT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FontRole = Literal["mrz", "text", "bold"]
 
@@ -19,7 +19,7 @@ FontRole = Literal["mrz", "text", "bold"]
 def font_path(role: FontRole) -> Path:
     """Where the font for `role` lives: env overrides first, then the Debian package paths."""
     if role == "mrz":
-        path = Path(os.environ.get("IDFLOW_OCRB_FONT") or OCRB_DEFAULT)
+        path = ocrb_path()
         hint = "install fonts-ocr-b (Debian/Ubuntu) or set IDFLOW_OCRB_FONT to an OCR-B font file"
     else:
         path = Path(os.environ.get("IDFLOW_TEXT_FONT") or TEXT_DEFAULT)
