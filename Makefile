@@ -14,7 +14,8 @@ BENCH_COUNT ?= 100
 
 .PHONY: run test bench samples models system clean
 
-run: $(STAMP)
+run: $(STAMP) models
+	$(BIN)/idflow demo
 	$(BIN)/idflow serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

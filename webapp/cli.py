@@ -1,30 +1,136 @@
-"""The `idflow` command: document tools from `processing` plus the web server."""
+"""The `idflow` command: document tools from `processing`, the web server and its housekeeping."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 
-from processing.cli import register_commands, run
+from flask import Flask
+from sqlalchemy import select
+
+from processing.cli import EXIT_OK, EXIT_USAGE, register_commands, run
+from webapp.errors import ApiError
+
+
+def _app() -> Flask:
+    """The app without its job threads: a command runs, finishes and exits."""
+    from webapp import create_app
+
+    return create_app({"JOB_WORKERS": 0})
 
 
 def _serve(args: argparse.Namespace) -> int:
     """Serve with gunicorn, never Flask's debug server: this is what production runs."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
+    from webapp.db import upgrade
+
+    upgrade(_app())
     sys.argv = [
         "gunicorn",
         "--bind",
         f"{args.host}:{args.port}",
         "--workers",
         str(args.workers),
+        "--threads",
+        str(args.threads),
         "--access-logfile",
         "-",
         "webapp.wsgi:app",
     ]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
-    return 0
+    return EXIT_OK
+
+
+def _db_upgrade(_args: argparse.Namespace) -> int:
+    from webapp.db import upgrade
+
+    upgrade(_app())
+    print("database schema is up to date")
+    return EXIT_OK
+
+
+def _platform_create(args: argparse.Namespace) -> int:
+    from webapp.db import database
+    from webapp.platforms import create_platform
+
+    with database(_app()).sessions() as db:
+        created = create_platform(db, args.name)
+    if args.json:
+        print(json.dumps({"id": created.platform.id, "secret_key": created.secret_key}))
+    else:
+        print(f"platform {created.platform.id} ({created.platform.name})")
+        print(f"secret key (shown once, keep it safe): {created.secret_key}")
+    return EXIT_OK
+
+
+def _jobs_run(_args: argparse.Namespace) -> int:
+    """Drain due jobs once; a worker machine runs `idflow worker` instead."""
+    from webapp.jobs import run_pending
+
+    print(f"ran {run_pending(_app())} job(s)")
+    return EXIT_OK
+
+
+def _worker(args: argparse.Namespace) -> int:
+    """Only the job runner: machines that process while others serve (`IDFLOW_JOB_WORKERS=0`)."""
+    from webapp import create_app
+
+    app = create_app({"JOB_WORKERS": args.threads})
+    runner = app.extensions["idflow.job_runner"]
+    print(f"working jobs with {args.threads} thread(s); Ctrl-C stops")
+    try:
+        for thread in runner.threads:
+            thread.join()
+    except KeyboardInterrupt:
+        runner.stop()
+    return EXIT_OK
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    """A platform and a session to try the hosted flow at once, as `make run` does."""
+    from webapp import sessions
+    from webapp.db import database, upgrade
+    from webapp.models import Platform
+    from webapp.platforms import Caller, create_platform, issue_key
+
+    app = _app()
+    upgrade(app)
+    with database(app).sessions() as db:
+        platform = db.scalar(select(Platform).where(Platform.name == "Demo platform"))
+        if platform is None:
+            created = create_platform(db, "Demo platform")
+            platform, secret = created.platform, created.secret_key
+        else:
+            secret = issue_key(db, platform)
+        request = sessions.parse_create(
+            {
+                "type": "document",
+                "options": {"document": {"require_matching_selfie": True}},
+                "return_url": f"{app.config['BASE_URL']}/health",
+                "client_reference_id": "demo",
+            }
+        )
+        session = sessions.create(
+            db, Caller(platform.id, True), request, int(app.config["SESSION_TTL_HOURS"])
+        )
+        db.commit()
+        link = sessions.hosted_url(app.config["BASE_URL"], session)
+    base = app.config["BASE_URL"]
+    print(f"Hosted verification link: {link}")
+    print(f"Demo platform {platform.id}, new secret key: {secret}")
+    print("Create another session:")
+    print(
+        f"  curl -s {base}/v1/verification_sessions -H 'Authorization: Bearer {secret}' "
+        "-d type=document -d 'options[document][require_matching_selfie]=true'"
+    )
+    print(
+        f"  curl -s {base}/v1/verification_sessions/{session.id} "
+        f"-H 'Authorization: Bearer {secret}'"
+    )
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,16 +139,47 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True)
     register_commands(commands)
+
     serve = commands.add_parser("serve", help="serve the web app with gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=2)
+    serve.add_argument("--threads", type=int, default=4, help="threads per worker process")
     serve.set_defaults(handler=_serve)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="action", required=True
+    )
+    db.add_parser("upgrade", help="apply the migrations").set_defaults(handler=_db_upgrade)
+
+    platform = commands.add_parser("platform", help="platforms and their API keys")
+    platform_actions = platform.add_subparsers(dest="action", required=True)
+    create = platform_actions.add_parser("create", help="create a platform; prints its secret key")
+    create.add_argument("name")
+    create.add_argument("--json", action="store_true", help="print {id, secret_key}")
+    create.set_defaults(handler=_platform_create)
+
+    jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
+        dest="action", required=True
+    )
+    jobs.add_parser("run", help="run every due job once, then exit").set_defaults(handler=_jobs_run)
+
+    worker = commands.add_parser("worker", help="run background jobs until stopped")
+    worker.add_argument("--threads", type=int, default=2)
+    worker.set_defaults(handler=_worker)
+
+    commands.add_parser("demo", help="create a demo session and print its link").set_defaults(
+        handler=_demo
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run(build_parser().parse_args(argv))
+    try:
+        return run(build_parser().parse_args(argv))
+    except ApiError as exc:
+        print(f"idflow: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
 
 
 if __name__ == "__main__":

@@ -1,0 +1,125 @@
+"""The embedded job runner: jobs exist only if committed, run once, retry, survive a dead runner."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import select, update
+
+from webapp import jobs
+from webapp.db import database
+from webapp.models import Job, utcnow
+
+ran: list[Any] = []
+given_up: list[Any] = []
+ran_lock = threading.Lock()
+
+
+@jobs.handler("test_record")
+def _record(_app: Flask, payload: dict[str, Any]) -> None:
+    with ran_lock:
+        ran.append(payload["n"])
+
+
+@jobs.handler("test_fail", give_up=lambda _app, payload: given_up.append(payload["n"]))
+def _fail(_app: Flask, payload: dict[str, Any]) -> None:
+    raise RuntimeError("this job always fails")
+
+
+@pytest.fixture(autouse=True)
+def _clear() -> None:
+    ran.clear()
+    given_up.clear()
+
+
+def _enqueue(app: Flask, kind: str, count: int = 1) -> None:
+    with database(app).sessions() as db:
+        for n in range(count):
+            jobs.queue(app).enqueue(db, kind, {"n": n})
+        db.commit()
+
+
+def _jobs(app: Flask) -> list[Job]:
+    with database(app).sessions() as db:
+        return list(db.scalars(select(Job).order_by(Job.id)))
+
+
+def test_a_job_exists_only_when_its_transaction_commits(app: Flask) -> None:
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_record", {"n": 1})
+        db.rollback()
+    assert jobs.run_pending(app) == 0
+    assert ran == []
+
+
+def test_unknown_kinds_are_refused_when_enqueued(app: Flask) -> None:
+    with database(app).sessions() as db, pytest.raises(LookupError):
+        jobs.queue(app).enqueue(db, "no_such_job", {})
+
+
+def test_run_pending_runs_each_job_once(app: Flask) -> None:
+    _enqueue(app, "test_record", 3)
+    assert jobs.run_pending(app) == 3
+    assert sorted(ran) == [0, 1, 2]
+    assert jobs.run_pending(app) == 0
+    assert [job.status for job in _jobs(app)] == ["done"] * 3
+
+
+def test_a_failing_job_is_retried_later_then_given_up(app: Flask) -> None:
+    _enqueue(app, "test_fail")
+    assert jobs.run_pending(app) == 1
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts, job.last_error) == ("pending", 1, "RuntimeError")
+    assert job.run_at > utcnow()  # backing off: not due yet
+    assert jobs.run_pending(app) == 0
+    for _ in range(jobs.MAX_ATTEMPTS - 1):
+        with database(app).sessions() as db:
+            db.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+            db.commit()
+        jobs.run_pending(app)
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("failed", jobs.MAX_ATTEMPTS)
+    assert given_up == [0]
+
+
+def test_a_job_whose_runner_died_is_taken_again_after_its_lease(app: Flask) -> None:
+    _enqueue(app, "test_record")
+    with database(app).sessions() as db:
+        claimed = jobs.claim(db, lease_seconds=60)
+    assert claimed is not None  # this "runner" now dies without finishing
+    assert jobs.run_pending(app) == 0  # the lease still holds
+    with database(app).sessions() as db:
+        db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
+    assert jobs.run_pending(app) == 1
+    assert ran == [0]
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("done", 2)
+
+
+def test_concurrent_runners_never_take_the_same_job(app: Flask) -> None:
+    _enqueue(app, "test_record", 40)
+    threads = [threading.Thread(target=jobs.run_pending, args=(app,)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(ran) == list(range(40))
+
+
+def test_the_background_runner_wakes_up_for_a_new_job(app: Flask) -> None:
+    runner = jobs.JobRunner(app, workers=2, poll_seconds=30)
+    runner.start()
+    try:
+        _enqueue(app, "test_record")
+        deadline = time.monotonic() + 10
+        while not ran and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        runner.stop()
+    assert ran == [0]

@@ -1,0 +1,52 @@
+"""The platform API under `/v1`: JSON or Stripe-style form fields in, JSON out, one error shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from webapp.db import db_session
+from webapp.errors import ApiError
+from webapp.platforms import authenticate
+
+bp = Blueprint("api", __name__, url_prefix="/v1")
+
+_PUBLIC = {"api.openapi"}
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint not in _PUBLIC:
+        g.caller = authenticate(db_session(), request.headers.get("Authorization"))
+
+
+@bp.errorhandler(ApiError)
+def _api_error(error: ApiError) -> tuple[Response, int]:
+    db_session().rollback()
+    response = jsonify(error.to_dict())
+    if error.status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="idflow"'
+    return response, error.status
+
+
+def http_error_body(error: HTTPException) -> dict[str, Any]:
+    """Werkzeug's own errors (404, 405, 413, malformed bodies) in the API's error shape."""
+    codes = {404: "resource_missing", 405: "method_not_allowed", 413: "request_too_large"}
+    return {
+        "error": {
+            "type": "invalid_request_error",
+            "code": codes.get(error.code or 0),
+            "message": error.description or error.name,
+            "param": None,
+        }
+    }
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(error: HTTPException) -> tuple[Response, int]:
+    return jsonify(http_error_body(error)), error.code or 500
+
+
+from webapp.api import views  # noqa: E402,F401  (routes register on `bp`)

@@ -1,0 +1,96 @@
+"""`Idempotency-Key` on POSTs: the first response is kept and replayed for a retried request.
+
+A platform whose request timed out can send it again with the same key and be sure nothing is
+created twice. The same key with other parameters, or while the first request is still running,
+is an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec
+
+from flask import Response, g, jsonify, request
+from sqlalchemy.exc import IntegrityError
+
+from webapp.db import db_session
+from webapp.errors import ApiError, IdempotencyConflict, InvalidRequest
+from webapp.models import IdempotencyRecord
+
+P = ParamSpec("P")
+_MAX_KEY_LENGTH = 255
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    for part in (request.method, request.path, request.mimetype):
+        digest.update(part.encode() + b"\0")
+    digest.update(request.get_data())
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord) -> tuple[Response, int]:
+    response = jsonify(record.response)
+    response.headers["Idempotent-Replayed"] = "true"
+    return response, record.status_code or 200
+
+
+def idempotent(view: Callable[P, tuple[Response, int]]) -> Callable[P, tuple[Response, int]]:
+    @wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> tuple[Response, int]:
+        key = request.headers.get("Idempotency-Key")
+        if key is None:
+            return view(*args, **kwargs)
+        if not key.strip() or len(key) > _MAX_KEY_LENGTH:
+            raise InvalidRequest(
+                f"Idempotency-Key must be 1-{_MAX_KEY_LENGTH} characters.", param="Idempotency-Key"
+            )
+        db = db_session()
+        fingerprint = _fingerprint()
+        record = db.get(IdempotencyRecord, (g.caller.platform_id, key))
+        if record is None:
+            record = IdempotencyRecord(
+                platform_id=g.caller.platform_id, key=key, fingerprint=fingerprint
+            )
+            db.add(record)
+            try:
+                db.commit()
+            except IntegrityError:
+                db.rollback()
+                raise _in_progress() from None
+        elif record.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "This Idempotency-Key was already used with other parameters.",
+                code="idempotency_key_reused",
+            )
+        elif record.status_code is None:
+            raise _in_progress()
+        else:
+            return _replay(record)
+        try:
+            response, status = view(*args, **kwargs)
+        except ApiError as error:
+            _keep(record, error.to_dict(), error.status)
+            raise
+        _keep(record, response.get_json(), status)
+        return response, status
+
+    return wrapper
+
+
+def _keep(record: IdempotencyRecord, body: Any, status: int) -> None:
+    db = db_session()
+    db.rollback()
+    record = db.merge(record)
+    record.response = body
+    record.status_code = status
+    db.commit()
+
+
+def _in_progress() -> IdempotencyConflict:
+    return IdempotencyConflict(
+        "A request with this Idempotency-Key is still being processed; retry shortly.",
+        code="idempotency_key_in_use",
+    )

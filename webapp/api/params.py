@@ -1,0 +1,73 @@
+"""Request bodies as nested dicts, whether sent as JSON or as Stripe's bracketed form fields.
+
+`options[document][allowed_types][]=passport&metadata[order]=42` becomes
+`{"options": {"document": {"allowed_types": ["passport"]}}, "metadata": {"order": "42"}}`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Request
+from werkzeug.datastructures import MultiDict
+
+from webapp.errors import InvalidRequest
+
+_PART = re.compile(r"\[([^\[\]]*)\]")
+_NAME = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
+_MAX_DEPTH = 5
+
+
+def _insert(target: dict[str, Any], path: list[str], values: list[str], field: str) -> None:
+    node: Any = target
+    for index, part in enumerate(path):
+        last = index == len(path) - 1
+        following = path[index + 1] if not last else None
+        if part == "" or part.isdigit():
+            if not isinstance(node, list):
+                raise InvalidRequest(f"Malformed parameter name: {field}", param=field)
+            if last:
+                node.extend(values)
+                return
+            raise InvalidRequest(f"Malformed parameter name: {field}", param=field)
+        if not isinstance(node, dict):
+            raise InvalidRequest(f"Malformed parameter name: {field}", param=field)
+        if last:
+            node[part] = values[-1]
+            return
+        wants_list = following == "" or (following or "").isdigit()
+        child = node.setdefault(part, [] if wants_list else {})
+        if isinstance(child, list) != wants_list:
+            raise InvalidRequest(f"Conflicting parameters for {part}", param=field)
+        node = child
+
+
+def form_to_nested(form: MultiDict[str, str]) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for field in form:
+        match = _NAME.match(field)
+        if match is None:
+            raise InvalidRequest(f"Malformed parameter name: {field}", param=field)
+        path = [match.group(1), *_PART.findall(match.group(2))]
+        if len(path) > _MAX_DEPTH:
+            raise InvalidRequest(f"Parameter nested too deeply: {field}", param=field)
+        _insert(nested, path, form.getlist(field), field)
+    return nested
+
+
+def body(request: Request) -> dict[str, Any]:
+    """The request's parameters; an unreadable body is the caller's error, not ours."""
+    if request.mimetype == "application/json":
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError as exc:  # deeply nested arrays: not a request anyone means
+            raise InvalidRequest("The body is not valid JSON.") from exc
+        if data is None and request.get_data():
+            raise InvalidRequest("The body is not valid JSON.")
+        if data is None:
+            return {}
+        if not isinstance(data, dict):
+            raise InvalidRequest("The JSON body must be an object.")
+        return data
+    return form_to_nested(request.form)

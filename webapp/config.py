@@ -1,0 +1,63 @@
+"""Settings from `IDFLOW_*` environment variables, with defaults that need no services at all.
+
+Every variable is listed with its default in README's "Configuration" section.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+_SECRET_FILE = "secret_key"
+
+
+def _int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from exc
+
+
+def kept_secret_key(data_dir: Path) -> str:
+    """A key that survives restarts without anyone having to set one: sessions stay valid."""
+    path = data_dir / _SECRET_FILE
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key
+
+
+def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Flask config keys from the environment; explicit test config is applied on top."""
+    env = os.environ if environ is None else environ
+    data_dir = Path(env.get("IDFLOW_DATA_DIR") or "instance").resolve()
+    return {
+        "DATA_DIR": str(data_dir),
+        "DATABASE_URL": env.get("IDFLOW_DATABASE_URL") or "",
+        "SECRET_KEY": env.get("IDFLOW_SECRET_KEY") or "",
+        "BASE_URL": (env.get("IDFLOW_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "SESSION_TTL_HOURS": _int(env, "IDFLOW_SESSION_TTL_HOURS", 48),
+        "MAX_ATTEMPTS": _int(env, "IDFLOW_MAX_ATTEMPTS", 10),
+        "JOB_WORKERS": _int(env, "IDFLOW_JOB_WORKERS", 2),
+        "MAX_CONTENT_LENGTH": _int(env, "IDFLOW_MAX_UPLOAD_MB", 15) * 1024 * 1024,
+    }
+
+
+def finish(config: dict[str, Any]) -> None:
+    """Fill the defaults that depend on the data dir, once overrides are known."""
+    data_dir = Path(config["DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = f"sqlite:///{data_dir / 'idflow.sqlite3'}"
+    if not config["SECRET_KEY"]:
+        config["SECRET_KEY"] = kept_secret_key(data_dir)

@@ -1,0 +1,194 @@
+"""Work done off the request: a queue interface and the embedded runner behind it.
+
+Views and domain code only call `queue().enqueue(db, kind, payload)`. The embedded queue writes a
+row to the `jobs` table inside the caller's transaction, so a job exists exactly when the change
+that needs it was committed; `JobRunner` threads claim rows one at a time with a lease, so a job
+whose runner died (a killed process) is picked up again once the lease runs out. A Redis-backed
+queue replaces this by implementing `JobQueue` and running `run_job` in its workers.
+
+Handlers register by name with `@handler("kind")`; payloads are plain JSON and never carry
+personal data (ids only), since they sit in the database and in a queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+from flask import Flask, current_app
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from webapp.db import database
+from webapp.models import Job, utcnow
+
+log = logging.getLogger(__name__)
+
+_EXTENSION = "idflow.jobs"
+MAX_ATTEMPTS = 5
+_BACKOFF_SECONDS = (5, 30, 120, 600)
+
+Run = Callable[[Flask, dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Handler:
+    run: Run
+    give_up: Run | None  # called once a job has failed MAX_ATTEMPTS times
+
+
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handler(kind: str, *, give_up: Run | None = None) -> Callable[[Run], Run]:
+    def register(run: Run) -> Run:
+        _HANDLERS[kind] = Handler(run, give_up)
+        return run
+
+    return register
+
+
+class JobQueue(Protocol):
+    def enqueue(self, db: Session, kind: str, payload: dict[str, Any]) -> None:
+        """Schedule `kind` to run once `db`'s transaction commits (and never if it rolls back)."""
+
+
+class DatabaseQueue:
+    def __init__(self) -> None:
+        self.wake = threading.Event()
+
+    def enqueue(self, db: Session, kind: str, payload: dict[str, Any]) -> None:
+        if kind not in _HANDLERS:
+            raise LookupError(f"no job handler registered for {kind!r}")
+        db.add(Job(kind=kind, payload=payload, status="pending"))
+        event.listen(db, "after_commit", lambda _session: self.wake.set(), once=True)
+
+
+def queue(app: Flask | None = None) -> JobQueue:
+    owner = app if app is not None else current_app
+    found: JobQueue = owner.extensions[_EXTENSION]
+    return found
+
+
+def _claimable(now: Any) -> Any:
+    return or_(
+        and_(Job.status == "pending", Job.run_at <= now),
+        and_(Job.status == "running", Job.lease_until < now),
+    )
+
+
+def claim(db: Session, lease_seconds: float) -> Job | None:
+    """Take the oldest due job; the conditional update makes two runners never take the same."""
+    while True:
+        now = utcnow()
+        job_id = db.scalar(
+            select(Job.id).where(_claimable(now)).order_by(Job.run_at, Job.id).limit(1)
+        )
+        if job_id is None:
+            return None
+        taken = db.execute(
+            update(Job)
+            .where(Job.id == job_id, _claimable(now))
+            .values(
+                status="running",
+                lease_until=now + timedelta(seconds=lease_seconds),
+                attempts=Job.attempts + 1,
+            )
+        )
+        db.commit()
+        if getattr(taken, "rowcount", 0) == 1:
+            return db.get(Job, job_id, populate_existing=True)
+
+
+def run_job(app: Flask, job: Job) -> None:
+    """Run one claimed job and record how it went; failures are retried with growing delays."""
+    registered = _HANDLERS.get(job.kind)
+    error: str | None = None
+    if registered is None:
+        error = f"no handler for {job.kind!r}"
+    else:
+        try:
+            with app.app_context():
+                registered.run(app, job.payload)
+        except Exception as exc:  # any failure of a job is recorded, never lost
+            error = type(exc).__name__
+            log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
+    with database(app).sessions() as db:
+        now = utcnow()
+        if error is None:
+            values: dict[str, Any] = {"status": "done", "finished_at": now, "last_error": None}
+        elif job.attempts < MAX_ATTEMPTS and registered is not None:
+            delay = _BACKOFF_SECONDS[min(job.attempts, len(_BACKOFF_SECONDS)) - 1]
+            run_at = now + timedelta(seconds=delay)
+            values = {"status": "pending", "run_at": run_at, "last_error": error}
+        else:
+            values = {"status": "failed", "finished_at": now, "last_error": error}
+        db.execute(update(Job).where(Job.id == job.id).values(**values))
+        db.commit()
+    if values["status"] == "failed" and registered is not None and registered.give_up:
+        with app.app_context():
+            registered.give_up(app, job.payload)
+
+
+def run_pending(app: Flask, *, lease_seconds: float = 300) -> int:
+    """Run every due job in this thread; how `idflow jobs run` and tests drain the queue."""
+    done = 0
+    while True:
+        with database(app).sessions() as db:
+            job = claim(db, lease_seconds)
+        if job is None:
+            return done
+        run_job(app, job)
+        done += 1
+
+
+class JobRunner:
+    """Background threads working the jobs table for as long as the process lives."""
+
+    def __init__(self, app: Flask, workers: int, *, poll_seconds: float = 1.0) -> None:
+        self.app = app
+        self.workers = workers
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = float(app.config.get("JOB_LEASE_SECONDS", 300))
+        self.stopping = threading.Event()
+        self.wake = app.extensions[_EXTENSION].wake
+        self.threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        for number in range(self.workers):
+            thread = threading.Thread(target=self._work, name=f"idflow-jobs-{number}", daemon=True)
+            thread.start()
+            self.threads.append(thread)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+        for thread in self.threads:
+            thread.join()
+
+    def _work(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                with database(self.app).sessions() as db:
+                    job = claim(db, self.lease_seconds)
+            except Exception:  # the database may be briefly away; try again later
+                log.exception("could not claim a job")
+                job = None
+            if job is not None:
+                run_job(self.app, job)
+                continue
+            self.wake.wait(self.poll_seconds)
+            self.wake.clear()
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION] = DatabaseQueue()
+    workers = int(app.config["JOB_WORKERS"])
+    if workers > 0:
+        runner = JobRunner(app, workers)
+        app.extensions["idflow.job_runner"] = runner
+        runner.start()

@@ -1,0 +1,165 @@
+"""Database tables. Alembic migrations in `webapp/migrations` create them; a test keeps them equal.
+
+Public ids look like Stripe's (`vs_...`, `vr_...`) and are random, so they reveal neither counts
+nor order; sessions also carry an integer `pk` that gives lists a stable order for pagination.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database; SQLite would otherwise hand back naive ones."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and dialect.name == "sqlite":
+            return value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Platform(Base):
+    __tablename__ = "platforms"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """Only a hash of the secret is kept: keys are 256 random bits, so SHA-256 suffices."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    prefix: Mapped[str] = mapped_column(String(16))  # "sk_live_ab12": enough to recognise it
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class VerificationSession(Base):
+    __tablename__ = "verification_sessions"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    options: Mapped[dict[str, Any]]
+    provided_details: Mapped[dict[str, Any]]
+    return_url: Mapped[str | None] = mapped_column(Text)
+    client_reference_id: Mapped[str | None] = mapped_column(String(500))
+    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    link_token: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    document_type: Mapped[str | None] = mapped_column(String(20), default=None)
+    consented_at: Mapped[datetime | None] = mapped_column(default=None)
+    rejections: Mapped[int] = mapped_column(Integer, default=0)
+    last_error_code: Mapped[str | None] = mapped_column(String(60), default=None)
+    last_error_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    last_error_step: Mapped[str | None] = mapped_column(String(20), default=None)
+    last_report_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    verified_outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    redacted_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class UploadedFile(Base):
+    """One capture; the newest accepted one per step is what gets verified."""
+
+    __tablename__ = "uploaded_files"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("verification_sessions.id", ondelete="CASCADE"), index=True
+    )
+    step: Mapped[str] = mapped_column(String(10))
+    storage_key: Mapped[str | None] = mapped_column(String(200))  # None once redacted
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    check: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerificationReport(Base):
+    __tablename__ = "verification_reports"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("verification_sessions.id", ondelete="CASCADE"), index=True
+    )
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Job(Base):
+    """Work done off the request by whichever runner claims it first (see `webapp.jobs`)."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending running done failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    run_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    lease_until: Mapped[datetime | None] = mapped_column(default=None)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class IdempotencyRecord(Base):
+    """A POST's response kept under its Idempotency-Key, so a retried request does nothing twice."""
+
+    __tablename__ = "idempotency_records"
+
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)  # None: in progress
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

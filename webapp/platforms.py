@@ -1,0 +1,90 @@
+"""Platforms (idflow's customers) and their secret API keys, shown once and kept hashed."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.errors import AuthenticationFailed, InvalidRequest
+from webapp.models import ApiKey, Platform, new_id
+
+_PREFIX_SHOWN = 12  # "sk_live_ab12"
+
+
+@dataclass(frozen=True)
+class NewPlatform:
+    platform: Platform
+    secret_key: str  # the only moment anyone sees it
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who an API request acts for: everything it may touch is scoped by these two."""
+
+    platform_id: str
+    livemode: bool
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def issue_key(db: Session, platform: Platform, *, livemode: bool = True) -> str:
+    secret = f"sk_{'live' if livemode else 'test'}_{secrets.token_urlsafe(32)}"
+    db.add(
+        ApiKey(
+            id=new_id("key"),
+            platform_id=platform.id,
+            livemode=livemode,
+            prefix=secret[:_PREFIX_SHOWN],
+            secret_hash=_hash(secret),
+        )
+    )
+    return secret
+
+
+def create_platform(db: Session, name: str) -> NewPlatform:
+    cleaned = name.strip()
+    if not cleaned:
+        raise InvalidRequest("A platform needs a name.", param="name")
+    platform = Platform(id=new_id("plat"), name=cleaned[:200])
+    db.add(platform)
+    db.flush()
+    secret = issue_key(db, platform)
+    db.commit()
+    return NewPlatform(platform, secret)
+
+
+def authenticate(db: Session, authorization: str | None) -> Caller:
+    """`Authorization: Bearer sk_...` (or Stripe's basic-auth form, key as user name)."""
+    secret = _secret_from_header(authorization)
+    if secret is None:
+        raise AuthenticationFailed(
+            "No API key given. Send it as 'Authorization: Bearer sk_...'.", code="api_key_missing"
+        )
+    key = db.scalar(select(ApiKey).where(ApiKey.secret_hash == _hash(secret)))
+    if key is None or key.revoked_at is not None:
+        raise AuthenticationFailed("Invalid API key.", code="api_key_invalid")
+    return Caller(key.platform_id, key.livemode)
+
+
+def _secret_from_header(authorization: str | None) -> str | None:
+    if not authorization:
+        return None
+    scheme, _, value = authorization.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return value
+    if scheme.lower() == "basic" and value:
+        try:
+            user = base64.b64decode(value, validate=True).decode("utf-8").partition(":")[0]
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return user or None
+    return None

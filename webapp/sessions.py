@@ -1,0 +1,423 @@
+"""Verification sessions: creating them from a platform's request, their lifecycle, their API shape.
+
+    requires_input ──submit──> processing ──verdict──> verified
+         ^  │                      │
+         │  └──cancel──> canceled  └──────────────────> requires_input (last_error says why)
+
+Redaction is separate from the status: it wipes personal data and images of a session that is not
+processing, and leaves a stub. Every change goes through a function here, so the rules live in
+one place and the API and the hosted flow cannot disagree.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from webapp.errors import InvalidRequest, InvalidState, NotFound
+from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
+from webapp.platforms import Caller
+from webapp.storage import Storage
+
+DOCUMENT_TYPES = ("passport", "id_card", "driving_license")
+SESSION_TYPES = ("document", "id_number")
+STATUSES = ("requires_input", "processing", "verified", "canceled")
+_METADATA_KEYS = 50
+_METADATA_KEY_LENGTH = 40
+_METADATA_VALUE_LENGTH = 500
+_NAME_LENGTH = 100
+_ID_NUMBER_LENGTH = 40
+MAX_LIST_LIMIT = 100
+
+
+@dataclass(frozen=True)
+class SessionRequest:
+    """A validated creation request; `parse_create` builds it or raises `InvalidRequest`."""
+
+    type: str
+    options: dict[str, Any]
+    provided_details: dict[str, Any]
+    return_url: str | None
+    client_reference_id: str | None
+    metadata: dict[str, str]
+
+
+def _flag(value: Any, param: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise InvalidRequest(f"{param} must be true or false.", param=param)
+
+
+def _mapping(value: Any, param: str) -> dict[str, Any]:
+    if value is None or value == "":
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{param} must be an object.", param=param)
+    return value
+
+
+def _text(value: Any, param: str, limit: int) -> str | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise InvalidRequest(f"{param} must be a string.", param=param)
+    text = str(value).strip()
+    if len(text) > limit:
+        raise InvalidRequest(f"{param} must be at most {limit} characters.", param=param)
+    return text or None
+
+
+def _unknown(given: dict[str, Any], known: tuple[str, ...], prefix: str) -> None:
+    for key in given:
+        if key not in known:
+            name = f"{prefix}[{key}]" if prefix else key
+            raise InvalidRequest(f"Received unknown parameter: {name}", param=name)
+
+
+def _document_options(raw: Any) -> dict[str, Any]:
+    param = "options[document]"
+    given = _mapping(raw, param)
+    known = (
+        "allowed_types",
+        "require_id_number",
+        "require_matching_selfie",
+        "require_live_capture",
+    )
+    _unknown(given, known, param)
+    allowed = given.get("allowed_types") or list(DOCUMENT_TYPES)
+    if isinstance(allowed, str):
+        allowed = [allowed]
+    if not isinstance(allowed, list) or not allowed:
+        raise InvalidRequest(
+            "allowed_types must be a list of document types.", param=f"{param}[allowed_types]"
+        )
+    for kind in allowed:
+        if kind not in DOCUMENT_TYPES:
+            raise InvalidRequest(
+                f"Unknown document type {kind!r}; use {', '.join(DOCUMENT_TYPES)}.",
+                param=f"{param}[allowed_types]",
+            )
+    return {
+        "allowed_types": [kind for kind in DOCUMENT_TYPES if kind in allowed],
+        "require_id_number": _flag(
+            given.get("require_id_number", False), f"{param}[require_id_number]"
+        ),
+        "require_matching_selfie": _flag(
+            given.get("require_matching_selfie", False), f"{param}[require_matching_selfie]"
+        ),
+        "require_live_capture": _flag(
+            given.get("require_live_capture", False), f"{param}[require_live_capture]"
+        ),
+    }
+
+
+def parse_dob(value: Any, param: str = "provided_details[dob]") -> date | None:
+    """Stripe's `{day, month, year}` object, or an ISO date string."""
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, dict):
+            _unknown(value, ("day", "month", "year"), param)
+            born = date(int(value["year"]), int(value["month"]), int(value["day"]))
+        elif isinstance(value, str):
+            born = date.fromisoformat(value.strip())
+        else:
+            raise TypeError(value)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # int(Infinity) overflows
+        raise InvalidRequest(
+            "dob must be a date: {day, month, year} or YYYY-MM-DD.", param=param
+        ) from exc
+    if born > date.today() or born.year < 1900:
+        raise InvalidRequest("dob must be a real date of birth.", param=param)
+    return born
+
+
+def _provided_details(raw: Any) -> dict[str, Any]:
+    param = "provided_details"
+    given = _mapping(raw, param)
+    _unknown(given, ("first_name", "last_name", "dob", "id_number", "email", "phone"), param)
+    email = _text(given.get("email"), f"{param}[email]", 320)
+    if email is not None and "@" not in email:
+        raise InvalidRequest("email must be an email address.", param=f"{param}[email]")
+    born = parse_dob(given.get("dob"))
+    details = {
+        "first_name": _text(given.get("first_name"), f"{param}[first_name]", _NAME_LENGTH),
+        "last_name": _text(given.get("last_name"), f"{param}[last_name]", _NAME_LENGTH),
+        "dob": born.isoformat() if born else None,
+        "id_number": _text(given.get("id_number"), f"{param}[id_number]", _ID_NUMBER_LENGTH),
+        "email": email,
+        "phone": _text(given.get("phone"), f"{param}[phone]", 40),
+    }
+    return {key: value for key, value in details.items() if value is not None}
+
+
+def _return_url(value: Any) -> str | None:
+    url = _text(value, "return_url", 2000)
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidRequest("return_url must be an absolute http(s) URL.", param="return_url")
+    return url
+
+
+def _metadata(raw: Any) -> dict[str, str]:
+    given = _mapping(raw, "metadata")
+    if len(given) > _METADATA_KEYS:
+        raise InvalidRequest(f"metadata holds at most {_METADATA_KEYS} keys.", param="metadata")
+    metadata: dict[str, str] = {}
+    for key, value in given.items():
+        if not key or len(key) > _METADATA_KEY_LENGTH:
+            raise InvalidRequest(
+                f"metadata keys must be 1-{_METADATA_KEY_LENGTH} characters.", param="metadata"
+            )
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            raise InvalidRequest("metadata values must be strings.", param=f"metadata[{key}]")
+        text = str(value)
+        if len(text) > _METADATA_VALUE_LENGTH:
+            raise InvalidRequest(
+                f"metadata values must be at most {_METADATA_VALUE_LENGTH} characters.",
+                param=f"metadata[{key}]",
+            )
+        metadata[key] = text
+    return metadata
+
+
+def parse_create(params: dict[str, Any]) -> SessionRequest:
+    known = ("type", "options", "provided_details", "return_url", "client_reference_id", "metadata")
+    _unknown(params, known, "")
+    kind = params.get("type")
+    if kind is None:
+        raise InvalidRequest(
+            "Missing required param: type.", code="parameter_missing", param="type"
+        )
+    if kind not in SESSION_TYPES:
+        raise InvalidRequest(
+            f"type must be one of {', '.join(SESSION_TYPES)}.",
+            code="parameter_invalid",
+            param="type",
+        )
+    options = _mapping(params.get("options"), "options")
+    _unknown(options, ("document",), "options")
+    provided = _provided_details(params.get("provided_details"))
+    if kind == "id_number":
+        missing = [
+            key for key in ("first_name", "last_name", "dob", "id_number") if key not in provided
+        ]
+        if missing:
+            param = f"provided_details[{missing[0]}]"
+            raise InvalidRequest(
+                "An id_number session needs first_name, last_name, dob and id_number.",
+                code="parameter_missing",
+                param=param,
+            )
+    return SessionRequest(
+        type=kind,
+        options={"document": _document_options(options.get("document"))},
+        provided_details=provided,
+        return_url=_return_url(params.get("return_url")),
+        client_reference_id=_text(params.get("client_reference_id"), "client_reference_id", 500),
+        metadata=_metadata(params.get("metadata")),
+    )
+
+
+def create(
+    db: Session, caller: Caller, request: SessionRequest, ttl_hours: int
+) -> VerificationSession:
+    session = VerificationSession(
+        id=new_id("vs"),
+        platform_id=caller.platform_id,
+        livemode=caller.livemode,
+        type=request.type,
+        status="requires_input",
+        options=request.options,
+        provided_details=request.provided_details,
+        return_url=request.return_url,
+        client_reference_id=request.client_reference_id,
+        metadata_=request.metadata,
+        link_token=secrets.token_urlsafe(32),
+        expires_at=utcnow() + timedelta(hours=ttl_hours),
+    )
+    db.add(session)
+    return session
+
+
+def get(db: Session, caller: Caller, session_id: str) -> VerificationSession:
+    """Another platform's session (or the other mode's) is simply not there."""
+    session = db.scalar(
+        select(VerificationSession).where(
+            VerificationSession.id == session_id,
+            VerificationSession.platform_id == caller.platform_id,
+            VerificationSession.livemode == caller.livemode,
+        )
+    )
+    if session is None:
+        raise NotFound(f"No such verification session: {session_id!r}", param="id")
+    return session
+
+
+def page(
+    db: Session,
+    caller: Caller,
+    *,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    status: str | None,
+) -> tuple[list[VerificationSession], bool]:
+    """Newest first, like Stripe's lists; the flag says whether more follow."""
+    if status is not None and status not in STATUSES:
+        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.", param="status")
+    query = select(VerificationSession).where(
+        VerificationSession.platform_id == caller.platform_id,
+        VerificationSession.livemode == caller.livemode,
+    )
+    if status is not None:
+        query = query.where(VerificationSession.status == status)
+    if starting_after is not None:
+        cursor = get(db, caller, starting_after)
+        query = query.where(VerificationSession.pk < cursor.pk)
+    if ending_before is not None:
+        cursor = get(db, caller, ending_before)
+        rows = list(
+            db.scalars(
+                query.where(VerificationSession.pk > cursor.pk)
+                .order_by(VerificationSession.pk.asc())
+                .limit(limit + 1)
+            )
+        )
+        return list(reversed(rows[:limit])), len(rows) > limit
+    rows = list(db.scalars(query.order_by(VerificationSession.pk.desc()).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def cancel(session: VerificationSession) -> None:
+    if session.status != "requires_input":
+        raise InvalidState(
+            f"Only a session that requires input can be canceled; this one is {session.status}."
+        )
+    session.status = "canceled"
+
+
+def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
+    """Removes images and personal data for good; what is left says only that it happened."""
+    if session.status == "processing":
+        raise InvalidState("A session cannot be redacted while it is processing.")
+    if session.redacted_at is not None:
+        return
+    if session.status == "requires_input":
+        session.status = "canceled"
+    for upload in db.scalars(select(UploadedFile).where(UploadedFile.session_id == session.id)):
+        if upload.storage_key is not None:
+            storage.delete(upload.storage_key)
+        upload.storage_key = None
+        upload.check = {}
+    storage.delete_prefix(f"sessions/{session.id}")
+    for report in db.scalars(
+        select(VerificationReport).where(VerificationReport.session_id == session.id)
+    ):
+        report.payload = redacted_report(report.payload)
+    session.provided_details = {}
+    session.verified_outputs = None
+    session.metadata_ = {}
+    session.client_reference_id = None
+    session.last_error_reason = None if session.last_error_reason is None else "[redacted]"
+    session.redacted_at = utcnow()
+
+
+def redacted_report(payload: dict[str, Any]) -> dict[str, Any]:
+    """Keep statuses and error codes (useful, not personal); drop every extracted value."""
+    checks = ("document", "selfie", "id_number")
+    stub = {key: value for key, value in payload.items() if key not in checks}
+    for check in checks:
+        part = payload.get(check)
+        if part is None:
+            stub[check] = None
+            continue
+        error = part.get("error")
+        stub[check] = {
+            "status": part.get("status"),
+            "error": {"code": error.get("code"), "reason": "[redacted]"} if error else None,
+        }
+    return stub
+
+
+def is_link_usable(session: VerificationSession) -> bool:
+    return (
+        session.status in ("requires_input", "processing")
+        and session.redacted_at is None
+        and session.expires_at > utcnow()
+    )
+
+
+def hosted_url(base_url: str, session: VerificationSession) -> str:
+    return f"{base_url}/v/{session.link_token}"
+
+
+def to_api(session: VerificationSession, base_url: str) -> dict[str, Any]:
+    usable = session.status == "requires_input" and is_link_usable(session)
+    last_error = (
+        {"code": session.last_error_code, "reason": session.last_error_reason}
+        if session.last_error_code
+        else None
+    )
+    provided = dict(session.provided_details)
+    if "dob" in provided:
+        provided["dob"] = dob_object(provided["dob"])
+    outputs = session.verified_outputs
+    if outputs is not None and outputs.get("dob"):
+        outputs = {**outputs, "dob": dob_object(outputs["dob"])}
+    return {
+        "id": session.id,
+        "object": "identity.verification_session",
+        "client_reference_id": session.client_reference_id,
+        "client_secret": f"{session.id}_secret_{session.link_token}" if usable else None,
+        "created": int(session.created_at.timestamp()),
+        "expires_at": int(session.expires_at.timestamp()),
+        "last_error": last_error,
+        "last_verification_report": session.last_report_id,
+        "livemode": session.livemode,
+        "metadata": session.metadata_,
+        "options": session.options,
+        "provided_details": provided,
+        "redaction": {"status": "redacted"} if session.redacted_at else None,
+        "return_url": session.return_url,
+        "status": session.status,
+        "type": session.type,
+        "url": hosted_url(base_url, session) if usable else None,
+        "verified_outputs": outputs,
+    }
+
+
+def dob_object(iso: str) -> dict[str, int]:
+    born = date.fromisoformat(iso)
+    return {"day": born.day, "month": born.month, "year": born.year}
+
+
+_REPORT_DATES = ("dob", "issued_date", "expiration_date")
+
+
+def report_to_api(report: VerificationReport) -> dict[str, Any]:
+    payload = dict(report.payload)
+    document = payload.get("document")
+    if isinstance(document, dict):
+        payload["document"] = {
+            key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
+            for key, value in document.items()
+        }
+    return {
+        "object": "identity.verification_report",
+        "created": int(report.created_at.timestamp()),
+        "livemode": report.livemode,
+        **payload,
+        "id": report.id,
+        "verification_session": report.session_id,
+    }

@@ -1,0 +1,77 @@
+"""Where uploaded images live: a small interface, a local-folder implementation.
+
+Object storage (S3 and the like) fits behind the same four methods. Keys are made by idflow
+(`sessions/<session id>/<file id>`), never taken from a request.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+from flask import Flask, current_app
+
+_EXTENSION = "idflow.storage"
+_CHUNK = 1024 * 1024
+
+
+class Storage(Protocol):
+    def save(self, key: str, stream: BinaryIO) -> int:
+        """Store the stream under `key` and return its size; copies in chunks."""
+
+    def read(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None:
+        """Remove the object; a missing one is not an error (redaction may run twice)."""
+
+    def delete_prefix(self, prefix: str) -> None: ...
+
+
+class LocalStorage:
+    """Files under one folder, written to a temporary name first so no reader sees half a file."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root.resolve()):
+            raise ValueError(f"storage key escapes the storage folder: {key!r}")
+        return path
+
+    def save(self, key: str, stream: BinaryIO) -> int:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                shutil.copyfileobj(stream, handle, _CHUNK)
+                size = handle.tell()
+            os.chmod(temporary, 0o600)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return size
+
+    def read(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def delete_prefix(self, prefix: str) -> None:
+        shutil.rmtree(self._path(prefix), ignore_errors=True)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[_EXTENSION] = LocalStorage(Path(app.config["DATA_DIR"]) / "files")
+
+
+def storage(app: Flask | None = None) -> Storage:
+    owner = app if app is not None else current_app
+    found: Storage = owner.extensions[_EXTENSION]
+    return found

@@ -1,0 +1,318 @@
+"""What the person does through the hosted link, and the job that reaches the verdict.
+
+The flow's steps follow from the session's options and what was already captured, so a person
+who comes back (or moves from a desktop to a phone) lands on the step they had reached.
+Uploads are checked at once (`processing.capture`); each rejected upload and each failed verdict
+counts against the session's attempts, after which the link stops working.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, BinaryIO, Literal
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from processing.capture import check_capture
+from processing.result import to_plain
+from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
+from webapp.db import database
+from webapp.errors import InvalidRequest, InvalidState
+from webapp.jobs import handler, queue
+from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
+from webapp.sessions import DOCUMENT_TYPES, is_link_usable
+from webapp.storage import Storage, storage
+
+log = logging.getLogger(__name__)
+
+Step = Literal[
+    "consent", "document_type", "front", "back", "selfie", "review", "processing", "done"
+]
+CaptureStep = Literal["front", "back", "selfie"]
+CAPTURE_STEPS: tuple[CaptureStep, ...] = ("front", "back", "selfie")
+TOO_MANY_ATTEMPTS = "too_many_attempts"
+
+# Where a person starts again after a verdict's error: a document that cannot pass (wrong type,
+# expired, someone else's) needs another document, a bad photo only a new photo.
+_RESTART_WITH_ANOTHER_DOCUMENT = {
+    "document_type_not_supported",
+    "country_not_supported",
+    "document_expired",
+    "under_supported_age",
+    "document_name_mismatch",
+    "document_dob_mismatch",
+    "id_number_mismatch",
+}
+
+
+def allowed_types(session: VerificationSession) -> list[str]:
+    types: list[str] = session.options["document"]["allowed_types"]
+    return types
+
+
+def needs_back(document_type: str | None) -> bool:
+    return document_type in ("id_card", "driving_license")
+
+
+def needs_selfie(session: VerificationSession) -> bool:
+    return bool(session.options["document"]["require_matching_selfie"])
+
+
+def capture_steps(session: VerificationSession) -> list[CaptureStep]:
+    steps: list[CaptureStep] = ["front"]
+    if needs_back(session.document_type):
+        steps.append("back")
+    if needs_selfie(session):
+        steps.append("selfie")
+    return steps
+
+
+def latest_uploads(db: Session, session: VerificationSession) -> dict[str, UploadedFile]:
+    """The newest accepted capture of each step, from after the last restart."""
+    uploads = db.scalars(
+        select(UploadedFile)
+        .where(UploadedFile.session_id == session.id, UploadedFile.accepted.is_(True))
+        .order_by(UploadedFile.created_at)
+    )
+    return {upload.step: upload for upload in uploads if upload.storage_key is not None}
+
+
+def current_step(db: Session, session: VerificationSession) -> Step:
+    if session.status == "processing":
+        return "processing"
+    if session.status != "requires_input":
+        return "done"
+    if session.consented_at is None:
+        return "consent"
+    if session.document_type is None:
+        return "document_type"
+    captured = latest_uploads(db, session)
+    for step in capture_steps(session):
+        if step not in captured:
+            return step
+    return "review"
+
+
+def _usable(session: VerificationSession) -> None:
+    if not is_link_usable(session) or session.status != "requires_input":
+        raise InvalidState("This verification link can no longer be used.")
+
+
+def give_consent(session: VerificationSession) -> None:
+    _usable(session)
+    session.consented_at = utcnow()
+    if session.last_error_code == "consent_declined":
+        session.last_error_code = session.last_error_reason = None
+    allowed = allowed_types(session)
+    if session.document_type is None and len(allowed) == 1:
+        session.document_type = allowed[0]
+
+
+def decline_consent(session: VerificationSession) -> None:
+    _usable(session)
+    session.last_error_code = "consent_declined"
+    session.last_error_reason = "The person declined to be verified."
+    session.last_error_step = "consent"
+
+
+def choose_document_type(db: Session, session: VerificationSession, document_type: str) -> None:
+    _usable(session)
+    if document_type not in DOCUMENT_TYPES or document_type not in allowed_types(session):
+        raise InvalidRequest("This document type is not accepted here.", param="document_type")
+    if document_type != session.document_type:
+        discard_uploads(db, session, CAPTURE_STEPS)
+    session.document_type = document_type
+
+
+def discard_uploads(db: Session, session: VerificationSession, steps: tuple[str, ...]) -> None:
+    """Earlier captures stop counting; the files stay until redaction or retention removes them."""
+    for upload in latest_uploads(db, session).values():
+        if upload.step in steps:
+            upload.accepted = False
+
+
+@dataclass(frozen=True)
+class UploadOutcome:
+    accepted: bool
+    code: str | None
+    message: str | None
+    attempts_left: int
+
+
+def attempts_left(session: VerificationSession, max_attempts: int) -> int:
+    return max(0, max_attempts - session.rejections)
+
+
+def _count_rejection(session: VerificationSession, max_attempts: int) -> None:
+    session.rejections += 1
+    if session.rejections >= max_attempts:
+        session.status = "canceled"
+        session.last_error_code = TOO_MANY_ATTEMPTS
+        session.last_error_reason = "The person made too many unsuccessful attempts."
+
+
+def save_upload(
+    db: Session,
+    files: Storage,
+    session: VerificationSession,
+    step: CaptureStep,
+    stream: BinaryIO,
+    content_type: str,
+    max_attempts: int,
+) -> UploadOutcome:
+    """Keep the capture and judge it at once; a rejected one is kept too, for the operators."""
+    _usable(session)
+    if step not in capture_steps(session) or session.document_type is None:
+        raise InvalidRequest("This photo is not part of this verification.", param="step")
+    upload_id = new_id("file")
+    key = f"sessions/{session.id}/{upload_id}"
+    size = files.save(key, stream)
+    check = check_capture(files.read(key), step, session.document_type)  # type: ignore[arg-type]
+    upload = UploadedFile(
+        id=upload_id,
+        session_id=session.id,
+        step=step,
+        storage_key=key,
+        content_type=content_type[:50],
+        size=size,
+        accepted=check.accepted,
+        check=check.to_dict(),
+    )
+    if check.accepted:
+        discard_uploads(db, session, (step,))
+    else:
+        _count_rejection(session, max_attempts)
+    db.add(upload)
+    return UploadOutcome(
+        check.accepted, check.code, check.message, attempts_left(session, max_attempts)
+    )
+
+
+def submit(db: Session, session: VerificationSession) -> None:
+    _usable(session)
+    if current_step(db, session) != "review":
+        raise InvalidState("Some photos are still missing.")
+    session.status = "processing"
+    session.last_error_code = session.last_error_reason = session.last_error_step = None
+    queue().enqueue(db, "verify_session", {"session_id": session.id})
+
+
+def restart_step(code: str) -> Step:
+    if code.startswith("selfie_"):
+        return "selfie"
+    if code in _RESTART_WITH_ANOTHER_DOCUMENT:
+        return "document_type"
+    return "front"
+
+
+def _provided(details: dict[str, Any]) -> ProvidedDetails:
+    dob = details.get("dob")
+    return ProvidedDetails(
+        first_name=details.get("first_name"),
+        last_name=details.get("last_name"),
+        dob=date.fromisoformat(dob) if dob else None,
+        id_number=details.get("id_number"),
+    )
+
+
+def _options(session: VerificationSession) -> VerifyOptions:
+    document = session.options["document"]
+    return VerifyOptions(
+        allowed_types=tuple(document["allowed_types"]),
+        require_id_number=bool(document["require_id_number"]) or session.type == "id_number",
+        require_matching_selfie=bool(document["require_matching_selfie"]),
+    )
+
+
+def report_payload(
+    session: VerificationSession, verdict: Verdict, report_id: str
+) -> dict[str, Any]:
+    report: dict[str, Any] = to_plain(verdict.report)
+    return {
+        "id": report_id,
+        "verification_session": session.id,
+        "type": session.type,
+        "options": session.options,
+        "status": verdict.status,
+        **report,
+    }
+
+
+@handler("verify_session", give_up=lambda app, payload: fail_processing(app, payload))
+def verify_session(app: Flask, payload: dict[str, Any]) -> None:
+    sessions = database(app).sessions
+    with sessions() as db:
+        session = db.scalar(
+            select(VerificationSession).where(VerificationSession.id == payload["session_id"])
+        )
+        if session is None or session.status != "processing":
+            return  # done already by an earlier attempt whose lease ran out
+        uploads = latest_uploads(db, session)
+        files = storage(app)
+        images = {step: files.read(upload.storage_key or "") for step, upload in uploads.items()}
+        options, provided = _options(session), _provided(session.provided_details)
+    verdict = verify(images["front"], images.get("back"), images.get("selfie"), options, provided)
+    with sessions() as db:
+        session = db.scalar(
+            select(VerificationSession).where(VerificationSession.id == payload["session_id"])
+        )
+        if session is None or session.status != "processing":
+            return
+        report_id = new_id("vr")
+        db.add(
+            VerificationReport(
+                id=report_id,
+                session_id=session.id,
+                platform_id=session.platform_id,
+                livemode=session.livemode,
+                payload=report_payload(session, verdict, report_id),
+            )
+        )
+        session.last_report_id = report_id
+        session.status = verdict.status
+        if verdict.last_error is None:
+            session.verified_outputs = to_plain(verdict.verified_outputs)
+        else:
+            session.last_error_code = verdict.last_error.code
+            session.last_error_reason = verdict.last_error.reason
+            session.last_error_step = restart_step(verdict.last_error.code)
+            _count_rejection(session, int(app.config["MAX_ATTEMPTS"]))
+            if session.status == "requires_input":
+                _reopen(db, session, session.last_error_step)
+        db.commit()
+    log.info(
+        "session %s: %s in %.2f s",
+        payload["session_id"],
+        verdict.status,
+        verdict.timings.get("verify.total", 0.0),
+    )
+
+
+def _reopen(db: Session, session: VerificationSession, step: str) -> None:
+    """Send the person back to the step that failed; what came before it still counts."""
+    if step == "document_type":
+        session.document_type = None
+        discard_uploads(db, session, CAPTURE_STEPS)
+    elif step == "front":
+        discard_uploads(db, session, ("front", "back"))
+    else:
+        discard_uploads(db, session, (step,))
+
+
+def fail_processing(app: Flask, payload: dict[str, Any]) -> None:
+    """After the last failed attempt the session must not stay `processing` for ever."""
+    with database(app).sessions() as db:
+        session = db.scalar(
+            select(VerificationSession).where(VerificationSession.id == payload["session_id"])
+        )
+        if session is None or session.status != "processing":
+            return
+        session.status = "requires_input"
+        session.last_error_code = "processing_failed"
+        session.last_error_reason = "The verification could not be completed; please try again."
+        session.last_error_step = "review"
+        db.commit()
