@@ -27,8 +27,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     settings.finish(app.config)
 
-    from webapp import db, jobs, storage, verification  # noqa: F401  (registers its job handler)
+    from webapp import db, jobs, storage, timing, verification  # noqa: F401  (its job handler)
 
+    timing.init_app(app)
     db.init_app(app)
     storage.init_app(app)
 

@@ -15,19 +15,20 @@ from webapp.errors import ApiError
 
 
 def _app() -> Flask:
-    """The app without its job threads: a command runs, finishes and exits."""
+    """The app without its job threads, its schema up to date: a command runs, finishes, exits."""
     from webapp import create_app
+    from webapp.db import upgrade
 
-    return create_app({"JOB_WORKERS": 0})
+    app = create_app({"JOB_WORKERS": 0})
+    upgrade(app)
+    return app
 
 
 def _serve(args: argparse.Namespace) -> int:
     """Serve with gunicorn, never Flask's debug server: this is what production runs."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
-    from webapp.db import upgrade
-
-    upgrade(_app())
+    _app()
     sys.argv = [
         "gunicorn",
         "--bind",
@@ -45,9 +46,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:
-    from webapp.db import upgrade
-
-    upgrade(_app())
+    _app()
     print("database schema is up to date")
     return EXIT_OK
 
@@ -92,12 +91,11 @@ def _worker(args: argparse.Namespace) -> int:
 def _demo(_args: argparse.Namespace) -> int:
     """A platform and a session to try the hosted flow at once, as `make run` does."""
     from webapp import sessions
-    from webapp.db import database, upgrade
+    from webapp.db import database
     from webapp.models import Platform
     from webapp.platforms import Caller, create_platform, issue_key
 
     app = _app()
-    upgrade(app)
     with database(app).sessions() as db:
         platform = db.scalar(select(Platform).where(Platform.name == "Demo platform"))
         if platform is None:
@@ -130,6 +128,28 @@ def _demo(_args: argparse.Namespace) -> int:
         f"  curl -s {base}/v1/verification_sessions/{session.id} "
         f"-H 'Authorization: Bearer {secret}'"
     )
+    return EXIT_OK
+
+
+def _bench_web(args: argparse.Namespace) -> int:
+    from webapp.bench import BenchError, print_figures, run_bench
+
+    try:
+        figures = run_bench(
+            clients=args.clients,
+            seconds=args.seconds,
+            upload_mb=args.upload_mb,
+            uploads=args.uploads,
+            workers=args.workers,
+            threads=args.threads,
+        )
+    except BenchError as exc:
+        print(f"idflow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        print_figures(figures)
     return EXIT_OK
 
 
@@ -167,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
     worker = commands.add_parser("worker", help="run background jobs until stopped")
     worker.add_argument("--threads", type=int, default=2)
     worker.set_defaults(handler=_worker)
+
+    bench_web = commands.add_parser("bench-web", help="hosted pages under load, upload memory")
+    bench_web.add_argument("--clients", type=int, default=50)
+    bench_web.add_argument("--seconds", type=float, default=15.0)
+    bench_web.add_argument("--upload-mb", type=float, default=10.0)
+    bench_web.add_argument("--uploads", type=int, default=5)
+    bench_web.add_argument("--workers", type=int, default=2)
+    bench_web.add_argument("--threads", type=int, default=8)
+    bench_web.add_argument("--json", action="store_true")
+    bench_web.set_defaults(handler=_bench_web)
 
     commands.add_parser("demo", help="create a demo session and print its link").set_defaults(
         handler=_demo

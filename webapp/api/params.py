@@ -56,18 +56,41 @@ def form_to_nested(form: MultiDict[str, str]) -> dict[str, Any]:
     return nested
 
 
+def _storable(value: Any) -> bool:
+    """JSON may escape unpaired surrogates ("\\ud800") and NUL; neither can go into a database."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return "\x00" not in value
+    if isinstance(value, dict):
+        return all(_storable(key) and _storable(item) for key, item in value.items())
+    if isinstance(value, list):
+        return all(_storable(item) for item in value)
+    return True
+
+
+def _parsed(request: Request) -> dict[str, Any]:
+    if request.mimetype != "application/json":
+        return form_to_nested(request.form)
+    data = request.get_json(silent=True)
+    if data is None and request.get_data():
+        raise InvalidRequest("The body is not valid JSON.")
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise InvalidRequest("The JSON body must be an object.")
+    return data
+
+
 def body(request: Request) -> dict[str, Any]:
     """The request's parameters; an unreadable body is the caller's error, not ours."""
-    if request.mimetype == "application/json":
-        try:
-            data = request.get_json(silent=True)
-        except RecursionError as exc:  # deeply nested arrays: not a request anyone means
-            raise InvalidRequest("The body is not valid JSON.") from exc
-        if data is None and request.get_data():
-            raise InvalidRequest("The body is not valid JSON.")
-        if data is None:
-            return {}
-        if not isinstance(data, dict):
-            raise InvalidRequest("The JSON body must be an object.")
-        return data
-    return form_to_nested(request.form)
+    try:
+        data = _parsed(request)
+        storable = _storable(data)
+    except RecursionError as exc:  # arrays nested thousands deep: not a request anyone means
+        raise InvalidRequest("The body is nested too deeply.") from exc
+    if not storable:
+        raise InvalidRequest("The body holds characters that are not text (NUL or surrogates).")
+    return data

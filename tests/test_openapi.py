@@ -1,0 +1,309 @@
+"""The OpenAPI document of `/v1` stays true: valid, complete, and matching real responses."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from importlib import resources
+from typing import Any
+
+import pytest
+from conftest import ApiPlatform, make_platform
+from flask import Flask
+from flask.testing import FlaskClient
+from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
+from openapi_spec_validator import validate
+from referencing import Registry, Resource
+from referencing.jsonschema import DRAFT202012
+from test_api import processing_session
+from werkzeug.test import TestResponse
+
+from webapp.jobs import run_pending
+
+_URI = "urn:idflow:openapi"
+_METHODS = {"get", "post", "put", "patch", "delete"}
+_PLACEHOLDER = re.compile(r"\{[^}]*\}|<[^>]*>")
+
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    text = (resources.files("webapp.api") / "openapi.json").read_text(encoding="utf-8")
+    loaded: dict[str, Any] = json.loads(text)
+    return loaded
+
+
+def _shape(path: str) -> str:
+    """`/v1/x/{id}` and Flask's `/v1/x/<session_id>` compare equal."""
+    return _PLACEHOLDER.sub("{}", path)
+
+
+def _pointer(*parts: str) -> str:
+    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
+
+
+def _lookup(document: dict[str, Any], pointer: str) -> Any:
+    node: Any = document
+    for part in pointer.removeprefix("#/").split("/"):
+        node = node[part.replace("~1", "/").replace("~0", "~")]
+    return node
+
+
+class Checker:
+    """Validates responses against the document and remembers which (path, method, status) ran."""
+
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        resource = Resource.from_contents(document, default_specification=DRAFT202012)
+        self.registry: Registry[Any] = Registry().with_resource(_URI, resource)
+        self.seen: set[tuple[str, str, str]] = set()
+
+    def schema_pointer(self, path: str, method: str, status: int) -> str:
+        responses = self.document["paths"][path][method]["responses"]
+        assert str(status) in responses, f"{method.upper()} {path} does not document {status}"
+        pointer = _pointer("paths", path, method, "responses", str(status))
+        response = _lookup(self.document, pointer)
+        if "$ref" in response:
+            pointer = response["$ref"]
+        return pointer + "/" + _pointer("content", "application/json", "schema")[2:]
+
+    def check(self, path: str, method: str, response: TestResponse) -> Any:
+        assert response.mimetype == "application/json", response.data[:200]
+        body = response.get_json()
+        pointer = self.schema_pointer(path, method, response.status_code)
+        validator = Draft202012Validator({"$ref": _URI + pointer}, registry=self.registry)
+        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
+        assert not errors, f"{method.upper()} {path} {response.status_code}: {errors}"
+        self.seen.add((path, method, str(response.status_code)))
+        return body
+
+
+@pytest.fixture
+def checker(document: dict[str, Any]) -> Checker:
+    return Checker(document)
+
+
+def _operations(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for path, item in document["paths"].items():
+        for method in item:
+            if method in _METHODS:
+                yield path, method
+
+
+def test_document_is_valid_openapi(document: dict[str, Any]) -> None:
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+
+
+def test_document_lists_exactly_the_served_routes(app: Flask, document: dict[str, Any]) -> None:
+    served = {
+        (_shape(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/v1/")
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    documented = {(_shape(path), method) for path, method in _operations(document)}
+    assert documented == served
+
+
+def test_served_document_is_the_file_with_this_server(
+    client: FlaskClient, document: dict[str, Any], checker: Checker
+) -> None:
+    served = checker.check("/v1/openapi.json", "get", client.get("/v1/openapi.json"))
+    assert served["servers"] == [{"url": "http://idflow.test"}]
+    assert {k: v for k, v in served.items() if k != "servers"} == document
+
+
+def test_schemas_forbid_drift(document: dict[str, Any], checker: Checker) -> None:
+    """A field the API starts emitting without the document knowing fails validation."""
+    pointer = "#/components/schemas/VerificationSession"
+    validator = Draft202012Validator({"$ref": _URI + pointer}, registry=checker.registry)
+    assert document["components"]["schemas"]["VerificationSession"]["additionalProperties"] is False
+    assert not validator.is_valid({"id": "vs_1", "surprise": True})
+
+
+def test_request_schema_matches_what_the_server_accepts(
+    client: FlaskClient, platform: ApiPlatform, checker: Checker
+) -> None:
+    pointer = "#/components/schemas/CreateVerificationSession"
+    validator = Draft202012Validator({"$ref": _URI + pointer}, registry=checker.registry)
+    good = {
+        "type": "id_number",
+        "options": {"document": {"allowed_types": ["passport"], "require_matching_selfie": True}},
+        "provided_details": {
+            "first_name": "Anna",
+            "last_name": "Müller",
+            "dob": {"day": 14, "month": 3, "year": 1987},
+            "id_number": "C01X00T47",
+            "email": "anna@example.org",
+        },
+        "return_url": "https://platform.example/done",
+        "client_reference_id": "user-1",
+        "metadata": {"order": "42"},
+    }
+    assert validator.is_valid(good)
+    response = client.post("/v1/verification_sessions", json=good, headers=platform.headers)
+    assert response.status_code == 200
+    bad = {**good, "colour": "blue"}
+    assert not validator.is_valid(bad)
+    response = client.post("/v1/verification_sessions", json=bad, headers=platform.headers)
+    assert response.status_code == 400
+
+
+def test_every_operation_and_documented_response(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, checker: Checker
+) -> None:
+    headers = platform.headers
+    sessions = "/v1/verification_sessions"
+    one = "/v1/verification_sessions/{id}"
+    cancel = "/v1/verification_sessions/{id}/cancel"
+    redact = "/v1/verification_sessions/{id}/redact"
+    report = "/v1/verification_reports/{id}"
+    nobody = {"Authorization": "Bearer sk_live_nope"}
+
+    created = checker.check(
+        sessions,
+        "post",
+        client.post(
+            sessions,
+            data={
+                "type": "document",
+                "options[document][allowed_types][]": ["passport", "id_card"],
+                "provided_details[dob][day]": "14",
+                "provided_details[dob][month]": "3",
+                "provided_details[dob][year]": "1987",
+                "provided_details[first_name]": "Anna",
+                "metadata[order]": "42",
+                "return_url": "https://platform.example/done",
+            },
+            headers=headers,
+        ),
+    )
+    assert created["provided_details"]["dob"] == {"day": 14, "month": 3, "year": 1987}
+    checker.check(sessions, "post", client.post(sessions, json={}, headers=headers))
+    checker.check(sessions, "post", client.post(sessions, json={"type": "document"}))
+    keyed = {**headers, "Idempotency-Key": "k1"}
+    checker.check(sessions, "post", client.post(sessions, json={"type": "document"}, headers=keyed))
+    conflict = client.post(sessions, json={"type": "id_number"}, headers=keyed)
+    assert checker.check(sessions, "post", conflict)["error"]["type"] == "idempotency_error"
+
+    sid = created["id"]
+    checker.check(one, "get", client.get(f"{sessions}/{sid}", headers=headers))
+    checker.check(one, "get", client.get(f"{sessions}/{sid}", headers=nobody))
+    checker.check(one, "get", client.get(f"{sessions}/vs_missing", headers=headers))
+
+    listed = checker.check(sessions, "get", client.get(f"{sessions}?limit=1", headers=headers))
+    assert listed["has_more"] is True
+    checker.check(sessions, "get", client.get(f"{sessions}?limit=0", headers=headers))
+    checker.check(sessions, "get", client.get(sessions))
+    checker.check(sessions, "get", client.get(f"{sessions}?starting_after=vs_x", headers=headers))
+
+    for path, action in ((cancel, "cancel"), (redact, "redact")):
+        url = f"{sessions}/{{}}/{action}"
+        checker.check(path, "post", client.post(url.format("vs_missing"), headers=headers))
+        checker.check(path, "post", client.post(url.format(sid), headers=nobody))
+        key = {**headers, "Idempotency-Key": f"{action}-key"}
+        checker.check(path, "post", client.post(url.format(sid), headers=key))
+        checker.check(path, "post", client.post(url.format(sid), headers=key, json={"x": 1}))
+    # Canceled by the first loop, then redacted: canceling again is a state error.
+    canceled = checker.check(
+        cancel, "post", client.post(f"{sessions}/{sid}/cancel", headers=headers)
+    )
+    assert canceled["error"]["code"] == "session_invalid_state"
+    processing = processing_session(app, client, platform)
+    refused = client.post(f"{sessions}/{processing}/redact", headers=headers)
+    assert checker.check(redact, "post", refused)["error"]["code"] == "session_invalid_state"
+
+    checker.check(report, "get", client.get("/v1/verification_reports/vr_missing", headers=headers))
+    checker.check(report, "get", client.get("/v1/verification_reports/vr_missing"))
+    run_pending(app)
+    done = client.get(f"{sessions}/{processing}", headers=headers).get_json()
+    checker.check(
+        report,
+        "get",
+        client.get(f"/v1/verification_reports/{done['last_verification_report']}", headers=headers),
+    )
+    checker.check("/v1/openapi.json", "get", client.get("/v1/openapi.json"))
+
+    documented = {
+        (path, method, status)
+        for path, method in _operations(checker.document)
+        for status in checker.document["paths"][path][method]["responses"]
+    }
+    assert checker.seen == documented
+
+
+def test_report_from_real_processing_matches_schema(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, checker: Checker
+) -> None:
+    session_id = processing_session(app, client, platform)
+    processing = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
+    assert checker.check("/v1/verification_sessions/{id}", "get", processing)["status"] == (
+        "processing"
+    )
+    assert run_pending(app) == 1
+    session = checker.check(
+        "/v1/verification_sessions/{id}",
+        "get",
+        client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers),
+    )
+    assert session["status"] == "verified", session["last_error"]
+    assert session["verified_outputs"]["dob"].keys() == {"day", "month", "year"}
+    url = f"/v1/verification_reports/{session['last_verification_report']}"
+    report = checker.check(
+        "/v1/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
+    )
+    assert report["verification_session"] == session_id
+    assert report["document"]["status"] == "verified"
+    assert report["document"]["type"] == "passport"
+    assert set(report["document"]["expiration_date"]) == {"day", "month", "year"}
+    assert report["selfie"] is None and report["id_number"] is None
+
+    other = make_platform(app, "Other platform")
+    hidden = client.get(url, headers=other.headers)
+    assert checker.check("/v1/verification_reports/{id}", "get", hidden)["error"]["code"] == (
+        "resource_missing"
+    )
+
+    redacted_session = client.post(
+        f"/v1/verification_sessions/{session_id}/redact", headers=platform.headers
+    )
+    assert (
+        checker.check("/v1/verification_sessions/{id}/redact", "post", redacted_session)[
+            "verified_outputs"
+        ]
+        is None
+    )
+    redacted = checker.check(
+        "/v1/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
+    )
+    assert redacted["document"] == {"status": "verified", "error": None}
+    assert redacted["status"] == "verified" and redacted["type"] == "document"
+
+
+def test_failed_verdict_matches_schema(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, checker: Checker
+) -> None:
+    """A claimed name that is not the document's: errors in the session and in the report."""
+    details = {"first_name": "Nobody", "last_name": "Elsewhere", "id_number": "X1234567"}
+    session_id = processing_session(app, client, platform, provided_details=details)
+    assert run_pending(app) == 1
+    session = checker.check(
+        "/v1/verification_sessions/{id}",
+        "get",
+        client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers),
+    )
+    assert session["status"] == "requires_input"
+    assert session["last_error"]["code"] == "document_name_mismatch"
+    assert session["verified_outputs"] is None and session["url"] is not None
+    url = f"/v1/verification_reports/{session['last_verification_report']}"
+    report = checker.check(
+        "/v1/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
+    )
+    assert report["status"] == "requires_input"
+    assert report["document"]["error"]["code"] == "document_name_mismatch"
+    assert report["id_number"] == {
+        "status": "unverified",
+        "error": {"code": "id_number_mismatch", "reason": report["id_number"]["error"]["reason"]},
+    }
