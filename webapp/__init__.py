@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from webapp import config as settings
@@ -34,21 +34,55 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     storage.init_app(app)
 
     from webapp.api import bp as api_bp
+    from webapp.flow import bp as flow_bp
     from webapp.health import bp as health_bp
 
     app.register_blueprint(health_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(flow_bp)
     app.register_error_handler(HTTPException, _http_error)
     jobs.init_app(app)
     return app
 
 
-def _http_error(error: HTTPException) -> Response | HTTPException:
-    """Unknown URLs and methods under `/v1` answer in the API's JSON shape."""
+def _http_error(error: HTTPException) -> Response:
+    """Unknown URLs and methods under `/v1` answer in the API's JSON shape, people get a page."""
     if not request.path.startswith("/v1/"):
-        return error
+        return _error_page(error)
     from webapp.api import http_error_body
 
     response = jsonify(http_error_body(error))
     response.status_code = error.code or 500
+    return response
+
+
+_ERROR_TEXT = {
+    400: (
+        "Something went wrong",
+        "Your browser sent something we could not use. Please try again.",
+    ),
+    404: ("Page not found", "This page does not exist. Check that you opened the whole link."),
+    405: ("That did not work", "This page cannot be used that way. Go back and try again."),
+    413: (
+        "The photo is too large",
+        "Take a new photo with the camera, or choose a smaller photo, and try again.",
+    ),
+}
+
+
+def _error_page(error: HTTPException) -> Response:
+    """A plain page in the flow's look; an explicit `abort(..., description=...)` is shown as is."""
+    code = error.code or 500
+    title, message = _ERROR_TEXT.get(
+        code, ("Something went wrong", "Please try again in a moment.")
+    )
+    if error.description and error.description != type(error).description:
+        message = error.description
+    back_url = request.path if request.method == "POST" else None
+    response = make_response(
+        render_template("error.html", title=title, message=message, back_url=back_url), code
+    )
+    for name, value in error.get_headers():  # keeps e.g. 405's Allow
+        if name.lower() != "content-type":
+            response.headers[name] = value
     return response

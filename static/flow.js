@@ -1,0 +1,167 @@
+/* idflow hosted flow: live camera, upload progress and status polling on top of plain forms.
+   Every page works without this file; it only adds what the browser supports. */
+(function () {
+  "use strict";
+
+  function notify(form, text) {
+    var box = document.querySelector("[data-notice]");
+    if (!box) { return; }
+    box.textContent = "";
+    var p = document.createElement("p");
+    p.className = "notice error";
+    p.setAttribute("role", "alert");
+    p.textContent = text;
+    box.appendChild(p);
+  }
+
+  function sameUrl(a, b) {
+    return a.split("#")[0] === b.split("#")[0];
+  }
+
+  /* POST the form with XMLHttpRequest so the person sees the upload progress. The server answers
+     as it does without JavaScript: a redirect to the next step, or the same page (422) saying
+     what to fix, whose message replaces ours. */
+  function upload(form, blob) {
+    var bar = form.querySelector("[data-progress]");
+    var buttons = form.querySelectorAll("button, input[type=submit]");
+    var action = form.action || window.location.href;
+    var data = new FormData(form);
+    if (blob) { data.set("photo", blob, "camera.jpg"); }
+    var xhr = new XMLHttpRequest();
+    function busy(on) {
+      bar.hidden = !on;
+      bar.value = 0;
+      for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = on; }
+    }
+    xhr.open("POST", action);
+    xhr.upload.addEventListener("progress", function (event) {
+      if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
+    });
+    xhr.addEventListener("load", function () {
+      if (!xhr.responseURL) { window.location.reload(); return; }
+      if (!sameUrl(xhr.responseURL, action)) { window.location.assign(xhr.responseURL); return; }
+      var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+      var fresh = page.querySelector("[data-notice]");
+      var box = document.querySelector("[data-notice]");
+      if (fresh && box) { box.innerHTML = fresh.innerHTML; }
+      busy(false);
+      if (box) { box.scrollIntoView({ block: "center" }); }
+    });
+    xhr.addEventListener("error", function () {
+      busy(false);
+      notify(form, "The upload failed. Check your connection and try again.");
+    });
+    busy(true);
+    xhr.send(data);
+  }
+
+  function attachDataTransfer(input, blob) {
+    /* Where supported, the photo goes into the file input too, like a chosen file. */
+    try {
+      var transfer = new DataTransfer();
+      transfer.items.add(new File([blob], "camera.jpg", { type: "image/jpeg" }));
+      input.files = transfer.files;
+    } catch (ignored) { /* older browsers: FormData carries the blob on its own */ }
+  }
+
+  function camera(form, input) {
+    var root = document.querySelector("[data-camera]");
+    var start = form.querySelector("[data-camera-start]");
+    var shoot = form.querySelector("[data-shoot]");
+    if (!root || !start || !shoot || !navigator.mediaDevices ||
+        !navigator.mediaDevices.getUserMedia || !window.HTMLCanvasElement) { return; }
+    var video = root.querySelector("video");
+    var viewer = root.querySelector("[data-viewer]");
+    var stream = null;
+    function stop() {
+      if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+      stream = null;
+    }
+    start.hidden = false;
+    start.addEventListener("click", function () {
+      navigator.mediaDevices.getUserMedia({
+        audio: false,
+        video: { facingMode: { ideal: root.getAttribute("data-facing") },
+                 width: { ideal: 1920 }, height: { ideal: 1080 } }
+      }).then(function (media) {
+        stream = media;
+        video.srcObject = media;
+        root.hidden = false;
+        start.hidden = true;
+        shoot.hidden = false;
+        root.scrollIntoView({ block: "start", behavior: "smooth" });
+        return video.play();
+      }).catch(function () {
+        stop();
+        root.hidden = true;
+        start.hidden = true;
+        shoot.hidden = true;
+        notify(form, "The camera could not be opened. Take or choose a photo below instead.");
+      });
+    });
+    video.addEventListener("loadedmetadata", function () {
+      if (video.videoWidth && video.videoHeight) {
+        viewer.style.setProperty("--ratio", String(video.videoWidth / video.videoHeight));
+      }
+    });
+    shoot.addEventListener("click", function () {
+      var width = video.videoWidth, height = video.videoHeight;
+      if (!width || !height) { return; }
+      var canvas = document.createElement("canvas");
+      canvas.width = width;
+      canvas.height = height;
+      canvas.getContext("2d").drawImage(video, 0, 0, width, height);
+      canvas.toBlob(function (blob) {
+        if (!blob) { notify(form, "The photo could not be taken. Try again."); return; }
+        attachDataTransfer(input, blob);
+        upload(form, blob);
+      }, "image/jpeg", 0.92);
+    });
+    window.addEventListener("pagehide", stop);
+  }
+
+  function capturePage(form) {
+    var input = form.querySelector("input[type=file]");
+    var submit = form.querySelector("input[type=submit]");
+    if (!input || !window.FormData || !window.XMLHttpRequest) { return; }
+    if (submit) { submit.hidden = true; }
+    input.addEventListener("change", function () {
+      if (input.files && input.files.length) { upload(form, null); }
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (input.files && input.files.length) { upload(form, null); }
+    });
+    camera(form, input);
+  }
+
+  /* The processing page: ask for the status every 1.5 s, go on once it is decided. The page's
+     meta refresh does the same, more slowly, without JavaScript. */
+  function poll(element) {
+    var url = element.getAttribute("data-poll");
+    function tick() {
+      window.fetch(url, { headers: { Accept: "application/json" }, cache: "no-store",
+                          credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (state) {
+          if (state.next && state.status !== "processing") { window.location.replace(state.next); }
+          else { window.setTimeout(tick, 1500); }
+        })
+        .catch(function () { window.setTimeout(tick, 3000); });
+    }
+    if (window.fetch) { window.setTimeout(tick, 1500); }
+  }
+
+  function start() {
+    var form = document.querySelector("form[data-upload]");
+    if (form) { capturePage(form); }
+    var waiting = document.querySelector("[data-poll]");
+    if (waiting) { poll(waiting); }
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
+  }
+}());

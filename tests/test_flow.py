@@ -1,0 +1,382 @@
+"""The hosted flow through the Flask test client, with generated document photos and real checks."""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import re
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import cv2
+import numpy as np
+import pytest
+from conftest import ApiPlatform
+from flask import Flask
+from flask.testing import FlaskClient
+from numpy.typing import NDArray
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from processing.capture import MESSAGES
+from processing.samples import make_document, photograph
+from webapp.db import database
+from webapp.flow.views import return_link
+from webapp.jobs import run_pending
+from webapp.models import VerificationSession, utcnow
+
+PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
+DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
+RETURN_URL = "https://platform.example/done?order=42"
+# What a CSP without 'unsafe-inline' blocks: inline scripts, event handler and style attributes.
+INLINE = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|\sstyle\s*=|<style", re.I)
+
+
+def jpeg(image: NDArray[np.uint8]) -> bytes:
+    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    assert ok
+    return bytes(encoded.tobytes())
+
+
+@functools.cache
+def passport_photo() -> bytes:
+    document = make_document("td3", 1)
+    photo, _ = photograph(
+        document.front, np.random.default_rng(1), machine_box=document.machine_box_front
+    )
+    return jpeg(photo)
+
+
+@functools.cache
+def blurred_passport() -> bytes:
+    return jpeg(cv2.GaussianBlur(make_document("td3", 1).front, (0, 0), 6))
+
+
+@pytest.fixture
+def no_csrf(app: Flask) -> Flask:
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+def html(response: TestResponse) -> str:
+    """The page's text, checked to keep to the CSP: nothing inline that would be blocked."""
+    text = response.get_data(as_text=True)
+    assert INLINE.search(text) is None, INLINE.search(text)
+    return text
+
+
+def start(client: FlaskClient, platform: ApiPlatform, **params: Any) -> tuple[str, str]:
+    """A new session through the API: its id and the path of its hosted link."""
+    body = {"type": "document", "return_url": RETURN_URL, **params}
+    response = client.post("/v1/verification_sessions", headers=platform.headers, json=body)
+    assert response.status_code == 200, response.json
+    created = response.json
+    assert created is not None
+    return created["id"], urlsplit(created["url"]).path
+
+
+def consent(client: FlaskClient, link: str) -> None:
+    response = client.post(f"{link}/consent", data={"accept": "Continue"})
+    assert response.status_code == 303
+
+
+def send(client: FlaskClient, url: str, data: bytes, name: str = "photo.jpg") -> TestResponse:
+    return client.post(
+        url,
+        data={"photo": (io.BytesIO(data), name, "image/jpeg")},
+        content_type="multipart/form-data",
+    )
+
+
+def landing(client: FlaskClient, response: TestResponse) -> str:
+    """Follow a redirect chain by hand and return the path the person lands on."""
+    while response.status_code in (302, 303):
+        location = response.headers["Location"]
+        response = client.get(location)
+    return response.request.path
+
+
+def session_row(app: Flask, session_id: str) -> VerificationSession:
+    with database(app).sessions() as db:
+        found = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert found is not None
+        return found
+
+
+def test_link_opens_on_the_consent_step(client: FlaskClient, platform: ApiPlatform) -> None:
+    _, link = start(client, platform)
+    response = client.get(link)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{link}/consent"
+    page = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
+    assert "Verify your identity" in page and "Test platform" in page
+    assert 'name="accept"' in page and 'name="decline"' in page
+
+
+def test_desktop_gets_a_qr_code_and_a_phone_does_not(
+    client: FlaskClient, platform: ApiPlatform
+) -> None:
+    _, link = start(client, platform)
+    desktop = html(client.get(f"{link}/consent", headers={"User-Agent": DESKTOP}))
+    phone = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
+    assert "<svg" in desktop and "Continue on your phone" in desktop
+    assert "<svg" not in phone and "Continue on your phone" not in phone
+
+
+def test_a_post_without_csrf_token_is_refused(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    assert app.config.get("WTF_CSRF_ENABLED", True)
+    session_id, link = start(client, platform)
+    refused = client.post(f"{link}/consent", data={"accept": "Continue"})
+    assert refused.status_code == 400
+    assert "reload the page" in html(refused)
+    assert session_row(app, session_id).consented_at is None
+    page = client.get(f"{link}/consent").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    accepted = client.post(
+        f"{link}/consent", data={"accept": "Continue", "csrf_token": token.group(1)}
+    )
+    assert accepted.status_code == 303
+    assert session_row(app, session_id).consented_at is not None
+
+
+def test_decline_returns_to_the_platform_with_the_session_id(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform)
+    response = client.post(f"{link}/consent", data={"decline": "Decline"})
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"{RETURN_URL}&session_id={session_id}"
+    assert session_row(no_csrf, session_id).last_error_code == "consent_declined"
+    _, link = start(client, platform, return_url=None)
+    declined = client.post(f"{link}/consent", data={"decline": "Decline"})
+    assert declined.status_code == 200 and "You declined" in html(declined)
+
+
+def test_return_link_keeps_the_query_and_replaces_an_old_session_id() -> None:
+    assert return_link("https://a.example/x", "vs_1") == "https://a.example/x?session_id=vs_1"
+    assert (
+        return_link("https://a.example/x?a=1&session_id=old#top", "vs_1")
+        == "https://a.example/x?a=1&session_id=vs_1#top"
+    )
+
+
+def test_document_step_offers_only_the_allowed_types(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(
+        client, platform, options={"document": {"allowed_types": ["passport", "driving_license"]}}
+    )
+    consent(client, link)
+    assert client.get(link).headers["Location"] == f"{link}/document"
+    page = html(client.get(f"{link}/document"))
+    assert 'value="passport"' in page and 'value="driving_license"' in page
+    assert 'value="id_card"' not in page
+    refused = client.post(f"{link}/document", data={"document_type": "id_card"})
+    assert refused.status_code == 422
+    assert session_row(no_csrf, session_id).document_type is None
+    chosen = client.post(f"{link}/document", data={"document_type": "driving_license"})
+    assert landing(client, chosen) == f"{link}/front"
+    front = html(client.get(f"{link}/front"))
+    assert "Front of your driving licence" in front
+    assert 'accept="image/*"' in front and 'capture="environment"' in front
+    assert "guide-card" in front and "all four corners" in front
+
+
+def test_single_allowed_type_skips_the_choice(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    _, link = start(client, platform, options={"document": {"allowed_types": ["passport"]}})
+    consent(client, link)
+    assert landing(client, client.get(link)) == f"{link}/front"
+    assert client.get(f"{link}/document").status_code == 303  # chosen already, moves on
+    page = html(client.get(f"{link}/front"))
+    assert "Photograph your passport" in page and "guide-passport" in page
+    assert "Step 2 of 3" in page
+
+
+def test_steps_ahead_of_the_person_redirect_back(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    _, link = start(client, platform, options={"document": {"allowed_types": ["passport"]}})
+    for ahead in ("review", "front", "document", "back"):
+        response = client.get(f"{link}/{ahead}")
+        assert response.status_code == 302
+        assert response.headers["Location"] == f"{link}/consent"
+    consent(client, link)
+    assert client.get(f"{link}/back").headers["Location"] == f"{link}/front"  # no back side
+    missing = client.post(f"{link}/front", data={}, content_type="multipart/form-data")
+    assert missing.status_code == 422
+    assert "Take or choose a photo first." in html(missing)
+
+
+def test_full_session_with_a_rejected_and_an_accepted_photo(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(
+        client, platform, options={"document": {"allowed_types": ["passport"]}}
+    )
+    consent(client, link)
+
+    blurred = send(client, f"{link}/front", blurred_passport())
+    assert blurred.status_code == 422
+    page = html(blurred)
+    assert MESSAGES["blurry"] in page and "Tries left: 9" in page
+    junk = send(client, f"{link}/front", os.urandom(4096), "photo.bin")
+    assert junk.status_code == 422
+    assert "Tries left: 8" in html(junk)
+
+    accepted = send(client, f"{link}/front", passport_photo())
+    assert accepted.status_code == 303
+    assert landing(client, accepted) == f"{link}/review"
+    review = html(client.get(f"{link}/review"))
+    sources = re.findall(r'<img src="([^"]+)"', review)
+    assert len(sources) == 1 and sources[0].startswith(f"{link}/files/file_")
+    thumbnail = client.get(sources[0])
+    assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
+    decoded = cv2.imdecode(np.frombuffer(thumbnail.data, np.uint8), cv2.IMREAD_COLOR)
+    assert decoded is not None and max(decoded.shape[:2]) <= 640
+
+    submitted = client.post(f"{link}/review", data={"submit": "Submit"})
+    assert submitted.headers["Location"] == f"{link}/processing"
+    waiting = html(client.get(f"{link}/processing"))
+    assert 'http-equiv="refresh"' in waiting and f'data-poll="{link}/status"' in waiting
+    assert client.get(f"{link}/status").json == {"status": "processing", "next": None}
+    assert client.get(link).headers["Location"] == f"{link}/processing"
+
+    assert run_pending(no_csrf) >= 1
+    assert client.get(f"{link}/status").json == {"status": "verified", "next": f"{link}/result"}
+    assert client.get(f"{link}/processing").headers["Location"] == f"{link}/result"
+    result = html(client.get(f"{link}/result"))
+    assert "you are verified" in result
+    assert f'href="{RETURN_URL}&amp;session_id={session_id}"' in result
+    api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json
+    assert api is not None and api["status"] == "verified"
+
+    finished = client.get(link)
+    assert finished.status_code == 410 and "already verified" in html(finished)
+    assert client.get(sources[0]).status_code == 410  # files close with the link
+
+
+def test_failed_verdict_says_why_and_offers_a_retry(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    _, link = start(
+        client,
+        platform,
+        options={"document": {"allowed_types": ["passport", "id_card"]}},
+        provided_details={"dob": "1950-01-01"},
+    )
+    consent(client, link)
+    client.post(f"{link}/document", data={"document_type": "passport"})
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    client.post(f"{link}/review", data={"submit": "Submit"})
+    run_pending(no_csrf)
+    status = client.get(f"{link}/status").json
+    assert status == {"status": "requires_input", "next": f"{link}/result"}
+    result = html(client.get(f"{link}/result"))
+    assert "date of birth" in result
+    assert f'href="{link}/document" data-retry' in result  # another document is needed
+    assert client.get(link).headers["Location"] == f"{link}/document"
+
+
+def test_too_many_rejected_photos_stop_the_session(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    no_csrf.config["MAX_ATTEMPTS"] = 2
+    session_id, link = start(
+        client, platform, options={"document": {"allowed_types": ["passport"]}}
+    )
+    consent(client, link)
+    assert send(client, f"{link}/front", os.urandom(2048)).status_code == 422
+    stopped = send(client, f"{link}/front", os.urandom(2048))
+    assert stopped.status_code == 303
+    page = client.get(stopped.headers["Location"])
+    assert page.status_code == 410 and "Too many attempts" in html(page)
+    assert session_row(no_csrf, session_id).status == "canceled"
+
+
+def test_unknown_expired_canceled_and_redacted_links(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    unknown = client.get("/v/not-a-real-token")
+    assert unknown.status_code == 404 and "This link does not work" in html(unknown)
+    assert client.get("/v/" + "x" * 200 + "/consent").status_code == 404
+
+    expired_id, expired = start(client, platform)
+    with database(app).sessions() as db:
+        row = db.scalar(select(VerificationSession).where(VerificationSession.id == expired_id))
+        assert row is not None
+        row.expires_at = utcnow() - timedelta(minutes=1)
+        db.commit()
+    page = client.get(f"{expired}/consent")
+    assert page.status_code == 410 and "expired" in html(page)
+
+    canceled_id, canceled = start(client, platform)
+    base = f"/v1/verification_sessions/{canceled_id}"
+    assert client.post(f"{base}/cancel", headers=platform.headers).status_code == 200
+    page = client.get(canceled)
+    assert page.status_code == 410 and "stopped" in html(page)
+    assert client.get(f"{canceled}/status").json == {"status": "canceled", "next": canceled}
+
+    redacted_id, redacted = start(client, platform)
+    base = f"/v1/verification_sessions/{redacted_id}"
+    assert client.post(f"{base}/redact", headers=platform.headers).status_code == 200
+    page = client.get(f"{redacted}/result")
+    assert page.status_code == 410 and "closed" in html(page)
+
+
+def test_a_file_of_another_session_is_not_served(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    options = {"document": {"allowed_types": ["passport"]}}
+    _, mine = start(client, platform, options=options)
+    _, theirs = start(client, platform, options=options)
+    for link in (mine, theirs):
+        consent(client, link)
+    send(client, f"{theirs}/front", os.urandom(1024))  # rejected, but kept for the operators
+    assert send(client, f"{theirs}/front", passport_photo()).status_code == 303
+    source = re.findall(r'<img src="([^"]+)"', client.get(f"{theirs}/review").text)[0]
+    file_id = source.rsplit("/", 1)[1]
+    assert client.get(f"{theirs}/files/{file_id}").status_code == 200
+    stolen = client.get(f"{mine}/files/{file_id}")
+    assert stolen.status_code == 404 and stolen.mimetype == "text/html"
+    assert client.get(f"{mine}/files/../../{theirs}/files/{file_id}").status_code == 404
+
+
+def test_selfie_step_uses_the_front_camera(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    options = {"document": {"allowed_types": ["passport"], "require_matching_selfie": True}}
+    _, link = start(client, platform, options=options)
+    consent(client, link)
+    assert landing(client, send(client, f"{link}/front", passport_photo())) == f"{link}/selfie"
+    page = html(client.get(f"{link}/selfie", headers={"User-Agent": DESKTOP}))
+    assert 'capture="user"' in page and "guide-face" in page and 'data-facing="user"' in page
+    assert "Continue on your phone" not in page
+
+
+def test_other_errors_are_friendly_pages_and_api_errors_stay_json(client: FlaskClient) -> None:
+    page = client.get("/no-such-page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "Page not found" in html(page)
+    api = client.get("/v1/no-such-endpoint")
+    assert api.status_code == 404 and api.json is not None
+    assert api.json["error"]["code"] == "resource_missing"
+
+
+def test_a_photo_over_the_size_limit_gets_a_page_to_go_back(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    no_csrf.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    _, link = start(client, platform, options={"document": {"allowed_types": ["passport"]}})
+    consent(client, link)
+    response = send(client, f"{link}/front", os.urandom(128 * 1024))
+    assert response.status_code == 413
+    page = html(response)
+    assert "The photo is too large" in page and f'href="{link}/front"' in page
+    assert client.get(link).headers["Location"] == f"{link}/front"  # nothing was counted

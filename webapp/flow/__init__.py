@@ -1,0 +1,13 @@
+"""The hosted verification flow under `/v/<token>`: HTML pages for the person being verified.
+
+The pages work without JavaScript (plain forms, a refreshing processing page); `static/flow.js`
+adds the live camera, upload progress and status polling where the browser allows.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("flow", __name__, url_prefix="/v")
+
+from webapp.flow import views  # noqa: E402,F401  (routes register on `bp`)

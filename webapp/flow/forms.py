@@ -1,0 +1,42 @@
+"""One form per screen; Flask-WTF adds the CSRF token to each."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import RadioField, SubmitField
+from wtforms.validators import InputRequired
+
+DOCUMENT_LABELS = {
+    "passport": "Passport",
+    "id_card": "Identity card",
+    "driving_license": "Driving licence",
+}
+
+
+class ConsentForm(FlaskForm):  # type: ignore[misc]
+    accept = SubmitField("Continue")
+    decline = SubmitField("Decline")
+
+
+class DocumentTypeForm(FlaskForm):  # type: ignore[misc]
+    document_type = RadioField(
+        "Which document will you use?",
+        validators=[InputRequired("Choose a document.")],
+        choices=[],
+    )
+    submit = SubmitField("Continue")
+
+    def offer(self, allowed: list[str]) -> DocumentTypeForm:
+        """Only the types the platform accepts are choices, so nothing else validates."""
+        self.document_type.choices = [(kind, DOCUMENT_LABELS[kind]) for kind in allowed]
+        return self
+
+
+class CaptureForm(FlaskForm):  # type: ignore[misc]
+    photo = FileField("Photo", validators=[FileRequired("Take or choose a photo first.")])
+    submit = SubmitField("Upload photo")
+
+
+class SubmitForm(FlaskForm):  # type: ignore[misc]
+    submit = SubmitField("Submit for verification")

@@ -1,0 +1,434 @@
+"""Hosted-flow routes: find the session by its link token, call `webapp.verification`, render.
+
+Every step page redirects to the step the person has actually reached when asked for one ahead
+of it, so a bookmarked or shared URL (desktop to phone) always lands somewhere sensible. Earlier
+steps stay open, so a photo can be retaken from the review page.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NoReturn
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import cv2
+import segno
+from flask import (
+    abort,
+    current_app,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
+from markupsafe import Markup
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from processing.errors import ImageError
+from processing.load import load_image
+from webapp import verification
+from webapp.db import db_session
+from webapp.errors import ApiError
+from webapp.flow import bp
+from webapp.flow.forms import (
+    DOCUMENT_LABELS,
+    CaptureForm,
+    ConsentForm,
+    DocumentTypeForm,
+    SubmitForm,
+)
+from webapp.models import Platform, UploadedFile, VerificationSession, utcnow
+from webapp.sessions import hosted_url
+from webapp.storage import storage
+
+_TOKEN_LENGTH = 64  # the column's width; anything longer cannot be a link token
+_THUMBNAIL_SIDE = 640
+# Phones and tablets; everything else is offered the QR code to move to a phone.
+_HANDHELD = re.compile(
+    r"Mobi|Android|iPhone|iPad|iPod|Tablet|Silk|Kindle|IEMobile|Opera Mini", re.I
+)
+
+# Why a link cannot be used: (HTTP status, heading, what the person can do).
+_GONE: dict[str, tuple[int, str, str]] = {
+    "unknown": (
+        404,
+        "This link does not work",
+        "Check that you opened the whole link. If it still does not work, ask the service that "
+        "sent it to you for a new one.",
+    ),
+    "expired": (
+        410,
+        "This link has expired",
+        "Verification links only work for a limited time. Ask the service that sent it to you "
+        "for a new one.",
+    ),
+    "verified": (
+        410,
+        "You are already verified",
+        "This verification is complete. There is nothing more to do here.",
+    ),
+    "canceled": (
+        410,
+        "This verification was stopped",
+        "If you still need to verify your identity, ask the service that sent the link for a "
+        "new one.",
+    ),
+    "too_many_attempts": (
+        410,
+        "Too many attempts",
+        "This verification stopped after too many unsuccessful tries, to protect you. Ask the "
+        "service that sent the link for a new one.",
+    ),
+    "redacted": (
+        410,
+        "This verification was closed",
+        "Its photos and details have been deleted. Ask the service that sent the link for a "
+        "new one if you still need to verify.",
+    ),
+}
+
+_STEP_ENDPOINTS = {
+    "consent": "flow.consent",
+    "document_type": "flow.document_type",
+    "review": "flow.review",
+    "processing": "flow.processing",
+    "done": "flow.result",
+}
+
+
+def _find(token: str) -> VerificationSession | None:
+    if len(token) > _TOKEN_LENGTH:
+        return None
+    return db_session().scalar(
+        select(VerificationSession).where(VerificationSession.link_token == token)
+    )
+
+
+def _problem(session: VerificationSession, *, finished: bool) -> str | None:
+    """The `_GONE` key that stops this link, or None; `finished` lets a verified one through."""
+    if session.redacted_at is not None:
+        return "redacted"
+    if session.expires_at <= utcnow():
+        return "expired"
+    if session.status == "canceled":
+        if session.last_error_code == verification.TOO_MANY_ATTEMPTS:
+            return "too_many_attempts"
+        return "canceled"
+    if session.status == "verified" and not finished:
+        return "verified"
+    return None
+
+
+def _gone(kind: str, session: VerificationSession | None = None) -> NoReturn:
+    status, title, text = _GONE[kind]
+    back = (
+        return_link(session.return_url, session.id)
+        if session is not None and session.return_url and kind != "unknown"
+        else None
+    )
+    page = render_template("flow/gone.html", title=title, text=text, return_url=back)
+    abort(make_response(page, status))
+
+
+def _session(token: str, *, finished: bool = False) -> VerificationSession:
+    session = _find(token)
+    if session is None:
+        _gone("unknown")
+    kind = _problem(session, finished=finished)
+    if kind is not None:
+        _gone(kind, session)
+    return session
+
+
+def return_link(return_url: str, session_id: str) -> str:
+    """The platform's return URL with `session_id` added to whatever query it already has."""
+    parts = urlsplit(return_url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "session_id"]
+    query.append(("session_id", session_id))
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _step_url(session: VerificationSession, step: str) -> str:
+    if step in verification.CAPTURE_STEPS:
+        return url_for("flow.capture", token=session.link_token, step=step)
+    return url_for(_STEP_ENDPOINTS[step], token=session.link_token)
+
+
+def _order(session: VerificationSession) -> list[str]:
+    return ["consent", "document_type", *verification.capture_steps(session), "review"]
+
+
+def _ahead(session: VerificationSession, step: str) -> Response | None:
+    """A redirect to where the person really is when `step` is not open to them yet."""
+    current = verification.current_step(db_session(), session)
+    order = _order(session)
+    if current in order and step in order and order.index(step) <= order.index(current):
+        return None
+    return redirect(_step_url(session, current))
+
+
+def _to_entry(session: VerificationSession) -> Response:
+    return redirect(url_for("flow.entry", token=session.link_token), 303)
+
+
+def _submitted(form: Any) -> bool:
+    """A valid POST; a POST without a valid CSRF token is refused outright."""
+    if form.validate_on_submit():
+        return True
+    if request.method == "POST" and "csrf_token" in form.errors:
+        abort(
+            400,
+            description="This page was open for too long or in another browser. "
+            "Go back, reload the page and try again.",
+        )
+    return False
+
+
+def _qr_code(session: VerificationSession) -> Markup | None:
+    """On a computer, the same link as a QR code, drawn here so the page needs nothing else."""
+    if _HANDHELD.search(request.user_agent.string or ""):
+        return None
+    link = hosted_url(current_app.config["BASE_URL"], session)
+    svg = segno.make(link, error="m").svg_inline(
+        scale=4, border=2, dark="#111", light="#fff", svgclass="qr-code", omitsize=True
+    )
+    return Markup(svg)  # segno's own markup: the link is only encoded in its modules
+
+
+def _page(template: str, session: VerificationSession, step: str, **context: Any) -> str:
+    shown = [
+        s
+        for s in _order(session)
+        if not (s == "document_type" and len(verification.allowed_types(session)) == 1)
+    ]
+    return render_template(
+        template,
+        session=session,
+        token=session.link_token,
+        step=step,
+        step_number=shown.index(step) + 1 if step in shown else None,
+        step_count=len(shown),
+        **context,
+    )
+
+
+@bp.errorhandler(ApiError)
+def _domain_error(error: ApiError) -> tuple[str, int]:
+    """A rule of the domain refused the action (a double submit, a stale page): say so kindly."""
+    db_session().rollback()
+    page = render_template(
+        "error.html",
+        title="That did not work",
+        message=error.message,
+        back_url=request.path if request.method == "POST" else None,
+    )
+    return page, error.status
+
+
+@bp.get("/<token>")
+def entry(token: str) -> ResponseReturnValue:
+    session = _session(token)
+    return redirect(_step_url(session, verification.current_step(db_session(), session)))
+
+
+@bp.route("/<token>/consent", methods=["GET", "POST"])
+def consent(token: str) -> ResponseReturnValue:
+    session = _session(token)
+    if (moved := _ahead(session, "consent")) is not None:
+        return moved
+    form = ConsentForm()
+    db = db_session()
+    if _submitted(form):
+        if form.decline.data:
+            verification.decline_consent(session)
+            db.commit()
+            if session.return_url:
+                return redirect(return_link(session.return_url, session.id), 303)
+            return render_template("flow/declined.html")
+        verification.give_consent(session)
+        db.commit()
+        return _to_entry(session)
+    platform = db.get(Platform, session.platform_id)
+    return _page(
+        "flow/consent.html",
+        session,
+        "consent",
+        form=form,
+        platform_name=platform.name if platform else "The service you came from",
+        documents=[DOCUMENT_LABELS[kind] for kind in verification.allowed_types(session)],
+        selfie=verification.needs_selfie(session),
+        qr=_qr_code(session),
+    )
+
+
+@bp.route("/<token>/document", methods=["GET", "POST"])
+def document_type(token: str) -> ResponseReturnValue:
+    session = _session(token)
+    if (moved := _ahead(session, "document_type")) is not None:
+        return moved
+    db = db_session()
+    allowed = verification.allowed_types(session)
+    if len(allowed) == 1:
+        verification.choose_document_type(db, session, allowed[0])
+        db.commit()
+        return _to_entry(session)
+    form = DocumentTypeForm().offer(allowed)
+    if _submitted(form):
+        verification.choose_document_type(db, session, form.document_type.data)
+        db.commit()
+        return _to_entry(session)
+    if request.method == "GET" and session.document_type in allowed:
+        form.document_type.data = session.document_type
+    page = _page("flow/document_type.html", session, "document_type", form=form)
+    return page, 422 if request.method == "POST" else 200
+
+
+@bp.route("/<token>/<any(front, back, selfie):step>", methods=["GET", "POST"])
+def capture(token: str, step: verification.CaptureStep) -> ResponseReturnValue:
+    session = _session(token)
+    if (moved := _ahead(session, step)) is not None:
+        return moved
+    form = CaptureForm()
+    message, attempts_left = None, None
+    if _submitted(form):
+        db = db_session()
+        photo = form.photo.data
+        outcome = verification.save_upload(
+            db,
+            storage(),
+            session,
+            step,
+            photo.stream,
+            photo.mimetype or "application/octet-stream",
+            int(current_app.config["MAX_ATTEMPTS"]),
+        )
+        db.commit()
+        if outcome.accepted or session.status != "requires_input":
+            return _to_entry(session)
+        message, attempts_left = outcome.message, outcome.attempts_left
+    elif session.last_error_step == step and session.last_error_reason:
+        message = session.last_error_reason
+    guide = "passport" if session.document_type == "passport" else "card"
+    page = _page(
+        "flow/capture.html",
+        session,
+        step,
+        form=form,
+        message=message,
+        attempts_left=attempts_left,
+        document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
+        guide="face" if step == "selfie" else guide,
+        facing="user" if step == "selfie" else "environment",
+        qr=_qr_code(session) if step != "selfie" else None,
+    )
+    return page, 422 if request.method == "POST" else 200
+
+
+@bp.route("/<token>/review", methods=["GET", "POST"])
+def review(token: str) -> ResponseReturnValue:
+    session = _session(token)
+    if (moved := _ahead(session, "review")) is not None:
+        return moved
+    db = db_session()
+    form = SubmitForm()
+    if _submitted(form):
+        verification.submit(db, session)
+        db.commit()
+        return redirect(url_for("flow.processing", token=token), 303)
+    uploads = verification.latest_uploads(db, session)
+    shots = [
+        {
+            "step": step,
+            "src": url_for("flow.file", token=token, file_id=uploads[step].id),
+            "retake": _step_url(session, step),
+        }
+        for step in verification.capture_steps(session)
+    ]
+    return _page(
+        "flow/review.html",
+        session,
+        "review",
+        form=form,
+        shots=shots,
+        document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
+    )
+
+
+@bp.get("/<token>/processing")
+def processing(token: str) -> ResponseReturnValue:
+    session = _session(token, finished=True)
+    if session.status != "processing":
+        return redirect(url_for("flow.result", token=token))
+    return render_template(
+        "flow/processing.html",
+        status_url=url_for("flow.status", token=token),
+        selfie=verification.needs_selfie(session),
+    )
+
+
+@bp.get("/<token>/status")
+def status(token: str) -> ResponseReturnValue:
+    """What the processing page polls: the status and where to go once it is decided."""
+    session = _find(token)
+    if session is None:
+        return jsonify(status=None, next=None), 404
+    if _problem(session, finished=True) is not None:
+        next_url: str | None = url_for("flow.entry", token=token)
+    elif session.status == "processing":
+        next_url = None
+    else:
+        next_url = url_for("flow.result", token=token)
+    response = jsonify(status=session.status, next=next_url)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<token>/result")
+def result(token: str) -> ResponseReturnValue:
+    session = _session(token, finished=True)
+    if session.status == "processing":
+        return redirect(url_for("flow.processing", token=token))
+    if session.status == "verified":
+        back = return_link(session.return_url, session.id) if session.return_url else None
+        return render_template("flow/result.html", verified=True, return_url=back)
+    if session.last_error_code in (None, "consent_declined"):
+        return redirect(url_for("flow.entry", token=token))
+    retry = verification.current_step(db_session(), session)
+    return render_template(
+        "flow/result.html",
+        verified=False,
+        reason=session.last_error_reason,
+        retry_url=_step_url(session, retry),
+    )
+
+
+@bp.get("/<token>/files/<file_id>")
+def file(token: str, file_id: str) -> ResponseReturnValue:
+    """A small copy of one of this session's captures; other sessions' files are not there."""
+    session = _session(token)
+    upload = db_session().scalar(
+        select(UploadedFile).where(
+            UploadedFile.id == file_id, UploadedFile.session_id == session.id
+        )
+    )
+    if upload is None or upload.storage_key is None:
+        abort(404)
+    try:
+        image = load_image(storage().read(upload.storage_key), min_side=1).image
+    except ImageError:
+        abort(404)
+    scale = _THUMBNAIL_SIDE / max(image.shape[:2])
+    if scale < 1:
+        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    encoded, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
+    if not encoded:
+        abort(404)
+    response = make_response(data.tobytes())
+    response.headers["Content-Type"] = "image/jpeg"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
