@@ -123,3 +123,21 @@ def test_the_background_runner_wakes_up_for_a_new_job(app: Flask) -> None:
     finally:
         runner.stop()
     assert ran == [0]
+
+
+@jobs.handler("test_slow")
+def _slow(_app: Flask, payload: dict[str, Any]) -> None:
+    time.sleep(1.5)
+    with ran_lock:
+        ran.append(payload["n"])
+
+
+def test_the_heartbeat_keeps_a_long_job_from_being_taken_twice(app: Flask) -> None:
+    app.config["JOB_LEASE_SECONDS"] = 0.6  # the job runs for 2.5 leases
+    _enqueue(app, "test_slow")
+    first = threading.Thread(target=jobs.run_pending, args=(app,))
+    first.start()
+    time.sleep(1.0)  # past the first lease: only the heartbeat keeps the job
+    assert jobs.run_pending(app) == 0
+    first.join()
+    assert ran == [0]

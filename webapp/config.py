@@ -49,6 +49,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "SESSION_TTL_HOURS": _int(env, "IDFLOW_SESSION_TTL_HOURS", 48),
         "MAX_ATTEMPTS": _int(env, "IDFLOW_MAX_ATTEMPTS", 10),
         "JOB_WORKERS": _int(env, "IDFLOW_JOB_WORKERS", 2),
+        "JOB_LEASE_SECONDS": _int(env, "IDFLOW_JOB_LEASE_SECONDS", 30),
         "MAX_CONTENT_LENGTH": _int(env, "IDFLOW_MAX_UPLOAD_MB", 15) * 1024 * 1024,
     }
 

@@ -2,8 +2,9 @@
 
 Views and domain code only call `queue().enqueue(db, kind, payload)`. The embedded queue writes a
 row to the `jobs` table inside the caller's transaction, so a job exists exactly when the change
-that needs it was committed; `JobRunner` threads claim rows one at a time with a lease, so a job
-whose runner died (a killed process) is picked up again once the lease runs out. A Redis-backed
+that needs it was committed; `JobRunner` threads claim rows one at a time with a short lease that
+a heartbeat renews while the job runs, so a job whose runner died (a killed process) is picked up
+again within one lease (`IDFLOW_JOB_LEASE_SECONDS`). A Redis-backed
 queue replaces this by implementing `JobQueue` and running `run_job` in its workers.
 
 Handlers register by name with `@handler("kind")`; payloads are plain JSON and never carry
@@ -104,19 +105,38 @@ def claim(db: Session, lease_seconds: float) -> Job | None:
             return db.get(Job, job_id, populate_existing=True)
 
 
-def run_job(app: Flask, job: Job) -> None:
+def _keep_lease(app: Flask, job_id: int, lease_seconds: float, done: threading.Event) -> None:
+    while not done.wait(lease_seconds / 3):
+        with database(app).sessions() as db:
+            db.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.status == "running")
+                .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+            )
+            db.commit()
+
+
+def run_job(app: Flask, job: Job, lease_seconds: float) -> None:
     """Run one claimed job and record how it went; failures are retried with growing delays."""
     registered = _HANDLERS.get(job.kind)
     error: str | None = None
     if registered is None:
         error = f"no handler for {job.kind!r}"
     else:
+        done = threading.Event()
+        heartbeat = threading.Thread(
+            target=_keep_lease, args=(app, job.id, lease_seconds, done), daemon=True
+        )
+        heartbeat.start()
         try:
             with app.app_context():
                 registered.run(app, job.payload)
         except Exception as exc:  # any failure of a job is recorded, never lost
             error = type(exc).__name__
             log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
+        finally:
+            done.set()
+            heartbeat.join()
     with database(app).sessions() as db:
         now = utcnow()
         if error is None:
@@ -134,15 +154,16 @@ def run_job(app: Flask, job: Job) -> None:
             registered.give_up(app, job.payload)
 
 
-def run_pending(app: Flask, *, lease_seconds: float = 300) -> int:
+def run_pending(app: Flask) -> int:
     """Run every due job in this thread; how `idflow jobs run` and tests drain the queue."""
+    lease_seconds = float(app.config["JOB_LEASE_SECONDS"])
     done = 0
     while True:
         with database(app).sessions() as db:
             job = claim(db, lease_seconds)
         if job is None:
             return done
-        run_job(app, job)
+        run_job(app, job, lease_seconds)
         done += 1
 
 
@@ -153,7 +174,7 @@ class JobRunner:
         self.app = app
         self.workers = workers
         self.poll_seconds = poll_seconds
-        self.lease_seconds = float(app.config.get("JOB_LEASE_SECONDS", 300))
+        self.lease_seconds = float(app.config["JOB_LEASE_SECONDS"])
         self.stopping = threading.Event()
         self.wake = app.extensions[_EXTENSION].wake
         self.threads: list[threading.Thread] = []
@@ -179,7 +200,7 @@ class JobRunner:
                 log.exception("could not claim a job")
                 job = None
             if job is not None:
-                run_job(self.app, job)
+                run_job(self.app, job, self.lease_seconds)
                 continue
             self.wake.wait(self.poll_seconds)
             self.wake.clear()
