@@ -157,8 +157,32 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_verify(args: argparse.Namespace) -> int:
+    from processing.verify_bench import (
+        default_detector_model,
+        default_faces_dir,
+        format_report,
+        run_bench,
+    )
+
+    faces = args.faces or default_faces_dir()
+    if faces is None:
+        print(
+            "idflow: no faces folder: pass --faces DIR (one folder of photos per person) or set "
+            "IDFLOW_SHARED_DIR to a folder holding samples/faces",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    report = run_bench(faces, args.count, detector_model=default_detector_model(faces))
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(format_report(report))
+    return EXIT_OK
+
+
 def register_commands(commands: Any) -> None:
-    """Add `read`, `samples` and `bench` to an argparse subparsers object."""
+    """Add `read`, `verify`, `samples`, `bench` and `bench-verify` to an argparse subparsers."""
     read = commands.add_parser("read", help="read a document photo and print what was found")
     read.add_argument("front", type=_existing_file, help="photo of the front (or data page)")
     read.add_argument("--back", type=_existing_file, help="photo of the back")
@@ -194,6 +218,18 @@ def register_commands(commands: Any) -> None:
     bench.add_argument("--limit", type=_positive, help="only the first N images")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(handler=_bench)
+
+    bench_verify = commands.add_parser(
+        "bench-verify", help="time verify and measure the face match's error rates"
+    )
+    bench_verify.add_argument(
+        "--faces", type=_existing_dir, help="face photos, one folder per person"
+    )
+    bench_verify.add_argument(
+        "--count", type=_positive, default=8, help="documents per kind (default 8)"
+    )
+    bench_verify.add_argument("--json", action="store_true")
+    bench_verify.set_defaults(handler=_bench_verify)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -26,11 +26,14 @@ from numpy.typing import NDArray
 from processing.errors import FaceModelError
 from processing.models import yunet_path
 from processing.portrait import detect_yunet
+from processing.quality import NO_EDGE_SIGMA, blur_sigma
 
 Detector = Literal["yunet", "dlib_hog"]
 ReasonCode = Literal[
     "selfie_face_not_found",
     "selfie_multiple_faces",
+    "selfie_face_too_small",
+    "selfie_face_blurry",
     "selfie_document_missing_photo",
     "selfie_face_mismatch",
 ]
@@ -44,6 +47,12 @@ _SIMILARITY_SCALE = 0.06
 # background at a photo's edge; counting those would reject a good selfie as "multiple faces".
 _YUNET_MIN_SCORE = 0.8
 _MIN_EYE_DISTANCE = 40.0  # px; smaller faces are upscaled so the landmarks land reliably
+# Selfie faces are judged before matching (docs/face-match.md): below 20 px between the eyes or
+# above a blur sigma of 3 px (measured as if the eyes were 60 px apart) genuine distances rise by
+# 0.1 or more and start crossing the threshold. Sharp sample photos measure 0.8-1.2.
+MIN_SELFIE_EYE_DISTANCE = 20.0
+MAX_SELFIE_BLUR = 3.0
+_BLUR_EYE_DISTANCE = 60.0
 _HOG_EYE_SHARE = 0.4  # eye distance as a share of a HOG box's width (HOG gives no landmarks)
 _HOG_SIDE = 800  # HOG runs on a copy at most this big; its smallest face is ~80 px
 _CONTEXT = 0.5  # share of the box size kept around a face when cropping it for the embedding
@@ -193,9 +202,50 @@ def face_embedding(image: NDArray[np.uint8], face: FaceBox) -> NDArray[np.float3
     return np.asarray(descriptor, dtype=np.float32)
 
 
+def face_blur(image: NDArray[np.uint8], face: FaceBox) -> float:
+    """Gaussian blur of the face region, in pixels of a face whose eyes are 60 px apart.
+
+    Scaling to one face size makes near and far faces comparable; large faces are shrunk first
+    (faster), small ones measured as they are and the result scaled.
+    """
+    x, y, w, h = face.box
+    region = _as_bgr(image)[max(0, y) : y + h, max(0, x) : x + w]
+    if min(region.shape[:2]) < 8:
+        return NO_EDGE_SIGMA
+    gray = np.asarray(cv2.cvtColor(region, cv2.COLOR_BGR2GRAY), np.float32)
+    to_reference = _BLUR_EYE_DISTANCE / max(face.eye_distance_px, 1.0)
+    if to_reference < 1.0:
+        small = cv2.resize(
+            gray, None, fx=to_reference, fy=to_reference, interpolation=cv2.INTER_AREA
+        )
+        return blur_sigma(np.asarray(small, np.float32))
+    return blur_sigma(gray) * to_reference
+
+
 def similarity_of(distance: float) -> float:
     """Map a descriptor distance to 0-1: 0.5 at MATCH_THRESHOLD, falling logistically."""
     return 1.0 / (1.0 + math.exp((distance - MATCH_THRESHOLD) / _SIMILARITY_SCALE))
+
+
+def _upright_portrait(
+    portrait: NDArray[np.uint8], faces: list[FaceBox], detector_model: Path | None
+) -> tuple[NDArray[np.uint8], FaceBox]:
+    """The portrait the right way up, and its holder's face.
+
+    A document photographed upside down can leave its portrait upside down. YuNet still finds
+    such a face, with landmarks placed as if upright, and dlib then describes someone else
+    (distance ~0.7 to the same person). YuNet scores every sample face higher upright than turned
+    (0.93-0.96 against 0.73-0.90), so the turn with the better score is the upright one. HOG finds
+    only upright faces.
+    """
+    face = faces[0]
+    if face.detector != "yunet":
+        return portrait, face
+    turned = np.ascontiguousarray(cv2.rotate(portrait, cv2.ROTATE_180))
+    again = detect_faces(turned, detector_model=detector_model)
+    if again and again[0].score > face.score:
+        return turned, again[0]
+    return portrait, face
 
 
 def _no_match(
@@ -212,8 +262,9 @@ def compare_faces(
 ) -> FaceMatch:
     """Whether the one face in `selfie` is the holder in `portrait` (a crop or a whole document).
 
-    The selfie must show exactly one face; on the document the largest face is the holder's (the
-    small ghost image is ignored), as in `processing.portrait`.
+    The selfie must show exactly one face, near and sharp enough to describe; on the document
+    the largest face is the holder's (the small ghost image is ignored), as in
+    `processing.portrait`. An upside-down portrait is turned upright first.
     """
     detector = active_detector(detector_model)
     selfie_faces = detect_faces(selfie, detector_model=detector_model)
@@ -223,10 +274,14 @@ def compare_faces(
         return _no_match("selfie_face_not_found", *counts)
     if len(selfie_faces) > 1:
         return _no_match("selfie_multiple_faces", *counts)
+    if selfie_faces[0].eye_distance_px < MIN_SELFIE_EYE_DISTANCE:
+        return _no_match("selfie_face_too_small", *counts)
+    if face_blur(selfie, selfie_faces[0]) > MAX_SELFIE_BLUR:
+        return _no_match("selfie_face_blurry", *counts)
     if not portrait_faces:
         return _no_match("selfie_document_missing_photo", *counts)
     selfie_vector = face_embedding(selfie, selfie_faces[0])
-    portrait_vector = face_embedding(portrait, portrait_faces[0])
+    portrait_vector = face_embedding(*_upright_portrait(portrait, portrait_faces, detector_model))
     distance = float(np.linalg.norm(selfie_vector - portrait_vector))
     match = distance <= MATCH_THRESHOLD
     return FaceMatch(
@@ -242,11 +297,14 @@ def compare_faces(
 
 __all__ = [
     "MATCH_THRESHOLD",
+    "MAX_SELFIE_BLUR",
+    "MIN_SELFIE_EYE_DISTANCE",
     "FaceBox",
     "FaceMatch",
     "active_detector",
     "compare_faces",
     "detect_faces",
+    "face_blur",
     "face_embedding",
     "similarity_of",
 ]

@@ -108,9 +108,30 @@ def _any_pair(
     return any(rule(said, printed) for said in claimed for printed in document)
 
 
+def _one_part(
+    claimed: str, document: str, *, surname: bool, truncated: bool, zone: str
+) -> NameMatch:
+    """Only one of the names was claimed: compare that one alone."""
+    part = "surname" if surname else "given name"
+    said, printed = spellings(claimed), spellings(document)
+    if not any(said):
+        return NameMatch(False, MISMATCH, f"The claimed {part} has no Latin letters to compare.")
+    if not any(printed) and (surname or not truncated):
+        # A surname filling a truncated name field leaves no given names to check.
+        return NameMatch(False, MISMATCH, f"The {zone} shows no {part} to compare.")
+    rule = _surname_matches if surname else _given_names_match
+    if _any_pair(said, printed, partial(rule, truncated=truncated)):
+        return NameMatch(
+            True, None, f"The claimed {part} (the only name claimed) matches the {zone}."
+        )
+    verb = "differs" if surname else "differ"
+    what = "surname" if surname else "given names"
+    return NameMatch(False, MISMATCH, f"The claimed {what} {verb} from the {zone}.")
+
+
 def compare_names(
-    claimed_first: str,
-    claimed_last: str,
+    claimed_first: str | None,
+    claimed_last: str | None,
     *,
     document_surname: str,
     document_given_names: str,
@@ -119,10 +140,23 @@ def compare_names(
 ) -> NameMatch:
     """Whether the claimed names are the document's names, judged as a careful human would.
 
+    A name that is None was not claimed and is not compared: a surname alone is held to the
+    document's surname, a first name alone to its given names (no swap is then possible).
     `from_mrz` says which zone the document names were read from; it only shapes the detail,
     since every spelling rule applies to either zone. `truncated` is `MRZ.names_truncated`.
     """
     zone = "machine-readable zone" if from_mrz else "visual zone"
+    if claimed_first is None and claimed_last is None:
+        return NameMatch(True, None, "No names were claimed, so none were compared.")
+    if claimed_first is None or claimed_last is None:
+        only_surname = claimed_first is None
+        return _one_part(
+            claimed_last if claimed_last is not None else claimed_first or "",
+            document_surname if only_surname else document_given_names,
+            surname=only_surname,
+            truncated=truncated,
+            zone=zone,
+        )
     first = spellings(claimed_first)
     last = spellings(claimed_last)
     surname = spellings(document_surname)

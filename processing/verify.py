@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -36,6 +37,18 @@ VerdictStatus = Literal["verified", "requires_input"]
 
 # A printed number one character away from the MRZ's is an OCR slip, not another document.
 _MAX_NUMBER_SLIPS = 1
+# OCR of printed numbers confuses these letters and digits (CNPTS5CVPO read for CNPT5CVP0); they
+# are folded together before counting slips. Readings below _NUMBER_TRUST are not compared at all.
+_LOOKALIKES = str.maketrans("OQDILZSBG", "000112586")
+_NUMBER_TRUST = 0.5
+_MAX_NAME_SLIPS = 1  # the same for a printed name against the MRZ's
+# Visual-zone confidence from which a printed field may contradict the MRZ: on generated documents
+# correct dates read at 0.94-0.96 and names at 0.67-0.96, while a misread name ("POR" for ÞÓR,
+# whose Þ the MRZ spells TH) came at 0.76.
+_VISUAL_TRUST = 0.85
+# The letter ICAO 9303 adds when spelling out Ä, Ö, Ü (AE, OE, UE) and Å (AA); OCR of the printed
+# name usually reads the bare vowel.
+_ICAO_DIGRAPH = re.compile(r"(?<=[AOU])E|(?<=A)A")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 
 
@@ -288,9 +301,9 @@ def check_same_document(result: DocumentResult) -> CheckError | None:
         if result.mrz is not None and result.mrz.valid
         else (result.barcode.document_number if result.barcode else None)
     )
-    if printed is None or not machine:
+    if printed is None or printed.confidence < _NUMBER_TRUST or not machine:
         return None
-    a, b = normalise_number(printed.value), normalise_number(machine)
+    a, b = (normalise_number(n).translate(_LOOKALIKES) for n in (printed.value, machine))
     if _edit_distance(a, b) <= _MAX_NUMBER_SLIPS:
         return None
     where = "the back" if len(result.sides) > 1 else "the machine-readable data"
@@ -298,6 +311,76 @@ def check_same_document(result: DocumentResult) -> CheckError | None:
         "document_unverified_other",
         f"The document number printed on the front does not match {where}: "
         "both photos must show the same document.",
+    )
+
+
+def _name_letters(name: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", name.upper()) if "A" <= c <= "Z")
+
+
+def _looks_like_printed_name(value: str) -> bool:
+    """Documents print names in capitals; a mixed-case or one-letter reading is a caption or a
+    fragment the visual reader mistook for the name ("Prénon", "K")."""
+    return value == value.upper() and len(_name_letters(value)) >= 2
+
+
+def _printed_name_agrees(printed: str, machine: str, *, surname: bool, truncated: bool) -> bool:
+    """The printed name is the MRZ's up to spelling (`compare_names`), or up to what OCR does to
+    print: it drops diacritics the MRZ spells out ("SCHRODER" for SCHROEDER) and slips a letter.
+    """
+    first, last = (None, printed) if surname else (printed, None)
+    outcome = compare_names(
+        first,
+        last,
+        document_surname=machine if surname else "",
+        document_given_names="" if surname else machine,
+        truncated=truncated,
+    )
+    if outcome.match:
+        return True
+    read = _name_letters(printed)
+    spelled = _name_letters(machine)
+    return any(
+        _edit_distance(read, form) <= _MAX_NAME_SLIPS
+        for form in (spelled, _ICAO_DIGRAPH.sub("", spelled))
+    )
+
+
+def check_mrz_matches_visual(result: DocumentResult) -> CheckError | None:
+    """Where the visual zone read a field clearly, it must say what the valid MRZ says.
+
+    A printed zone that contradicts the MRZ is an altered document or two documents' sides.
+    Fields read with little confidence are skipped: OCR misreads are not the holder's fault.
+    The document number is `check_same_document`'s.
+    """
+    mrz, visual = result.mrz, result.visual
+    if mrz is None or not mrz.valid or visual is None:
+        return None
+    read = {name: f.value for name, f in visual.fields.items() if f.confidence >= _VISUAL_TRUST}
+    differing = [
+        label
+        for name, label, machine in (
+            ("birth_date", "date of birth", mrz.birth_date),
+            ("expiry_date", "expiry date", mrz.expiry_date),
+        )
+        if name in read and machine and read[name] != machine
+    ]
+    for name, label, machine, is_surname in (
+        ("surname", "surname", mrz.surname, True),
+        ("given_names", "given names", mrz.given_names, False),
+    ):
+        if name in read and machine and _looks_like_printed_name(read[name]):
+            agrees = _printed_name_agrees(
+                read[name], machine, surname=is_surname, truncated=mrz.names_truncated
+            )
+            if not agrees:
+                differing.append(label)
+    if not differing:
+        return None
+    return CheckError(
+        "document_unverified_other",
+        "The printed details do not match the machine-readable zone "
+        f"({', '.join(differing)}): the document may have been altered.",
     )
 
 
@@ -329,8 +412,8 @@ def check_names(data: DocumentData, provided: ProvidedDetails) -> CheckError | N
     if provided.first_name is None and provided.last_name is None:
         return None
     outcome = compare_names(
-        provided.first_name or "",
-        provided.last_name or "",
+        provided.first_name,
+        provided.last_name,
         document_surname=data.surname or "",
         document_given_names=data.given_names or "",
         truncated=data.names_truncated,
@@ -380,6 +463,7 @@ def check_document(
         lambda: check_country(data, options),
         lambda: check_mrz_digits(result),
         lambda: check_same_document(result),
+        lambda: check_mrz_matches_visual(result),
         lambda: check_expiry(data, today),
         lambda: check_age(data, options.min_age, today),
         lambda: check_names(data, provided),
@@ -391,12 +475,16 @@ def check_document(
 _SELFIE_CODES = {
     "selfie_face_not_found": "selfie_face_not_found",
     "selfie_multiple_faces": "selfie_unverified_other",
+    "selfie_face_too_small": "selfie_unverified_other",
+    "selfie_face_blurry": "selfie_unverified_other",
     "selfie_document_missing_photo": "selfie_document_missing_photo",
     "selfie_face_mismatch": "selfie_face_mismatch",
 }
 _SELFIE_REASONS = {
     "selfie_face_not_found": "No face was found in the selfie: take it facing the camera.",
     "selfie_multiple_faces": "The selfie shows more than one face: only the holder may be in it.",
+    "selfie_face_too_small": "The face in the selfie is too small: hold the camera closer.",
+    "selfie_face_blurry": "The face in the selfie is blurred: hold still and take it in focus.",
     "selfie_document_missing_photo": "No portrait was found on the document to compare with.",
     "selfie_face_mismatch": "The face in the selfie is not the portrait on the document.",
 }
@@ -535,6 +623,7 @@ __all__ = [
     "VerificationReport",
     "VerifiedOutputs",
     "VerifyOptions",
+    "check_mrz_matches_visual",
     "document_data",
     "evaluate",
     "normalise_number",

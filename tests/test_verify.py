@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,9 +19,17 @@ from processing.models import YUNET_FILE
 from processing.mrz.parse import parse_mrz
 from processing.pipeline import read_document
 from processing.result import DocumentResult
-from processing.samples import make_document
-from processing.samples.portrait import load_face
-from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate, verify
+from processing.samples import make_document, render
+from processing.samples.identities import random_identity
+from processing.samples.portrait import load_face, silhouette
+from processing.verify import (
+    ProvidedDetails,
+    Verdict,
+    VerifyOptions,
+    check_mrz_matches_visual,
+    evaluate,
+    verify,
+)
 
 TODAY = date(2026, 11, 25)
 FACES = SHARED / "samples" / "faces"
@@ -267,3 +276,94 @@ def test_id_card_front_must_belong_to_the_back() -> None:
     )
     assert_fails(verdict, "document_unverified_other")
     assert verdict.last_error is not None and "same document" in verdict.last_error.reason
+
+
+def test_last_name_only_claim_compares_the_surname_alone(passport: ReadSample) -> None:
+    assert judge(passport, first_name=None, last_name="Guðmundsson").status == "verified"
+    verdict = judge(passport, first_name=None, last_name="Jonsson")
+    assert_fails(verdict, "document_name_mismatch")
+    assert verdict.last_error is not None
+    assert "surname differs" in verdict.last_error.reason
+    assert "both" not in verdict.last_error.reason and "given" not in verdict.last_error.reason
+
+
+def test_first_name_only_claim_compares_the_given_names_alone(passport: ReadSample) -> None:
+    assert judge(passport, first_name="Thor", last_name=None).status == "verified"
+    verdict = judge(passport, first_name="Olaf", last_name=None)
+    assert_fails(verdict, "document_name_mismatch")
+    assert verdict.last_error is not None
+    assert "given names differ" in verdict.last_error.reason
+    assert "both" not in verdict.last_error.reason and "surname" not in verdict.last_error.reason
+
+
+def test_no_name_claimed_is_not_compared(passport: ReadSample) -> None:
+    assert judge(passport, first_name=None, last_name=None).status == "verified"
+
+
+def read_id_card(front: NDArray[np.uint8], back: NDArray[np.uint8] | None) -> DocumentResult:
+    assert back is not None
+    return read_document(png(front), png(back), today=TODAY, read_visual=True)
+
+
+@pytest.mark.parametrize("seed", [0, 7])
+def test_id_card_printed_zone_agrees_with_the_mrz(seed: int) -> None:
+    # Seed 0 prints SCHRÖDER, JÜRGEN, which the MRZ spells SCHROEDER, JUERGEN and OCR reads
+    # SCHRODER; seed 7's printed number OCRs with a lookalike letter and an extra one.
+    document = make_document("td1", seed, today=TODAY)
+    result = read_id_card(document.front, document.back)
+    assert result.visual is not None
+    compared = {"surname", "given_names", "birth_date"} & {
+        name for name, field in result.visual.fields.items() if field.confidence >= 0.85
+    }
+    assert compared, result.visual.fields  # the check had something to compare
+    assert check_mrz_matches_visual(result) is None
+    holder = document.truth_front["holder"]
+    verdict = verify(
+        png(document.front),
+        png(document.back) if document.back is not None else None,
+        None,
+        VerifyOptions(require_id_number=True),
+        claimed(holder),
+        today=TODAY,
+    )
+    assert verdict.status == "verified", verdict.last_error
+
+
+def tampered_id_card(seed: int, **changes: Any) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+    """An id card whose printed front says `changes` while the back's MRZ keeps the truth."""
+    genuine = make_document("td1", seed, today=TODAY)
+    assert genuine.back is not None
+    rng = random.Random(f"td1:{seed}")
+    identity = random_identity(rng, TODAY)  # the same holder make_document drew for this seed
+    assert identity.document_number == genuine.truth_front["holder"]["document_number"]
+    altered = dataclasses.replace(identity, **changes)
+    front = render.render_td1_front(altered, silhouette(rng, (390, 500)), rng)
+    bgr = np.ascontiguousarray(np.asarray(front.convert("RGB"), dtype=np.uint8)[:, :, ::-1])
+    return bgr, genuine.back
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"birth_date": date(1981, 6, 15)}, "date of birth"),
+        ({"surname": "LINDQVIST"}, "surname"),
+    ],
+)
+def test_printed_zone_contradicting_the_mrz_fails(changes: dict[str, Any], field: str) -> None:
+    front, back = tampered_id_card(2, **changes)
+    result = read_id_card(front, back)
+    error = check_mrz_matches_visual(result)
+    assert error is not None and error.code == "document_unverified_other"
+    assert "printed details do not match" in error.reason and field in error.reason
+    verdict = verify(png(front), png(back), None, VerifyOptions(), ProvidedDetails(), today=TODAY)
+    assert_fails(verdict, "document_unverified_other")
+    assert verdict.last_error == error
+
+
+@needs_shared
+def test_blurred_selfie(obama_passport: ReadSample) -> None:
+    photo = cv2.imread(str(FACES / "obama" / "obama2.jpg"))
+    blurred = png(np.asarray(cv2.GaussianBlur(photo, (0, 0), 10), dtype=np.uint8))
+    verdict = selfie_verdict(obama_passport, blurred)
+    assert_fails(verdict, "selfie_unverified_other")
+    assert verdict.last_error is not None and "blurred" in verdict.last_error.reason
