@@ -23,10 +23,11 @@ WORKDIR /opt/idflow/app
 COPY pyproject.toml README.md ./
 COPY processing ./processing
 COPY webapp ./webapp
+COPY idflow_signature ./idflow_signature
 COPY templates ./templates
 COPY static ./static
 # Editable, so the app finds the top-level templates/ and static/ folders beside its code.
-RUN pip install -e .
+RUN pip install -e '.[postgres]'
 
 RUN useradd --system --create-home --home-dir /home/idflow idflow \
     && mkdir -p /data && chown idflow:idflow /data
@@ -34,4 +35,5 @@ USER idflow
 VOLUME ["/data"]
 EXPOSE 8000
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--access-logfile", "-", "webapp.wsgi:app"]
+# `idflow serve` applies the database migrations, then starts gunicorn.
+CMD ["idflow", "serve", "--host", "0.0.0.0", "--port", "8000"]

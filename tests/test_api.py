@@ -632,8 +632,9 @@ def test_cli_platform_create_key_authenticates(
     out = capsys.readouterr().out
     assert out.count("\n") == 1
     created = json.loads(out)
-    assert set(created) == {"id", "secret_key"}
+    assert set(created) == {"id", "secret_key", "test_secret_key"}
     assert created["id"].startswith("plat_") and created["secret_key"].startswith("sk_live_")
+    assert created["test_secret_key"].startswith("sk_test_")
 
     app = create_app({"TESTING": True, "JOB_WORKERS": 0})
     client = app.test_client()

@@ -225,6 +225,7 @@ def test_every_operation_and_documented_response(
         client.get(f"/v1/verification_reports/{done['last_verification_report']}", headers=headers),
     )
     checker.check("/v1/openapi.json", "get", client.get("/v1/openapi.json"))
+    _webhook_operations(client, headers, checker)
 
     documented = {
         (path, method, status)
@@ -232,6 +233,62 @@ def test_every_operation_and_documented_response(
         for status in checker.document["paths"][path][method]["responses"]
     }
     assert checker.seen == documented
+
+
+def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: Checker) -> None:
+    """Every webhook endpoint and event operation, with each documented status."""
+    endpoints, one = "/v1/webhook_endpoints", "/v1/webhook_endpoints/{id}"
+    events, event, redeliver = "/v1/events", "/v1/events/{id}", "/v1/events/{id}/redeliver"
+    nobody = {"Authorization": "Bearer sk_live_nope"}
+    hook = {"url": "http://127.0.0.1:9/hooks", "enabled_events": ["*"]}
+    created = checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=headers))
+    assert created["secret"].startswith("whsec_")
+    checker.check(
+        endpoints, "post", client.post(endpoints, json={"url": "ftp://x"}, headers=headers)
+    )
+    checker.check(endpoints, "post", client.post(endpoints, json=hook))
+    keyed = {**headers, "Idempotency-Key": "hook-1"}
+    checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=keyed))
+    other = {**hook, "url": "https://elsewhere.example/"}
+    checker.check(endpoints, "post", client.post(endpoints, json=other, headers=keyed))
+    checker.check(endpoints, "get", client.get(endpoints, headers=headers))
+    checker.check(endpoints, "get", client.get(endpoints))
+
+    url = f"{endpoints}/{created['id']}"
+    checker.check(one, "get", client.get(url, headers=headers))
+    checker.check(one, "get", client.get(url))
+    checker.check(one, "get", client.get(f"{endpoints}/we_missing", headers=headers))
+    changed = client.post(url, json={"disabled": True, "description": "ops"}, headers=headers)
+    assert checker.check(one, "post", changed)["disabled_reason"] == "disabled_by_platform"
+    checker.check(one, "post", client.post(url, json={"disabled": "maybe"}, headers=headers))
+    checker.check(one, "post", client.post(url, json={}))
+    checker.check(one, "post", client.post(f"{endpoints}/we_missing", json={}, headers=headers))
+    key = {**headers, "Idempotency-Key": "hook-2"}
+    checker.check(one, "post", client.post(url, json={"disabled": True}, headers=key))
+    checker.check(one, "post", client.post(url, json={"disabled": False}, headers=key))
+
+    listed = checker.check(events, "get", client.get(f"{events}?limit=1", headers=headers))
+    assert listed["has_more"] is True
+    checker.check(events, "get", client.get(f"{events}?type=charge.succeeded", headers=headers))
+    checker.check(events, "get", client.get(events))
+    checker.check(events, "get", client.get(f"{events}?ending_before=evt_x", headers=headers))
+    event_id = listed["data"][0]["id"]
+    checker.check(event, "get", client.get(f"{events}/{event_id}", headers=headers))
+    checker.check(event, "get", client.get(f"{events}/{event_id}"))
+    checker.check(event, "get", client.get(f"{events}/evt_missing", headers=headers))
+    again = f"{events}/{event_id}/redeliver"
+    checker.check(redeliver, "post", client.post(again, headers=headers))
+    bad = client.post(again, json={"webhook_endpoint": created["id"]}, headers=headers)
+    assert checker.check(redeliver, "post", bad)["error"]["code"] == "webhook_endpoint_disabled"
+    checker.check(redeliver, "post", client.post(again))
+    checker.check(redeliver, "post", client.post(f"{events}/evt_x/redeliver", headers=headers))
+    key = {**headers, "Idempotency-Key": "redeliver-1"}
+    checker.check(redeliver, "post", client.post(again, headers=key))
+    checker.check(redeliver, "post", client.post(again, json={"x": 1}, headers=key))
+
+    checker.check(one, "delete", client.delete(url, headers=nobody))
+    checker.check(one, "delete", client.delete(url, headers=headers))
+    checker.check(one, "delete", client.delete(url, headers=headers))
 
 
 def test_report_from_real_processing_matches_schema(

@@ -27,11 +27,25 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.from_mapping(config)
     settings.finish(app.config)
 
-    from webapp import db, jobs, storage, timing, verification  # noqa: F401  (its job handler)
+    from webapp import (  # noqa: F401  (verification and retention register job handlers)
+        crypto,
+        db,
+        jobs,
+        logsafe,
+        retention,
+        security,
+        storage,
+        timing,
+        verification,
+    )
 
+    logsafe.install()
     timing.init_app(app)
     db.init_app(app)
-    storage.init_app(app)
+    ring = crypto.keyring_from_config(app.config)
+    crypto.bind(db.database(app).engine, ring)
+    app.extensions["idflow.keyring"] = ring
+    storage.init_app(app, ring)
 
     from webapp.api import bp as api_bp
     from webapp.flow import bp as flow_bp
@@ -41,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(flow_bp)
     app.register_error_handler(HTTPException, _http_error)
+    security.init_app(app)
     jobs.init_app(app)
     return app
 

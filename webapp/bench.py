@@ -85,6 +85,7 @@ class Server:
             "IDFLOW_DATA_DIR": str(data_dir),
             "IDFLOW_BASE_URL": self.base,
             "IDFLOW_JOB_WORKERS": "0",
+            "IDFLOW_RATELIMIT_ENABLED": "0",  # the load comes from one address on purpose
         }
         command = [sys.executable, "-m", "webapp.cli", "serve", "--port", str(self.port)]
         command += ["--workers", str(workers), "--threads", str(threads)]

@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from processing.cli import EXIT_OK, EXIT_USAGE, register_commands, run
+from webapp.datacommands import add_commands
 from webapp.errors import ApiError
 
 
@@ -58,10 +59,44 @@ def _platform_create(args: argparse.Namespace) -> int:
     with database(_app()).sessions() as db:
         created = create_platform(db, args.name)
     if args.json:
-        print(json.dumps({"id": created.platform.id, "secret_key": created.secret_key}))
+        print(
+            json.dumps(
+                {
+                    "id": created.platform.id,
+                    "secret_key": created.secret_key,
+                    "test_secret_key": created.test_secret_key,
+                }
+            )
+        )
     else:
         print(f"platform {created.platform.id} ({created.platform.name})")
-        print(f"secret key (shown once, keep it safe): {created.secret_key}")
+        print(f"live secret key (shown once, keep it safe): {created.secret_key}")
+        print(f"test secret key (test sessions only, shown once): {created.test_secret_key}")
+    return EXIT_OK
+
+
+def _webhook_add(args: argparse.Namespace) -> int:
+    from webapp import webhooks
+    from webapp.db import database
+    from webapp.models import Platform
+    from webapp.platforms import Caller
+
+    app = _app()
+    with app.app_context(), database(app).sessions() as db:
+        if db.get(Platform, args.platform) is None:
+            print(f"idflow: no such platform: {args.platform}", file=sys.stderr)
+            return EXIT_USAGE
+        request = webhooks.parse_endpoint({"url": args.url, "enabled_events": args.events})
+        endpoint = webhooks.create_endpoint(db, Caller(args.platform, not args.test), request)
+        db.commit()
+        shown = webhooks.endpoint_to_api(endpoint, with_secret=True)
+    if args.json:
+        print(json.dumps(shown))
+    else:
+        mode = "live" if shown["livemode"] else "test"
+        print(f"webhook endpoint {shown['id']} ({mode}) -> {shown['url']}")
+        print(f"events: {', '.join(shown['enabled_events'])}")
+        print(f"signing secret (shown once, keep it safe): {shown['secret']}")
     return EXIT_OK
 
 
@@ -96,7 +131,7 @@ def _demo(_args: argparse.Namespace) -> int:
     from webapp.platforms import Caller, create_platform, issue_key
 
     app = _app()
-    with database(app).sessions() as db:
+    with app.app_context(), database(app).sessions() as db:
         platform = db.scalar(select(Platform).where(Platform.name == "Demo platform"))
         if platform is None:
             created = create_platform(db, "Demo platform")
@@ -153,6 +188,21 @@ def _bench_web(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_webhooks(args: argparse.Namespace) -> int:
+    from webapp.webhook_bench import BenchError, figures_dict, print_figures, run_bench
+
+    try:
+        figures = run_bench(verdicts=args.verdicts, events=args.events, workers=args.workers)
+    except BenchError as exc:
+        print(f"idflow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(figures_dict(figures), indent=2))
+    else:
+        print_figures(figures)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idflow", description="Self-hosted identity verification."
@@ -176,8 +226,22 @@ def build_parser() -> argparse.ArgumentParser:
     platform_actions = platform.add_subparsers(dest="action", required=True)
     create = platform_actions.add_parser("create", help="create a platform; prints its secret key")
     create.add_argument("name")
-    create.add_argument("--json", action="store_true", help="print {id, secret_key}")
+    create.add_argument(
+        "--json", action="store_true", help="print {id, secret_key, test_secret_key}"
+    )
     create.set_defaults(handler=_platform_create)
+
+    webhook = commands.add_parser("webhook", help="webhook endpoints")
+    webhook_actions = webhook.add_subparsers(dest="action", required=True)
+    add = webhook_actions.add_parser("add", help="register an endpoint; prints its whsec_ secret")
+    add.add_argument("--platform", required=True, help="platform id (plat_...)")
+    add.add_argument("url", help="absolute http(s) URL that receives the POSTs")
+    add.add_argument(
+        "--events", nargs="+", default=["*"], help="event types to send (default: all, '*')"
+    )
+    add.add_argument("--test", action="store_true", help="an endpoint for test-mode events")
+    add.add_argument("--json", action="store_true", help="print the endpoint with its secret")
+    add.set_defaults(handler=_webhook_add)
 
     jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
         dest="action", required=True
@@ -197,6 +261,16 @@ def build_parser() -> argparse.ArgumentParser:
     bench_web.add_argument("--threads", type=int, default=8)
     bench_web.add_argument("--json", action="store_true")
     bench_web.set_defaults(handler=_bench_web)
+
+    add_commands(commands, _app)
+    bench_hooks = commands.add_parser(
+        "bench-webhooks", help="webhook delay after a verdict and deliveries per second"
+    )
+    bench_hooks.add_argument("--verdicts", type=int, default=50)
+    bench_hooks.add_argument("--events", type=int, default=500)
+    bench_hooks.add_argument("--workers", type=int, default=2, help="job runner threads")
+    bench_hooks.add_argument("--json", action="store_true")
+    bench_hooks.set_defaults(handler=_bench_webhooks)
 
     commands.add_parser("demo", help="create a demo session and print its link").set_defaults(
         handler=_demo

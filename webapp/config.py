@@ -24,6 +24,17 @@ def _int(environ: Mapping[str, str], name: str, default: int) -> int:
         raise SystemExit(f"{name} must be a whole number, not {raw!r}") from exc
 
 
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (environ.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name} must be true or false, not {raw!r}")
+
+
 def kept_secret_key(data_dir: Path) -> str:
     """A key that survives restarts without anyone having to set one: sessions stay valid."""
     path = data_dir / _SECRET_FILE
@@ -51,6 +62,25 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "JOB_WORKERS": _int(env, "IDFLOW_JOB_WORKERS", 2),
         "JOB_LEASE_SECONDS": _int(env, "IDFLOW_JOB_LEASE_SECONDS", 30),
         "MAX_CONTENT_LENGTH": _int(env, "IDFLOW_MAX_UPLOAD_MB", 15) * 1024 * 1024,
+        "ENCRYPTION_KEYS": env.get("IDFLOW_ENCRYPTION_KEYS") or "",
+        "RETENTION_DAYS": _int(env, "IDFLOW_RETENTION_DAYS", 30),
+        "BEHIND_HTTPS": _flag(env, "IDFLOW_BEHIND_HTTPS", False),
+        "PROXY_HOPS": _int(env, "IDFLOW_PROXY_HOPS", 0),
+        "RATELIMIT_ENABLED": _flag(env, "IDFLOW_RATELIMIT_ENABLED", True),
+        "RATELIMIT_STORAGE_URI": env.get("IDFLOW_RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_API": env.get("IDFLOW_RATELIMIT_API") or "100 per second",
+        "RATELIMIT_LINK_OPEN": env.get("IDFLOW_RATELIMIT_LINK_OPEN") or "30 per minute",
+        "RATELIMIT_FLOW": env.get("IDFLOW_RATELIMIT_FLOW") or "300 per minute",
+        "RATELIMIT_UPLOAD_SESSION": env.get("IDFLOW_RATELIMIT_UPLOAD_SESSION") or "30 per hour",
+        "RATELIMIT_UPLOAD_IP": env.get("IDFLOW_RATELIMIT_UPLOAD_IP") or "200 per hour",
+        "SHARED_DIR": env.get("IDFLOW_SHARED_DIR") or "",
+        "WEBHOOK_TIMEOUT_SECONDS": _int(env, "IDFLOW_WEBHOOK_TIMEOUT_SECONDS", 10),
+        "WEBHOOK_RETRY_BASE_SECONDS": _int(env, "IDFLOW_WEBHOOK_RETRY_BASE_SECONDS", 60),
+        "WEBHOOK_RETRY_MAX_DELAY_SECONDS": _int(
+            env, "IDFLOW_WEBHOOK_RETRY_MAX_DELAY_SECONDS", 21600
+        ),
+        "WEBHOOK_RETRY_WINDOW_SECONDS": _int(env, "IDFLOW_WEBHOOK_RETRY_WINDOW_SECONDS", 259200),
+        "WEBHOOK_DISABLE_AFTER_SECONDS": _int(env, "IDFLOW_WEBHOOK_DISABLE_AFTER_SECONDS", 259200),
     }
 
 

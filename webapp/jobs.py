@@ -17,7 +17,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from flask import Flask, current_app
@@ -53,19 +53,56 @@ def handler(kind: str, *, give_up: Run | None = None) -> Callable[[Run], Run]:
     return register
 
 
+_PERIODIC: dict[str, float] = {}
+
+
+def periodic(kind: str, every_seconds: float) -> Callable[[Run], Run]:
+    """A handler the runner keeps scheduled: due when a runner starts, then `every_seconds` after
+    each run; at most one pending job of the kind exists, however many processes run."""
+
+    def register(run: Run) -> Run:
+        def run_and_schedule_next(app: Flask, payload: dict[str, Any]) -> None:
+            run(app, payload)
+            ensure_scheduled(app, kind, every_seconds)
+
+        _HANDLERS[kind] = Handler(
+            run_and_schedule_next, lambda app, _p: ensure_scheduled(app, kind, every_seconds)
+        )
+        _PERIODIC[kind] = every_seconds
+        return run
+
+    return register
+
+
+def ensure_scheduled(app: Flask, kind: str, delay_seconds: float) -> None:
+    with database(app).sessions() as db:
+        waiting = db.scalar(
+            select(Job.id).where(Job.kind == kind, Job.status == "pending").limit(1)
+        )
+        if waiting is None:
+            run_at = utcnow() + timedelta(seconds=delay_seconds)
+            db.add(Job(kind=kind, payload={}, status="pending", run_at=run_at))
+            db.commit()
+
+
 class JobQueue(Protocol):
-    def enqueue(self, db: Session, kind: str, payload: dict[str, Any]) -> None:
-        """Schedule `kind` to run once `db`'s transaction commits (and never if it rolls back)."""
+    def enqueue(
+        self, db: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None
+    ) -> None:
+        """Schedule `kind` to run once `db`'s transaction commits (and never if it rolls back),
+        not before `run_at` when given (a retry that backs off)."""
 
 
 class DatabaseQueue:
     def __init__(self) -> None:
         self.wake = threading.Event()
 
-    def enqueue(self, db: Session, kind: str, payload: dict[str, Any]) -> None:
+    def enqueue(
+        self, db: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None
+    ) -> None:
         if kind not in _HANDLERS:
             raise LookupError(f"no job handler registered for {kind!r}")
-        db.add(Job(kind=kind, payload=payload, status="pending"))
+        db.add(Job(kind=kind, payload=payload, status="pending", run_at=run_at or utcnow()))
         event.listen(db, "after_commit", lambda _session: self.wake.set(), once=True)
 
 
@@ -180,6 +217,11 @@ class JobRunner:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
+        for kind in _PERIODIC:
+            try:
+                ensure_scheduled(self.app, kind, 0)
+            except Exception:  # e.g. the schema is not migrated yet; the next start schedules
+                log.exception("could not schedule the periodic job %s", kind)
         for number in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"idflow-jobs-{number}", daemon=True)
             thread.start()

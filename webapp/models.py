@@ -23,6 +23,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from webapp.crypto import EncryptedJSON
+
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{secrets.token_hex(12)}"
@@ -85,7 +87,9 @@ class VerificationSession(Base):
     type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), index=True)
     options: Mapped[dict[str, Any]]
-    provided_details: Mapped[dict[str, Any]]
+    provided_details: Mapped[dict[str, Any]] = mapped_column(
+        EncryptedJSON("verification_sessions.provided_details")
+    )
     return_url: Mapped[str | None] = mapped_column(Text)
     client_reference_id: Mapped[str | None] = mapped_column(String(500))
     metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
@@ -98,7 +102,9 @@ class VerificationSession(Base):
     last_error_reason: Mapped[str | None] = mapped_column(Text, default=None)
     last_error_step: Mapped[str | None] = mapped_column(String(20), default=None)
     last_report_id: Mapped[str | None] = mapped_column(String(40), default=None)
-    verified_outputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    verified_outputs: Mapped[dict[str, Any] | None] = mapped_column(
+        EncryptedJSON("verification_sessions.verified_outputs"), default=None
+    )
     redacted_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -118,7 +124,7 @@ class UploadedFile(Base):
     content_type: Mapped[str] = mapped_column(String(50))
     size: Mapped[int] = mapped_column(Integer)
     accepted: Mapped[bool] = mapped_column(Boolean)
-    check: Mapped[dict[str, Any]]
+    check: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("uploaded_files.check"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -131,7 +137,7 @@ class VerificationReport(Base):
     )
     platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
     livemode: Mapped[bool] = mapped_column(Boolean)
-    payload: Mapped[dict[str, Any]]
+    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("verification_reports.payload"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -161,5 +167,74 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)  # None: in progress
-    response: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
+    response: Mapped[dict[str, Any] | None] = mapped_column(
+        EncryptedJSON("idempotency_records.response"), default=None
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpoint(Base):
+    """Where a platform wants events; the secret is kept in clear because every delivery signs."""
+
+    __tablename__ = "webhook_endpoints"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    url: Mapped[str] = mapped_column(Text)
+    enabled_events: Mapped[list[str]] = mapped_column(JSON)
+    description: Mapped[str | None] = mapped_column(Text, default=None)
+    secret: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(10), default="enabled")  # enabled disabled
+    disabled_reason: Mapped[str | None] = mapped_column(String(40), default=None)
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    failing_since: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """A change worth telling platforms about, stored before any delivery is tried."""
+
+    __tablename__ = "events"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    type: Mapped[str] = mapped_column(String(60), index=True)
+    object_id: Mapped[str] = mapped_column(String(40), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("events.data"))  # personal data
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event on its way to one endpoint: pending until a 2xx, or failed once retries end."""
+
+    __tablename__ = "webhook_deliveries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(10))  # pending succeeded failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookAttempt(Base):
+    """One HTTP request of a delivery, kept so a platform can see why its endpoint failed."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,7 @@ _PREFIX_SHOWN = 12  # "sk_live_ab12"
 class NewPlatform:
     platform: Platform
     secret_key: str  # the only moment anyone sees it
+    test_secret_key: str  # creates test sessions only, which live keys never see
 
 
 @dataclass(frozen=True)
@@ -57,8 +58,9 @@ def create_platform(db: Session, name: str) -> NewPlatform:
     db.add(platform)
     db.flush()
     secret = issue_key(db, platform)
+    test_secret = issue_key(db, platform, livemode=False)
     db.commit()
-    return NewPlatform(platform, secret)
+    return NewPlatform(platform, secret, test_secret)
 
 
 def authenticate(db: Session, authorization: str | None) -> Caller:

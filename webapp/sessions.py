@@ -18,10 +18,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
+from webapp import webhooks
 from webapp.errors import InvalidRequest, InvalidState, NotFound
-from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
+from webapp.models import (
+    IdempotencyRecord,
+    UploadedFile,
+    VerificationReport,
+    VerificationSession,
+    new_id,
+    utcnow,
+)
 from webapp.platforms import Caller
 from webapp.storage import Storage
 
@@ -247,6 +255,7 @@ def create(
         expires_at=utcnow() + timedelta(hours=ttl_hours),
     )
     db.add(session)
+    webhooks.emit(db, session, "identity.verification_session.created")
     return session
 
 
@@ -305,6 +314,10 @@ def cancel(session: VerificationSession) -> None:
             f"Only a session that requires input can be canceled; this one is {session.status}."
         )
     session.status = "canceled"
+    db = object_session(session)
+    if db is None:
+        raise LookupError("only a session loaded from the database can be canceled")
+    webhooks.emit(db, session, "identity.verification_session.canceled")
 
 
 def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
@@ -315,6 +328,7 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
         return
     if session.status == "requires_input":
         session.status = "canceled"
+        webhooks.emit(db, session, "identity.verification_session.canceled")
     for upload in db.scalars(select(UploadedFile).where(UploadedFile.session_id == session.id)):
         if upload.storage_key is not None:
             storage.delete(upload.storage_key)
@@ -331,6 +345,22 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     session.client_reference_id = None
     session.last_error_reason = None if session.last_error_reason is None else "[redacted]"
     session.redacted_at = utcnow()
+    _forget_replies(db, session)
+    webhooks.emit(db, session, "identity.verification_session.redacted")
+
+
+def _forget_replies(db: Session, session: VerificationSession) -> None:
+    """Stored Idempotency-Key replies show the session as it was, details and all; the ones from
+    its life are dropped (retention drops all after a day, which bounds the search)."""
+    since = session.created_at - timedelta(hours=1)
+    for record in db.scalars(
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.platform_id == session.platform_id,
+            IdempotencyRecord.created_at >= since,
+        )
+    ):
+        if isinstance(record.response, dict) and record.response.get("id") == session.id:
+            db.delete(record)
 
 
 def redacted_report(payload: dict[str, Any]) -> dict[str, Any]:

@@ -14,6 +14,8 @@ from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app
 
+from webapp.crypto import KeyRing, SealingStream, open_file
+
 _EXTENSION = "idflow.storage"
 _CHUNK = 1024 * 1024
 
@@ -67,8 +69,35 @@ class LocalStorage:
         shutil.rmtree(self._path(prefix), ignore_errors=True)
 
 
-def init_app(app: Flask) -> None:
-    app.extensions[_EXTENSION] = LocalStorage(Path(app.config["DATA_DIR"]) / "files")
+class EncryptingStorage:
+    """Any storage, with every object encrypted under the app's key ring (see `webapp.crypto`).
+
+    The storage key is bound into the ciphertext, so a file copied to another session's key does
+    not decrypt. `inner` gives the raw objects, for key rotation.
+    """
+
+    def __init__(self, inner: Storage, ring: KeyRing) -> None:
+        self.inner = inner
+        self.ring = ring
+
+    def save(self, key: str, stream: BinaryIO) -> int:
+        sealing = SealingStream(self.ring, stream, key)
+        self.inner.save(key, sealing)  # type: ignore[arg-type]  # a readable raw stream
+        return sealing.plaintext_size
+
+    def read(self, key: str) -> bytes:
+        return open_file(self.ring, self.inner.read(key), key)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def delete_prefix(self, prefix: str) -> None:
+        self.inner.delete_prefix(prefix)
+
+
+def init_app(app: Flask, ring: KeyRing) -> None:
+    local = LocalStorage(Path(app.config["DATA_DIR"]) / "files")
+    app.extensions[_EXTENSION] = EncryptingStorage(local, ring)
 
 
 def storage(app: Flask | None = None) -> Storage:

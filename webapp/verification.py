@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from processing.capture import check_capture
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
+from webapp import test_mode, webhooks
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
@@ -147,12 +148,13 @@ def attempts_left(session: VerificationSession, max_attempts: int) -> int:
     return max(0, max_attempts - session.rejections)
 
 
-def _count_rejection(session: VerificationSession, max_attempts: int) -> None:
+def _count_rejection(db: Session, session: VerificationSession, max_attempts: int) -> None:
     session.rejections += 1
     if session.rejections >= max_attempts:
         session.status = "canceled"
         session.last_error_code = TOO_MANY_ATTEMPTS
         session.last_error_reason = "The person made too many unsuccessful attempts."
+        webhooks.emit(db, session, "identity.verification_session.canceled")
 
 
 def save_upload(
@@ -185,20 +187,28 @@ def save_upload(
     if check.accepted:
         discard_uploads(db, session, (step,))
     else:
-        _count_rejection(session, max_attempts)
+        _count_rejection(db, session, max_attempts)
     db.add(upload)
     return UploadOutcome(
         check.accepted, check.code, check.message, attempts_left(session, max_attempts)
     )
 
 
-def submit(db: Session, session: VerificationSession) -> None:
+def submit(db: Session, session: VerificationSession, outcome: str | None = None) -> None:
+    """`outcome` (test sessions only) is the verdict QA picked; it rides in the job's payload."""
     _usable(session)
     if current_step(db, session) != "review":
         raise InvalidState("Some photos are still missing.")
+    payload = {"session_id": session.id}
+    if outcome is not None:
+        if session.livemode or outcome not in test_mode.OUTCOMES:
+            raise InvalidRequest("Only a test session can choose its outcome.", param="outcome")
+        if test_mode.is_simulated(outcome):
+            payload["outcome"] = outcome
     session.status = "processing"
     session.last_error_code = session.last_error_reason = session.last_error_step = None
-    queue().enqueue(db, "verify_session", {"session_id": session.id})
+    queue().enqueue(db, "verify_session", payload)
+    webhooks.emit(db, session, "identity.verification_session.processing")
 
 
 def restart_step(code: str) -> Step:
@@ -251,11 +261,22 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         )
         if session is None or session.status != "processing":
             return  # done already by an earlier attempt whose lease ran out
-        uploads = latest_uploads(db, session)
-        files = storage(app)
-        images = {step: files.read(upload.storage_key or "") for step, upload in uploads.items()}
         options, provided = _options(session), _provided(session.provided_details)
-    verdict = verify(images["front"], images.get("back"), images.get("selfie"), options, provided)
+        outcome = payload.get("outcome")
+        if session.livemode or not test_mode.is_simulated(outcome):
+            uploads = latest_uploads(db, session)
+            files = storage(app)
+            images = {
+                step: files.read(upload.storage_key or "") for step, upload in uploads.items()
+            }
+            outcome = None
+        document_type = session.document_type
+    if outcome is not None:
+        verdict = test_mode.simulated_verdict(outcome, session.id, document_type, options, provided)
+    else:
+        verdict = verify(
+            images["front"], images.get("back"), images.get("selfie"), options, provided
+        )
     with sessions() as db:
         session = db.scalar(
             select(VerificationSession).where(VerificationSession.id == payload["session_id"])
@@ -280,9 +301,11 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             session.last_error_code = verdict.last_error.code
             session.last_error_reason = verdict.last_error.reason
             session.last_error_step = restart_step(verdict.last_error.code)
-            _count_rejection(session, int(app.config["MAX_ATTEMPTS"]))
+            _count_rejection(db, session, int(app.config["MAX_ATTEMPTS"]))
             if session.status == "requires_input":
                 _reopen(db, session, session.last_error_step)
+        if session.last_error_code != TOO_MANY_ATTEMPTS:  # its cancel told the platform already
+            webhooks.emit(db, session, f"identity.verification_session.{session.status}")
         db.commit()
     log.info(
         "session %s: %s in %.2f s",
@@ -315,4 +338,5 @@ def fail_processing(app: Flask, payload: dict[str, Any]) -> None:
         session.last_error_code = "processing_failed"
         session.last_error_reason = "The verification could not be completed; please try again."
         session.last_error_step = "review"
+        webhooks.emit(db, session, "identity.verification_session.requires_input")
         db.commit()

@@ -49,4 +49,4 @@ def _http_error(error: HTTPException) -> tuple[Response, int]:
     return jsonify(http_error_body(error)), error.code or 500
 
 
-from webapp.api import views  # noqa: E402,F401  (routes register on `bp`)
+from webapp.api import views, webhook_views  # noqa: E402,F401  (routes register on `bp`)

@@ -35,7 +35,7 @@ def retrieve_session(session_id: str) -> tuple[Response, int]:
     return _session_json(sessions.get(db_session(), g.caller, session_id)), 200
 
 
-def _limit() -> int:
+def list_limit() -> int:
     raw = request.args.get("limit", "10")
     # isdigit() alone lets "²" and 5000-digit strings through to int(), which then raises.
     if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not (
@@ -58,10 +58,10 @@ def list_sessions() -> tuple[Response, int]:
     rows, has_more = sessions.page(
         db_session(),
         g.caller,
-        limit=_limit(),
+        limit=list_limit(),
         starting_after=starting_after,
         ending_before=ending_before,
-        status=request.args.get("status") or None,
+        status=request.args.get("status"),  # an empty value is not a status: 400
     )
     base_url = current_app.config["BASE_URL"]
     return jsonify(

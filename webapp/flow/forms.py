@@ -5,7 +5,10 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import RadioField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
+
+from webapp.test_mode import OUTCOMES
 
 DOCUMENT_LABELS = {
     "passport": "Passport",
@@ -40,3 +43,14 @@ class CaptureForm(FlaskForm):  # type: ignore[misc]
 
 class SubmitForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Submit for verification")
+
+
+class TestSubmitForm(SubmitForm):
+    """A test session's review: QA picks the verdict, or lets the real checks decide."""
+
+    outcome = RadioField(
+        "Outcome (test mode)",
+        validators=[InputRequired("Choose an outcome.")],
+        choices=[SelectChoice(value, label) for value, label in OUTCOMES.items()],
+        default="verified",
+    )

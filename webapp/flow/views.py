@@ -28,9 +28,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from processing.errors import ImageError
+from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
-from webapp import verification
+from webapp import test_mode, verification
 from webapp.db import db_session
 from webapp.errors import ApiError
 from webapp.flow import bp
@@ -40,6 +40,7 @@ from webapp.flow.forms import (
     ConsentForm,
     DocumentTypeForm,
     SubmitForm,
+    TestSubmitForm,
 )
 from webapp.models import Platform, UploadedFile, VerificationSession, utcnow
 from webapp.sessions import hosted_url
@@ -334,9 +335,9 @@ def review(token: str) -> ResponseReturnValue:
     if (moved := _ahead(session, "review")) is not None:
         return moved
     db = db_session()
-    form = SubmitForm()
+    form = SubmitForm() if session.livemode else TestSubmitForm()
     if _submitted(form):
-        verification.submit(db, session)
+        verification.submit(db, session, None if session.livemode else form.outcome.data)
         db.commit()
         return redirect(url_for("flow.processing", token=token), 303)
     uploads = verification.latest_uploads(db, session)
@@ -355,6 +356,7 @@ def review(token: str) -> ResponseReturnValue:
         form=form,
         shots=shots,
         document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
+        samples_url=None if session.livemode else url_for("flow.samples", token=token),
     )
 
 
@@ -430,5 +432,53 @@ def file(token: str, file_id: str) -> ResponseReturnValue:
     response = make_response(data.tobytes())
     response.headers["Content-Type"] = "image/jpeg"
     response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _test_session(token: str) -> VerificationSession:
+    """Samples exist for test sessions only; for a live one the page is simply not there."""
+    session = _session(token, finished=True)
+    if session.livemode:
+        abort(404)
+    return session
+
+
+def _person(session: VerificationSession) -> test_mode.Person | None:
+    folder = test_mode.faces_dir(current_app.config["SHARED_DIR"])
+    return test_mode.person(folder, session.id)
+
+
+@bp.get("/<token>/samples")
+def samples(token: str) -> ResponseReturnValue:
+    """Specimens to photograph (or save and upload) so QA can run the flow from a phone."""
+    session = _test_session(token)
+    with_selfie = _person(session) is not None
+    items = [
+        {"name": name, "label": label, "src": url_for("flow.sample", token=token, name=name)}
+        for name, label in test_mode.SAMPLES.items()
+        if name != "selfie" or with_selfie
+    ]
+    return render_template(
+        "flow/samples.html",
+        items=items,
+        with_selfie=with_selfie,
+        back_url=url_for("flow.entry", token=token),
+    )
+
+
+@bp.get("/<token>/samples/<name>.jpg")
+def sample(token: str, name: str) -> ResponseReturnValue:
+    session = _test_session(token)
+    if name not in test_mode.SAMPLES:
+        abort(404)
+    try:
+        data = test_mode.sample_jpeg(name, session.id, _person(session))
+    except SampleGenerationError:
+        abort(404)
+    response = make_response(data)
+    response.headers["Content-Type"] = "image/jpeg"
+    response.headers["Content-Disposition"] = f'attachment; filename="idflow-sample-{name}.jpg"'
+    response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

@@ -1,0 +1,209 @@
+"""The hosted flow in a real headless Chromium at a phone's size, against a real `idflow serve`.
+
+A platform creates a session through the API, a person opens the link on a phone, consents,
+picks the passport, uploads a generated passport photo through the file input (the page's script
+sends it by XHR), reviews, submits, waits for the verdict and continues back to the platform: a
+loopback receiver must get the `return_url` with the session id. A screenshot of each step goes
+to test-output/browser/; console errors, script errors and CSP violations fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import cv2
+import numpy as np
+import pytest
+from served import PROJECT, Server, api, free_port, idflow, server_env
+
+from processing.samples import make_document, photograph
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = PROJECT / "test-output" / "browser"
+PHONE_UA = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/126.0 Mobile Safari/537.36"
+)
+# As root and without network: no sandbox, no GPU, nothing that calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
+)
+
+
+class Receiver(BaseHTTPRequestHandler):
+    """The platform's page that the person comes back to."""
+
+    visits: list[str] = []  # noqa: RUF012 (one receiver per test run, reset by the fixture)
+
+    def do_GET(self) -> None:
+        self.visits.append(self.path)
+        body = b"<!doctype html><title>Back at the platform</title><h1>Welcome back</h1>"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test reads `visits`, not stderr."""
+
+
+@pytest.fixture
+def receiver() -> Iterator[str]:
+    Receiver.visits = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    port = free_port()
+    env = server_env(tmp_path / "data", port, IDFLOW_JOB_WORKERS="1")
+    served = Server(port, env, tmp_path / "server.log")
+    try:
+        yield served
+    finally:
+        served.kill()
+
+
+def passport_photo(path: Path) -> Path:
+    document = make_document("td3", 1)
+    photo, _ = photograph(
+        document.front, np.random.default_rng(1), machine_box=document.machine_box_front
+    )
+    assert cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
+    return path
+
+
+def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
+    server: Server, receiver: str, tmp_path: Path
+) -> None:
+    from playwright.sync_api import ConsoleMessage, Error, sync_playwright
+
+    created = json.loads(idflow(server.env, "platform", "create", "Browser platform", "--json"))
+    server.start()
+    return_url = f"{receiver}/verified?order=7"
+    session = api(
+        server,
+        created["secret_key"],
+        "POST",
+        "/v1/verification_sessions",
+        {
+            "type": "document",
+            "return_url": return_url,
+            "options": {
+                "document": {
+                    "allowed_types": ["passport", "id_card"],
+                    "require_matching_selfie": False,
+                }
+            },
+        },
+    )
+    photo = passport_photo(tmp_path / "passport.jpg")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    problems: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
+            problems.append(f"console {message.type}: {message.text} at {message.location}")
+
+    def on_page_error(error: Error) -> None:
+        problems.append(f"page error: {error}")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                user_agent=PHONE_UA,
+                locale="en-GB",
+            )
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            page.on("console", on_console)
+            page.on("pageerror", on_page_error)
+
+            def shot(name: str) -> None:
+                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+            page.goto(session["url"])
+            page.wait_for_url("**/consent")
+            assert page.locator("h1").first.inner_text() == "Verify your identity"
+            assert "Continue on your phone" not in page.content()  # a phone gets no QR code
+            shot("1-consent")
+            page.get_by_role("button", name="Continue").click()
+
+            page.wait_for_url("**/document")
+            shot("2-document")
+            page.get_by_label("Passport").check()
+            page.get_by_role("button", name="Continue").click()
+
+            page.wait_for_url("**/front")
+            assert page.locator("input[type=submit]").is_hidden()  # the script took over
+            shot("3-front")
+            page.locator("input[type=file]").set_input_files(str(photo))
+            page.wait_for_url("**/review", timeout=30_000)
+            page.locator("img").first.wait_for()
+            shot("4-review")
+            page.get_by_role("button", name="Submit for verification").click()
+
+            page.wait_for_url("**/processing")
+            shot("5-processing")
+            page.wait_for_url("**/result", timeout=45_000)
+            assert page.locator("h1").inner_text() == "Thank you, you are verified"
+            shot("6-result")
+            page.get_by_role("link", name="Continue").click()
+
+            page.wait_for_url(f"{receiver}/verified?**")
+            shot("7-returned")
+            landed = urlsplit(page.url)
+            context.close()
+        finally:
+            browser.close()
+
+    assert parse_qs(landed.query) == {"order": ["7"], "session_id": [session["id"]]}
+    pages = [visit for visit in Receiver.visits if visit != "/favicon.ico"]
+    assert pages == [f"/verified?order=7&session_id={session['id']}"]
+    assert problems == []
+    assert sorted(p.name for p in SHOTS.glob("*.png")) == [
+        "1-consent.png",
+        "2-document.png",
+        "3-front.png",
+        "4-review.png",
+        "5-processing.png",
+        "6-result.png",
+        "7-returned.png",
+    ]
+    status = api(server, created["secret_key"], "GET", f"/v1/verification_sessions/{session['id']}")
+    assert status["status"] == "verified"

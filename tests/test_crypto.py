@@ -1,0 +1,410 @@
+"""Encryption at rest, key rotation, redaction and retention, checked on the bytes that hit disk."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import stat
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from conftest import ApiPlatform, make_platform
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import JSON, column, select, table, update
+from test_flow import consent, passport_photo, send
+
+from webapp import create_app
+from webapp.cli import main
+from webapp.crypto import (
+    FILE_MAGIC,
+    KEY_FILE,
+    DecryptionFailed,
+    Key,
+    KeyConfigError,
+    KeyNotFound,
+    KeyRing,
+    SealingStream,
+    open_file,
+    open_json,
+    parse_keys,
+    seal_json,
+)
+from webapp.db import database, upgrade
+from webapp.jobs import JobRunner, run_pending
+from webapp.keys import rotate, usage
+from webapp.models import (
+    Base,
+    Job,
+    UploadedFile,
+    VerificationReport,
+    VerificationSession,
+)
+from webapp.retention import run_retention
+from webapp.storage import storage
+
+DETAILS = {
+    "first_name": "ÞÓR",
+    "last_name": "GUÐMUNDSSON",
+    "dob": "1969-11-12",
+    "id_number": "XW7HZWLLK",
+    "email": "thor@example.is",
+}
+# The generated passport (td3, seed 1) belongs to ÞÓR GUÐMUNDSSON, document XW7HZWLLK.
+PERSONAL = (
+    "GUÐMUNDSSON",
+    "GU\\u00d0MUNDSSON",  # how JSON escapes it
+    "GUDMUNDSSON",  # how the MRZ writes it
+    "XW7HZWLLK",
+    "1969-11-12",
+    "thor@example.is",
+)
+
+
+def ring(*names: str) -> tuple[str, dict[str, Key]]:
+    """An `IDFLOW_ENCRYPTION_KEYS` value with fresh keys, and the keys by id."""
+    keys = {name: Key(name, os.urandom(32)) for name in names}
+    value = ",".join(f"{k.kid}:{base64.b64encode(k.secret).decode()}" for k in keys.values())
+    return value, keys
+
+
+def app_with(data_dir: Path, keys: str) -> Flask:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(data_dir),
+            "SECRET_KEY": "test-secret",
+            "BASE_URL": "http://idflow.test",
+            "JOB_WORKERS": 0,
+            "ENCRYPTION_KEYS": keys,
+            "WTF_CSRF_ENABLED": False,
+        }
+    )
+    upgrade(app)
+    return app
+
+
+def full_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> tuple[str, str]:
+    """Created with personal details (and an Idempotency-Key), photographed, verified."""
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post(
+        "/v1/verification_sessions",
+        headers={**platform.headers, "Idempotency-Key": "create-1"},
+        json={
+            "type": "document",
+            "options": {"document": {"allowed_types": ["passport"]}},
+            "provided_details": DETAILS,
+            "return_url": "https://platform.example/done",
+        },
+    )
+    assert response.status_code == 200, response.json
+    session_id, link = response.json["id"], urlsplit(response.json["url"]).path
+    consent(client, link)
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    assert client.post(f"{link}/review", data={"submit": "Submit"}).status_code == 303
+    assert run_pending(app) >= 1
+    return session_id, link
+
+
+def disk_bytes(folder: Path) -> dict[Path, bytes]:
+    """Every file idflow wrote (database, its WAL, stored images), key files aside."""
+    return {
+        path: path.read_bytes()
+        for path in folder.rglob("*")
+        if path.is_file() and path.name not in (KEY_FILE, "secret_key")
+    }
+
+
+def plaintext_dump(app: Flask) -> str:
+    """All rows of all tables as the app reads them (decrypted), as one searchable text."""
+    rows: list[Any] = []
+    with database(app).engine.connect() as connection:
+        for model_table in Base.metadata.sorted_tables:
+            for row in connection.execute(select(model_table)):
+                rows.append({key: str(value) for key, value in row._mapping.items()})
+    return json.dumps(rows, ensure_ascii=False) + json.dumps(rows)
+
+
+def found(text: str) -> list[str]:
+    return [probe for probe in PERSONAL if probe in text]
+
+
+# ---- the primitives -------------------------------------------------------------------------
+
+
+def test_json_round_trip_and_tampering() -> None:
+    keys = KeyRing([Key("a", os.urandom(32))], "test")
+    sealed = seal_json(keys, DETAILS, "verification_sessions.provided_details")
+    assert set(sealed) == {"kid", "nonce", "ct"} and sealed["kid"] == "a"
+    assert open_json(keys, sealed, "verification_sessions.provided_details") == DETAILS
+    with pytest.raises(DecryptionFailed):  # moved to another column
+        open_json(keys, sealed, "verification_reports.payload")
+    flipped = bytearray(base64.b64decode(sealed["ct"]))
+    flipped[3] ^= 1
+    with pytest.raises(DecryptionFailed):
+        open_json(keys, {**sealed, "ct": base64.b64encode(flipped).decode()}, "x")
+    with pytest.raises(DecryptionFailed):  # a plain value put in by hand
+        open_json(keys, {"first_name": "EVE"}, "verification_sessions.provided_details")
+
+
+@pytest.mark.parametrize("size", [0, 1, 1024 * 1024, 2 * 1024 * 1024 + 7])
+def test_file_round_trip_in_chunks(size: int) -> None:
+    keys = KeyRing([Key("a", os.urandom(32))], "test")
+    data = os.urandom(size)
+    stream = SealingStream(keys, io.BytesIO(data), "sessions/vs_1/file_1")
+    sealed = stream.read()
+    assert stream.plaintext_size == size and sealed.startswith(FILE_MAGIC)
+    assert open_file(keys, sealed, "sessions/vs_1/file_1") == data
+
+
+def test_altered_cut_or_moved_files_are_refused() -> None:
+    keys = KeyRing([Key("a", os.urandom(32))], "test")
+    name = "sessions/vs_1/file_1"
+    sealed = SealingStream(keys, io.BytesIO(os.urandom(3 * 1024 * 1024)), name).read()
+    flipped = bytearray(sealed)
+    flipped[len(sealed) // 2] ^= 1
+    frame = 12 + 4 + 1024 * 1024 + 16
+    header = len(FILE_MAGIC) + 2 + 1
+    for damaged in (bytes(flipped), sealed[:-1], sealed[: header + frame]):
+        with pytest.raises(DecryptionFailed):
+            open_file(keys, damaged, name)
+    with pytest.raises(DecryptionFailed):
+        open_file(keys, sealed, "sessions/vs_2/file_1")
+    with pytest.raises(DecryptionFailed):
+        open_file(keys, b"\xff\xd8\xff plain jpeg", name)
+
+
+def test_a_missing_key_is_named_in_the_error() -> None:
+    old = KeyRing([Key("old-key", os.urandom(32))], "test")
+    sealed = seal_json(old, {"a": 1}, "p")
+    with pytest.raises(KeyNotFound, match=r"old-key.*IDFLOW_ENCRYPTION_KEYS"):
+        open_json(KeyRing([Key("new-key", os.urandom(32))], "test"), sealed, "p")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("k1", "kid:base64key"),
+        ("k1:not-base64!", "not valid base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "32 bytes"),
+        (
+            f"k1:{base64.b64encode(bytes(32)).decode()},k1:{base64.b64encode(bytes(32)).decode()}",
+            "twice",
+        ),
+        (" , ", "no encryption key"),
+    ],
+)
+def test_bad_key_settings_are_explained(value: str, message: str) -> None:
+    with pytest.raises(KeyConfigError, match=message):
+        parse_keys(value, "IDFLOW_ENCRYPTION_KEYS")
+
+
+# ---- what reaches the disk ----------------------------------------------------------------
+
+
+def test_nothing_personal_is_stored_in_clear(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, _ = full_session(app, client, platform)
+    readable = plaintext_dump(app)
+    assert found(readable), "the session should hold personal data to hide"
+    for path, data in disk_bytes(Path(app.config["DATA_DIR"])).items():
+        text = data.decode("latin-1") + data.decode("utf-8", "replace")
+        assert found(text) == [], path
+    images = list((Path(app.config["DATA_DIR"]) / "files").rglob("file_*"))
+    assert images, "the upload should be on disk"
+    for image in images:
+        data = image.read_bytes()
+        assert data.startswith(FILE_MAGIC)
+        photo = passport_photo()  # no run of the photo's bytes (its JPEG header first) is there
+        assert all(photo[at : at + 32] not in data for at in range(0, len(photo), 4096))
+    with database(app).sessions() as db:
+        upload = db.scalar(select(UploadedFile).where(UploadedFile.session_id == session_id))
+        assert upload is not None and upload.storage_key is not None
+        assert storage(app).read(upload.storage_key) == passport_photo()
+        assert upload.size == len(passport_photo())
+        payloads = [job.payload for job in db.scalars(select(Job))]
+    assert payloads and found(json.dumps(payloads)) == []
+
+
+def test_a_value_edited_in_the_database_is_detected(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, _ = full_session(app, client, platform)
+    raw = table("verification_sessions", column("id"), column("provided_details", JSON))
+    with database(app).engine.begin() as connection:
+        stored = connection.execute(select(raw.c.provided_details)).scalar_one()
+        swapped = connection.execute(
+            select(table("verification_reports", column("payload", JSON)).c.payload)
+        ).scalar_one()
+        assert stored["kid"] == swapped["kid"]
+        connection.execute(update(raw).values(provided_details=swapped))
+    with database(app).sessions() as db, pytest.raises(DecryptionFailed):
+        db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+
+
+# ---- keys -----------------------------------------------------------------------------------
+
+
+def test_the_default_key_file_is_made_once_private_and_announced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="webapp.crypto")
+    first = app_with(tmp_path, "")
+    path = tmp_path / KEY_FILE
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    (key,) = parse_keys(path.read_text(), "file")
+    assert key.kid in caplog.text and str(path) in caplog.text
+    assert base64.b64encode(key.secret).decode() not in caplog.text
+    caplog.clear()
+    second = app_with(tmp_path, "")
+    assert caplog.text == ""
+    assert first.extensions["idflow.keyring"].current == second.extensions["idflow.keyring"].current
+
+
+def test_rotation_re_encrypts_everything_and_the_old_key_can_go(tmp_path: Path) -> None:
+    old_only, _ = ring("old")
+    first = app_with(tmp_path, old_only)
+    platform = make_platform(first)
+    session_id, _ = full_session(first, first.test_client(), platform)
+    assert set(usage(first)) == {"old"}
+
+    both, keys = ring("new")
+    both = f"{both},{old_only}"
+    second = app_with(tmp_path, both)
+    done = rotate(second)
+    assert done.values >= 5 and done.files == 1
+    assert set(done.by_key) == {"new"}
+    again = rotate(second)  # safe to re-run: nothing left to do
+    assert (again.values, again.files) == (0, 0)
+
+    new_only = f"new:{base64.b64encode(keys['new'].secret).decode()}"
+    third = app_with(tmp_path, new_only)
+    response = third.test_client().get(
+        f"/v1/verification_sessions/{session_id}", headers=platform.headers
+    )
+    assert response.status_code == 200
+    assert response.json["provided_details"]["last_name"] == "GUÐMUNDSSON"
+    with database(third).sessions() as db:
+        upload = db.scalar(select(UploadedFile).where(UploadedFile.session_id == session_id))
+        assert upload is not None and upload.storage_key is not None
+        assert storage(third).read(upload.storage_key) == passport_photo()
+
+    lost, _ = ring("other")
+    fourth = app_with(tmp_path, lost)
+    with database(fourth).sessions() as db, pytest.raises(KeyNotFound, match="'new'"):
+        db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+
+
+def test_keys_rotate_command_adds_a_key_to_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IDFLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("IDFLOW_ENCRYPTION_KEYS", raising=False)
+    first = app_with(tmp_path, "")
+    full_session(first, first.test_client(), make_platform(first))
+    (old,) = parse_keys((tmp_path / KEY_FILE).read_text(), "file")
+    assert main(["keys", "rotate"]) == 0
+    out = capsys.readouterr().out
+    new, kept = parse_keys((tmp_path / KEY_FILE).read_text(), "file")
+    assert kept == old and new.kid in out and "re-encrypted" in out
+    assert stat.S_IMODE(os.stat(tmp_path / KEY_FILE).st_mode) == 0o600
+    assert set(usage(app_with(tmp_path, ""))) == {new.kid}
+    # a server started before the rotation still reads what was re-encrypted after it
+    with database(first).sessions() as db:
+        assert db.scalars(select(VerificationReport)).all()
+    assert main(["keys", "status"]) == 0
+    assert new.kid in capsys.readouterr().out
+
+
+# ---- redaction and retention --------------------------------------------------------------
+
+
+def test_redaction_leaves_nothing_personal_anywhere(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, _ = full_session(app, client, platform)
+    files = Path(app.config["DATA_DIR"]) / "files" / "sessions" / session_id
+    assert any(files.iterdir())
+    redacted = client.post(
+        f"/v1/verification_sessions/{session_id}/redact", headers=platform.headers
+    )
+    assert redacted.status_code == 200 and redacted.json["redaction"] == {"status": "redacted"}
+    run_pending(app)
+    assert found(plaintext_dump(app)) == []
+    assert not files.exists()
+    with database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert session is not None and session.status == "verified"  # the stub keeps the outcome
+        uploads = list(db.scalars(select(UploadedFile)))
+        assert uploads and all(u.storage_key is None and u.check == {} for u in uploads)
+    replay = client.post(
+        "/v1/verification_sessions",
+        headers={**platform.headers, "Idempotency-Key": "create-1"},
+        json={"type": "document"},
+    )
+    assert replay.headers.get("Idempotent-Replayed") is None  # the old reply is gone
+
+
+def _age_verdicts(app: Flask, days: int) -> None:
+    with database(app).sessions() as db:
+        for report in db.scalars(select(VerificationReport)):
+            report.created_at -= timedelta(days=days)
+        db.commit()
+
+
+def _stored(app: Flask) -> list[str | None]:
+    with database(app).sessions() as db:
+        return list(db.scalars(select(UploadedFile.storage_key)))
+
+
+def test_retention_deletes_images_after_the_verdict(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, _ = full_session(app, client, platform)
+    app.config["RETENTION_DAYS"] = 30
+    _age_verdicts(app, 29)
+    assert run_retention(app) == 0 and None not in _stored(app)
+    app.config["RETENTION_DAYS"] = 0
+    _age_verdicts(app, 2)
+    assert run_retention(app) == 0
+    app.config["RETENTION_DAYS"] = 30
+    assert run_retention(app) == 1
+    assert _stored(app) == [None]
+    assert not any((Path(app.config["DATA_DIR"]) / "files").rglob("file_*"))
+    api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json
+    assert api["status"] == "verified" and api["verified_outputs"] is not None
+    assert run_retention(app) == 0
+
+
+def test_the_job_runner_keeps_retention_scheduled(app: Flask) -> None:
+    JobRunner(app, workers=0).start()
+    JobRunner(app, workers=0).start()  # a second process does not add another
+    with database(app).sessions() as db:
+        pending = list(db.scalars(select(Job).where(Job.kind == "retention")))
+    assert [job.status for job in pending] == ["pending"]
+    assert run_pending(app) == 1
+    with database(app).sessions() as db:
+        jobs = list(db.scalars(select(Job).where(Job.kind == "retention").order_by(Job.id)))
+    assert [job.status for job in jobs] == ["done", "pending"]
+    wait = jobs[1].run_at - jobs[0].created_at
+    assert timedelta(minutes=59) < wait < timedelta(minutes=61)
+
+
+def test_retention_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IDFLOW_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("IDFLOW_RETENTION_DAYS", "7")
+    app = app_with(tmp_path, "")
+    full_session(app, app.test_client(), make_platform(app))
+    _age_verdicts(app, 8)
+    assert main(["retention", "run"]) == 0
+    assert "deleted 1 image(s) older than 7 day(s)" in capsys.readouterr().out
+    assert _stored(app) == [None]

@@ -1,0 +1,544 @@
+"""Webhooks end to end: a real HTTP receiver on loopback, real signatures, real retries."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ApiPlatform, make_platform
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from test_api import processing_session
+
+from idflow_signature import HEADER, SignatureError, sign, verify
+from webapp import create_app, webhooks
+from webapp.cli import main
+from webapp.db import database, upgrade
+from webapp.jobs import claim, run_pending
+from webapp.models import Job, WebhookAttempt, WebhookDelivery
+
+SESSIONS = "/v1/verification_sessions"
+ENDPOINTS = "/v1/webhook_endpoints"
+CREATED = "identity.verification_session.created"
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def event(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = json.loads(self.body)
+        return loaded
+
+
+@dataclass
+class Receiver:
+    """A tiny webhook receiver; `plan` says how to answer each request in turn (then 200)."""
+
+    url: str = ""
+    plan: list[str] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, headers: dict[str, str], body: bytes) -> str:
+        with self.lock:
+            self.received.append(Received(headers, body))
+            return self.plan.pop(0) if self.plan else "200"
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.received)
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            action = receiver.answer(dict(self.headers.items()), body)
+            if action == "hang":
+                time.sleep(1.0)  # longer than the test's delivery timeout
+            try:
+                self.send_response(int(action) if action.isdigit() else 200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:
+                pass  # the sender gave up waiting; that is the point of "hang"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    return Handler
+
+
+@contextmanager
+def serve_receiver() -> Iterator[Receiver]:
+    """A receiver listening on a free loopback port for as long as the block runs."""
+    box = Receiver()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(box))
+    server.daemon_threads = True
+    box.url = f"http://127.0.0.1:{server.server_address[1]}/hooks?source=idflow"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield box
+    finally:
+        server.shutdown()
+        server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serve_receiver() as box:
+        yield box
+
+
+FAST = {
+    "WEBHOOK_TIMEOUT_SECONDS": 0.3,
+    "WEBHOOK_RETRY_BASE_SECONDS": 0.05,
+    "WEBHOOK_RETRY_MAX_DELAY_SECONDS": 0.1,
+    "WEBHOOK_RETRY_WINDOW_SECONDS": 60,
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 60,
+}
+
+
+def _config(data_dir: Path, **overrides: Any) -> dict[str, Any]:
+    return {
+        "TESTING": True,
+        "DATA_DIR": str(data_dir),
+        "SECRET_KEY": "test-secret",
+        "BASE_URL": "http://idflow.test",
+        "JOB_WORKERS": 0,
+        **FAST,
+        **overrides,
+    }
+
+
+@pytest.fixture
+def fast_app(tmp_path: Path) -> Flask:
+    app = create_app(_config(tmp_path / "data"))
+    upgrade(app)
+    return app
+
+
+def add_endpoint(
+    client: FlaskClient, platform: ApiPlatform, url: str, events: list[str] | None = None
+) -> dict[str, Any]:
+    response = client.post(
+        ENDPOINTS, json={"url": url, "enabled_events": events or ["*"]}, headers=platform.headers
+    )
+    assert response.status_code == 200, response.get_json()
+    created: dict[str, Any] = response.get_json()
+    return created
+
+
+def new_session(client: FlaskClient, platform: ApiPlatform, **body: Any) -> str:
+    response = client.post(SESSIONS, json={"type": "document", **body}, headers=platform.headers)
+    assert response.status_code == 200, response.get_json()
+    session_id: str = response.get_json()["id"]
+    return session_id
+
+
+def drain_until(app: Flask, done: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Run due jobs until `done`; retries are due a few tens of milliseconds later."""
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "timed out waiting for deliveries"
+        if run_pending(app) == 0:
+            time.sleep(0.02)
+
+
+def attempts(app: Flask) -> list[WebhookAttempt]:
+    with database(app).sessions() as db:
+        return list(db.scalars(select(WebhookAttempt).order_by(WebhookAttempt.id)))
+
+
+def deliveries(app: Flask) -> list[WebhookDelivery]:
+    with database(app).sessions() as db:
+        return list(db.scalars(select(WebhookDelivery).order_by(WebhookDelivery.id)))
+
+
+# --- the signature helper ------------------------------------------------------------------
+
+
+def test_signature_round_trip_and_every_refusal() -> None:
+    body = b'{"id":"evt_1"}'
+    header = sign(body, "whsec_a", timestamp=1_700_000_000)
+    assert header.startswith("t=1700000000,v1=")
+    assert verify(body, header, "whsec_a", now=1_700_000_100) == 1_700_000_000
+    assert verify(body.decode(), header, "whsec_a", now=1_700_000_100) == 1_700_000_000
+    rolled = f"{header},v1={'0' * 64}"
+    assert verify(body, rolled, "whsec_a", now=1_700_000_000) == 1_700_000_000
+    refusals = [
+        (body + b" ", header, "whsec_a", 1_700_000_000),  # tampered body
+        (body, header, "whsec_b", 1_700_000_000),  # other secret
+        (body, header, "whsec_a", 1_700_000_301),  # too old: replay
+        (body, None, "whsec_a", 1_700_000_000),
+        (body, "v1=abc", "whsec_a", 1_700_000_000),
+        (body, "t=1700000000", "whsec_a", 1_700_000_000),
+        (body, "t=soon,v1=abc", "whsec_a", 1_700_000_000),
+    ]
+    for payload, given, secret, now in refusals:
+        with pytest.raises(SignatureError):
+            verify(payload, given, secret, now=now)
+    assert verify(body, header, "whsec_a", tolerance=0, now=2_000_000_000) == 1_700_000_000
+
+
+def test_backoff_grows_is_capped_and_jittered() -> None:
+    delays = [webhooks.backoff_seconds(n, 60, 3600) for n in range(1, 12)]
+    for attempt, delay in enumerate(delays, start=1):
+        full = min(3600, 60 * 2 ** (attempt - 1))
+        assert full / 2 <= delay <= full
+    assert len({round(webhooks.backoff_seconds(3, 60, 3600), 6) for _ in range(20)}) > 1
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+def test_event_is_stored_signed_and_delivered(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    client = fast_app.test_client()
+    endpoint = add_endpoint(client, platform_fast, receiver.url)
+    assert endpoint["secret"].startswith("whsec_") and endpoint["status"] == "enabled"
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform_fast.headers).get_json()
+    assert "secret" not in shown and shown["url"] == receiver.url
+
+    session_id = new_session(client, platform_fast, provided_details={"email": "a@example.org"})
+    listed = client.get("/v1/events", headers=platform_fast.headers).get_json()
+    assert [event["type"] for event in listed["data"]] == [CREATED]
+    stored = listed["data"][0]
+    assert stored["pending_webhooks"] == 1 and receiver.count() == 0  # stored before delivery
+
+    assert run_pending(fast_app) == 1
+    (got,) = receiver.received
+    verify(got.body, got.headers[HEADER], endpoint["secret"])
+    event = got.event
+    assert event["id"] == stored["id"] and event["object"] == "event"
+    assert event["type"] == CREATED and event["livemode"] is True
+    session = event["data"]["object"]
+    assert session["id"] == session_id and session["object"] == "identity.verification_session"
+    assert session["client_secret"] is None and session["url"] is None  # the person's link stays
+    assert got.headers["Content-Type"].startswith("application/json")
+
+    (attempt,) = attempts(fast_app)
+    assert attempt.status_code == 200 and attempt.error is None and attempt.latency_ms >= 0
+    after = client.get(f"/v1/events/{stored['id']}", headers=platform_fast.headers).get_json()
+    assert after["pending_webhooks"] == 0
+
+
+@pytest.fixture
+def platform_fast(fast_app: Flask) -> ApiPlatform:
+    return make_platform(fast_app)
+
+
+def test_retries_after_500_and_timeout(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    client = fast_app.test_client()
+    endpoint = add_endpoint(client, platform_fast, receiver.url)
+    receiver.plan = ["500", "hang", "503"]
+    new_session(client, platform_fast)
+    drain_until(fast_app, lambda: deliveries(fast_app)[0].status == "succeeded")
+
+    tried = attempts(fast_app)
+    assert [a.status_code for a in tried] == [500, None, 503, 200]
+    assert tried[1].error is not None and "timed out" in tried[1].error
+    assert 250 <= tried[1].latency_ms < 1000  # gave up at the 0.3 s timeout, not at the reply
+    assert tried[0].error == "HTTP 500"
+    bodies = {r.body for r in receiver.received}
+    assert len(bodies) == 1  # the same event every time
+    for got in receiver.received:
+        verify(got.body, got.headers[HEADER], endpoint["secret"])
+    assert deliveries(fast_app)[0].attempts == 4
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform_fast.headers).get_json()
+    assert shown["status"] == "enabled" and shown["failing_since"] is None
+
+
+def test_redelivery_on_request(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    client = fast_app.test_client()
+    first = add_endpoint(client, platform_fast, receiver.url)
+    second = add_endpoint(client, platform_fast, receiver.url, [CREATED])
+    new_session(client, platform_fast)
+    drain_until(fast_app, lambda: receiver.count() == 2)
+    event_id = client.get("/v1/events", headers=platform_fast.headers).get_json()["data"][0]["id"]
+
+    again = client.post(f"/v1/events/{event_id}/redeliver", headers=platform_fast.headers)
+    assert again.status_code == 200 and again.get_json()["pending_webhooks"] == 2
+    drain_until(fast_app, lambda: receiver.count() == 4)
+    one = client.post(
+        f"/v1/events/{event_id}/redeliver",
+        json={"webhook_endpoint": first["id"]},
+        headers=platform_fast.headers,
+    )
+    assert one.get_json()["pending_webhooks"] == 1
+    drain_until(fast_app, lambda: receiver.count() == 5)
+    assert {r.event["id"] for r in receiver.received} == {event_id}
+    secrets_used = [
+        s for s in (first["secret"], second["secret"]) if _signed_by(receiver.received[-1], s)
+    ]
+    assert secrets_used == [first["secret"]]
+    assert all(d.status == "succeeded" for d in deliveries(fast_app))
+    missing = client.post("/v1/events/evt_nope/redeliver", headers=platform_fast.headers)
+    assert missing.status_code == 404
+
+
+def _signed_by(got: Received, secret: str) -> bool:
+    try:
+        verify(got.body, got.headers[HEADER], secret)
+    except SignatureError:
+        return False
+    return True
+
+
+def test_pending_delivery_survives_a_restart(tmp_path: Path, receiver: Receiver) -> None:
+    """The first process takes the job and dies; a new one on the same data dir delivers it."""
+    config = _config(tmp_path / "data", JOB_LEASE_SECONDS=1)
+    first = create_app(config)
+    upgrade(first)
+    platform = make_platform(first)
+    client = first.test_client()
+    endpoint = add_endpoint(client, platform, receiver.url)
+    new_session(client, platform)
+    with database(first).sessions() as db:
+        taken = claim(db, lease_seconds=1)  # claimed, never finished: the process was killed
+        assert taken is not None and taken.kind == "deliver_event"
+    database(first).engine.dispose()
+    del first, client
+
+    second = create_app({**config, "JOB_WORKERS": 2})
+    try:
+        deadline = time.monotonic() + 15
+        while receiver.count() == 0:
+            assert time.monotonic() < deadline, "the restarted app never delivered"
+            time.sleep(0.05)
+    finally:
+        second.extensions["idflow.job_runner"].stop()
+    got = receiver.received[0]
+    verify(got.body, got.headers[HEADER], endpoint["secret"])
+    assert got.event["type"] == CREATED
+    with database(second).sessions() as db:
+        jobs = list(db.scalars(select(Job).where(Job.kind == "deliver_event")))
+    assert [(job.status, job.attempts) for job in jobs] == [("done", 2)]
+
+
+def test_endpoint_disabled_after_sustained_failure(tmp_path: Path, receiver: Receiver) -> None:
+    app = create_app(_config(tmp_path / "data", WEBHOOK_DISABLE_AFTER_SECONDS=0.3))
+    upgrade(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    endpoint = add_endpoint(client, platform, receiver.url)
+    receiver.plan = ["500"] * 1000
+    new_session(client, platform)
+    url = f"{ENDPOINTS}/{endpoint['id']}"
+
+    def disabled() -> bool:
+        return bool(client.get(url, headers=platform.headers).get_json()["status"] == "disabled")
+
+    drain_until(app, disabled)
+    shown = client.get(url, headers=platform.headers).get_json()
+    assert shown["disabled_reason"] == "failing"
+    assert shown["disabled_at"] >= shown["failing_since"]
+    assert [d.status for d in deliveries(app)] == ["failed"]
+    tried = receiver.count()
+    assert tried >= 3  # several attempts over the 0.3 s, not one
+
+    new_session(client, platform)  # a disabled endpoint is not sent anything new
+    assert run_pending(app) == 0 and receiver.count() == tried
+    event_id = client.get("/v1/events", headers=platform.headers).get_json()["data"][0]["id"]
+    refused = client.post(
+        f"/v1/events/{event_id}/redeliver",
+        json={"webhook_endpoint": endpoint["id"]},
+        headers=platform.headers,
+    )
+    assert refused.get_json()["error"]["code"] == "webhook_endpoint_disabled"
+
+    enabled = client.post(url, json={"disabled": False}, headers=platform.headers).get_json()
+    assert enabled["status"] == "enabled" and enabled["disabled_reason"] is None
+    receiver.plan = []
+    client.post(f"/v1/events/{event_id}/redeliver", headers=platform.headers)
+    drain_until(app, lambda: receiver.count() == tried + 1)
+
+
+def test_delivery_gives_up_when_the_retry_window_ends(tmp_path: Path, receiver: Receiver) -> None:
+    app = create_app(_config(tmp_path / "data", WEBHOOK_RETRY_WINDOW_SECONDS=0.25))
+    upgrade(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    endpoint = add_endpoint(client, platform, receiver.url)
+    receiver.plan = ["500"] * 1000
+    new_session(client, platform)
+    drain_until(app, lambda: deliveries(app)[0].status == "failed")
+    assert len(attempts(app)) >= 2
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform.headers).get_json()
+    assert shown["status"] == "enabled" and shown["failing_since"] is not None
+
+
+# --- events follow the session -------------------------------------------------------------
+
+
+def test_lifecycle_events_and_redaction(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    details = {"email": "anna@example.org"}
+    session_id = processing_session(app, client, platform, provided_details=details)
+    assert run_pending(app) == 1
+    listed = client.get("/v1/events?limit=10", headers=platform.headers).get_json()
+    types = [event["type"].rsplit(".", 1)[1] for event in listed["data"]]
+    assert types == ["verified", "processing", "created"]
+    verified = listed["data"][0]["data"]["object"]
+    assert verified["status"] == "verified" and verified["verified_outputs"] is not None
+    assert listed["data"][2]["data"]["object"]["provided_details"]["email"] == "anna@example.org"
+
+    assert (
+        client.post(f"{SESSIONS}/{session_id}/redact", headers=platform.headers).status_code == 200
+    )
+    events = client.get("/v1/events", headers=platform.headers).get_json()["data"]
+    assert events[0]["type"] == "identity.verification_session.redacted"
+    for event in events:  # what was told before is wiped too
+        shown = event["data"]["object"]
+        assert shown["provided_details"] == {} and shown["verified_outputs"] is None
+        assert shown["redaction"] == {"status": "redacted"}
+
+    canceled_id = new_session(client, platform)
+    client.post(f"{SESSIONS}/{canceled_id}/cancel", headers=platform.headers)
+    newest = client.get("/v1/events?limit=1", headers=platform.headers).get_json()
+    assert newest["has_more"] is True
+    assert newest["data"][0]["type"] == "identity.verification_session.canceled"
+    only = client.get(f"/v1/events?type={CREATED}", headers=platform.headers).get_json()["data"]
+    assert [event["data"]["object"]["id"] for event in only] == [canceled_id, session_id]
+    older = client.get(
+        f"/v1/events?starting_after={newest['data'][0]['id']}&limit=2", headers=platform.headers
+    ).get_json()
+    assert [e["type"].rsplit(".", 1)[1] for e in older["data"]] == ["created", "redacted"]
+    newer = client.get(
+        f"/v1/events?ending_before={older['data'][0]['id']}", headers=platform.headers
+    ).get_json()
+    assert [e["id"] for e in newer["data"]] == [newest["data"][0]["id"]]
+
+
+def test_events_and_endpoints_are_scoped_to_platform_and_mode(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    client = fast_app.test_client()
+    from webapp.models import Platform
+    from webapp.platforms import issue_key
+
+    with database(fast_app).sessions() as db:
+        owner = db.get(Platform, platform_fast.id)
+        assert owner is not None
+        test_key = issue_key(db, owner, livemode=False)
+        db.commit()
+    test = ApiPlatform(platform_fast.id, test_key)
+    other = make_platform(fast_app, "Other")
+    live_endpoint = add_endpoint(client, platform_fast, receiver.url)
+    test_endpoint = add_endpoint(client, test, receiver.url)
+    new_session(client, platform_fast)
+    new_session(client, test)
+    drain_until(fast_app, lambda: receiver.count() == 2)
+    by_mode = {r.event["livemode"]: r for r in receiver.received}
+    assert _signed_by(by_mode[True], live_endpoint["secret"])
+    assert _signed_by(by_mode[False], test_endpoint["secret"])
+    assert not _signed_by(by_mode[False], live_endpoint["secret"])
+
+    live_events = client.get("/v1/events", headers=platform_fast.headers).get_json()["data"]
+    test_events = client.get("/v1/events", headers=test.headers).get_json()["data"]
+    assert [e["livemode"] for e in live_events] == [True]
+    assert [e["livemode"] for e in test_events] == [False]
+    for caller in (other, test):
+        hidden = client.get(f"/v1/events/{live_events[0]['id']}", headers=caller.headers)
+        assert hidden.status_code == 404
+        gone = client.get(f"{ENDPOINTS}/{live_endpoint['id']}", headers=caller.headers)
+        assert gone.status_code == 404
+        assert (
+            client.delete(f"{ENDPOINTS}/{live_endpoint['id']}", headers=caller.headers).status_code
+            == 404
+        )
+    listed = client.get(ENDPOINTS, headers=test.headers).get_json()["data"]
+    assert [e["id"] for e in listed] == [test_endpoint["id"]]
+    deleted = client.delete(f"{ENDPOINTS}/{test_endpoint['id']}", headers=test.headers)
+    assert deleted.get_json() == {
+        "id": test_endpoint["id"],
+        "object": "webhook_endpoint",
+        "deleted": True,
+    }
+    assert client.get(ENDPOINTS, headers=test.headers).get_json()["data"] == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://example.org/hook",
+        "/hooks",
+        "http://",
+        "example.org/hook",
+        "http://u:p@example.org/",
+        "http://example.org:port/",
+        "",
+    ],
+)
+def test_endpoint_url_must_be_absolute_http(
+    client: FlaskClient, platform: ApiPlatform, url: str
+) -> None:
+    response = client.post(
+        ENDPOINTS, json={"url": url, "enabled_events": ["*"]}, headers=platform.headers
+    )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["param"] == "url"
+
+
+def test_endpoint_events_are_checked(client: FlaskClient, platform: ApiPlatform) -> None:
+    url = "https://platform.example/hooks"
+    for events, param in (([], "enabled_events"), (["charge.succeeded"], "enabled_events")):
+        response = client.post(
+            ENDPOINTS, json={"url": url, "enabled_events": events}, headers=platform.headers
+        )
+        assert response.get_json()["error"]["param"] == param
+    form = client.post(
+        ENDPOINTS,
+        data={"url": url, "enabled_events[]": [CREATED, "identity.verification_session.verified"]},
+        headers=platform.headers,
+    )
+    assert form.get_json()["enabled_events"] == [CREATED, "identity.verification_session.verified"]
+
+
+def test_cli_webhook_add_prints_the_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IDFLOW_DATA_DIR", str(tmp_path / "cli"))
+    for name in ("IDFLOW_DATABASE_URL", "IDFLOW_SECRET_KEY", "IDFLOW_JOB_WORKERS"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(["platform", "create", "Acme", "--json"]) == 0
+    platform_id = json.loads(capsys.readouterr().out)["id"]
+    url = "https://acme.example/hooks"
+    assert main(["webhook", "add", "--platform", platform_id, url, "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["secret"].startswith("whsec_") and shown["enabled_events"] == ["*"]
+    assert shown["livemode"] is True
+    events = ["--events", CREATED, "--test"]
+    assert main(["webhook", "add", "--platform", platform_id, url, *events]) == 0
+    text = capsys.readouterr().out
+    assert "(test)" in text and "whsec_" in text and CREATED in text
+    assert main(["webhook", "add", "--platform", "plat_nope", url]) != 0
+    assert main(["webhook", "add", "--platform", platform_id, "ftp://x"]) != 0
+
+
+def test_bench_webhooks_measures_real_deliveries(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench-webhooks", "--verdicts", "3", "--events", "20", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["verdicts"] == 3 and figures["events"] == 20
+    assert 0 < figures["verdict_to_delivery_ms_median"] <= figures["verdict_to_delivery_ms_p95"]
+    assert figures["deliveries_per_second"] > 0

@@ -1,0 +1,111 @@
+"""Webhook endpoints and events under `/v1` in Stripe's shapes; rules live in `webapp.webhooks`."""
+
+from __future__ import annotations
+
+from flask import Response, g, jsonify, request, url_for
+
+from webapp import webhooks
+from webapp.api import bp
+from webapp.api.idempotency import idempotent
+from webapp.api.params import body
+from webapp.api.views import list_limit
+from webapp.db import db_session
+from webapp.errors import InvalidRequest
+from webapp.models import Event
+
+
+@bp.post("/webhook_endpoints")
+@idempotent
+def create_webhook_endpoint() -> tuple[Response, int]:
+    parsed = webhooks.parse_endpoint(body(request))
+    db = db_session()
+    endpoint = webhooks.create_endpoint(db, g.caller, parsed)
+    db.commit()
+    return jsonify(webhooks.endpoint_to_api(endpoint, with_secret=True)), 200
+
+
+@bp.get("/webhook_endpoints")
+def list_webhook_endpoints() -> tuple[Response, int]:
+    rows = webhooks.list_endpoints(db_session(), g.caller)
+    return jsonify(
+        object="list",
+        url=url_for("api.list_webhook_endpoints"),
+        has_more=False,
+        data=[webhooks.endpoint_to_api(endpoint) for endpoint in rows],
+    ), 200
+
+
+@bp.get("/webhook_endpoints/<endpoint_id>")
+def retrieve_webhook_endpoint(endpoint_id: str) -> tuple[Response, int]:
+    endpoint = webhooks.get_endpoint(db_session(), g.caller, endpoint_id)
+    return jsonify(webhooks.endpoint_to_api(endpoint)), 200
+
+
+@bp.post("/webhook_endpoints/<endpoint_id>")
+@idempotent
+def update_webhook_endpoint(endpoint_id: str) -> tuple[Response, int]:
+    db = db_session()
+    endpoint = webhooks.get_endpoint(db, g.caller, endpoint_id)
+    webhooks.update_endpoint(endpoint, body(request))
+    db.commit()
+    return jsonify(webhooks.endpoint_to_api(endpoint)), 200
+
+
+@bp.delete("/webhook_endpoints/<endpoint_id>")
+def delete_webhook_endpoint(endpoint_id: str) -> tuple[Response, int]:
+    db = db_session()
+    endpoint = webhooks.get_endpoint(db, g.caller, endpoint_id)
+    webhooks.delete_endpoint(db, endpoint)
+    db.commit()
+    return jsonify(id=endpoint_id, object="webhook_endpoint", deleted=True), 200
+
+
+def _event_json(event: Event) -> Response:
+    return jsonify(webhooks.event_to_api(event, webhooks.pending_webhooks(db_session(), event)))
+
+
+@bp.get("/events")
+def list_events() -> tuple[Response, int]:
+    starting_after = request.args.get("starting_after") or None
+    ending_before = request.args.get("ending_before") or None
+    if starting_after and ending_before:
+        raise InvalidRequest(
+            "Give starting_after or ending_before, not both.", param="ending_before"
+        )
+    db = db_session()
+    rows, has_more = webhooks.page_events(
+        db,
+        g.caller,
+        limit=list_limit(),
+        starting_after=starting_after,
+        ending_before=ending_before,
+        kind=request.args.get("type") or None,
+    )
+    return jsonify(
+        object="list",
+        url=url_for("api.list_events"),
+        has_more=has_more,
+        data=[webhooks.event_to_api(event, webhooks.pending_webhooks(db, event)) for event in rows],
+    ), 200
+
+
+@bp.get("/events/<event_id>")
+def retrieve_event(event_id: str) -> tuple[Response, int]:
+    return _event_json(webhooks.get_event(db_session(), g.caller, event_id)), 200
+
+
+@bp.post("/events/<event_id>/redeliver")
+@idempotent
+def redeliver_event(event_id: str) -> tuple[Response, int]:
+    params = body(request)
+    for key in params:
+        if key != "webhook_endpoint":
+            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+    target = params.get("webhook_endpoint")
+    if target is not None and not isinstance(target, str):
+        raise InvalidRequest("webhook_endpoint must be an endpoint id.", param="webhook_endpoint")
+    db = db_session()
+    event = webhooks.get_event(db, g.caller, event_id)
+    webhooks.redeliver(db, g.caller, event, target or None)
+    db.commit()
+    return _event_json(event), 200

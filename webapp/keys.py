@@ -1,0 +1,140 @@
+"""Key rotation: re-encrypt every encrypted column value and stored image with the current key.
+
+Each value and each file is rewritten on its own (a row update, an atomic file replace), and what
+already uses the current key is skipped, so an interrupted rotation is finished by running it
+again. Values written before encryption existed (plain JSON, plain files) are encrypted on the way.
+"""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import JSON, Column, Table, and_, column, select, table, update
+
+from webapp.crypto import (
+    EncryptedJSON,
+    KeyConfigError,
+    KeyRing,
+    file_kid,
+    is_envelope,
+    open_file,
+    open_json,
+    seal_json,
+)
+from webapp.db import database
+from webapp.models import Base, UploadedFile
+from webapp.storage import EncryptingStorage, storage
+
+UNENCRYPTED = "(not encrypted)"
+
+
+@dataclass
+class Rotation:
+    key_id: str
+    values: int = 0  # column values re-encrypted
+    files: int = 0  # files re-encrypted
+    missing_files: int = 0
+    by_key: Counter[str] = field(default_factory=Counter)  # what is stored under which key after
+
+
+def keyring(app: Flask) -> KeyRing:
+    ring: KeyRing = app.extensions["idflow.keyring"]
+    return ring
+
+
+def encrypted_columns() -> Iterator[tuple[Table, Column[Any], str]]:
+    """Every `EncryptedJSON` column of the models, with its purpose (bound into its ciphertexts)."""
+    for model_table in Base.metadata.sorted_tables:
+        for model_column in model_table.columns:
+            if isinstance(model_column.type, EncryptedJSON):
+                yield model_table, model_column, model_column.type.purpose
+
+
+def _rotate_column(app: Flask, model_table: Table, model_column: Column[Any], purpose: str) -> int:
+    """Works on the raw JSON (not through `EncryptedJSON`) so legacy plain values are readable."""
+    ring = keyring(app)
+    keys: list[Any] = [column(c.name) for c in model_table.primary_key.columns]
+    raw = table(model_table.name, *keys, column(model_column.name, JSON))
+    changed = 0
+    with database(app).engine.connect() as connection:
+        rows = connection.execute(select(*raw.c)).all()
+        for row in rows:
+            *ids, value = row
+            if value is None:
+                continue
+            if is_envelope(value) and value["kid"] == ring.current.kid:
+                continue
+            plain = open_json(ring, value, purpose) if is_envelope(value) else value
+            where = and_(*(raw.c[k.name] == ident for k, ident in zip(keys, ids, strict=True)))
+            connection.execute(
+                update(raw)
+                .where(where)
+                .values({model_column.name: seal_json(ring, plain, purpose)})
+            )
+            connection.commit()
+            changed += 1
+    return changed
+
+
+def _stored_keys(app: Flask) -> list[str]:
+    with database(app).sessions() as db:
+        return [
+            key
+            for key in db.scalars(
+                select(UploadedFile.storage_key).where(UploadedFile.storage_key.is_not(None))
+            )
+            if key is not None
+        ]
+
+
+def _files(app: Flask) -> EncryptingStorage:
+    files = storage(app)
+    if not isinstance(files, EncryptingStorage):
+        raise KeyConfigError("The app's storage does not encrypt; nothing to rotate.")
+    return files
+
+
+def rotate(app: Flask) -> Rotation:
+    """Re-encrypt with the ring's current key whatever is not under it yet."""
+    ring = keyring(app)
+    done = Rotation(ring.current.kid)
+    for model_table, model_column, purpose in encrypted_columns():
+        done.values += _rotate_column(app, model_table, model_column, purpose)
+    files = _files(app)
+    for key in _stored_keys(app):
+        try:
+            raw = files.inner.read(key)
+        except FileNotFoundError:
+            done.missing_files += 1
+            continue
+        kid = file_kid(raw)
+        if kid == ring.current.kid:
+            continue
+        plain = open_file(ring, raw, key) if kid is not None else raw
+        files.save(key, io.BytesIO(plain))
+        done.files += 1
+    done.by_key = usage(app)
+    return done
+
+
+def usage(app: Flask) -> Counter[str]:
+    """How many stored values and files each key id protects: a key at zero can be removed."""
+    counts: Counter[str] = Counter()
+    with database(app).engine.connect() as connection:
+        for model_table, model_column, _purpose in encrypted_columns():
+            raw = table(model_table.name, column(model_column.name, JSON))
+            for (value,) in connection.execute(select(*raw.c)):
+                if value is not None:
+                    counts[value["kid"] if is_envelope(value) else UNENCRYPTED] += 1
+    files = _files(app)
+    for key in _stored_keys(app):
+        try:
+            counts[file_kid(files.inner.read(key)) or UNENCRYPTED] += 1
+        except FileNotFoundError:
+            continue
+    return counts

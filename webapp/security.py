@@ -1,0 +1,182 @@
+"""Browser-facing protection: security headers, cookie flags, proxies and rate limits.
+
+The hosted link carries a token, so no page may leak it (no referrer, no caching, no framing) and
+no script may run but idflow's own files (a CSP without inline script). Rate limits slow down
+guessing and abuse: uploads per session and per address, link opens and pages per address, the
+API per key. Counters live in Flask-Limiter's storage: memory by default, Redis (or any `limits`
+storage) with `IDFLOW_RATELIMIT_STORAGE_URI`, which several servers must share.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
+from sqlalchemy import select
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from webapp.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+_EXTENSION = "idflow.limiter"
+_HSTS = "max-age=31536000; includeSubDomains"
+_CSP = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "img-src": "'self' data: blob:",
+    "media-src": "'self' blob:",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "frame-ancestors": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+}
+_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(self), microphone=(), geolocation=(), payment=(), usb=()",
+}
+
+
+class RateLimited(ApiError):
+    status = 429
+    type = "rate_limit_error"
+
+
+def _digest(value: str) -> str:
+    """Counters are keyed by a hash: tokens and API keys never sit in Redis in clear."""
+    return hashlib.sha256(value.encode()).hexdigest()[:32]
+
+
+def _checks() -> list[tuple[str, str, str]]:
+    """(name, limit setting, who) for the current request."""
+    config = current_app.config
+    address = request.remote_addr or "unknown"
+    if request.blueprint == "api":
+        caller = request.headers.get("Authorization")
+        who = f"key:{_digest(caller)}" if caller else f"ip:{address}"
+        return [("api", config["RATELIMIT_API"], who)]
+    if request.blueprint != "flow":
+        return []
+    checks = [("flow", config["RATELIMIT_FLOW"], address)]
+    if request.endpoint == "flow.entry":
+        checks.append(("link", config["RATELIMIT_LINK_OPEN"], address))
+    if request.endpoint == "flow.capture" and request.method == "POST":
+        token = str((request.view_args or {}).get("token", ""))
+        checks.append(("upload-session", config["RATELIMIT_UPLOAD_SESSION"], _digest(token)))
+        checks.append(("upload-ip", config["RATELIMIT_UPLOAD_IP"], address))
+    return checks
+
+
+def _exceeded(limiter: Limiter) -> RateLimitItem | None:
+    """The first limit this request goes over, or None; a dead counter store lets it through."""
+    strategy = limiter.limiter
+    for name, setting, who in _checks():
+        for item in parse_many(setting):
+            try:
+                if not strategy.hit(item, name, who):
+                    return item
+            except Exception:  # Redis away: better served than locked out
+                log.exception("rate limit storage failed; request let through")
+                return None
+    return None
+
+
+def _too_many(item: RateLimitItem, limiter: Limiter) -> Response:
+    retry = 1
+    for name, _setting, who in _checks():
+        reset = limiter.limiter.get_window_stats(item, name, who).reset_time
+        retry = max(retry, int(reset - time.time()) + 1)
+    if request.blueprint == "api":
+        error = RateLimited(
+            f"Too many requests: the limit is {item}. Retry after {retry} s.", code="rate_limit"
+        )
+        response = jsonify(error.to_dict())
+    else:
+        page = render_template(
+            "error.html",
+            title="Please wait a moment",
+            message="There were too many tries in a short time. Wait a minute, then go back "
+            "and try again.",
+            back_url=None,
+        )
+        response = make_response(page)
+    response.status_code = 429
+    response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def _limit() -> Response | None:
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return None
+    limiter: Limiter = current_app.extensions[_EXTENSION]
+    item = _exceeded(limiter)
+    return _too_many(item, limiter) if item is not None else None
+
+
+def _form_targets() -> str:
+    """A declined consent is sent back to the platform's return_url by a redirect, which
+    `form-action` also governs, so that one origin is allowed on the session's pages."""
+    if request.blueprint != "flow" or not request.view_args or "token" not in request.view_args:
+        return _CSP["form-action"]
+    from webapp.db import db_session
+    from webapp.models import VerificationSession
+
+    return_url = db_session().scalar(
+        select(VerificationSession.return_url).where(
+            VerificationSession.link_token == str(request.view_args["token"])
+        )
+    )
+    if not return_url:
+        return _CSP["form-action"]
+    parts = urlsplit(return_url)
+    return f"{_CSP['form-action']} {parts.scheme}://{parts.netloc}"
+
+
+def _secure_request() -> bool:
+    return bool(request.is_secure or current_app.config["BEHIND_HTTPS"])
+
+
+def _headers(response: Response) -> Response:
+    for name, value in _HEADERS.items():
+        response.headers.setdefault(name, value)
+    policy = dict(_CSP)
+    if response.mimetype == "text/html":
+        policy["form-action"] = _form_targets()
+    response.headers["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in policy.items())
+    if _secure_request():
+        response.headers["Strict-Transport-Security"] = _HSTS
+    if request.blueprint == "flow" and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"  # pages of one person's verification
+    return response
+
+
+def init_app(app: Flask) -> None:
+    hops = int(app.config["PROXY_HOPS"])
+    if hops > 0:  # trust X-Forwarded-* from exactly this many proxies, never more
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
+    https = bool(app.config["BEHIND_HTTPS"]) or app.config["BASE_URL"].startswith("https://")
+    app.config["SESSION_COOKIE_SECURE"] = https
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    limiter = Limiter(
+        get_remote_address,
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        headers_enabled=False,
+    )
+    limiter.init_app(app)
+    app.extensions[_EXTENSION] = limiter
+    app.before_request(_limit)
+    app.after_request(_headers)

@@ -1,0 +1,557 @@
+"""Webhooks: endpoints platforms register, events stored with the change, signed delivery.
+
+An event row is written in the same transaction as the session change it reports, together with
+one delivery row and one `deliver_event` job per subscribed endpoint, so an event exists exactly
+when its change was committed and its delivery survives restarts (the job is in the database).
+Delivery is at least once: a receiver must accept the same event id twice.
+
+A failed attempt is retried with exponential backoff and jitter until the retry window (three
+days by default) is over. An endpoint that has failed without a single success for
+`WEBHOOK_DISABLE_AFTER_SECONDS` is disabled (`status: disabled`, with the reason and time) and
+gets nothing more until it is enabled again; its pending deliveries end as failed.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import random
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Flask
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from idflow_signature import HEADER, sign
+from webapp import sessions
+from webapp.db import database
+from webapp.errors import InvalidRequest, NotFound
+from webapp.jobs import handler, queue
+from webapp.models import (
+    Event,
+    VerificationSession,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    new_id,
+    utcnow,
+)
+from webapp.platforms import Caller
+
+log = logging.getLogger(__name__)
+
+EVENT_TYPES = tuple(
+    f"identity.verification_session.{change}"
+    for change in ("created", "processing", "verified", "requires_input", "canceled", "redacted")
+)
+ALL_EVENTS = "*"
+MAX_ENDPOINTS = 16  # per platform and mode, as Stripe allows
+_URL_LENGTH = 2000
+_DESCRIPTION_LENGTH = 500
+_RESPONSE_BYTES = 64 * 1024  # read (and drop) at most this much of a receiver's answer
+_ERROR_LENGTH = 200
+DISABLED_FAILING = "failing"  # set by delivery after sustained failure
+DISABLED_BY_PLATFORM = "disabled_by_platform"
+
+
+# --- endpoints -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EndpointRequest:
+    url: str
+    enabled_events: list[str]
+    description: str | None
+
+
+def parse_url(value: Any, param: str = "url") -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidRequest("Missing required param: url.", code="parameter_missing", param=param)
+    url = value.strip()
+    parts = urlsplit(url)
+    if (
+        len(url) > _URL_LENGTH
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.username is not None
+    ):
+        raise InvalidRequest(
+            "url must be an absolute http(s) URL without credentials.", param=param
+        )
+    try:
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError as exc:
+        raise InvalidRequest("url has an invalid port.", param=param) from exc
+    return url
+
+
+def parse_events(value: Any, param: str = "enabled_events") -> list[str]:
+    if value is None or value == "" or value == []:
+        raise InvalidRequest(
+            f"Missing required param: {param}.", code="parameter_missing", param=param
+        )
+    given = [value] if isinstance(value, str) else value
+    if not isinstance(given, list) or not all(isinstance(item, str) for item in given):
+        raise InvalidRequest(f"{param} must be a list of event types.", param=param)
+    for item in given:
+        if item != ALL_EVENTS and item not in EVENT_TYPES:
+            raise InvalidRequest(
+                f"Unknown event type {item!r}; use '*' or one of {', '.join(EVENT_TYPES)}.",
+                param=param,
+            )
+    if ALL_EVENTS in given:
+        return [ALL_EVENTS]
+    return [kind for kind in EVENT_TYPES if kind in given]
+
+
+def parse_endpoint(params: dict[str, Any]) -> EndpointRequest:
+    for key in params:
+        if key not in ("url", "enabled_events", "description"):
+            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+    description = params.get("description")
+    if description is not None and not isinstance(description, str):
+        raise InvalidRequest("description must be a string.", param="description")
+    if description is not None and len(description) > _DESCRIPTION_LENGTH:
+        raise InvalidRequest(
+            f"description must be at most {_DESCRIPTION_LENGTH} characters.", param="description"
+        )
+    return EndpointRequest(
+        url=parse_url(params.get("url")),
+        enabled_events=parse_events(params.get("enabled_events")),
+        description=description or None,
+    )
+
+
+def create_endpoint(db: Session, caller: Caller, request: EndpointRequest) -> WebhookEndpoint:
+    count = len(
+        db.scalars(
+            select(WebhookEndpoint.pk).where(
+                WebhookEndpoint.platform_id == caller.platform_id,
+                WebhookEndpoint.livemode == caller.livemode,
+            )
+        ).all()
+    )
+    if count >= MAX_ENDPOINTS:
+        raise InvalidRequest(f"A platform can have at most {MAX_ENDPOINTS} webhook endpoints.")
+    endpoint = WebhookEndpoint(
+        id=new_id("we"),
+        platform_id=caller.platform_id,
+        livemode=caller.livemode,
+        url=request.url,
+        enabled_events=request.enabled_events,
+        description=request.description,
+        secret=f"whsec_{secrets.token_urlsafe(32)}",
+        status="enabled",
+    )
+    db.add(endpoint)
+    db.flush()
+    return endpoint
+
+
+def get_endpoint(db: Session, caller: Caller, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = db.scalar(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.id == endpoint_id,
+            WebhookEndpoint.platform_id == caller.platform_id,
+            WebhookEndpoint.livemode == caller.livemode,
+        )
+    )
+    if endpoint is None:
+        raise NotFound(f"No such webhook endpoint: {endpoint_id!r}", param="id")
+    return endpoint
+
+
+def list_endpoints(db: Session, caller: Caller) -> list[WebhookEndpoint]:
+    """At most `MAX_ENDPOINTS`, so one page holds them all."""
+    return list(
+        db.scalars(
+            select(WebhookEndpoint)
+            .where(
+                WebhookEndpoint.platform_id == caller.platform_id,
+                WebhookEndpoint.livemode == caller.livemode,
+            )
+            .order_by(WebhookEndpoint.pk.desc())
+        )
+    )
+
+
+def delete_endpoint(db: Session, endpoint: WebhookEndpoint) -> None:
+    """Its deliveries and attempts go with it; the events stay (they belong to the platform)."""
+    db.delete(endpoint)
+
+
+def update_endpoint(endpoint: WebhookEndpoint, params: dict[str, Any]) -> None:
+    """Stripe's update: change url, events, description; `disabled` false re-enables it."""
+    for key in params:
+        if key not in ("url", "enabled_events", "description", "disabled"):
+            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+    if "url" in params:
+        endpoint.url = parse_url(params["url"])
+    if "enabled_events" in params:
+        endpoint.enabled_events = parse_events(params["enabled_events"])
+    if "description" in params:
+        description = params["description"]
+        if description is not None and not isinstance(description, str):
+            raise InvalidRequest("description must be a string.", param="description")
+        endpoint.description = (description or None) and description[:_DESCRIPTION_LENGTH]
+    if "disabled" not in params:
+        return
+    disabled = params["disabled"]
+    if isinstance(disabled, str) and disabled.lower() in ("true", "false"):
+        disabled = disabled.lower() == "true"
+    if not isinstance(disabled, bool):
+        raise InvalidRequest("disabled must be true or false.", param="disabled")
+    if disabled and endpoint.status == "enabled":
+        endpoint.status = "disabled"
+        endpoint.disabled_reason = DISABLED_BY_PLATFORM
+        endpoint.disabled_at = utcnow()
+    elif not disabled:
+        endpoint.status = "enabled"
+        endpoint.disabled_reason = endpoint.disabled_at = endpoint.failing_since = None
+
+
+def endpoint_to_api(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
+    shown: dict[str, Any] = {
+        "id": endpoint.id,
+        "object": "webhook_endpoint",
+        "created": int(endpoint.created_at.timestamp()),
+        "description": endpoint.description,
+        "disabled_at": _unix(endpoint.disabled_at),
+        "disabled_reason": endpoint.disabled_reason,
+        "enabled_events": endpoint.enabled_events,
+        "failing_since": _unix(endpoint.failing_since),
+        "livemode": endpoint.livemode,
+        "status": endpoint.status,
+        "url": endpoint.url,
+    }
+    if with_secret:
+        shown["secret"] = endpoint.secret
+    return shown
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())
+
+
+# --- events --------------------------------------------------------------------------------
+
+
+def session_object(session: VerificationSession) -> dict[str, Any]:
+    """The session as the API shows it, minus the person's link: events get logged and kept."""
+    shown = sessions.to_api(session, "")
+    shown["client_secret"] = None
+    shown["url"] = None
+    return shown
+
+
+def _subscribed(endpoint: WebhookEndpoint, kind: str) -> bool:
+    return ALL_EVENTS in endpoint.enabled_events or kind in endpoint.enabled_events
+
+
+def emit(db: Session, session: VerificationSession, kind: str) -> Event:
+    """Record that `session` changed and schedule its delivery, in the caller's transaction."""
+    if kind not in EVENT_TYPES:
+        raise LookupError(f"unknown event type {kind!r}")
+    db.flush()  # defaults (created_at) are filled, so the session can be shown
+    event = Event(
+        id=new_id("evt"),
+        platform_id=session.platform_id,
+        livemode=session.livemode,
+        type=kind,
+        object_id=session.id,
+        data={"object": session_object(session)},
+        created_at=utcnow(),
+    )
+    db.add(event)
+    if kind == EVENT_TYPES[-1]:
+        _redact_events(db, session)
+    endpoints = db.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.platform_id == session.platform_id,
+            WebhookEndpoint.livemode == session.livemode,
+            WebhookEndpoint.status == "enabled",
+        )
+    )
+    targets = [endpoint for endpoint in endpoints if _subscribed(endpoint, kind)]
+    db.flush()
+    for endpoint in targets:
+        _schedule(db, event, endpoint.id)
+    return event
+
+
+def _redact_events(db: Session, session: VerificationSession) -> None:
+    """Earlier events carried the person's details; a redaction must reach them too."""
+    stub = {"object": session_object(session)}
+    for earlier in db.scalars(select(Event).where(Event.object_id == session.id)):
+        earlier.data = stub
+
+
+def _schedule(db: Session, event: Event, endpoint_id: str) -> WebhookDelivery:
+    delivery = db.scalar(
+        select(WebhookDelivery).where(
+            WebhookDelivery.event_id == event.id, WebhookDelivery.endpoint_id == endpoint_id
+        )
+    )
+    now = utcnow()
+    if delivery is None:
+        delivery = WebhookDelivery(
+            event_id=event.id, endpoint_id=endpoint_id, status="pending", attempts=0
+        )
+        db.add(delivery)
+    delivery.status = "pending"
+    delivery.window_started_at = now
+    delivery.next_attempt_at = now
+    db.flush()
+    queue().enqueue(db, "deliver_event", {"delivery_id": delivery.id, "after": delivery.attempts})
+    return delivery
+
+
+def get_event(db: Session, caller: Caller, event_id: str) -> Event:
+    event = db.scalar(
+        select(Event).where(
+            Event.id == event_id,
+            Event.platform_id == caller.platform_id,
+            Event.livemode == caller.livemode,
+        )
+    )
+    if event is None:
+        raise NotFound(f"No such event: {event_id!r}", param="id")
+    return event
+
+
+def page_events(
+    db: Session,
+    caller: Caller,
+    *,
+    limit: int,
+    starting_after: str | None,
+    ending_before: str | None,
+    kind: str | None,
+) -> tuple[list[Event], bool]:
+    """Newest first, like the sessions list; the flag says whether more follow."""
+    if kind is not None and kind not in EVENT_TYPES:
+        raise InvalidRequest(f"type must be one of {', '.join(EVENT_TYPES)}.", param="type")
+    query = select(Event).where(
+        Event.platform_id == caller.platform_id, Event.livemode == caller.livemode
+    )
+    if kind is not None:
+        query = query.where(Event.type == kind)
+    if starting_after is not None:
+        query = query.where(Event.pk < get_event(db, caller, starting_after).pk)
+    if ending_before is not None:
+        cursor = get_event(db, caller, ending_before)
+        rows = list(
+            db.scalars(query.where(Event.pk > cursor.pk).order_by(Event.pk.asc()).limit(limit + 1))
+        )
+        return list(reversed(rows[:limit])), len(rows) > limit
+    rows = list(db.scalars(query.order_by(Event.pk.desc()).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+def pending_webhooks(db: Session, event: Event) -> int:
+    return len(
+        db.scalars(
+            select(WebhookDelivery.id).where(
+                WebhookDelivery.event_id == event.id, WebhookDelivery.status == "pending"
+            )
+        ).all()
+    )
+
+
+def event_to_api(event: Event, pending: int) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "object": "event",
+        "created": int(event.created_at.timestamp()),
+        "data": event.data,
+        "livemode": event.livemode,
+        "pending_webhooks": pending,
+        "type": event.type,
+    }
+
+
+def redeliver(db: Session, caller: Caller, event: Event, endpoint_id: str | None) -> int:
+    """Send `event` again to one endpoint, or to every enabled endpoint that wants its type."""
+    if endpoint_id is not None:
+        endpoint = get_endpoint(db, caller, endpoint_id)
+        if endpoint.status != "enabled":
+            raise InvalidRequest(
+                "This webhook endpoint is disabled; enable it first.",
+                code="webhook_endpoint_disabled",
+                param="webhook_endpoint",
+            )
+        targets = [endpoint]
+    else:
+        targets = [
+            endpoint
+            for endpoint in list_endpoints(db, caller)
+            if endpoint.status == "enabled" and _subscribed(endpoint, event.type)
+        ]
+    for endpoint in targets:
+        _schedule(db, event, endpoint.id)
+    return len(targets)
+
+
+# --- delivery ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def post(url: str, body: bytes, secret: str, timeout: float) -> Outcome:
+    """One signed POST; redirects are not followed (a moved endpoint must be updated)."""
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    connection_class = (
+        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    )
+    headers = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "idflow-webhooks/1",
+        HEADER: sign(body, secret),
+    }
+    started = time.perf_counter()
+    connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
+    status_code: int | None = None
+    error: str | None = None
+    try:
+        connection.request("POST", target, body, headers)
+        response = connection.getresponse()
+        response.read(_RESPONSE_BYTES)
+        status_code = response.status
+    except TimeoutError:
+        error = f"timed out after {timeout:g} s"
+    except (OSError, http.client.HTTPException) as exc:
+        error = f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH]
+    finally:
+        connection.close()
+    latency = round((time.perf_counter() - started) * 1000)
+    if status_code is not None and not 200 <= status_code < 300:
+        error = f"HTTP {status_code}"
+    return Outcome(status_code, latency, error)
+
+
+def backoff_seconds(attempt: int, base: float, cap: float) -> float:
+    """Exponential in the attempt number, capped, with jitter so retries do not stampede."""
+    delay = min(cap, base * 2.0 ** max(0, attempt - 1))
+    return delay * random.uniform(0.5, 1.0)
+
+
+@dataclass(frozen=True)
+class _Work:
+    url: str
+    secret: str
+    body: bytes
+
+
+def _load(db: Session, payload: dict[str, Any]) -> _Work | None:
+    delivery = db.get(WebhookDelivery, payload["delivery_id"])
+    if delivery is None or delivery.status != "pending" or delivery.attempts != payload["after"]:
+        return None  # deleted, done, or a newer job took over this delivery
+    endpoint = db.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id))
+    event = db.scalar(select(Event).where(Event.id == delivery.event_id))
+    if endpoint is None or event is None:
+        return None
+    if endpoint.status != "enabled":
+        delivery.status = "failed"
+        delivery.next_attempt_at = None
+        db.commit()
+        return None
+    body = json.dumps(event_to_api(event, pending_webhooks(db, event)), separators=(",", ":"))
+    return _Work(endpoint.url, endpoint.secret, body.encode("utf-8"))
+
+
+@handler("deliver_event")
+def deliver_event(app: Flask, payload: dict[str, Any]) -> None:
+    """One attempt; a failure schedules the next one itself, so the job never raises for it."""
+    sessions_ = database(app).sessions
+    with sessions_() as db:
+        work = _load(db, payload)
+    if work is None:
+        return
+    outcome = post(work.url, work.body, work.secret, float(app.config["WEBHOOK_TIMEOUT_SECONDS"]))
+    with sessions_() as db:
+        _record(app, db, payload, outcome)
+        db.commit()
+
+
+def _record(app: Flask, db: Session, payload: dict[str, Any], outcome: Outcome) -> None:
+    after = int(payload["after"])
+    db.add(
+        WebhookAttempt(
+            delivery_id=payload["delivery_id"],
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+        )
+    )
+    advanced = db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id == payload["delivery_id"], WebhookDelivery.attempts == after)
+        .values(attempts=after + 1)
+    )
+    if getattr(advanced, "rowcount", 0) != 1:
+        return  # another job for the same delivery recorded first; it decides what follows
+    delivery = db.get(WebhookDelivery, payload["delivery_id"], populate_existing=True)
+    if delivery is None:
+        return
+    endpoint = db.scalar(select(WebhookEndpoint).where(WebhookEndpoint.id == delivery.endpoint_id))
+    if endpoint is None:
+        return
+    now = utcnow()
+    if outcome.ok:
+        delivery.status = "succeeded"
+        delivery.next_attempt_at = None
+        endpoint.failing_since = None
+        return
+    endpoint.failing_since = endpoint.failing_since or now
+    config = app.config
+    failing_for = (now - endpoint.failing_since).total_seconds()
+    if endpoint.status == "enabled" and failing_for >= float(
+        config["WEBHOOK_DISABLE_AFTER_SECONDS"]
+    ):
+        _disable(db, endpoint, now)
+        return
+    delay = backoff_seconds(
+        after + 1,
+        float(config["WEBHOOK_RETRY_BASE_SECONDS"]),
+        float(config["WEBHOOK_RETRY_MAX_DELAY_SECONDS"]),
+    )
+    next_at = now + timedelta(seconds=delay)
+    window = timedelta(seconds=float(config["WEBHOOK_RETRY_WINDOW_SECONDS"]))
+    if endpoint.status != "enabled" or next_at - delivery.window_started_at > window:
+        delivery.status = "failed"
+        delivery.next_attempt_at = None
+        return
+    delivery.next_attempt_at = next_at
+    queue(app).enqueue(
+        db, "deliver_event", {"delivery_id": delivery.id, "after": after + 1}, run_at=next_at
+    )
+
+
+def _disable(db: Session, endpoint: WebhookEndpoint, now: datetime) -> None:
+    endpoint.status = "disabled"
+    endpoint.disabled_reason = DISABLED_FAILING
+    endpoint.disabled_at = now
+    db.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
+        .values(status="failed", next_attempt_at=None)
+    )
+    log.warning(
+        "webhook endpoint %s disabled, failing since %s", endpoint.id, endpoint.failing_since
+    )
