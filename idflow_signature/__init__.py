@@ -75,7 +75,11 @@ def verify(
         raise SignatureError(f"No {HEADER} header.")
     timestamp, signatures = _parse(header)
     expected = _digest(payload, secret, timestamp)
-    if not any(hmac.compare_digest(expected, given) for given in signatures):
+    # Bytes, so a non-ASCII value in a forged header is just a mismatch, not a TypeError.
+    if not any(
+        hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace"))
+        for given in signatures
+    ):
         raise SignatureError("No signature matches the payload and secret.")
     current = time.time() if now is None else now
     if tolerance > 0 and abs(current - timestamp) > tolerance:

@@ -391,7 +391,8 @@ def check_expiry(data: DocumentData, today: date) -> CheckError | None:
             "document_unverified_other", "The expiry date of the document could not be read."
         )
     if expiry < today:
-        return CheckError("document_expired", f"The document expired on {expiry.isoformat()}.")
+        # No date in the reason: reasons are shown and stored in clear, the report has the date.
+        return CheckError("document_expired", "The document has expired; use one still valid.")
     return None
 
 

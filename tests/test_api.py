@@ -17,6 +17,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 from werkzeug.test import TestResponse
 
 from processing.samples import make_document
@@ -24,7 +25,8 @@ from webapp import create_app, verification
 from webapp.cli import main
 from webapp.db import database
 from webapp.jobs import run_pending
-from webapp.models import VerificationSession
+from webapp.models import Platform, VerificationSession
+from webapp.platforms import issue_key
 from webapp.storage import storage
 
 SESSIONS = "/v1/verification_sessions"
@@ -508,6 +510,43 @@ def test_idempotency_keys_are_per_platform(
     )
     assert theirs.status_code == 200 and "Idempotent-Replayed" not in theirs.headers
     assert theirs.get_json()["id"] != mine.get_json()["id"]
+
+
+def test_a_failure_of_ours_frees_the_key_for_a_retry(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """A 500 is not an answer to replay: the retry must run again, not wait for ever."""
+    session_id = create(client, platform).get_json()["id"]
+    headers = {**platform.headers, "Idempotency-Key": "redact-1"}
+    with database(app).engine.begin() as connection:  # a real fault in the middle of the request
+        connection.exec_driver_sql("ALTER TABLE verification_reports RENAME TO reports_away")
+    with pytest.raises(OperationalError):
+        client.post(f"{SESSIONS}/{session_id}/redact", headers=headers)
+    with database(app).engine.begin() as connection:
+        connection.exec_driver_sql("ALTER TABLE reports_away RENAME TO verification_reports")
+    retried = client.post(f"{SESSIONS}/{session_id}/redact", headers=headers)
+    assert retried.status_code == 200, retried.get_data(as_text=True)
+    assert "Idempotent-Replayed" not in retried.headers
+    assert retried.get_json()["redaction"] == {"status": "redacted"}
+
+
+def test_idempotency_keys_do_not_cross_modes(client: FlaskClient, app: Flask) -> None:
+    live, test = make_platform(app), None
+    with database(app).sessions() as db:
+        platform = db.get(Platform, live.id)
+        assert platform is not None
+        test = issue_key(db, platform, livemode=False)
+        db.commit()
+    body = {"type": "document"}
+    first = client.post(SESSIONS, json=body, headers={**live.headers, "Idempotency-Key": "same"})
+    other = client.post(
+        SESSIONS,
+        json=body,
+        headers={"Authorization": f"Bearer {test}", "Idempotency-Key": "same"},
+    )
+    assert other.status_code == 200 and "Idempotent-Replayed" not in other.headers
+    assert other.get_json()["livemode"] is False
+    assert other.get_json()["id"] != first.get_json()["id"]
 
 
 # --- isolation --------------------------------------------------------------------------------

@@ -8,16 +8,17 @@ import json
 import logging
 import os
 import stat
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from alembic import command
 from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import JSON, column, select, table, update
+from sqlalchemy import JSON, String, column, insert, select, table, update
 from test_flow import consent, passport_photo, send
 
 from webapp import create_app
@@ -31,20 +32,25 @@ from webapp.crypto import (
     KeyNotFound,
     KeyRing,
     SealingStream,
+    is_envelope,
     open_file,
     open_json,
     parse_keys,
     seal_json,
 )
-from webapp.db import database, upgrade
+from webapp.db import alembic_config, database, upgrade
 from webapp.jobs import JobRunner, run_pending
 from webapp.keys import rotate, usage
 from webapp.models import (
     Base,
+    Event,
     Job,
     UploadedFile,
+    UTCDateTime,
     VerificationReport,
     VerificationSession,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from webapp.retention import run_retention
 from webapp.storage import storage
@@ -211,12 +217,20 @@ def test_bad_key_settings_are_explained(value: str, message: str) -> None:
 def test_nothing_personal_is_stored_in_clear(
     app: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
+    hook = client.post(
+        "/v1/webhook_endpoints",
+        json={"url": "https://platform.example/hooks", "enabled_events": ["*"]},
+        headers=platform.headers,
+    ).get_json()
+    signing_secret = hook["secret"]
     session_id, _ = full_session(app, client, platform)
     readable = plaintext_dump(app)
     assert found(readable), "the session should hold personal data to hide"
+    assert signing_secret in readable
     for path, data in disk_bytes(Path(app.config["DATA_DIR"])).items():
         text = data.decode("latin-1") + data.decode("utf-8", "replace")
         assert found(text) == [], path
+        assert signing_secret not in text, path
     images = list((Path(app.config["DATA_DIR"]) / "files").rglob("file_*"))
     assert images, "the upload should be on disk"
     for image in images:
@@ -247,6 +261,80 @@ def test_a_value_edited_in_the_database_is_detected(
         connection.execute(update(raw).values(provided_details=swapped))
     with database(app).sessions() as db, pytest.raises(DecryptionFailed):
         db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+
+
+def _migrate(app: Flask, revision: str, *, down: bool = False) -> None:
+    config = alembic_config(app.config["DATABASE_URL"])
+    with database(app).engine.begin() as connection:
+        config.attributes["connection"] = connection
+        (command.downgrade if down else command.upgrade)(config, revision)
+
+
+def _raw_secret(app: Flask, kind: Any = JSON) -> Any:
+    raw = table("webhook_endpoints", column("secret", kind))
+    with database(app).engine.connect() as connection:
+        return connection.execute(select(raw.c.secret)).scalar_one()
+
+
+def test_migration_encrypts_existing_webhook_secrets_and_keeps_deliveries(
+    tmp_path: Path,
+) -> None:
+    keys, _ = ring("k1")
+    app = app_with(tmp_path, keys)
+    _migrate(app, "0002", down=True)
+    platform = make_platform(app)
+    legacy = "whsec_written-before-encryption"
+    endpoints = table(
+        "webhook_endpoints",
+        *(column(name) for name in ("id", "platform_id", "livemode", "url", "status")),
+        column("enabled_events", JSON),
+        column("secret", String(80)),
+        column("created_at", UTCDateTime(timezone=True)),
+    )
+    with database(app).engine.begin() as connection:
+        connection.execute(
+            insert(endpoints).values(
+                id="we_legacy",
+                platform_id=platform.id,
+                livemode=True,
+                url="https://platform.example/hooks",
+                status="enabled",
+                enabled_events=["*"],
+                secret=legacy,
+                created_at=datetime.now(UTC),
+            )
+        )
+    with database(app).sessions() as db:
+        event = Event(
+            id="evt_legacy",
+            platform_id=platform.id,
+            livemode=True,
+            type="identity.verification_session.created",
+            object_id="vs_legacy",
+            data={"object": {}},
+            created_at=datetime.now(UTC),
+        )
+        db.add(event)
+        db.flush()
+        delivery = WebhookDelivery(
+            event_id=event.id, endpoint_id="we_legacy", status="failed", attempts=1
+        )
+        db.add(delivery)
+        db.commit()
+
+    upgrade(app)
+    stored = _raw_secret(app)
+    assert is_envelope(stored) and stored["kid"] == "k1" and legacy not in json.dumps(stored)
+    with database(app).sessions() as db:
+        assert db.scalars(select(WebhookEndpoint.secret)).one() == legacy
+        assert len(db.scalars(select(WebhookDelivery)).all()) == 1  # no cascade on the way
+
+    _migrate(app, "0002", down=True)
+    assert _raw_secret(app, String(80)) == legacy
+    upgrade(app)
+    with database(app).sessions() as db:
+        assert db.scalars(select(WebhookEndpoint.secret)).one() == legacy
+        assert len(db.scalars(select(WebhookDelivery)).all()) == 1
 
 
 # ---- keys -----------------------------------------------------------------------------------

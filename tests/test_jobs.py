@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
 from webapp import jobs
 from webapp.db import database
@@ -141,3 +144,110 @@ def test_the_heartbeat_keeps_a_long_job_from_being_taken_twice(app: Flask) -> No
     assert jobs.run_pending(app) == 0
     first.join()
     assert ran == [0]
+
+
+def _expire_leases(app: Flask) -> None:
+    with database(app).sessions() as db:
+        db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
+
+
+def test_a_job_that_keeps_killing_its_runner_is_failed_and_given_up(app: Flask) -> None:
+    _enqueue(app, "test_fail")
+    for _ in range(jobs.MAX_ATTEMPTS):
+        with database(app).sessions() as db:
+            assert jobs.claim(db, lease_seconds=60) is not None  # the job kills its process
+        _expire_leases(app)
+    assert jobs.run_pending(app) == 0
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts, job.last_error) == (
+        "failed",
+        jobs.MAX_ATTEMPTS,
+        "lease expired",
+    )
+    assert given_up == [0]
+    assert jobs.run_pending(app) == 0
+    assert given_up == [0]  # given up once
+
+
+def test_a_runner_that_lost_its_lease_does_not_overwrite_the_new_holder(app: Flask) -> None:
+    _enqueue(app, "test_record")
+    with database(app).sessions() as db:
+        late = jobs.claim(db, lease_seconds=60)
+    _expire_leases(app)
+    with database(app).sessions() as db:
+        holder = jobs.claim(db, lease_seconds=60)
+    assert late is not None and holder is not None
+    jobs.run_job(app, late, 60)  # finishes after its lease ran out
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("running", 2)
+    jobs.run_job(app, holder, 60)
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("done", 2)
+
+
+def _give_up_breaks(_app: Flask, _payload: dict[str, Any]) -> None:
+    raise RuntimeError("giving up failed too")
+
+
+@jobs.handler("test_fail_twice", give_up=_give_up_breaks)
+def _fail_twice(_app: Flask, payload: dict[str, Any]) -> None:
+    raise RuntimeError("this job always fails")
+
+
+def _wait_for(condition: Any, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return bool(condition())
+
+
+def test_a_worker_thread_outlives_a_failure_to_record_a_job(app: Flask) -> None:
+    _enqueue(app, "test_fail_twice")
+    with database(app).sessions() as db:  # its last attempt: failing it calls give_up
+        db.execute(update(Job).values(attempts=jobs.MAX_ATTEMPTS - 1))
+        db.commit()
+    runner = jobs.JobRunner(app, workers=1, poll_seconds=0.05)
+    runner.start()
+    try:
+        assert _wait_for(lambda: _jobs(app)[0].status == "failed")
+        _enqueue(app, "test_record")
+        assert _wait_for(lambda: ran == [0])
+        assert all(thread.is_alive() for thread in runner.threads)
+    finally:
+        runner.stop()
+
+
+@contextmanager
+def write_locked(app: Flask) -> Iterator[None]:
+    """Another process holding SQLite's write lock, as a long transaction does."""
+    path = database(app).engine.url.database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+def test_the_heartbeat_outlives_a_locked_database(app: Flask) -> None:
+    engine = database(app).engine
+    event.listen(engine, "connect", lambda connection, _record: _short_busy_wait(connection))
+    engine.dispose()  # new connections give up on a lock after 50 ms
+    app.config["JOB_LEASE_SECONDS"] = 0.6
+    _enqueue(app, "test_slow")  # runs for 1.5 s: heartbeats every 0.2 s
+    first = threading.Thread(target=jobs.run_pending, args=(app,))
+    first.start()
+    time.sleep(0.1)
+    with write_locked(app):
+        time.sleep(0.5)  # the heartbeats in here fail with "database is locked"
+    time.sleep(0.4)  # past the lease the claim gave: only later heartbeats kept the job
+    assert jobs.run_pending(app) == 0
+    first.join()
+    assert ran == [0]
+
+
+def _short_busy_wait(connection: Any) -> None:
+    connection.execute("PRAGMA busy_timeout=50")

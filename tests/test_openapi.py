@@ -231,8 +231,36 @@ def test_every_operation_and_documented_response(
         (path, method, status)
         for path, method in _operations(checker.document)
         for status in checker.document["paths"][path][method]["responses"]
+        if status != "429"  # test_rate_limited_answer_is_documented_everywhere
     }
     assert checker.seen == documented
+
+
+def test_rate_limited_answer_is_documented_everywhere(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, checker: Checker
+) -> None:
+    """One request per caller is allowed, then every operation answers a real 429 as the
+    document says."""
+    app.config["RATELIMIT_API"] = "1 per hour"
+    assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
+    assert client.get("/v1/openapi.json").status_code == 200  # no key: counted by address
+    retry_after = checker.document["components"]["headers"]["RetryAfter"]["schema"]
+    for path, method in _operations(checker.document):
+        url = path.replace("{id}", "x_1")
+        response = client.open(url, method=method.upper(), headers=platform.headers, json={})
+        assert response.status_code == 429, f"{method.upper()} {path}"
+        body = checker.check(path, method, response)
+        assert body["error"]["type"] == "rate_limit_error"
+        assert Draft202012Validator(retry_after).is_valid(response.headers["Retry-After"])
+        assert 1 <= int(response.headers["Retry-After"]) <= 3600
+    shared = {"$ref": "#/components/responses/TooManyRequests"}
+    assert all(
+        checker.document["paths"][path][method]["responses"]["429"] == shared
+        for path, method in _operations(checker.document)
+    )
+    assert {(path, method) for path, method, status in checker.seen if status == "429"} == set(
+        _operations(checker.document)
+    )
 
 
 def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: Checker) -> None:
@@ -240,7 +268,7 @@ def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: C
     endpoints, one = "/v1/webhook_endpoints", "/v1/webhook_endpoints/{id}"
     events, event, redeliver = "/v1/events", "/v1/events/{id}", "/v1/events/{id}/redeliver"
     nobody = {"Authorization": "Bearer sk_live_nope"}
-    hook = {"url": "http://127.0.0.1:9/hooks", "enabled_events": ["*"]}
+    hook = {"url": "https://platform.example/hooks", "enabled_events": ["*"]}
     created = checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=headers))
     assert created["secret"].startswith("whsec_")
     checker.check(

@@ -135,6 +135,19 @@ def test_the_api_is_limited_per_key_with_the_api_error_shape(
     assert client.get("/v1/verification_sessions", headers=other.headers).status_code == 200
 
 
+def test_made_up_keys_share_their_address_allowance(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """Each random key would otherwise get a fresh allowance: flooding would be free."""
+    app.config["RATELIMIT_API"] = "3 per minute"
+    for number in range(3):
+        bogus = {"Authorization": f"Bearer sk_live_made_up_{number}"}
+        assert client.get("/v1/verification_sessions", headers=bogus).status_code == 401
+    flooded = client.get("/v1/verification_sessions", headers={"Authorization": "Bearer x"})
+    assert flooded.status_code == 429 and flooded.json["error"]["type"] == "rate_limit_error"
+    assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
+
+
 def test_link_opens_are_limited_per_address_with_a_friendly_page(
     app: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:

@@ -50,6 +50,7 @@ def keys(app: Flask) -> tuple[ApiPlatform, ApiPlatform]:
 @pytest.fixture
 def flow_app(app: Flask) -> Flask:
     app.config["WTF_CSRF_ENABLED"] = False
+    app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the webhook receiver listens on loopback
     return app
 
 

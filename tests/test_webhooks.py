@@ -22,6 +22,7 @@ from test_api import processing_session
 from idflow_signature import HEADER, SignatureError, sign, verify
 from webapp import create_app, webhooks
 from webapp.cli import main
+from webapp.config import from_environment
 from webapp.db import database, upgrade
 from webapp.jobs import claim, run_pending
 from webapp.models import Job, WebhookAttempt, WebhookDelivery
@@ -120,6 +121,7 @@ def _config(data_dir: Path, **overrides: Any) -> dict[str, Any]:
         "SECRET_KEY": "test-secret",
         "BASE_URL": "http://idflow.test",
         "JOB_WORKERS": 0,
+        "WEBHOOK_ALLOW_PRIVATE": True,  # the receivers listen on loopback
         **FAST,
         **overrides,
     }
@@ -188,6 +190,7 @@ def test_signature_round_trip_and_every_refusal() -> None:
         (body, "v1=abc", "whsec_a", 1_700_000_000),
         (body, "t=1700000000", "whsec_a", 1_700_000_000),
         (body, "t=soon,v1=abc", "whsec_a", 1_700_000_000),
+        (body, "t=1700000000,v1=é" + "0" * 63, "whsec_a", 1_700_000_000),  # not ASCII
     ]
     for payload, given, secret, now in refusals:
         with pytest.raises(SignatureError):
@@ -498,6 +501,80 @@ def test_endpoint_url_must_be_absolute_http(
     )
     assert response.status_code == 400
     assert response.get_json()["error"]["param"] == "url"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hooks",
+        "http://localhost/hooks",
+        "http://10.1.2.3/hooks",
+        "https://192.168.0.10/hooks",
+        "http://169.254.169.254/latest/meta-data",  # cloud metadata service
+        "http://100.64.0.1/hooks",  # shared address space (carrier NAT), not private
+        "http://[::1]:8080/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[fe80::1]/",
+        "http://0.0.0.0:5000/",
+        "http://224.0.0.1/",
+        "http://240.0.0.1/",
+    ],
+)
+def test_internal_endpoint_urls_are_refused_by_default(
+    client: FlaskClient, platform: ApiPlatform, url: str
+) -> None:
+    response = client.post(
+        ENDPOINTS, json={"url": url, "enabled_events": ["*"]}, headers=platform.headers
+    )
+    assert response.status_code == 400
+    error = response.get_json()["error"]
+    assert error["param"] == "url" and error["code"] == "url_not_allowed"
+    assert "IDFLOW_WEBHOOK_ALLOW_PRIVATE" in error["message"]
+
+
+def test_endpoint_moved_to_an_internal_url_is_refused(
+    client: FlaskClient, platform: ApiPlatform
+) -> None:
+    endpoint = add_endpoint(client, platform, "https://8.8.8.8/hooks")
+    moved = client.post(
+        f"{ENDPOINTS}/{endpoint['id']}", json={"url": "http://127.0.0.1/"}, headers=platform.headers
+    )
+    assert moved.status_code == 400 and moved.get_json()["error"]["code"] == "url_not_allowed"
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform.headers).get_json()
+    assert shown["url"] == "https://8.8.8.8/hooks"
+
+
+def test_public_addresses_pass_and_internal_ones_are_named() -> None:
+    assert webhooks.refused_address(["8.8.8.8", "2606:4700:4700::1111"]) is None
+    assert webhooks.refused_address(["8.8.8.8", "172.16.0.1"]) == "172.16.0.1"
+    assert webhooks.refused_address(["fe80::1%lo"]) == "fe80::1%lo"
+
+
+def test_allow_private_setting_comes_from_the_environment(tmp_path: Path) -> None:
+    assert from_environment({"IDFLOW_DATA_DIR": str(tmp_path)})["WEBHOOK_ALLOW_PRIVATE"] is False
+    allowed = {"IDFLOW_DATA_DIR": str(tmp_path), "IDFLOW_WEBHOOK_ALLOW_PRIVATE": "true"}
+    assert from_environment(allowed)["WEBHOOK_ALLOW_PRIVATE"] is True
+
+
+def test_delivery_checks_the_address_again(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    """Saved while allowed, refused once it is not: stands in for a name re-pointed by DNS."""
+    client = fast_app.test_client()
+    add_endpoint(client, platform_fast, receiver.url)
+    fast_app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    new_session(client, platform_fast)
+    assert run_pending(fast_app) == 1
+    (attempt,) = attempts(fast_app)
+    assert attempt.status_code is None and attempt.error is not None
+    assert attempt.error.startswith("url_not_allowed") and "127.0.0.1" in attempt.error
+    assert receiver.count() == 0
+    (delivery,) = deliveries(fast_app)
+    assert delivery.status == "pending" and delivery.attempts == 1  # retried like any failure
+
+    fast_app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the override lets the retry through
+    drain_until(fast_app, lambda: deliveries(fast_app)[0].status == "succeeded")
+    assert receiver.count() == 1
 
 
 def test_endpoint_events_are_checked(client: FlaskClient, platform: ApiPlatform) -> None:

@@ -42,9 +42,16 @@ def kept_secret_key(data_dir: Path) -> str:
         return path.read_text().strip()
     data_dir.mkdir(parents=True, exist_ok=True)
     key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    draft = data_dir / f".{_SECRET_FILE}.{os.getpid()}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key)
+    try:
+        os.link(draft, path)  # appears whole or not at all; never overwrites
+    except FileExistsError:  # another process (a worker starting with us) made it first
+        return path.read_text().strip()
+    finally:
+        draft.unlink()
     return key
 
 
@@ -81,6 +88,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         ),
         "WEBHOOK_RETRY_WINDOW_SECONDS": _int(env, "IDFLOW_WEBHOOK_RETRY_WINDOW_SECONDS", 259200),
         "WEBHOOK_DISABLE_AFTER_SECONDS": _int(env, "IDFLOW_WEBHOOK_DISABLE_AFTER_SECONDS", 259200),
+        "WEBHOOK_ALLOW_PRIVATE": _flag(env, "IDFLOW_WEBHOOK_ALLOW_PRIVATE", False),
     }
 
 

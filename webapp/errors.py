@@ -5,7 +5,8 @@
     │   └── InvalidState      400 the session is not in a state that allows this
     ├── AuthenticationFailed  401 authentication_error: no key, or not a valid one
     ├── NotFound              404 invalid_request_error / resource_missing
-    └── IdempotencyConflict   409 idempotency_error: the key was used for another request
+    ├── IdempotencyConflict   409 idempotency_error: the key was used for another request
+    └── RateLimited           429 rate_limit_error: too many requests; Retry-After says when
 
 Domain modules raise them; `webapp.api` turns every one into `{"error": {...}}` in one place and
 the hosted flow into a friendly page.
@@ -61,3 +62,12 @@ class NotFound(ApiError):
 class IdempotencyConflict(ApiError):
     status = 409
     type = "idempotency_error"
+
+
+class RateLimited(ApiError):
+    status = 429
+    type = "rate_limit_error"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, code="rate_limit")
+        self.retry_after = retry_after

@@ -4,7 +4,9 @@ Views and domain code only call `queue().enqueue(db, kind, payload)`. The embedd
 row to the `jobs` table inside the caller's transaction, so a job exists exactly when the change
 that needs it was committed; `JobRunner` threads claim rows one at a time with a short lease that
 a heartbeat renews while the job runs, so a job whose runner died (a killed process) is picked up
-again within one lease (`IDFLOW_JOB_LEASE_SECONDS`). A Redis-backed
+again within one lease (`IDFLOW_JOB_LEASE_SECONDS`); a job that keeps killing its runner is
+failed and given up once it has used `MAX_ATTEMPTS`. A runner records a job's outcome only while
+it still holds the job, so one whose lease ran out never overwrites the new holder. A Redis-backed
 queue replaces this by implementing `JobQueue` and running `run_job` in its workers.
 
 Handlers register by name with `@handler("kind")`; payloads are plain JSON and never carry
@@ -115,8 +117,43 @@ def queue(app: Flask | None = None) -> JobQueue:
 def _claimable(now: Any) -> Any:
     return or_(
         and_(Job.status == "pending", Job.run_at <= now),
-        and_(Job.status == "running", Job.lease_until < now),
+        and_(Job.status == "running", Job.lease_until < now, Job.attempts < MAX_ATTEMPTS),
     )
+
+
+def _exhausted(now: Any) -> Any:
+    """A job whose runner died on each of its attempts (it kills its process): never again."""
+    return and_(Job.status == "running", Job.lease_until < now, Job.attempts >= MAX_ATTEMPTS)
+
+
+def sweep_exhausted(app: Flask) -> int:
+    """Fail the jobs `_exhausted` finds and give them up, each exactly once however many
+    runners sweep at the same time; returns how many this call failed."""
+    swept = 0
+    with database(app).sessions() as db:
+        now = utcnow()
+        found = db.execute(select(Job.id, Job.kind, Job.payload).where(_exhausted(now))).all()
+        for job_id, kind, payload in found:
+            failed = db.execute(
+                update(Job)
+                .where(Job.id == job_id, _exhausted(now))
+                .values(status="failed", finished_at=now, last_error="lease expired")
+            )
+            db.commit()
+            if getattr(failed, "rowcount", 0) != 1:
+                continue  # another runner swept it first
+            swept += 1
+            log.warning(
+                "job %s (%s) failed: its lease expired %d times", job_id, kind, MAX_ATTEMPTS
+            )
+            _give_up(app, _HANDLERS.get(kind), payload)
+    return swept
+
+
+def _give_up(app: Flask, registered: Handler | None, payload: dict[str, Any]) -> None:
+    if registered is not None and registered.give_up is not None:
+        with app.app_context():
+            registered.give_up(app, payload)
 
 
 def claim(db: Session, lease_seconds: float) -> Job | None:
@@ -144,13 +181,16 @@ def claim(db: Session, lease_seconds: float) -> Job | None:
 
 def _keep_lease(app: Flask, job_id: int, lease_seconds: float, done: threading.Event) -> None:
     while not done.wait(lease_seconds / 3):
-        with database(app).sessions() as db:
-            db.execute(
-                update(Job)
-                .where(Job.id == job_id, Job.status == "running")
-                .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
-            )
-            db.commit()
+        try:
+            with database(app).sessions() as db:
+                db.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == "running")
+                    .values(lease_until=utcnow() + timedelta(seconds=lease_seconds))
+                )
+                db.commit()
+        except Exception as exc:  # e.g. "database is locked": the next beat tries again
+            log.warning("could not renew the lease of job %s: %s", job_id, type(exc).__name__)
 
 
 def run_job(app: Flask, job: Job, lease_seconds: float) -> None:
@@ -184,17 +224,24 @@ def run_job(app: Flask, job: Job, lease_seconds: float) -> None:
             values = {"status": "pending", "run_at": run_at, "last_error": error}
         else:
             values = {"status": "failed", "finished_at": now, "last_error": error}
-        db.execute(update(Job).where(Job.id == job.id).values(**values))
+        recorded = db.execute(
+            update(Job)
+            .where(Job.id == job.id, Job.status == "running", Job.attempts == job.attempts)
+            .values(**values)
+        )
         db.commit()
-    if values["status"] == "failed" and registered is not None and registered.give_up:
-        with app.app_context():
-            registered.give_up(app, job.payload)
+    if getattr(recorded, "rowcount", 0) != 1:
+        log.warning("job %s (%s): its lease was lost, another runner holds it", job.id, job.kind)
+        return
+    if values["status"] == "failed":
+        _give_up(app, registered, job.payload)
 
 
 def run_pending(app: Flask) -> int:
     """Run every due job in this thread; how `idflow jobs run` and tests drain the queue."""
     lease_seconds = float(app.config["JOB_LEASE_SECONDS"])
     done = 0
+    sweep_exhausted(app)
     while True:
         with database(app).sessions() as db:
             job = claim(db, lease_seconds)
@@ -236,13 +283,23 @@ class JobRunner:
     def _work(self) -> None:
         while not self.stopping.is_set():
             try:
+                sweep_exhausted(self.app)
                 with database(self.app).sessions() as db:
                     job = claim(db, self.lease_seconds)
-            except Exception:  # the database may be briefly away; try again later
-                log.exception("could not claim a job")
+            except Exception as exc:  # the database may be briefly away; try again later
+                log.warning("could not claim a job: %s", type(exc).__name__)
                 job = None
             if job is not None:
-                run_job(self.app, job, self.lease_seconds)
+                try:
+                    run_job(self.app, job, self.lease_seconds)
+                except Exception as exc:  # recording the outcome or giving up failed
+                    # Only the type: a database error's text can carry the row's values.
+                    log.error(
+                        "job %s (%s) could not be recorded: %s",
+                        job.id,
+                        job.kind,
+                        type(exc).__name__,
+                    )
                 continue
             self.wake.wait(self.poll_seconds)
             self.wake.clear()

@@ -164,6 +164,7 @@ class IdempotencyRecord(Base):
     __tablename__ = "idempotency_records"
 
     platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), primary_key=True)
+    livemode: Mapped[bool] = mapped_column(Boolean, primary_key=True)  # test keys never see live
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)  # None: in progress
@@ -174,7 +175,8 @@ class IdempotencyRecord(Base):
 
 
 class WebhookEndpoint(Base):
-    """Where a platform wants events; the secret is kept in clear because every delivery signs."""
+    """Where a platform wants events; the signing secret is encrypted like personal data, since
+    whoever reads it can forge events (every delivery decrypts it to sign)."""
 
     __tablename__ = "webhook_endpoints"
 
@@ -185,7 +187,7 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(Text)
     enabled_events: Mapped[list[str]] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    secret: Mapped[str] = mapped_column(String(80))
+    secret: Mapped[str] = mapped_column(EncryptedJSON("webhook_endpoints.secret"))
     status: Mapped[str] = mapped_column(String(10), default="enabled")  # enabled disabled
     disabled_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -14,14 +14,14 @@ import logging
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, jsonify, make_response, render_template, request
+from flask import Flask, Response, current_app, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.errors import ApiError
+from webapp.errors import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +48,6 @@ _HEADERS = {
 }
 
 
-class RateLimited(ApiError):
-    status = 429
-    type = "rate_limit_error"
-
-
 def _digest(value: str) -> str:
     """Counters are keyed by a hash: tokens and API keys never sit in Redis in clear."""
     return hashlib.sha256(value.encode()).hexdigest()[:32]
@@ -62,11 +57,7 @@ def _checks() -> list[tuple[str, str, str]]:
     """(name, limit setting, who) for the current request."""
     config = current_app.config
     address = request.remote_addr or "unknown"
-    if request.blueprint == "api":
-        caller = request.headers.get("Authorization")
-        who = f"key:{_digest(caller)}" if caller else f"ip:{address}"
-        return [("api", config["RATELIMIT_API"], who)]
-    if request.blueprint != "flow":
+    if request.blueprint != "flow":  # the API counts in `limit_api`, once it knows the caller
         return []
     checks = [("flow", config["RATELIMIT_FLOW"], address)]
     if request.endpoint == "flow.entry":
@@ -78,39 +69,45 @@ def _checks() -> list[tuple[str, str, str]]:
     return checks
 
 
-def _exceeded(limiter: Limiter) -> RateLimitItem | None:
-    """The first limit this request goes over, or None; a dead counter store lets it through."""
-    strategy = limiter.limiter
-    for name, setting, who in _checks():
+def _exceeded(checks: list[tuple[str, str, str]]) -> tuple[RateLimitItem, int] | None:
+    """The first limit gone over and the seconds until it resets; a dead counter store lets
+    the request through (better served than locked out)."""
+    strategy = current_app.extensions[_EXTENSION].limiter
+    for name, setting, who in checks:
         for item in parse_many(setting):
             try:
                 if not strategy.hit(item, name, who):
-                    return item
-            except Exception:  # Redis away: better served than locked out
+                    reset = strategy.get_window_stats(item, name, who).reset_time
+                    return item, max(1, int(reset - time.time()) + 1)
+            except Exception:
                 log.exception("rate limit storage failed; request let through")
                 return None
     return None
 
 
-def _too_many(item: RateLimitItem, limiter: Limiter) -> Response:
-    retry = 1
-    for name, _setting, who in _checks():
-        reset = limiter.limiter.get_window_stats(item, name, who).reset_time
-        retry = max(retry, int(reset - time.time()) + 1)
-    if request.blueprint == "api":
-        error = RateLimited(
-            f"Too many requests: the limit is {item}. Retry after {retry} s.", code="rate_limit"
+def limit_api(who: str) -> None:
+    """Count an API request against `who`: the key once it authenticated, else the address, so
+    made-up keys cannot each get a fresh allowance."""
+    if not current_app.config["RATELIMIT_ENABLED"]:
+        return
+    hit = _exceeded([("api", current_app.config["RATELIMIT_API"], _digest(who))])
+    if hit is not None:
+        item, retry = hit
+        raise RateLimited(
+            f"Too many requests: the limit is {item}. Retry after {retry} s.", retry_after=retry
         )
-        response = jsonify(error.to_dict())
-    else:
-        page = render_template(
-            "error.html",
-            title="Please wait a moment",
-            message="There were too many tries in a short time. Wait a minute, then go back "
-            "and try again.",
-            back_url=None,
-        )
-        response = make_response(page)
+
+
+def _too_many(retry: int) -> Response:
+    """The hosted flow's answer; the API raises `RateLimited` and answers in its JSON shape."""
+    page = render_template(
+        "error.html",
+        title="Please wait a moment",
+        message="There were too many tries in a short time. Wait a minute, then go back "
+        "and try again.",
+        back_url=None,
+    )
+    response = make_response(page)
     response.status_code = 429
     response.headers["Retry-After"] = str(retry)
     return response
@@ -119,9 +116,8 @@ def _too_many(item: RateLimitItem, limiter: Limiter) -> Response:
 def _limit() -> Response | None:
     if not current_app.config["RATELIMIT_ENABLED"]:
         return None
-    limiter: Limiter = current_app.extensions[_EXTENSION]
-    item = _exceeded(limiter)
-    return _too_many(item, limiter) if item is not None else None
+    hit = _exceeded(_checks())
+    return _too_many(hit[1]) if hit is not None else None
 
 
 def _form_targets() -> str:

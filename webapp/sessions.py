@@ -11,6 +11,7 @@ one place and the API and the hosted flow cannot disagree.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm import Session
 
 from webapp import webhooks
 from webapp.errors import InvalidRequest, InvalidState, NotFound
@@ -308,15 +309,12 @@ def page(
     return rows[:limit], len(rows) > limit
 
 
-def cancel(session: VerificationSession) -> None:
+def cancel(db: Session, session: VerificationSession) -> None:
     if session.status != "requires_input":
         raise InvalidState(
             f"Only a session that requires input can be canceled; this one is {session.status}."
         )
     session.status = "canceled"
-    db = object_session(session)
-    if db is None:
-        raise LookupError("only a session loaded from the database can be canceled")
     webhooks.emit(db, session, "identity.verification_session.canceled")
 
 
@@ -343,6 +341,7 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     session.verified_outputs = None
     session.metadata_ = {}
     session.client_reference_id = None
+    session.return_url = None  # platforms often put their user's id in it
     session.last_error_reason = None if session.last_error_reason is None else "[redacted]"
     session.redacted_at = utcnow()
     _forget_replies(db, session)
@@ -359,7 +358,8 @@ def _forget_replies(db: Session, session: VerificationSession) -> None:
             IdempotencyRecord.created_at >= since,
         )
     ):
-        if isinstance(record.response, dict) and record.response.get("id") == session.id:
+        # Any reply that mentions the session: itself, or an event about it (redelivery).
+        if record.response is not None and session.id in json.dumps(record.response):
             db.delete(record)
 
 

@@ -14,9 +14,10 @@ from datetime import date
 from typing import Any, BinaryIO, Literal
 
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from processing import verify as checks
 from processing.capture import check_capture
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
@@ -113,11 +114,12 @@ def give_consent(session: VerificationSession) -> None:
         session.document_type = allowed[0]
 
 
-def decline_consent(session: VerificationSession) -> None:
+def decline_consent(db: Session, session: VerificationSession) -> None:
     _usable(session)
     session.last_error_code = "consent_declined"
     session.last_error_reason = "The person declined to be verified."
     session.last_error_step = "consent"
+    webhooks.emit(db, session, "identity.verification_session.requires_input")
 
 
 def choose_document_type(db: Session, session: VerificationSession, document_type: str) -> None:
@@ -142,6 +144,7 @@ class UploadOutcome:
     code: str | None
     message: str | None
     attempts_left: int
+    storage_key: str  # the caller deletes the file if its commit fails
 
 
 def attempts_left(session: VerificationSession, max_attempts: int) -> int:
@@ -149,11 +152,30 @@ def attempts_left(session: VerificationSession, max_attempts: int) -> int:
 
 
 def _count_rejection(db: Session, session: VerificationSession, max_attempts: int) -> None:
-    session.rejections += 1
-    if session.rejections >= max_attempts:
-        session.status = "canceled"
-        session.last_error_code = TOO_MANY_ATTEMPTS
-        session.last_error_reason = "The person made too many unsuccessful attempts."
+    """Counted in SQL: parallel uploads of the same session each add their own rejection, and
+    only the one that stops the session cancels it (and says so once)."""
+    row = VerificationSession.id == session.id
+    db.execute(
+        update(VerificationSession)
+        .where(row)
+        .values(rejections=VerificationSession.rejections + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(session, ["rejections"])
+    if session.rejections < max_attempts:
+        return
+    stopped = db.execute(
+        update(VerificationSession)
+        .where(row, VerificationSession.status != "canceled")
+        .values(
+            status="canceled",
+            last_error_code=TOO_MANY_ATTEMPTS,
+            last_error_reason="The person made too many unsuccessful attempts.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(session, ["status", "last_error_code", "last_error_reason"])
+    if getattr(stopped, "rowcount", 0) == 1:
         webhooks.emit(db, session, "identity.verification_session.canceled")
 
 
@@ -166,31 +188,39 @@ def save_upload(
     content_type: str,
     max_attempts: int,
 ) -> UploadOutcome:
-    """Keep the capture and judge it at once; a rejected one is kept too, for the operators."""
+    """Keep the capture and judge it at once; a rejected one is kept too, for the operators.
+
+    The file is written before its row; if anything after fails, the file goes (no row would
+    ever point to it, so nothing would delete it)."""
     _usable(session)
     if step not in capture_steps(session) or session.document_type is None:
         raise InvalidRequest("This photo is not part of this verification.", param="step")
     upload_id = new_id("file")
     key = f"sessions/{session.id}/{upload_id}"
     size = files.save(key, stream)
-    check = check_capture(files.read(key), step, session.document_type)  # type: ignore[arg-type]
-    upload = UploadedFile(
-        id=upload_id,
-        session_id=session.id,
-        step=step,
-        storage_key=key,
-        content_type=content_type[:50],
-        size=size,
-        accepted=check.accepted,
-        check=check.to_dict(),
-    )
-    if check.accepted:
-        discard_uploads(db, session, (step,))
-    else:
-        _count_rejection(db, session, max_attempts)
-    db.add(upload)
+    try:
+        check = check_capture(files.read(key), step, session.document_type)  # type: ignore[arg-type]
+        upload = UploadedFile(
+            id=upload_id,
+            session_id=session.id,
+            step=step,
+            storage_key=key,
+            content_type=content_type[:50],
+            size=size,
+            accepted=check.accepted,
+            check=check.to_dict(),
+        )
+        if check.accepted:
+            discard_uploads(db, session, (step,))
+        else:
+            _count_rejection(db, session, max_attempts)
+        db.add(upload)
+        db.flush()
+    except BaseException:
+        files.delete(key)
+        raise
     return UploadOutcome(
-        check.accepted, check.code, check.message, attempts_left(session, max_attempts)
+        check.accepted, check.code, check.message, attempts_left(session, max_attempts), key
     )
 
 
@@ -205,8 +235,17 @@ def submit(db: Session, session: VerificationSession, outcome: str | None = None
             raise InvalidRequest("Only a test session can choose its outcome.", param="outcome")
         if test_mode.is_simulated(outcome):
             payload["outcome"] = outcome
-    session.status = "processing"
-    session.last_error_code = session.last_error_reason = session.last_error_step = None
+    moved = db.execute(  # two submits at once: only one moves the session on
+        update(VerificationSession)
+        .where(VerificationSession.id == session.id, VerificationSession.status == "requires_input")
+        .values(
+            status="processing", last_error_code=None, last_error_reason=None, last_error_step=None
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(session, ["status", "last_error_code", "last_error_reason", "last_error_step"])
+    if getattr(moved, "rowcount", 0) != 1:
+        raise InvalidState("This verification was submitted already.")
     queue().enqueue(db, "verify_session", payload)
     webhooks.emit(db, session, "identity.verification_session.processing")
 
@@ -273,15 +312,29 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         document_type = session.document_type
     if outcome is not None:
         verdict = test_mode.simulated_verdict(outcome, session.id, document_type, options, provided)
+    elif "front" not in images:
+        verdict = _missing_front()
     else:
         verdict = verify(
             images["front"], images.get("back"), images.get("selfie"), options, provided
         )
     with sessions() as db:
+        # Only one holder of this job writes its verdict: the update takes the row, and a
+        # second holder (whose lease ran out while it worked) finds it decided already.
+        decided = db.execute(
+            update(VerificationSession)
+            .where(
+                VerificationSession.id == payload["session_id"],
+                VerificationSession.status == "processing",
+            )
+            .values(status=verdict.status)
+            .execution_options(synchronize_session=False)
+        )
         session = db.scalar(
             select(VerificationSession).where(VerificationSession.id == payload["session_id"])
         )
-        if session is None or session.status != "processing":
+        if getattr(decided, "rowcount", 0) != 1 or session is None:
+            db.rollback()
             return
         report_id = new_id("vr")
         db.add(
@@ -315,10 +368,34 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
     )
 
 
+def _missing_front() -> Verdict:
+    """The front was discarded after the submit (a new document type chosen meanwhile)."""
+    error = checks.CheckError(
+        "document_unverified_other",
+        "The photo of the front of the document is missing; please take it again.",
+    )
+    nothing = checks.DocumentCheck(
+        status="unverified",
+        error=error,
+        issuing_country=None,
+        type=None,
+        number=None,
+        first_name=None,
+        last_name=None,
+        dob=None,
+        issued_date=None,
+        expiration_date=None,
+        address=None,
+    )
+    report = checks.VerificationReport(nothing, selfie=None, id_number=None)
+    return Verdict("requires_input", error, report, verified_outputs=None, timings={})
+
+
 def _reopen(db: Session, session: VerificationSession, step: str) -> None:
     """Send the person back to the step that failed; what came before it still counts."""
     if step == "document_type":
-        session.document_type = None
+        if len(allowed_types(session)) > 1:  # with one type there is nothing to choose again
+            session.document_type = None
         discard_uploads(db, session, CAPTURE_STEPS)
     elif step == "front":
         discard_uploads(db, session, ("front", "back"))

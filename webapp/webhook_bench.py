@@ -121,9 +121,13 @@ def run_bench(*, verdicts: int, events: int, workers: int) -> WebhookFigures:
     server = _receiver(arrivals)
     url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
     with tempfile.TemporaryDirectory(prefix="idflow-bench-webhooks-") as folder:
-        app = create_app(
-            {"DATA_DIR": str(Path(folder) / "data"), "SECRET_KEY": "bench", "JOB_WORKERS": 0}
-        )
+        # the receiver is on loopback, which endpoints may only use when this is allowed
+        settings: dict[str, Any] = {
+            "DATA_DIR": str(Path(folder) / "data"),
+            "SECRET_KEY": "bench",
+            "WEBHOOK_ALLOW_PRIVATE": True,
+        }
+        app = create_app({**settings, "JOB_WORKERS": 0})
         upgrade(app)
         with database(app).sessions() as db:
             platform = create_platform(db, "Webhook bench").platform.id
@@ -134,9 +138,7 @@ def run_bench(*, verdicts: int, events: int, workers: int) -> WebhookFigures:
             db.commit()
         latency_ids = _sessions(app, caller, verdicts)
         bulk_ids = _sessions(app, caller, events)
-        runner_app = create_app(
-            {"DATA_DIR": str(Path(folder) / "data"), "SECRET_KEY": "bench", "JOB_WORKERS": workers}
-        )
+        runner_app = create_app({**settings, "JOB_WORKERS": workers})
         runner = runner_app.extensions["idflow.job_runner"]
         try:
             for number, session_id in enumerate(latency_ids, start=1):

@@ -9,22 +9,30 @@ A failed attempt is retried with exponential backoff and jitter until the retry 
 days by default) is over. An endpoint that has failed without a single success for
 `WEBHOOK_DISABLE_AFTER_SECONDS` is disabled (`status: disabled`, with the reason and time) and
 gets nothing more until it is enabled again; its pending deliveries end as failed.
+
+Endpoints may not point into the server's own network (loopback, private, link-local, multicast,
+reserved, unspecified addresses) unless `WEBHOOK_ALLOW_PRIVATE` is set: otherwise anyone with an
+API key could make idflow probe internal services. The name is checked when the endpoint is saved
+and again at every delivery (DNS can change), and delivery connects to the very addresses checked.
 """
 
 from __future__ import annotations
 
 import http.client
+import ipaddress
 import json
 import logging
 import random
 import secrets
+import socket
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -56,6 +64,7 @@ _URL_LENGTH = 2000
 _DESCRIPTION_LENGTH = 500
 _RESPONSE_BYTES = 64 * 1024  # read (and drop) at most this much of a receiver's answer
 _ERROR_LENGTH = 200
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 DISABLED_FAILING = "failing"  # set by delivery after sustained failure
 DISABLED_BY_PLATFORM = "disabled_by_platform"
 
@@ -85,10 +94,47 @@ def parse_url(value: Any, param: str = "url") -> str:
             "url must be an absolute http(s) URL without credentials.", param=param
         )
     try:
-        parts.port  # noqa: B018  (raises on a port that is not a number)
+        port = parts.port or _DEFAULT_PORTS[parts.scheme]
     except ValueError as exc:
         raise InvalidRequest("url has an invalid port.", param=param) from exc
+    if not current_app.config["WEBHOOK_ALLOW_PRIVATE"]:
+        try:
+            addresses = resolve(parts.hostname, port)
+        except OSError:
+            addresses = []  # does not resolve now: every delivery checks again
+        refused = refused_address(addresses)
+        if refused is not None:
+            raise InvalidRequest(
+                f"url must not point at a loopback, private or otherwise internal address "
+                f"({parts.hostname} is {refused}). A self-hosted server can allow this with "
+                "IDFLOW_WEBHOOK_ALLOW_PRIVATE.",
+                code="url_not_allowed",
+                param=param,
+            )
     return url
+
+
+def resolve(host: str, port: int) -> list[str]:
+    """Every address `host` stands for (a literal address stands for itself)."""
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (UnicodeError, ValueError) as exc:  # names the resolver cannot even encode
+        raise OSError(f"cannot resolve {host!r}: {exc}") from exc
+    return list(dict.fromkeys(str(info[4][0]) for info in found))
+
+
+def _internal(address: str) -> bool:
+    ip = ipaddress.ip_address(address.partition("%")[0])  # an IPv6 scope (fe80::1%eth0) dropped
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    # Only the public internet: also shuts out shared (100.64/10), benchmark and other
+    # special-purpose ranges that `is_private` alone lets through.
+    return not ip.is_global or ip.is_multicast
+
+
+def refused_address(addresses: list[str]) -> str | None:
+    """The first address a webhook may not be sent to; one is enough to refuse the name."""
+    return next((address for address in addresses if _internal(address)), None)
 
 
 def parse_events(value: Any, param: str = "enabled_events") -> list[str]:
@@ -412,20 +458,71 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def post(url: str, body: bytes, secret: str, timeout: float) -> Outcome:
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to addresses checked beforehand, never to what the name resolves to later."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self.addresses = addresses
+
+    def _open(self) -> socket.socket:
+        failure: OSError = OSError(f"no address for {self.host}")
+        for address in self.addresses:
+            try:
+                return socket.create_connection((address, self.port), self.timeout)
+            except OSError as exc:
+                failure = exc
+        raise failure
+
+    def connect(self) -> None:
+        self.sock = self._open()
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """TLS to a checked address; the certificate must still match the endpoint's host name."""
+
+    default_port = 443
+
+    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
+        super().__init__(host, port, addresses, timeout)
+        self.tls = ssl.create_default_context()
+
+    def connect(self) -> None:
+        self.sock = self.tls.wrap_socket(self._open(), server_hostname=self.host)
+
+
+def _destination(host: str, port: int, allow_private: bool) -> tuple[list[str], str | None]:
+    """The addresses to connect to, or the reason there are none."""
+    try:
+        addresses = resolve(host, port)
+    except OSError as exc:
+        return [], f"{type(exc).__name__}: {exc}"
+    refused = refused_address(addresses)
+    if refused is not None and not allow_private:
+        return [], f"url_not_allowed: {host} resolves to the internal address {refused}"
+    return addresses, None
+
+
+def post(
+    url: str, body: bytes, secret: str, timeout: float, *, allow_private: bool = False
+) -> Outcome:
     """One signed POST; redirects are not followed (a moved endpoint must be updated)."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    connection_class = (
-        http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-    )
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "idflow-webhooks/1",
         HEADER: sign(body, secret),
     }
     started = time.perf_counter()
-    connection = connection_class(parts.hostname or "", parts.port, timeout=timeout)
+    host = parts.hostname or ""
+    port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    addresses, refusal = _destination(host, port, allow_private)
+    if refusal is not None:
+        latency = round((time.perf_counter() - started) * 1000)
+        return Outcome(None, latency, refusal[:_ERROR_LENGTH])
+    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    connection = connection_class(host, port, addresses, timeout)
     status_code: int | None = None
     error: str | None = None
     try:
@@ -483,7 +580,13 @@ def deliver_event(app: Flask, payload: dict[str, Any]) -> None:
         work = _load(db, payload)
     if work is None:
         return
-    outcome = post(work.url, work.body, work.secret, float(app.config["WEBHOOK_TIMEOUT_SECONDS"]))
+    outcome = post(
+        work.url,
+        work.body,
+        work.secret,
+        float(app.config["WEBHOOK_TIMEOUT_SECONDS"]),
+        allow_private=bool(app.config["WEBHOOK_ALLOW_PRIVATE"]),
+    )
     with sessions_() as db:
         _record(app, db, payload, outcome)
         db.commit()

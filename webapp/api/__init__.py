@@ -8,8 +8,9 @@ from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.db import db_session
-from webapp.errors import ApiError
+from webapp.errors import ApiError, AuthenticationFailed, RateLimited
 from webapp.platforms import authenticate
+from webapp.security import limit_api
 
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
@@ -18,8 +19,17 @@ _PUBLIC = {"api.openapi"}
 
 @bp.before_request
 def _authenticate() -> None:
-    if request.endpoint not in _PUBLIC:
-        g.caller = authenticate(db_session(), request.headers.get("Authorization"))
+    address = f"ip:{request.remote_addr}"
+    if request.endpoint in _PUBLIC:
+        limit_api(address)
+        return
+    header = request.headers.get("Authorization")
+    try:
+        g.caller = authenticate(db_session(), header)
+    except AuthenticationFailed:
+        limit_api(address)
+        raise
+    limit_api(f"key:{header}")
 
 
 @bp.errorhandler(ApiError)
@@ -28,6 +38,8 @@ def _api_error(error: ApiError) -> tuple[Response, int]:
     response = jsonify(error.to_dict())
     if error.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="idflow"'
+    if isinstance(error, RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
     return response, error.status
 
 

@@ -49,10 +49,13 @@ def idempotent(view: Callable[P, tuple[Response, int]]) -> Callable[P, tuple[Res
             )
         db = db_session()
         fingerprint = _fingerprint()
-        record = db.get(IdempotencyRecord, (g.caller.platform_id, key))
+        record = db.get(IdempotencyRecord, (g.caller.platform_id, g.caller.livemode, key))
         if record is None:
             record = IdempotencyRecord(
-                platform_id=g.caller.platform_id, key=key, fingerprint=fingerprint
+                platform_id=g.caller.platform_id,
+                livemode=g.caller.livemode,
+                key=key,
+                fingerprint=fingerprint,
             )
             db.add(record)
             try:
@@ -74,6 +77,9 @@ def idempotent(view: Callable[P, tuple[Response, int]]) -> Callable[P, tuple[Res
         except ApiError as error:
             _keep(record, error.to_dict(), error.status)
             raise
+        except Exception:  # our failure, not the caller's: a retry with the key must run anew
+            _forget(record)
+            raise
         _keep(record, response.get_json(), status)
         return response, status
 
@@ -86,6 +92,13 @@ def _keep(record: IdempotencyRecord, body: Any, status: int) -> None:
     record = db.merge(record)
     record.response = body
     record.status_code = status
+    db.commit()
+
+
+def _forget(record: IdempotencyRecord) -> None:
+    db = db_session()
+    db.rollback()
+    db.delete(db.merge(record))
     db.commit()
 
 

@@ -77,7 +77,7 @@ def list_sessions() -> tuple[Response, int]:
 def cancel_session(session_id: str) -> tuple[Response, int]:
     db = db_session()
     session = sessions.get(db, g.caller, session_id)
-    sessions.cancel(session)
+    sessions.cancel(db, session)
     db.commit()
     return _session_json(session), 200
 

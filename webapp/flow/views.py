@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
 from webapp import test_mode, verification
+from webapp.crypto import EncryptionError
 from webapp.db import db_session
 from webapp.errors import ApiError
 from webapp.flow import bp
@@ -245,7 +246,7 @@ def consent(token: str) -> ResponseReturnValue:
     db = db_session()
     if _submitted(form):
         if form.decline.data:
-            verification.decline_consent(session)
+            verification.decline_consent(db, session)
             db.commit()
             if session.return_url:
                 return redirect(return_link(session.return_url, session.id), 303)
@@ -273,9 +274,7 @@ def document_type(token: str) -> ResponseReturnValue:
         return moved
     db = db_session()
     allowed = verification.allowed_types(session)
-    if len(allowed) == 1:
-        verification.choose_document_type(db, session, allowed[0])
-        db.commit()
+    if allowed == [session.document_type]:  # consent chose the only type: nothing to ask
         return _to_entry(session)
     form = DocumentTypeForm().offer(allowed)
     if _submitted(form):
@@ -298,16 +297,21 @@ def capture(token: str, step: verification.CaptureStep) -> ResponseReturnValue:
     if _submitted(form):
         db = db_session()
         photo = form.photo.data
+        files = storage()
         outcome = verification.save_upload(
             db,
-            storage(),
+            files,
             session,
             step,
             photo.stream,
             photo.mimetype or "application/octet-stream",
             int(current_app.config["MAX_ATTEMPTS"]),
         )
-        db.commit()
+        try:
+            db.commit()
+        except BaseException:
+            files.delete(outcome.storage_key)  # no row will ever point to it
+            raise
         if outcome.accepted or session.status != "requires_input":
             return _to_entry(session)
         message, attempts_left = outcome.message, outcome.attempts_left
@@ -421,7 +425,7 @@ def file(token: str, file_id: str) -> ResponseReturnValue:
         abort(404)
     try:
         image = load_image(storage().read(upload.storage_key), min_side=1).image
-    except ImageError:
+    except (ImageError, FileNotFoundError, EncryptionError):  # retention deleted it, or a lost key
         abort(404)
     scale = _THUMBNAIL_SIDE / max(image.shape[:2])
     if scale < 1:

@@ -1,0 +1,323 @@
+"""The hosted flow when things happen at once or go wrong half-way: racing requests and job
+holders, a job that keeps dying, files that vanish. Real database, real storage, real checks.
+
+Races are made certain with SQLite's own write lock: another connection holds it while the
+racing requests (or job holders) read, so all of them wait at their first write and then write
+one after the other, each on what it read before, as they would on a busy server.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import ApiPlatform
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from test_flow import consent, html, passport_photo, send, session_row, start
+
+from webapp import jobs, verification
+from webapp.db import database
+from webapp.models import (
+    Event,
+    Job,
+    UploadedFile,
+    VerificationReport,
+    VerificationSession,
+    utcnow,
+)
+from webapp.platforms import create_platform
+from webapp.storage import storage
+
+PASSPORT_ONLY = {"document": {"allowed_types": ["passport"]}}
+LOCK_SECONDS = 1.5  # long enough for every racer to reach its first write
+
+
+@pytest.fixture
+def flow(app: Flask) -> Flask:
+    app.config["WTF_CSRF_ENABLED"] = False
+    return app
+
+
+@pytest.fixture
+def tester(app: Flask) -> ApiPlatform:
+    """A test key: its sessions take a chosen outcome, so a verdict needs no OCR."""
+    with database(app).sessions() as db:
+        created = create_platform(db, "Race platform")
+    return ApiPlatform(created.platform.id, created.test_secret_key)
+
+
+@contextmanager
+def write_locked(app: Flask) -> Iterator[None]:
+    path = database(app).engine.url.database
+    assert path is not None
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+        yield
+        other.execute("COMMIT")
+    finally:
+        other.close()
+
+
+def at_once(app: Flask, *racers: Callable[[], Any]) -> list[Any]:
+    """Run the racers in threads while the write lock is held, then let them write."""
+    results: list[Any] = [None] * len(racers)
+
+    def run(index: int) -> None:
+        results[index] = racers[index]()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(len(racers))]
+    with write_locked(app):
+        for thread in threads:
+            thread.start()
+        time.sleep(LOCK_SECONDS)
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def count(app: Flask, statement: Any) -> int:
+    with database(app).sessions() as db:
+        return int(db.scalar(statement) or 0)
+
+
+def events(app: Flask, session_id: str, kind: str) -> int:
+    return count(
+        app,
+        select(func.count())
+        .select_from(Event)
+        .where(
+            Event.object_id == session_id, Event.type == f"identity.verification_session.{kind}"
+        ),
+    )
+
+
+def to_review(client: FlaskClient, link: str) -> None:
+    consent(client, link)
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+
+
+def expire_leases(app: Flask) -> None:
+    with database(app).sessions() as db:
+        db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
+
+
+def test_two_holders_of_a_verify_job_write_one_verdict(
+    flow: Flask, client: FlaskClient, tester: ApiPlatform
+) -> None:
+    session_id, link = start(client, tester, options=PASSPORT_ONLY)
+    to_review(client, link)
+    submitted = client.post(f"{link}/review", data={"outcome": "document_expired"})
+    assert submitted.status_code == 303
+    with database(flow).sessions() as db:
+        late = jobs.claim(db, lease_seconds=60)
+    expire_leases(flow)  # its runner stalled; another takes the job
+    with database(flow).sessions() as db:
+        holder = jobs.claim(db, lease_seconds=60)
+    assert late is not None and holder is not None
+    at_once(
+        flow,
+        lambda: jobs.run_job(flow, late, 60),
+        lambda: jobs.run_job(flow, holder, 60),
+    )
+    reports = select(func.count()).select_from(VerificationReport)
+    assert count(flow, reports.where(VerificationReport.session_id == session_id)) == 1
+    row = session_row(flow, session_id)
+    assert (row.status, row.last_error_code, row.rejections) == (
+        "requires_input",
+        "document_expired",
+        1,
+    )
+    assert events(flow, session_id, "requires_input") == 1
+    with database(flow).sessions() as db:
+        job = db.scalar(select(Job).where(Job.kind == "verify_session"))
+        assert job is not None and (job.status, job.attempts) == ("done", 2)
+
+
+def test_parallel_rejected_uploads_each_count(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    consent(client, link)
+    phones = [flow.test_client(), flow.test_client()]
+    statuses = at_once(
+        flow, *[lambda c=c: send(c, f"{link}/front", os.urandom(2048)).status_code for c in phones]
+    )
+    assert statuses == [422, 422]
+    assert session_row(flow, session_id).rejections == 2
+    uploads = select(func.count()).select_from(UploadedFile)
+    assert count(flow, uploads.where(UploadedFile.session_id == session_id)) == 2
+
+
+def test_the_upload_that_reaches_the_limit_cancels_once(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    flow.config["MAX_ATTEMPTS"] = 2
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    consent(client, link)
+    phones = [flow.test_client() for _ in range(3)]
+    at_once(flow, *[lambda c=c: send(c, f"{link}/front", os.urandom(2048)) for c in phones])
+    row = session_row(flow, session_id)
+    assert (row.status, row.last_error_code) == ("canceled", verification.TOO_MANY_ATTEMPTS)
+    assert events(flow, session_id, "canceled") == 1
+
+
+def test_two_submits_at_once_start_one_verification(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    to_review(client, link)
+    phones = [flow.test_client(), flow.test_client()]
+    statuses = at_once(
+        flow,
+        *[
+            lambda c=c: c.post(f"{link}/review", data={"submit": "Submit"}).status_code
+            for c in phones
+        ],
+    )
+    assert sorted(statuses) == [303, 400]  # the second is told it was submitted already
+    assert (
+        count(flow, select(func.count()).select_from(Job).where(Job.kind == "verify_session")) == 1
+    )
+    assert events(flow, session_id, "processing") == 1
+
+
+def test_a_front_discarded_after_the_submit_asks_for_it_again(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    to_review(client, link)
+    assert client.post(f"{link}/review", data={"submit": "Submit"}).status_code == 303
+    with database(flow).sessions() as db:
+        db.execute(update(UploadedFile).values(accepted=False))
+        db.commit()
+    assert jobs.run_pending(flow) >= 1
+    row = session_row(flow, session_id)
+    assert (row.status, row.last_error_code, row.last_error_step) == (
+        "requires_input",
+        "document_unverified_other",
+        "front",
+    )
+    assert "front of the document is missing" in (row.last_error_reason or "")
+    with database(flow).sessions() as db:
+        job = db.scalar(select(Job).where(Job.kind == "verify_session"))
+        assert job is not None and job.status == "done"
+    assert client.get(link).headers["Location"] == f"{link}/front"
+
+
+def test_a_verification_that_keeps_killing_its_runner_asks_to_try_again(
+    flow: Flask, client: FlaskClient, tester: ApiPlatform
+) -> None:
+    session_id, link = start(client, tester, options=PASSPORT_ONLY)
+    to_review(client, link)
+    assert client.post(f"{link}/review", data={"outcome": "verified"}).status_code == 303
+    for _ in range(jobs.MAX_ATTEMPTS):
+        with database(flow).sessions() as db:
+            assert jobs.claim(db, lease_seconds=60) is not None  # the process dies
+        expire_leases(flow)
+    jobs.run_pending(flow)
+    row = session_row(flow, session_id)
+    assert (row.status, row.last_error_code) == ("requires_input", "processing_failed")
+    assert events(flow, session_id, "requires_input") == 1
+    with database(flow).sessions() as db:
+        job = db.scalar(select(Job).where(Job.kind == "verify_session"))
+        assert job is not None and (job.status, job.last_error) == ("failed", "lease expired")
+
+
+def test_declining_consent_tells_the_platform(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform)
+    assert client.post(f"{link}/consent", data={"decline": "Decline"}).status_code == 303
+    assert events(flow, session_id, "requires_input") == 1
+    event = client.get("/v1/events", headers=platform.headers).json
+    assert event is not None
+    (declined,) = [e for e in event["data"] if e["type"].endswith("requires_input")]
+    assert declined["data"]["object"]["last_error"]["code"] == "consent_declined"
+
+
+def stored_files(app: Flask) -> list[Path]:
+    root = Path(app.config["DATA_DIR"]) / "files"
+    return [path for path in root.rglob("*") if path.is_file()]
+
+
+def test_a_failed_upload_leaves_no_file(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    consent(client, link)
+    with database(flow).sessions() as db:
+        row = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert row is not None
+        columns = {c.key: getattr(row, c.key) for c in VerificationSession.__table__.columns}
+    # A session whose row is gone: the upload's row cannot be written (its foreign key fails).
+    gone = VerificationSession(**{**columns, "id": "vs_gone"})
+    photo = io.BytesIO(passport_photo())
+    with (
+        flow.app_context(),
+        database(flow).sessions() as db,
+        pytest.raises(IntegrityError, match="FOREIGN KEY"),
+    ):
+        verification.save_upload(db, storage(flow), gone, "front", photo, "image/jpeg", 10)
+        db.commit()
+    assert stored_files(flow) == []
+
+
+def test_a_deleted_or_unreadable_file_is_not_found(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    _, link = start(client, platform, options=PASSPORT_ONLY)
+    to_review(client, link)
+    (path,) = stored_files(flow)
+    with database(flow).sessions() as db:
+        upload = db.scalar(select(UploadedFile))
+        assert upload is not None
+    url = f"{link}/files/{upload.id}"
+    assert client.get(url).status_code == 200
+    path.write_bytes(path.read_bytes()[:-100])  # cut short: it no longer decrypts
+    broken = client.get(url)
+    assert broken.status_code == 404 and broken.mimetype == "text/html"
+    path.unlink()  # removed by retention
+    assert client.get(url).status_code == 404
+
+
+def test_the_document_step_changes_nothing_on_get(
+    flow: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    consent(client, link)
+    with database(flow).sessions() as db:  # a session from before consent chose the type
+        db.execute(update(VerificationSession).values(document_type=None))
+        db.commit()
+    page = client.get(f"{link}/document")
+    assert page.status_code == 200 and 'value="passport"' in html(page)
+    assert session_row(flow, session_id).document_type is None
+    chosen = client.post(f"{link}/document", data={"document_type": "passport"})
+    assert chosen.status_code == 303
+    assert session_row(flow, session_id).document_type == "passport"
+
+
+def test_another_document_with_one_allowed_type_keeps_the_type(
+    flow: Flask, client: FlaskClient, tester: ApiPlatform
+) -> None:
+    session_id, link = start(client, tester, options=PASSPORT_ONLY)
+    to_review(client, link)
+    assert client.post(f"{link}/review", data={"outcome": "document_expired"}).status_code == 303
+    jobs.run_pending(flow)
+    row = session_row(flow, session_id)
+    assert (row.status, row.last_error_step) == ("requires_input", "document_type")
+    assert row.document_type == "passport"  # nothing to choose again: a new photo is needed
+    assert client.get(link).headers["Location"] == f"{link}/front"
