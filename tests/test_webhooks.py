@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -16,16 +17,16 @@ import pytest
 from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_api import processing_session
 
 from idflow_signature import HEADER, SignatureError, sign, verify
-from webapp import create_app, webhooks
+from webapp import create_app, jobs, webhooks
 from webapp.cli import main
 from webapp.config import from_environment
 from webapp.db import database, upgrade
 from webapp.jobs import claim, run_pending
-from webapp.models import Job, WebhookAttempt, WebhookDelivery
+from webapp.models import Job, WebhookAttempt, WebhookDelivery, utcnow
 
 SESSIONS = "/v1/verification_sessions"
 ENDPOINTS = "/v1/webhook_endpoints"
@@ -619,3 +620,19 @@ def test_bench_webhooks_measures_real_deliveries(capsys: pytest.CaptureFixture[s
     assert figures["verdicts"] == 3 and figures["events"] == 20
     assert 0 < figures["verdict_to_delivery_ms_median"] <= figures["verdict_to_delivery_ms_p95"]
     assert figures["deliveries_per_second"] > 0
+
+
+def test_a_delivery_whose_job_keeps_dying_is_marked_failed(
+    fast_app: Flask, platform_fast: ApiPlatform
+) -> None:
+    client = fast_app.test_client()
+    add_endpoint(client, platform_fast, "http://127.0.0.1:9/never-answers")
+    new_session(client, platform_fast)
+    for _ in range(jobs.MAX_ATTEMPTS):
+        with database(fast_app).sessions() as db:
+            assert claim(db, lease_seconds=60) is not None  # the process dies mid-delivery
+            db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+            db.commit()
+    run_pending(fast_app)
+    (delivery,) = deliveries(fast_app)
+    assert delivery.status == "failed"  # not `pending` for ever; a redelivery can still send it

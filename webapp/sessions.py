@@ -31,6 +31,7 @@ from webapp.models import (
     new_id,
     utcnow,
 )
+from webapp.paging import ListPage, paginate
 from webapp.platforms import Caller
 from webapp.storage import Storage
 
@@ -42,7 +43,6 @@ _METADATA_KEY_LENGTH = 40
 _METADATA_VALUE_LENGTH = 500
 _NAME_LENGTH = 100
 _ID_NUMBER_LENGTH = 40
-MAX_LIST_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -275,15 +275,8 @@ def get(db: Session, caller: Caller, session_id: str) -> VerificationSession:
 
 
 def page(
-    db: Session,
-    caller: Caller,
-    *,
-    limit: int,
-    starting_after: str | None,
-    ending_before: str | None,
-    status: str | None,
+    db: Session, caller: Caller, list_page: ListPage, *, status: str | None
 ) -> tuple[list[VerificationSession], bool]:
-    """Newest first, like Stripe's lists; the flag says whether more follow."""
     if status is not None and status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.", param="status")
     query = select(VerificationSession).where(
@@ -292,21 +285,22 @@ def page(
     )
     if status is not None:
         query = query.where(VerificationSession.status == status)
-    if starting_after is not None:
-        cursor = get(db, caller, starting_after)
-        query = query.where(VerificationSession.pk < cursor.pk)
-    if ending_before is not None:
-        cursor = get(db, caller, ending_before)
-        rows = list(
-            db.scalars(
-                query.where(VerificationSession.pk > cursor.pk)
-                .order_by(VerificationSession.pk.asc())
-                .limit(limit + 1)
-            )
+    return paginate(
+        db, query, VerificationSession.pk, list_page, lambda found: get(db, caller, found)
+    )
+
+
+def get_report(db: Session, caller: Caller, report_id: str) -> VerificationReport:
+    report = db.scalar(
+        select(VerificationReport).where(
+            VerificationReport.id == report_id,
+            VerificationReport.platform_id == caller.platform_id,
+            VerificationReport.livemode == caller.livemode,
         )
-        return list(reversed(rows[:limit])), len(rows) > limit
-    rows = list(db.scalars(query.order_by(VerificationSession.pk.desc()).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    )
+    if report is None:
+        raise NotFound(f"No such verification report: {report_id!r}", param="id")
+    return report
 
 
 def cancel(db: Session, session: VerificationSession) -> None:

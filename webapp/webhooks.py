@@ -50,6 +50,7 @@ from webapp.models import (
     new_id,
     utcnow,
 )
+from webapp.paging import ListPage, paginate
 from webapp.platforms import Caller
 
 log = logging.getLogger(__name__)
@@ -372,15 +373,8 @@ def get_event(db: Session, caller: Caller, event_id: str) -> Event:
 
 
 def page_events(
-    db: Session,
-    caller: Caller,
-    *,
-    limit: int,
-    starting_after: str | None,
-    ending_before: str | None,
-    kind: str | None,
+    db: Session, caller: Caller, list_page: ListPage, *, kind: str | None
 ) -> tuple[list[Event], bool]:
-    """Newest first, like the sessions list; the flag says whether more follow."""
     if kind is not None and kind not in EVENT_TYPES:
         raise InvalidRequest(f"type must be one of {', '.join(EVENT_TYPES)}.", param="type")
     query = select(Event).where(
@@ -388,16 +382,18 @@ def page_events(
     )
     if kind is not None:
         query = query.where(Event.type == kind)
-    if starting_after is not None:
-        query = query.where(Event.pk < get_event(db, caller, starting_after).pk)
-    if ending_before is not None:
-        cursor = get_event(db, caller, ending_before)
-        rows = list(
-            db.scalars(query.where(Event.pk > cursor.pk).order_by(Event.pk.asc()).limit(limit + 1))
-        )
-        return list(reversed(rows[:limit])), len(rows) > limit
-    rows = list(db.scalars(query.order_by(Event.pk.desc()).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    return paginate(db, query, Event.pk, list_page, lambda found: get_event(db, caller, found))
+
+
+def parse_redeliver(params: dict[str, Any]) -> str | None:
+    """The optional endpoint id of a redelivery request (every endpoint when None)."""
+    for key in params:
+        if key != "webhook_endpoint":
+            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+    target = params.get("webhook_endpoint")
+    if target is not None and not isinstance(target, str):
+        raise InvalidRequest("webhook_endpoint must be an endpoint id.", param="webhook_endpoint")
+    return target or None
 
 
 def pending_webhooks(db: Session, event: Event) -> int:
@@ -572,7 +568,23 @@ def _load(db: Session, payload: dict[str, Any]) -> _Work | None:
     return _Work(endpoint.url, endpoint.secret, body.encode("utf-8"))
 
 
-@handler("deliver_event")
+def _delivery_abandoned(app: Flask, payload: dict[str, Any]) -> None:
+    """The job itself kept failing (its process died each time): the delivery must not stay
+    `pending` for ever; a redelivery can still send the event."""
+    with database(app).sessions() as db:
+        db.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id == payload["delivery_id"],
+                WebhookDelivery.status == "pending",
+                WebhookDelivery.attempts == int(payload["after"]),
+            )
+            .values(status="failed", next_attempt_at=None)
+        )
+        db.commit()
+
+
+@handler("deliver_event", give_up=_delivery_abandoned)
 def deliver_event(app: Flask, payload: dict[str, Any]) -> None:
     """One attempt; a failure schedules the next one itself, so the job never raises for it."""
     sessions_ = database(app).sessions

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Request
+from flask import Request, request
 from werkzeug.datastructures import MultiDict
 
 from webapp.errors import InvalidRequest
+from webapp.paging import MAX_LIST_LIMIT, ListPage
 
 _PART = re.compile(r"\[([^\[\]]*)\]")
 _NAME = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -94,3 +95,22 @@ def body(request: Request) -> dict[str, Any]:
     if not storable:
         raise InvalidRequest("The body holds characters that are not text (NUL or surrogates).")
     return data
+
+
+def list_page() -> ListPage:
+    """`limit`, `starting_after` and `ending_before` of a list request, checked."""
+    raw = request.args.get("limit", "10")
+    # isdigit() alone lets "²" and 5000-digit strings through to int(), which then raises.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not (
+        1 <= int(raw) <= MAX_LIST_LIMIT
+    ):
+        raise InvalidRequest(
+            f"limit must be a whole number from 1 to {MAX_LIST_LIMIT}.", param="limit"
+        )
+    starting_after = request.args.get("starting_after") or None
+    ending_before = request.args.get("ending_before") or None
+    if starting_after and ending_before:
+        raise InvalidRequest(
+            "Give starting_after or ending_before, not both.", param="ending_before"
+        )
+    return ListPage(int(raw), starting_after, ending_before)

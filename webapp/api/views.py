@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from flask import Response, current_app, g, jsonify, request, url_for
-from sqlalchemy import select
 
 from webapp import sessions
 from webapp.api import bp
 from webapp.api.idempotency import idempotent
-from webapp.api.params import body
+from webapp.api.params import body, list_page
 from webapp.api.spec import openapi_document
 from webapp.db import db_session
-from webapp.errors import InvalidRequest, NotFound
-from webapp.models import VerificationReport, VerificationSession
+from webapp.models import VerificationSession
 from webapp.storage import storage
 
 
@@ -35,32 +33,12 @@ def retrieve_session(session_id: str) -> tuple[Response, int]:
     return _session_json(sessions.get(db_session(), g.caller, session_id)), 200
 
 
-def list_limit() -> int:
-    raw = request.args.get("limit", "10")
-    # isdigit() alone lets "²" and 5000-digit strings through to int(), which then raises.
-    if not (raw.isascii() and raw.isdigit() and len(raw) <= 3) or not (
-        1 <= int(raw) <= sessions.MAX_LIST_LIMIT
-    ):
-        raise InvalidRequest(
-            f"limit must be a whole number from 1 to {sessions.MAX_LIST_LIMIT}.", param="limit"
-        )
-    return int(raw)
-
-
 @bp.get("/verification_sessions")
 def list_sessions() -> tuple[Response, int]:
-    starting_after = request.args.get("starting_after") or None
-    ending_before = request.args.get("ending_before") or None
-    if starting_after and ending_before:
-        raise InvalidRequest(
-            "Give starting_after or ending_before, not both.", param="ending_before"
-        )
     rows, has_more = sessions.page(
         db_session(),
         g.caller,
-        limit=list_limit(),
-        starting_after=starting_after,
-        ending_before=ending_before,
+        list_page(),
         status=request.args.get("status"),  # an empty value is not a status: 400
     )
     base_url = current_app.config["BASE_URL"]
@@ -94,15 +72,7 @@ def redact_session(session_id: str) -> tuple[Response, int]:
 
 @bp.get("/verification_reports/<report_id>")
 def retrieve_report(report_id: str) -> tuple[Response, int]:
-    report = db_session().scalar(
-        select(VerificationReport).where(
-            VerificationReport.id == report_id,
-            VerificationReport.platform_id == g.caller.platform_id,
-            VerificationReport.livemode == g.caller.livemode,
-        )
-    )
-    if report is None:
-        raise NotFound(f"No such verification report: {report_id!r}", param="id")
+    report = sessions.get_report(db_session(), g.caller, report_id)
     return jsonify(sessions.report_to_api(report)), 200
 
 

@@ -7,10 +7,8 @@ from flask import Response, g, jsonify, request, url_for
 from webapp import webhooks
 from webapp.api import bp
 from webapp.api.idempotency import idempotent
-from webapp.api.params import body
-from webapp.api.views import list_limit
+from webapp.api.params import body, list_page
 from webapp.db import db_session
-from webapp.errors import InvalidRequest
 from webapp.models import Event
 
 
@@ -66,20 +64,12 @@ def _event_json(event: Event) -> Response:
 
 @bp.get("/events")
 def list_events() -> tuple[Response, int]:
-    starting_after = request.args.get("starting_after") or None
-    ending_before = request.args.get("ending_before") or None
-    if starting_after and ending_before:
-        raise InvalidRequest(
-            "Give starting_after or ending_before, not both.", param="ending_before"
-        )
     db = db_session()
     rows, has_more = webhooks.page_events(
         db,
         g.caller,
-        limit=list_limit(),
-        starting_after=starting_after,
-        ending_before=ending_before,
-        kind=request.args.get("type") or None,
+        list_page(),
+        kind=request.args.get("type"),  # "" is not a type: 400
     )
     return jsonify(
         object="list",
@@ -97,15 +87,9 @@ def retrieve_event(event_id: str) -> tuple[Response, int]:
 @bp.post("/events/<event_id>/redeliver")
 @idempotent
 def redeliver_event(event_id: str) -> tuple[Response, int]:
-    params = body(request)
-    for key in params:
-        if key != "webhook_endpoint":
-            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
-    target = params.get("webhook_endpoint")
-    if target is not None and not isinstance(target, str):
-        raise InvalidRequest("webhook_endpoint must be an endpoint id.", param="webhook_endpoint")
+    target = webhooks.parse_redeliver(body(request))
     db = db_session()
     event = webhooks.get_event(db, g.caller, event_id)
-    webhooks.redeliver(db, g.caller, event, target or None)
+    webhooks.redeliver(db, g.caller, event, target)
     db.commit()
     return _event_json(event), 200
