@@ -323,7 +323,7 @@ def check_capture(
     findings: list[Finding] = []
     verdict: tuple[str, str] | None
     try:
-        image = _working_copy(load_image(data, min_side=MIN_SIDE).image)
+        image = _working_copy(load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE).image)
     except ImageError as exc:
         findings.append(Finding(exc.code, exc.reason))
         verdict = _LOAD_CODES.get(exc.code, "not_an_image"), exc.reason

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast
 
+import cv2
 import numpy as np
 import pillow_heif
 from numpy.typing import NDArray
@@ -151,17 +152,34 @@ def _to_bgr(image: Image.Image) -> NDArray[np.uint8]:
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         rgb = np.asarray(Image.alpha_composite(white, rgba).convert("RGB"), dtype=np.uint8)
     else:
-        rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
+        # One copy out of Pillow, then swapped in place: a 12 MP photo is 36 MB per copy.
+        rgb = np.array(image if image.mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+        cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=rgb)
+        return rgb
     return np.ascontiguousarray(rgb[..., ::-1])
 
 
-def load_image(data: bytes, *, max_pixels: int = 40_000_000, min_side: int = 480) -> LoadedImage:
-    """Decode an uploaded photo, upright and in BGR, or raise an `ImageError` saying why not."""
+def load_image(
+    data: bytes,
+    *,
+    max_pixels: int = 40_000_000,
+    min_side: int = 480,
+    max_side: int | None = None,
+) -> LoadedImage:
+    """Decode an uploaded photo, upright and in BGR, or raise an `ImageError` saying why not.
+
+    `max_side`: the caller will shrink the image to this anyway, so a JPEG may be decoded at
+    1/2, 1/4 or 1/8 scale (never below it), which is much faster and lighter.
+    """
     image = _open(data)
     with image:
         fmt = cast(ImageFormat, image.format)
         original_size = image.size
         _check_size(original_size, max_pixels, min_side)
+        longest = max(original_size)
+        if max_side is not None and fmt == "JPEG" and longest > max_side:
+            width, height = original_size
+            image.draft("RGB", (width * max_side // longest, height * max_side // longest))
         _decode(image, data)
         upright, rotated = _upright(image)
         pixels = _to_bgr(upright)

@@ -57,6 +57,7 @@ class UploadFigures:
     upload_mb: float
     uploads: int
     statuses: list[int]
+    worker_rss_mb_after_each: list[float]
     worker_rss_mb_before: float
     worker_rss_mb_peak: float
     worker_rss_mb_after: float
@@ -294,6 +295,7 @@ def bench_upload(server: Server, link: str, megabytes: float, uploads: int) -> U
     sampler = threading.Thread(target=sample)
     sampler.start()
     statuses = []
+    after_each: list[float] = []
     try:
         for _ in range(uploads):
             status, _, page = server.request(
@@ -311,6 +313,7 @@ def bench_upload(server: Server, link: str, megabytes: float, uploads: int) -> U
                 connection=conn,
             )
             statuses.append(status)
+            after_each.append(round(server.worker_rss_mb(), 1))
     finally:
         sampling.set()
         sampler.join()
@@ -319,6 +322,7 @@ def bench_upload(server: Server, link: str, megabytes: float, uploads: int) -> U
         upload_mb=round(len(photo) / 1024 / 1024, 1),
         uploads=uploads,
         statuses=statuses,
+        worker_rss_mb_after_each=after_each,
         worker_rss_mb_before=round(before, 1),
         worker_rss_mb_peak=round(peak, 1),
         worker_rss_mb_after=round(server.worker_rss_mb(), 1),
@@ -376,3 +380,4 @@ def print_figures(figures: dict[str, Any]) -> None:
         f"(statuses {upload['statuses']}): worker RSS {upload['worker_rss_mb_before']} MB "
         f"before, {upload['worker_rss_mb_peak']} MB peak, {upload['worker_rss_mb_after']} MB after"
     )
+    print(f"  worker RSS after each upload (MB): {upload['worker_rss_mb_after_each']}")

@@ -8,6 +8,7 @@ steps stay open, so a photo can be retaken from the review page.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -190,15 +191,21 @@ def _submitted(form: Any) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
+def _qr_svg(link: str) -> str:
+    """Encoding takes ~10 ms, most of a page's time; a session's pages all show the same one."""
+    svg: str = segno.make(link, error="m").svg_inline(
+        scale=4, border=2, dark="#111", light="#fff", svgclass="qr-code", omitsize=True
+    )
+    return svg
+
+
 def _qr_code(session: VerificationSession) -> Markup | None:
     """On a computer, the same link as a QR code, drawn here so the page needs nothing else."""
     if _HANDHELD.search(request.user_agent.string or ""):
         return None
     link = hosted_url(current_app.config["BASE_URL"], session)
-    svg = segno.make(link, error="m").svg_inline(
-        scale=4, border=2, dark="#111", light="#fff", svgclass="qr-code", omitsize=True
-    )
-    return Markup(svg)  # segno's own markup: the link is only encoded in its modules
+    return Markup(_qr_svg(link))  # segno's own markup: the link is only encoded in its modules
 
 
 def _page(template: str, session: VerificationSession, step: str, **context: Any) -> str:
