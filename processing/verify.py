@@ -523,6 +523,23 @@ def check_selfie(
     return SelfieCheck("unverified", error, similarity, *found)
 
 
+def document_check(data: DocumentData, error: CheckError | None) -> DocumentCheck:
+    """The report's document check: what was read, and the first error of the document group."""
+    return DocumentCheck(
+        status="unverified" if error else "verified",
+        error=error,
+        issuing_country=data.issuing_country,
+        type=data.type,
+        number=data.number,
+        first_name=data.given_names,
+        last_name=data.surname,
+        dob=data.dob,
+        issued_date=data.issued_date,
+        expiration_date=data.expiration_date,
+        address=data.address,
+    )
+
+
 def evaluate(
     result: DocumentResult,
     selfie: bytes | None,
@@ -548,19 +565,7 @@ def evaluate(
         if options.require_matching_selfie
         else None
     )
-    document = DocumentCheck(
-        status="unverified" if document_error else "verified",
-        error=document_error,
-        issuing_country=data.issuing_country,
-        type=data.type,
-        number=data.number,
-        first_name=data.given_names,
-        last_name=data.surname,
-        dob=data.dob,
-        issued_date=data.issued_date,
-        expiration_date=data.expiration_date,
-        address=data.address,
-    )
+    document = document_check(data, document_error)
     errors = [
         check.error
         for check in (document, selfie_check, id_check)
@@ -625,6 +630,7 @@ __all__ = [
     "VerifiedOutputs",
     "VerifyOptions",
     "check_mrz_matches_visual",
+    "document_check",
     "document_data",
     "evaluate",
     "normalise_number",

@@ -29,7 +29,6 @@ from processing.samples.identities import Identity, random_identity, random_us_i
 from processing.samples.portrait import face_files, load_face
 from processing.verify import (
     CheckError,
-    DocumentCheck,
     DocumentData,
     IdNumberCheck,
     ProvidedDetails,
@@ -41,6 +40,7 @@ from processing.verify import (
     check_age,
     check_expiry,
     check_id_number,
+    document_check,
     normalise_number,
 )
 from webapp.errors import InvalidRequest
@@ -88,22 +88,6 @@ def _document_data(
         expiration_date=identity.expiry_date.isoformat(),
         address=identity.address,
         names_truncated=False,
-    )
-
-
-def _document_check(data: DocumentData, error: CheckError | None) -> DocumentCheck:
-    return DocumentCheck(
-        status="unverified" if error else "verified",
-        error=error,
-        issuing_country=data.issuing_country,
-        type=data.type,
-        number=data.number,
-        first_name=data.given_names,
-        last_name=data.surname,
-        dob=data.dob,
-        issued_date=data.issued_date,
-        expiration_date=data.expiration_date,
-        address=data.address,
     )
 
 
@@ -174,7 +158,7 @@ def simulated_verdict(
     elif options.require_matching_selfie:
         selfie = SelfieCheck("verified", None, _MATCH_SIMILARITY, True, True)
 
-    document = _document_check(data, document_error)
+    document = document_check(data, document_error)
     errors = [c.error for c in (document, selfie, id_check) if c is not None and c.error]
     last_error = errors[0] if errors else None
     outputs = None

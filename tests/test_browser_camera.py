@@ -1,0 +1,186 @@
+"""The hosted flow's live camera in a real headless Chromium, against a real `idflow serve`.
+
+Chromium's fake capture device plays a Y4M file made here from a generated passport lying on a
+dark table, so `getUserMedia` gives the page a real video stream. The person opens the camera,
+takes the photo (the page draws the video frame to a canvas and uploads the JPEG by XHR), the
+server's capture check must accept it, and the flow goes on to review, submission and the
+verdict. getUserMedia needs a secure context: Chromium treats http://127.0.0.1 as one, which is
+the host the server is reached on. A screenshot of each step goes to test-output/browser-camera/;
+console errors, script errors and CSP violations fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from served import PROJECT, Server, api, free_port, idflow, server_env
+from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE_UA
+
+from processing.samples import make_document
+
+SHOTS = PROJECT / "test-output" / "browser-camera"
+FRAME_WIDTH, FRAME_HEIGHT = 1280, 720
+FRAMES = 3
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    port = free_port()
+    env = server_env(tmp_path / "data", port, IDFLOW_JOB_WORKERS="1")
+    served = Server(port, env, tmp_path / "server.log")
+    try:
+        yield served
+    finally:
+        served.kill()
+
+
+def camera_scene() -> np.ndarray:
+    """A passport data page filling most of a 720p frame, on a dark, slightly uneven table."""
+    page = make_document("td3", 3).front
+    height = int(FRAME_HEIGHT * 0.86)
+    width = round(page.shape[1] * height / page.shape[0])
+    page = cv2.resize(page, (width, height), interpolation=cv2.INTER_AREA)
+    rng = np.random.default_rng(3)
+    table = rng.normal(38.0, 4.0, (FRAME_HEIGHT, FRAME_WIDTH, 3))
+    scene = np.clip(table, 0, 255).astype(np.uint8)
+    top, left = (FRAME_HEIGHT - height) // 2, (FRAME_WIDTH - width) // 2
+    scene[top : top + height, left : left + width] = page
+    return scene
+
+
+def write_y4m(path: Path, bgr: np.ndarray) -> Path:
+    """Chromium's fake camera reads YUV4MPEG2 with 4:2:0 planes, one FRAME chunk per frame."""
+    planes = cv2.cvtColor(bgr, cv2.COLOR_BGR2YUV_I420).tobytes()
+    header = f"YUV4MPEG2 W{bgr.shape[1]} H{bgr.shape[0]} F30:1 Ip A1:1 C420jpeg\n".encode()
+    path.write_bytes(header + b"".join(b"FRAME\n" + planes for _ in range(FRAMES)))
+    return path
+
+
+def test_phone_takes_the_passport_photo_with_the_live_camera(
+    server: Server, tmp_path: Path
+) -> None:
+    from playwright.sync_api import ConsoleMessage, Error, sync_playwright
+
+    created = json.loads(idflow(server.env, "platform", "create", "Camera platform", "--json"))
+    server.start()
+    session = api(
+        server,
+        created["secret_key"],
+        "POST",
+        "/v1/verification_sessions",
+        {
+            "type": "document",
+            "options": {
+                "document": {"allowed_types": ["passport"], "require_matching_selfie": False}
+            },
+        },
+    )
+    assert session["url"].startswith("http://127.0.0.1:")  # a secure context for getUserMedia
+    video_file = write_y4m(tmp_path / "camera.y4m", camera_scene())
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    problems: list[str] = []
+    uploads: list[tuple[str, str]] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
+            problems.append(f"console {message.type}: {message.text} at {message.location}")
+
+    def on_page_error(error: Error) -> None:
+        problems.append(f"page error: {error}")
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=[
+                *CHROMIUM_ARGS,
+                "--use-fake-ui-for-media-stream",
+                "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-video-capture={video_file}",
+            ],
+            headless=True,
+        )
+        try:
+            context = browser.new_context(
+                viewport={"width": 390, "height": 844},
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                user_agent=PHONE_UA,
+                locale="en-GB",
+            )
+            page = context.new_page()
+            page.set_default_timeout(20_000)
+            page.on("console", on_console)
+            page.on("pageerror", on_page_error)
+            page.on(
+                "request",
+                lambda sent: uploads.append((sent.resource_type, sent.headers["content-type"]))
+                if sent.method == "POST" and sent.url.endswith("/front")
+                else None,
+            )
+
+            def shot(name: str) -> None:
+                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+            page.goto(session["url"])
+            page.wait_for_url("**/consent")
+            shot("1-consent")
+            page.get_by_role("button", name="Continue").click()
+
+            page.wait_for_url("**/front")  # one allowed type: no choice to make
+            assert page.get_by_role("button", name="Take photo").is_hidden()
+            shot("2-front")
+            page.get_by_role("button", name="Open the camera").click()
+            page.wait_for_function(
+                "() => { const v = document.querySelector('[data-camera] video');"
+                " return v && !v.paused && v.readyState >= 2 && v.videoWidth > 0; }"
+            )
+            size = page.evaluate(
+                "() => { const v = document.querySelector('[data-camera] video');"
+                " return [v.videoWidth, v.videoHeight]; }"
+            )
+            assert size == [FRAME_WIDTH, FRAME_HEIGHT]
+            assert page.get_by_role("button", name="Open the camera").is_hidden()
+            assert page.locator("[data-camera] .guide").is_visible()  # the frame to aim at
+            shot("3-camera")
+            page.get_by_role("button", name="Take photo").click()
+
+            page.wait_for_url("**/review", timeout=30_000)
+            review_image = page.locator("img").first
+            review_image.wait_for()
+            shot("4-review")
+            page.get_by_role("button", name="Submit for verification").click()
+
+            page.wait_for_url("**/result", timeout=45_000)
+            heading = page.locator("h1").inner_text()
+            shot("5-result")
+            context.close()
+        finally:
+            browser.close()
+
+    # The photo went up by the page's XHR as multipart form data, not by a plain form post.
+    assert len(uploads) == 1, uploads
+    assert uploads[0][0] == "xhr"
+    assert uploads[0][1].startswith("multipart/form-data")
+    assert problems == []
+    assert heading == "Thank you, you are verified"
+    status = api(server, created["secret_key"], "GET", f"/v1/verification_sessions/{session['id']}")
+    assert status["status"] == "verified"
+    assert sorted(p.name for p in SHOTS.glob("*.png")) == [
+        "1-consent.png",
+        "2-front.png",
+        "3-camera.png",
+        "4-review.png",
+        "5-result.png",
+    ]
