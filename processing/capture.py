@@ -23,7 +23,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import cv2
 import numpy as np
 from numpy.typing import NDArray
 
@@ -31,7 +30,7 @@ from processing.barcode import read_pdf417
 from processing.errors import FaceDetectorError, ImageError
 from processing.face import FaceBox, detect_faces
 from processing.findings import Finding
-from processing.load import load_image
+from processing.load import fit_within, load_image
 from processing.locate import SIZES_MM, DocumentQuad, find_document_quad, warp_document, whole_frame
 from processing.mrz.model import MRZ
 from processing.pipeline import MRZAttempt, find_mrz, place_by_face
@@ -149,14 +148,6 @@ class _Seen:
     mrz: MRZ | None
     portrait: bool
     barcode: bool
-
-
-def _working_copy(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    longest = max(image.shape[:2])
-    if longest <= WORKING_SIDE:
-        return image
-    scale = WORKING_SIDE / longest
-    return np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
 
 
 def _document_shaped(image: NDArray[np.uint8]) -> bool:
@@ -323,7 +314,9 @@ def check_capture(
     findings: list[Finding] = []
     verdict: tuple[str, str] | None
     try:
-        image = _working_copy(load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE).image)
+        image = fit_within(
+            load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE).image, WORKING_SIDE
+        )
     except ImageError as exc:
         findings.append(Finding(exc.code, exc.reason))
         verdict = _LOAD_CODES.get(exc.code, "not_an_image"), exc.reason

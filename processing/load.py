@@ -186,6 +186,16 @@ def load_image(
     return LoadedImage(pixels, fmt, original_size, rotated)
 
 
+def fit_within(image: NDArray[np.uint8], longest_side: int) -> NDArray[np.uint8]:
+    """A copy at most `longest_side` long (the image itself when smaller): the readers' working
+    size, where more detail only costs time."""
+    longest = max(image.shape[:2])
+    if longest <= longest_side:
+        return image
+    scale = longest_side / longest
+    return np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
+
+
 def load_image_file(
     path: Path, *, max_pixels: int = 40_000_000, min_side: int = 480
 ) -> LoadedImage:

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from processing.barcode import AAMVARecord, parse_aamva, read_pdf417
 from processing.errors import BarcodeFormatError, FaceDetectorError, ImageError
 from processing.findings import Finding
-from processing.load import load_image
+from processing.load import fit_within, load_image
 from processing.locate import (
     SIZES_MM,
     DocumentQuad,
@@ -304,15 +304,6 @@ class _SideRead:
     barcode: AAMVARecord | None
 
 
-def _working_copy(image: NDArray[np.uint8]) -> NDArray[np.uint8]:
-    """At most `_WORKING_SIDE` pixels long: more detail than an MRZ needs costs only time."""
-    longest = max(image.shape[:2])
-    if longest <= _WORKING_SIDE:
-        return image
-    scale = _WORKING_SIDE / longest
-    return np.asarray(cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA))
-
-
 def _read_side(
     data: bytes, side: Side, timer: _Timer, today: date | None, detector_model: Path | None
 ) -> _SideRead:
@@ -323,7 +314,7 @@ def _read_side(
             finding = Finding(exc.code, exc.reason)
             result = SideResult(side, None, None, False, 0, None, "", 0.0, (finding,))
             return _SideRead(result, None, None, None)
-    image = _working_copy(loaded.image)
+    image = fit_within(loaded.image, _WORKING_SIDE)
     with timer.step(f"{side}.locate"):
         quad = find_document_quad(image)
     with timer.step(f"{side}.mrz"):

@@ -65,10 +65,25 @@ def write_y4m(path: Path, bgr: np.ndarray) -> Path:
     return path
 
 
+def uploaded_photo(content_type: str, body: bytes | None) -> np.ndarray:
+    """The `photo` part of the page's multipart upload, decoded."""
+    assert content_type.startswith("multipart/form-data; boundary="), content_type
+    assert body is not None
+    boundary = b"--" + content_type.split("boundary=", 1)[1].encode()
+    for part in body.split(boundary):
+        head, _, data = part.partition(b"\r\n\r\n")
+        if b'name="photo"' in head:
+            assert b"Content-Type: image/jpeg" in head, head
+            image = cv2.imdecode(np.frombuffer(data[:-2], np.uint8), cv2.IMREAD_COLOR)
+            assert image is not None
+            return np.asarray(image)
+    raise AssertionError("no photo in the upload")
+
+
 def test_phone_takes_the_passport_photo_with_the_live_camera(
     server: Server, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, sync_playwright
+    from playwright.sync_api import ConsoleMessage, Error, Request, sync_playwright
 
     created = json.loads(idflow(server.env, "platform", "create", "Camera platform", "--json"))
     server.start()
@@ -90,7 +105,7 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
     for old in SHOTS.glob("*.png"):
         old.unlink()
     problems: list[str] = []
-    uploads: list[tuple[str, str]] = []
+    uploads: list[Request] = []
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type in ("error", "warning") or "Content Security Policy" in message.text:
@@ -125,9 +140,11 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
             page.on("pageerror", on_page_error)
             page.on(
                 "request",
-                lambda sent: uploads.append((sent.resource_type, sent.headers["content-type"]))
-                if sent.method == "POST" and sent.url.endswith("/front")
-                else None,
+                lambda sent: (
+                    uploads.append(sent)
+                    if sent.method == "POST" and sent.url.endswith("/front")
+                    else None
+                ),
             )
 
             def shot(name: str) -> None:
@@ -157,8 +174,12 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
             page.get_by_role("button", name="Take photo").click()
 
             page.wait_for_url("**/review", timeout=30_000)
-            review_image = page.locator("img").first
-            review_image.wait_for()
+            page.locator("img").first.wait_for()
+            page.wait_for_function("() => document.querySelector('img').naturalWidth > 0")
+            thumbnail = page.evaluate(
+                "() => { const i = document.querySelector('img');"
+                " return [i.naturalWidth, i.naturalHeight]; }"
+            )
             shot("4-review")
             page.get_by_role("button", name="Submit for verification").click()
 
@@ -169,10 +190,12 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
         finally:
             browser.close()
 
-    # The photo went up by the page's XHR as multipart form data, not by a plain form post.
-    assert len(uploads) == 1, uploads
-    assert uploads[0][0] == "xhr"
-    assert uploads[0][1].startswith("multipart/form-data")
+    # The photo went up once, by the page's XHR, as the whole video frame in a JPEG.
+    assert len(uploads) == 1, [sent.url for sent in uploads]
+    assert uploads[0].resource_type == "xhr"
+    photo = uploaded_photo(uploads[0].headers["content-type"], uploads[0].post_data_buffer)
+    assert photo.shape[:2] == (FRAME_HEIGHT, FRAME_WIDTH)
+    assert abs(thumbnail[0] / thumbnail[1] - FRAME_WIDTH / FRAME_HEIGHT) < 0.01, thumbnail
     assert problems == []
     assert heading == "Thank you, you are verified"
     status = api(server, created["secret_key"], "GET", f"/v1/verification_sessions/{session['id']}")
