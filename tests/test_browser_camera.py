@@ -83,7 +83,7 @@ def uploaded_photo(content_type: str, body: bytes | None) -> np.ndarray:
 def test_phone_takes_the_passport_photo_with_the_live_camera(
     server: Server, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, Request, sync_playwright
+    from playwright.sync_api import ConsoleMessage, Error, Request, Route, sync_playwright
 
     created = json.loads(idflow(server.env, "platform", "create", "Camera platform", "--json"))
     server.start()
@@ -106,6 +106,7 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
         old.unlink()
     problems: list[str] = []
     uploads: list[Request] = []
+    bodies: list[bytes | None] = []
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type in ("error", "warning") or "Content Security Policy" in message.text:
@@ -138,14 +139,14 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
             page.set_default_timeout(20_000)
             page.on("console", on_console)
             page.on("pageerror", on_page_error)
-            page.on(
-                "request",
-                lambda sent: (
-                    uploads.append(sent)
-                    if sent.method == "POST" and sent.url.endswith("/front")
-                    else None
-                ),
-            )
+
+            def on_front(route: Route) -> None:
+                if route.request.method == "POST":
+                    uploads.append(route.request)
+                    bodies.append(route.request.post_data_buffer)
+                route.continue_()
+
+            page.route("**/front", on_front)
 
             def shot(name: str) -> None:
                 page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -193,7 +194,7 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
     # The photo went up once, by the page's XHR, as the whole video frame in a JPEG.
     assert len(uploads) == 1, [sent.url for sent in uploads]
     assert uploads[0].resource_type == "xhr"
-    photo = uploaded_photo(uploads[0].headers["content-type"], uploads[0].post_data_buffer)
+    photo = uploaded_photo(uploads[0].headers["content-type"], bodies[0])
     assert photo.shape[:2] == (FRAME_HEIGHT, FRAME_WIDTH)
     assert abs(thumbnail[0] / thumbnail[1] - FRAME_WIDTH / FRAME_HEIGHT) < 0.01, thumbnail
     assert problems == []
