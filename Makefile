@@ -12,12 +12,15 @@ STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The links `make run` prints must reach this server; set it to the address phones will use.
+IDFLOW_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 BENCH_DIR ?= out/bench-samples
 BENCH_COUNT ?= 100
 
 .PHONY: run test bench samples models system test-system clean
 
 # Without the YuNet download (no network) the selfie check falls back to dlib's HOG detector.
+run: export IDFLOW_BASE_URL := $(IDFLOW_BASE_URL)
 run: $(STAMP)
 	@$(MAKE) --no-print-directory models \
 		|| echo "YuNet face detector not installed: face detection uses dlib's HOG detector"
