@@ -3,8 +3,8 @@
 
 RUN_PACKAGES := tesseract-ocr tesseract-ocr-eng fonts-ocr-b fonts-dejavu-core
 # Only the tests need these: chromium for the real-browser test (Playwright drives Debian's
-# build), postgresql for the scale-out path (tests start a throwaway server of their own).
-TEST_PACKAGES := chromium postgresql
+# build), postgresql and redis-server for the scale-out path (tests start throwaway servers).
+TEST_PACKAGES := chromium postgresql redis-server
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -102,16 +102,26 @@ def _webhook_add(args: argparse.Namespace) -> int:
 
 def _jobs_run(_args: argparse.Namespace) -> int:
     """Drain due jobs once; a worker machine runs `idflow worker` instead."""
-    from webapp.jobs import run_pending
+    from webapp.jobs import run_pending, work
 
-    print(f"ran {run_pending(_app())} job(s)")
+    app = _app()
+    if app.config["QUEUE_URL"]:
+        work(app, burst=True)  # an RQ worker that stops once the queue is empty
+        return EXIT_OK
+    print(f"ran {run_pending(app)} job(s)")
     return EXIT_OK
 
 
 def _worker(args: argparse.Namespace) -> int:
     """Only the job runner: machines that process while others serve (`IDFLOW_JOB_WORKERS=0`)."""
     from webapp import create_app
+    from webapp.config import from_environment
+    from webapp.jobs import work
 
+    if from_environment()["QUEUE_URL"]:
+        print("working jobs from Redis (one RQ worker with its scheduler); Ctrl-C stops")
+        work(create_app({"JOB_WORKERS": 0}))
+        return EXIT_OK
     app = create_app({"JOB_WORKERS": args.threads})
     runner = app.extensions["idflow.job_runner"]
     print(f"working jobs with {args.threads} thread(s); Ctrl-C stops")
@@ -249,7 +259,9 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_parser("run", help="run every due job once, then exit").set_defaults(handler=_jobs_run)
 
     worker = commands.add_parser("worker", help="run background jobs until stopped")
-    worker.add_argument("--threads", type=int, default=2)
+    worker.add_argument(
+        "--threads", type=int, default=2, help="embedded queue only; with Redis run more workers"
+    )
     worker.set_defaults(handler=_worker)
 
     bench_web = commands.add_parser("bench-web", help="hosted pages under load, upload memory")

@@ -68,6 +68,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "MAX_ATTEMPTS": _int(env, "IDFLOW_MAX_ATTEMPTS", 10),
         "JOB_WORKERS": _int(env, "IDFLOW_JOB_WORKERS", 2),
         "JOB_LEASE_SECONDS": _int(env, "IDFLOW_JOB_LEASE_SECONDS", 30),
+        "QUEUE_URL": env.get("IDFLOW_QUEUE_URL") or "",
         "MAX_CONTENT_LENGTH": _int(env, "IDFLOW_MAX_UPLOAD_MB", 15) * 1024 * 1024,
         "ENCRYPTION_KEYS": env.get("IDFLOW_ENCRYPTION_KEYS") or "",
         "RETENTION_DAYS": _int(env, "IDFLOW_RETENTION_DAYS", 30),

@@ -6,8 +6,11 @@ that needs it was committed; `JobRunner` threads claim rows one at a time with a
 a heartbeat renews while the job runs, so a job whose runner died (a killed process) is picked up
 again within one lease (`IDFLOW_JOB_LEASE_SECONDS`); a job that keeps killing its runner is
 failed and given up once it has used `MAX_ATTEMPTS`. A runner records a job's outcome only while
-it still holds the job, so one whose lease ran out never overwrites the new holder. A Redis-backed
-queue replaces this by implementing `JobQueue` and running `run_job` in its workers.
+it still holds the job, so one whose lease ran out never overwrites the new holder.
+
+With `IDFLOW_QUEUE_URL=redis://...` jobs go to Redis instead and `idflow worker` runs RQ workers
+(`RedisQueue`, `run_queued`, `work`): the same handlers, retries and give-ups, and a job still
+reaches Redis only once the transaction that needs it has committed.
 
 Handlers register by name with `@handler("kind")`; payloads are plain JSON and never carry
 personal data (ids only), since they sit in the database and in a queue.
@@ -77,6 +80,10 @@ def periodic(kind: str, every_seconds: float) -> Callable[[Run], Run]:
 
 
 def ensure_scheduled(app: Flask, kind: str, delay_seconds: float) -> None:
+    found = app.extensions[_EXTENSION]
+    if isinstance(found, RedisQueue):
+        found.ensure_scheduled(kind, delay_seconds)
+        return
     with database(app).sessions() as db:
         waiting = db.scalar(
             select(Job.id).where(Job.kind == kind, Job.status == "pending").limit(1)
@@ -106,6 +113,148 @@ class DatabaseQueue:
             raise LookupError(f"no job handler registered for {kind!r}")
         db.add(Job(kind=kind, payload=payload, status="pending", run_at=run_at or utcnow()))
         event.listen(db, "after_commit", lambda _session: self.wake.set(), once=True)
+
+
+RQ_QUEUE = "idflow"
+_PENDING = "idflow.rq_pending"  # Session.info: jobs waiting for their transaction to commit
+_HOOKED = "idflow.rq_hooked"
+
+
+@dataclass(frozen=True)
+class _Pending:
+    kind: str
+    payload: dict[str, Any]
+    run_at: datetime | None
+
+
+class RedisQueue:
+    """Jobs in Redis, worked by RQ workers with their scheduler (`idflow worker`).
+
+    Jobs wait in the session until its transaction commits and are dropped if it ends any other
+    way, so a worker never sees a change that was not committed. Payloads travel as JSON rather
+    than pickles, readable with any Redis client. A job that fails is retried with the embedded
+    runner's delays and given up after its last attempt. Redis must be as private as the database:
+    whoever can write to it chooses what workers run.
+    """
+
+    def __init__(self, url: str, backoff: tuple[int, ...] = _BACKOFF_SECONDS) -> None:
+        from redis import Redis
+        from rq import Queue
+        from rq.serializers import JSONSerializer
+
+        self.redis = Redis.from_url(url)
+        self.rq = Queue(RQ_QUEUE, connection=self.redis, serializer=JSONSerializer)
+        self.backoff = backoff
+
+    def enqueue(
+        self, db: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None
+    ) -> None:
+        if kind not in _HANDLERS:
+            raise LookupError(f"no job handler registered for {kind!r}")
+        if not db.info.get(_HOOKED):
+            event.listen(db, "after_commit", self._send_pending)
+            event.listen(db, "after_transaction_end", self._drop_pending)
+            db.info[_HOOKED] = True
+        if not db.in_transaction():
+            db.begin()  # the job belongs to this transaction, even if nothing else is written
+        db.info.setdefault(_PENDING, []).append(_Pending(kind, payload, run_at))
+
+    def _send_pending(self, session: Session) -> None:
+        for job in session.info.pop(_PENDING, []):
+            self.send(job.kind, job.payload, job.run_at)
+
+    def _drop_pending(self, session: Session, transaction: Any) -> None:
+        if transaction.parent is None:  # the outermost transaction ended without a commit
+            session.info.pop(_PENDING, None)
+
+    def send(self, kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> str:
+        """Put a job in Redis at once (no transaction to wait for); its RQ job id."""
+        from rq import Callback, Retry
+
+        options: dict[str, Any] = {
+            "retry": Retry(max=MAX_ATTEMPTS - 1, interval=list(self.backoff)),
+            "on_failure": Callback("webapp.jobs.give_up_queued"),
+        }
+        target = "webapp.jobs.run_queued"
+        if run_at is None or run_at <= utcnow():
+            job = self.rq.enqueue(target, kind, payload, **options)
+        else:
+            job = self.rq.enqueue_at(run_at, target, kind, payload, **options)
+        return str(job.id)
+
+    def ensure_scheduled(self, kind: str, delay_seconds: float) -> None:
+        """Like the embedded queue: at most one waiting job of a periodic kind; a Redis key holds
+        its id, under a lock so that workers starting together schedule it once."""
+        from rq.exceptions import NoSuchJobError
+        from rq.job import Job as RQJob
+        from rq.job import JobStatus
+
+        key = f"idflow:periodic:{kind}"
+        with self.redis.lock(f"{key}:lock", timeout=10, blocking_timeout=10):
+            waiting = self.redis.get(key)
+            if waiting is not None:
+                try:
+                    found = RQJob.fetch(
+                        waiting.decode() if isinstance(waiting, bytes) else waiting,
+                        connection=self.redis,
+                        serializer=self.rq.serializer,
+                    )
+                    if found.get_status() in (JobStatus.QUEUED, JobStatus.SCHEDULED):
+                        return
+                except NoSuchJobError:
+                    pass
+            run_at = utcnow() + timedelta(seconds=delay_seconds)
+            self.redis.set(key, self.send(kind, {}, run_at))
+
+
+_worker_app: Flask | None = None
+
+
+def _app_for_worker() -> Flask:
+    """The app a worker process runs jobs in: the one `work` was given, else built once from
+    `IDFLOW_*` (a bare `rq worker` pointed at our queue)."""
+    global _worker_app
+    if _worker_app is None:
+        from webapp import create_app
+
+        _worker_app = create_app({"JOB_WORKERS": 0})
+    return _worker_app
+
+
+def run_queued(kind: str, payload: dict[str, Any]) -> None:
+    """What an RQ worker runs for every job: the registered handler in an app context."""
+    app = _app_for_worker()
+    registered = _HANDLERS.get(kind)
+    if registered is None:
+        raise LookupError(f"no job handler registered for {kind!r}")
+    with app.app_context():
+        registered.run(app, payload)
+
+
+def give_up_queued(job: Any, _connection: Any, *_exc_info: Any) -> None:
+    """RQ's failure callback, called after every failed attempt and for a job whose worker died
+    (RQ finds it abandoned): once no retry is left, the handler's give-up runs."""
+    if job.retries_left:
+        return
+    kind, payload = job.args
+    log.warning("job %s (%s) failed on its last attempt", job.id, kind)
+    _give_up(_app_for_worker(), _HANDLERS.get(kind), payload)
+
+
+def work(app: Flask, *, burst: bool = False) -> None:
+    """Be an RQ worker (with the scheduler that runs delayed jobs and retries) for `app`'s queue:
+    one job at a time in this process, so the app is built once; run more processes to scale."""
+    from rq import SimpleWorker
+
+    global _worker_app
+    found = app.extensions[_EXTENSION]
+    if not isinstance(found, RedisQueue):
+        raise RuntimeError("IDFLOW_QUEUE_URL is not set: the embedded runner works the jobs")
+    _worker_app = app
+    for kind in _PERIODIC:
+        found.ensure_scheduled(kind, 0)
+    worker = SimpleWorker([found.rq], connection=found.redis, serializer=found.rq.serializer)
+    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
 
 
 def queue(app: Flask | None = None) -> JobQueue:
@@ -306,6 +455,9 @@ class JobRunner:
 
 
 def init_app(app: Flask) -> None:
+    if app.config["QUEUE_URL"]:
+        app.extensions[_EXTENSION] = RedisQueue(app.config["QUEUE_URL"])
+        return  # RQ workers (`idflow worker`) run the jobs, never threads of this process
     app.extensions[_EXTENSION] = DatabaseQueue()
     workers = int(app.config["JOB_WORKERS"])
     if workers > 0:

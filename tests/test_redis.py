@@ -1,0 +1,275 @@
+"""The Redis path on a real redis-server: shared rate limits and the RQ-backed job queue."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis_server
+from conftest import ApiPlatform, make_platform
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from rq.job import Job as RQJob
+from rq.job import JobStatus
+from test_api import processing_session
+
+from processing.cli import EXIT_OK
+from webapp import create_app, jobs
+from webapp.cli import main
+from webapp.db import database, upgrade
+from webapp.models import Job, utcnow
+
+pytestmark = pytest.mark.skipif(
+    not redis_server.installed(), reason="redis-server is not installed (make test installs it)"
+)
+
+PROJECT = Path(__file__).resolve().parent.parent
+SECRET = "test-secret"
+
+recorded: list[int] = []
+attempts: list[int] = []
+given_up: list[int] = []
+
+
+@jobs.handler("test_redis_record")
+def _record(_app: Flask, payload: dict[str, Any]) -> None:
+    recorded.append(payload["n"])
+
+
+@jobs.handler("test_redis_fail", give_up=lambda _app, payload: given_up.append(payload["n"]))
+def _fail(_app: Flask, payload: dict[str, Any]) -> None:
+    attempts.append(payload["n"])
+    raise RuntimeError("this job always fails")
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server.server() as url:
+        yield url
+
+
+@pytest.fixture
+def app(redis_url: str, tmp_path: Path) -> Iterator[Flask]:
+    """Overrides conftest's: the same test app, its jobs going to an empty Redis."""
+    Redis.from_url(redis_url).flushdb()
+    recorded.clear()
+    attempts.clear()
+    given_up.clear()
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(tmp_path / "data"),
+            "SECRET_KEY": SECRET,
+            "BASE_URL": "http://idflow.test",
+            "JOB_WORKERS": 2,  # must be ignored: Redis workers run the jobs
+            "QUEUE_URL": redis_url,
+        }
+    )
+    upgrade(app)
+    yield app
+    jobs._worker_app = None  # `work` bound this process's worker to the test's app
+
+
+def _rq(app: Flask) -> jobs.RedisQueue:
+    found = jobs.queue(app)
+    assert isinstance(found, jobs.RedisQueue)
+    return found
+
+
+def _kinds(queue: jobs.RedisQueue, job_ids: list[str]) -> list[str]:
+    found = RQJob.fetch_many(job_ids, connection=queue.redis, serializer=queue.rq.serializer)
+    return [str(job.args[0]) for job in found if job is not None]
+
+
+# ---- rate limits ----------------------------------------------------------------------------
+
+
+def _limited_app(tmp_path: Path, name: str, storage: str, database_url: str) -> Flask:
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(tmp_path / name),
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": SECRET,
+            "JOB_WORKERS": 0,
+            "RATELIMIT_STORAGE_URI": storage,
+            "RATELIMIT_API": "4 per minute",
+        }
+    )
+    upgrade(app)
+    return app
+
+
+@pytest.mark.parametrize("shared", [True, False])
+def test_rate_limits_are_counted_across_servers_through_redis(
+    redis_url: str, tmp_path: Path, shared: bool
+) -> None:
+    """Two servers of one deployment: with Redis they count together, in memory each alone."""
+    Redis.from_url(redis_url).flushdb()
+    database_url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    storage = redis_url if shared else "memory://"
+    first = _limited_app(tmp_path, "a", storage, database_url)
+    second = _limited_app(tmp_path, "b", storage, database_url)
+    platform = make_platform(first)
+    statuses = []
+    for _ in range(3):
+        for app in (first, second):
+            response = app.test_client().get("/v1/verification_sessions", headers=platform.headers)
+            statuses.append(response.status_code)
+    if shared:
+        assert statuses == [200, 200, 200, 200, 429, 429]
+        assert Redis.from_url(redis_url).dbsize() > 0
+    else:
+        assert statuses == [200] * 6
+
+
+# ---- the job queue ------------------------------------------------------------------------------
+
+
+def test_no_runner_threads_start_and_jobs_skip_the_jobs_table(app: Flask) -> None:
+    assert "idflow.job_runner" not in app.extensions
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_redis_record", {"n": 1})
+        db.commit()
+        assert db.query(Job).count() == 0
+    assert _rq(app).rq.count == 1
+
+
+def test_a_job_reaches_redis_only_when_its_transaction_commits(app: Flask) -> None:
+    queue = _rq(app)
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_redis_record", {"n": 1})
+        db.rollback()
+        jobs.queue(app).enqueue(db, "test_redis_record", {"n": 2})
+        assert queue.rq.count == 0  # not before the commit
+        db.commit()
+        assert queue.rq.count == 1
+        jobs.queue(app).enqueue(db, "test_redis_record", {"n": 3})
+    # Closed without a commit: dropped too.
+    with database(app).sessions() as db:
+        db.commit()
+    assert queue.rq.count == 1
+    jobs.work(app, burst=True)
+    assert recorded == [2]
+
+
+def test_a_delayed_job_waits_for_its_time(app: Flask) -> None:
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(
+            db, "test_redis_record", {"n": 7}, run_at=utcnow() + timedelta(seconds=1.5)
+        )
+        db.commit()
+    jobs.work(app, burst=True)
+    assert recorded == []
+    time.sleep(1.6)
+    jobs.work(app, burst=True)
+    assert recorded == [7]
+
+
+def test_a_failing_job_is_retried_then_given_up_once(app: Flask) -> None:
+    app.extensions["idflow.jobs"] = jobs.RedisQueue(app.config["QUEUE_URL"], backoff=(1, 1, 1, 1))
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_redis_fail", {"n": 9})
+        db.commit()
+    deadline = time.monotonic() + 20
+    while not given_up and time.monotonic() < deadline:
+        jobs.work(app, burst=True)
+        time.sleep(0.2)
+    assert attempts == [9] * jobs.MAX_ATTEMPTS
+    assert given_up == [9]
+    failed = _rq(app).rq.failed_job_registry.get_job_ids()
+    assert _kinds(_rq(app), failed) == ["test_redis_fail"]
+
+
+def test_a_periodic_job_is_scheduled_once_however_often_asked(app: Flask) -> None:
+    queue = _rq(app)
+    for _ in range(3):  # e.g. three workers starting
+        jobs.ensure_scheduled(app, "retention", 60)
+    scheduled = queue.rq.scheduled_job_registry.get_job_ids()
+    assert _kinds(queue, scheduled) == ["retention"]
+    assert queue.rq.count == 0
+
+
+def test_idflow_jobs_run_drains_redis_once(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_redis_record", {"n": 4})
+        db.commit()
+    monkeypatch.setenv("IDFLOW_DATA_DIR", app.config["DATA_DIR"])
+    monkeypatch.setenv("IDFLOW_SECRET_KEY", SECRET)
+    monkeypatch.setenv("IDFLOW_QUEUE_URL", app.config["QUEUE_URL"])
+    assert main(["jobs", "run"]) == EXIT_OK
+    assert recorded == [4]
+    assert _rq(app).rq.count == 0
+
+
+def _start_worker(app: Flask, log: Path) -> subprocess.Popen[bytes]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("IDFLOW_")}
+    env.pop("PYTHONWARNINGS", None)
+    env.update(
+        IDFLOW_DATA_DIR=app.config["DATA_DIR"],
+        IDFLOW_SECRET_KEY=SECRET,
+        IDFLOW_QUEUE_URL=app.config["QUEUE_URL"],
+        PYTHONUNBUFFERED="1",
+    )
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "webapp.cli", "worker"],
+            cwd=PROJECT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _stop(worker: subprocess.Popen[bytes]) -> None:
+    worker.send_signal(signal.SIGTERM)  # RQ's warm shutdown: finish the job, then leave
+    try:
+        worker.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
+
+
+def test_a_session_reaches_its_verdict_through_an_idflow_worker(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, tmp_path: Path
+) -> None:
+    queue = _rq(app)
+    session_id = processing_session(
+        app, client, platform, provided_details={"last_name": "nobody-at-all"}
+    )
+    assert queue.rq.count == 1  # waiting in Redis: no thread of this process takes it
+    log = tmp_path / "worker.log"
+    worker = _start_worker(app, log)
+    try:
+        deadline = time.monotonic() + 45
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline and worker.poll() is None:
+            body = client.get(
+                f"/v1/verification_sessions/{session_id}", headers=platform.headers
+            ).get_json()
+            if body["status"] != "processing":
+                break
+            time.sleep(0.2)
+    finally:
+        _stop(worker)
+    assert body.get("status") == "requires_input", log.read_text()[-3000:]
+    assert body["last_error"]["code"] == "document_name_mismatch"
+
+    # The worker scheduled the periodic retention job, ran it once, and the next is an hour off.
+    finished = queue.rq.finished_job_registry.get_job_ids()
+    assert sorted(_kinds(queue, finished)) == ["retention", "verify_session"]
+    scheduled = queue.rq.scheduled_job_registry.get_job_ids()
+    assert _kinds(queue, scheduled) == ["retention"]
+    next_run = queue.rq.scheduled_job_registry.get_scheduled_time(scheduled[0])
+    assert timedelta(minutes=59) < next_run - utcnow() <= timedelta(hours=1)
+    waiting = RQJob.fetch(scheduled[0], connection=queue.redis, serializer=queue.rq.serializer)
+    assert waiting.get_status() == JobStatus.SCHEDULED
