@@ -30,7 +30,7 @@ from processing.barcode import read_pdf417
 from processing.errors import FaceDetectorError, ImageError
 from processing.face import FaceBox, detect_faces
 from processing.findings import Finding
-from processing.load import fit_within, load_image
+from processing.load import load_image
 from processing.locate import SIZES_MM, DocumentQuad, find_document_quad, warp_document, whole_frame
 from processing.mrz.model import MRZ
 from processing.pipeline import MRZAttempt, find_mrz, place_by_face
@@ -314,9 +314,7 @@ def check_capture(
     findings: list[Finding] = []
     verdict: tuple[str, str] | None
     try:
-        image = fit_within(
-            load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE).image, WORKING_SIDE
-        )
+        image = load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE).image
     except ImageError as exc:
         findings.append(Finding(exc.code, exc.reason))
         verdict = _LOAD_CODES.get(exc.code, "not_an_image"), exc.reason

@@ -168,8 +168,8 @@ def load_image(
 ) -> LoadedImage:
     """Decode an uploaded photo, upright and in BGR, or raise an `ImageError` saying why not.
 
-    `max_side`: the caller will shrink the image to this anyway, so a JPEG may be decoded at
-    1/2, 1/4 or 1/8 scale (never below it), which is much faster and lighter.
+    `max_side`: the longest side the caller works at; the image is shrunk to it, and a JPEG is
+    decoded at 1/2, 1/4 or 1/8 scale on the way (never below it): much faster and lighter.
     """
     image = _open(data)
     with image:
@@ -183,12 +183,13 @@ def load_image(
         _decode(image, data)
         upright, rotated = _upright(image)
         pixels = _to_bgr(upright)
+    if max_side is not None:
+        pixels = _fit_within(pixels, max_side)
     return LoadedImage(pixels, fmt, original_size, rotated)
 
 
-def fit_within(image: NDArray[np.uint8], longest_side: int) -> NDArray[np.uint8]:
-    """A copy at most `longest_side` long (the image itself when smaller): the readers' working
-    size, where more detail only costs time."""
+def _fit_within(image: NDArray[np.uint8], longest_side: int) -> NDArray[np.uint8]:
+    """A copy at most `longest_side` long (the image itself when smaller)."""
     longest = max(image.shape[:2])
     if longest <= longest_side:
         return image

@@ -25,7 +25,7 @@ from numpy.typing import NDArray
 from processing.barcode import AAMVARecord, parse_aamva, read_pdf417
 from processing.errors import BarcodeFormatError, FaceDetectorError, ImageError
 from processing.findings import Finding
-from processing.load import fit_within, load_image
+from processing.load import load_image
 from processing.locate import (
     SIZES_MM,
     DocumentQuad,
@@ -309,12 +309,12 @@ def _read_side(
 ) -> _SideRead:
     with timer.step(f"{side}.load"):
         try:
-            loaded = load_image(data, min_side=_MIN_SIDE)
+            loaded = load_image(data, min_side=_MIN_SIDE, max_side=_WORKING_SIDE)
         except ImageError as exc:
             finding = Finding(exc.code, exc.reason)
             result = SideResult(side, None, None, False, 0, None, "", 0.0, (finding,))
             return _SideRead(result, None, None, None)
-    image = fit_within(loaded.image, _WORKING_SIDE)
+    image = loaded.image
     with timer.step(f"{side}.locate"):
         quad = find_document_quad(image)
     with timer.step(f"{side}.mrz"):

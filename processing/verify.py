@@ -153,6 +153,11 @@ class DocumentData:
     address: str | None
     names_truncated: bool
 
+    @classmethod
+    def empty(cls, document_type: str | None = None) -> DocumentData:
+        """Nothing read: the document is at most recognised by its type."""
+        return cls("none", document_type, None, None, (), None, None, None, None, None, None, False)
+
 
 def document_data(result: DocumentResult) -> DocumentData:
     mrz, barcode, visual = result.mrz, result.barcode, result.visual
@@ -207,20 +212,7 @@ def document_data(result: DocumentResult) -> DocumentData:
             fields.get("address"),
             False,
         )
-    return DocumentData(
-        source="none",
-        type=result.document_type,
-        issuing_country=None,
-        number=None,
-        other_numbers=(),
-        surname=None,
-        given_names=None,
-        dob=None,
-        issued_date=None,
-        expiration_date=None,
-        address=None,
-        names_truncated=False,
-    )
+    return DocumentData.empty(result.document_type)
 
 
 def normalise_number(number: str) -> str:

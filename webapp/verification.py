@@ -8,6 +8,7 @@ counts against the session's attempts, after which the link stops working.
 
 from __future__ import annotations
 
+import io
 import logging
 from dataclasses import dataclass
 from datetime import date
@@ -190,16 +191,17 @@ def save_upload(
 ) -> UploadOutcome:
     """Keep the capture and judge it at once; a rejected one is kept too, for the operators.
 
-    The file is written before its row; if anything after fails, the file goes (no row would
-    ever point to it, so nothing would delete it)."""
+    The photo is judged from memory (the request already bounds its size), then stored; if
+    anything after the store fails, the file goes (no row would ever point to it)."""
     _usable(session)
     if step not in capture_steps(session) or session.document_type is None:
         raise InvalidRequest("This photo is not part of this verification.", param="step")
+    data = stream.read()
+    check = check_capture(data, step, session.document_type)  # type: ignore[arg-type]
     upload_id = new_id("file")
     key = f"sessions/{session.id}/{upload_id}"
-    size = files.save(key, stream)
+    size = files.save(key, io.BytesIO(data))
     try:
-        check = check_capture(files.read(key), step, session.document_type)  # type: ignore[arg-type]
         upload = UploadedFile(
             id=upload_id,
             session_id=session.id,
@@ -374,19 +376,7 @@ def _missing_front() -> Verdict:
         "document_unverified_other",
         "The photo of the front of the document is missing; please take it again.",
     )
-    nothing = checks.DocumentCheck(
-        status="unverified",
-        error=error,
-        issuing_country=None,
-        type=None,
-        number=None,
-        first_name=None,
-        last_name=None,
-        dob=None,
-        issued_date=None,
-        expiration_date=None,
-        address=None,
-    )
+    nothing = checks.document_check(checks.DocumentData.empty(), error)
     report = checks.VerificationReport(nothing, selfie=None, id_number=None)
     return Verdict("requires_input", error, report, verified_outputs=None, timings={})
 

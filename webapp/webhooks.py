@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from idflow_signature import HEADER, sign
@@ -396,26 +396,30 @@ def parse_redeliver(params: dict[str, Any]) -> str | None:
     return target or None
 
 
-def pending_webhooks(db: Session, event: Event) -> int:
-    return len(
-        db.scalars(
-            select(WebhookDelivery.id).where(
-                WebhookDelivery.event_id == event.id, WebhookDelivery.status == "pending"
-            )
-        ).all()
+def events_to_api(db: Session, events: list[Event]) -> list[dict[str, Any]]:
+    """The API shape of `events`, with each one's count of deliveries still to make (one query
+    for the whole page)."""
+    counted = db.execute(
+        select(WebhookDelivery.event_id, func.count())
+        .where(
+            WebhookDelivery.event_id.in_([event.id for event in events]),
+            WebhookDelivery.status == "pending",
+        )
+        .group_by(WebhookDelivery.event_id)
     )
-
-
-def event_to_api(event: Event, pending: int) -> dict[str, Any]:
-    return {
-        "id": event.id,
-        "object": "event",
-        "created": int(event.created_at.timestamp()),
-        "data": event.data,
-        "livemode": event.livemode,
-        "pending_webhooks": pending,
-        "type": event.type,
-    }
+    pending = {event_id: count for event_id, count in counted}
+    return [
+        {
+            "id": event.id,
+            "object": "event",
+            "created": int(event.created_at.timestamp()),
+            "data": event.data,
+            "livemode": event.livemode,
+            "pending_webhooks": pending.get(event.id, 0),
+            "type": event.type,
+        }
+        for event in events
+    ]
 
 
 def redeliver(db: Session, caller: Caller, event: Event, endpoint_id: str | None) -> int:
@@ -564,7 +568,8 @@ def _load(db: Session, payload: dict[str, Any]) -> _Work | None:
         delivery.next_attempt_at = None
         db.commit()
         return None
-    body = json.dumps(event_to_api(event, pending_webhooks(db, event)), separators=(",", ":"))
+    (shown,) = events_to_api(db, [event])
+    body = json.dumps(shown, separators=(",", ":"))
     return _Work(endpoint.url, endpoint.secret, body.encode("utf-8"))
 
 

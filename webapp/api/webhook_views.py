@@ -59,7 +59,8 @@ def delete_webhook_endpoint(endpoint_id: str) -> tuple[Response, int]:
 
 
 def _event_json(event: Event) -> Response:
-    return jsonify(webhooks.event_to_api(event, webhooks.pending_webhooks(db_session(), event)))
+    (shown,) = webhooks.events_to_api(db_session(), [event])
+    return jsonify(shown)
 
 
 @bp.get("/events")
@@ -75,7 +76,7 @@ def list_events() -> tuple[Response, int]:
         object="list",
         url=url_for("api.list_events"),
         has_more=has_more,
-        data=[webhooks.event_to_api(event, webhooks.pending_webhooks(db, event)) for event in rows],
+        data=webhooks.events_to_api(db, rows),
     ), 200
 
 
