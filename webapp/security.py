@@ -14,11 +14,10 @@ import logging
 import time
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, make_response, render_template, request
+from flask import Flask, Response, current_app, g, make_response, render_template, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
-from sqlalchemy import select
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from webapp.errors import RateLimited
@@ -122,17 +121,9 @@ def _limit() -> Response | None:
 
 def _form_targets() -> str:
     """A declined consent is sent back to the platform's return_url by a redirect, which
-    `form-action` also governs, so that one origin is allowed on the session's pages."""
-    if request.blueprint != "flow" or not request.view_args or "token" not in request.view_args:
-        return _CSP["form-action"]
-    from webapp.db import db_session
-    from webapp.models import VerificationSession
-
-    return_url = db_session().scalar(
-        select(VerificationSession.return_url).where(
-            VerificationSession.link_token == str(request.view_args["token"])
-        )
-    )
+    `form-action` also governs, so that one origin is allowed on the session's pages (the flow
+    leaves the session's return URL in `g` when it loads the session)."""
+    return_url = g.get("return_url") if request.blueprint == "flow" else None
     if not return_url:
         return _CSP["form-action"]
     parts = urlsplit(return_url)

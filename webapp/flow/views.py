@@ -17,6 +17,7 @@ import segno
 from flask import (
     abort,
     current_app,
+    g,
     jsonify,
     make_response,
     redirect,
@@ -104,11 +105,14 @@ _STEP_ENDPOINTS = {
 
 
 def _find(token: str) -> VerificationSession | None:
+    """The session of a link; its return URL is left in `g` for the page's security headers."""
     if len(token) > _TOKEN_LENGTH:
         return None
-    return db_session().scalar(
+    session = db_session().scalar(
         select(VerificationSession).where(VerificationSession.link_token == token)
     )
+    g.return_url = session.return_url if session is not None else None
+    return session
 
 
 def _problem(session: VerificationSession, *, finished: bool) -> str | None:
