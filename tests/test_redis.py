@@ -34,6 +34,7 @@ pytestmark = pytest.mark.skipif(
 
 PROJECT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret"
+NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 recorded: list[int] = []
 attempts: list[int] = []
@@ -87,7 +88,14 @@ def _rq(app: Flask) -> jobs.RedisQueue:
 
 def _kinds(queue: jobs.RedisQueue, job_ids: list[str]) -> list[str]:
     found = RQJob.fetch_many(job_ids, connection=queue.redis, serializer=queue.rq.serializer)
-    return [str(job.args[0]) for job in found if job is not None]
+    return [str(job.meta["kind"]) for job in found if job is not None]
+
+
+def _statuses(app: Flask) -> list[tuple[str, str]]:
+    """The job rows but the periodic retention a worker schedules as it starts."""
+    with database(app).sessions() as db:
+        found = db.query(Job).where(Job.kind != "retention").order_by(Job.id)
+        return [(job.kind, job.status) for job in found]
 
 
 # ---- rate limits ----------------------------------------------------------------------------
@@ -135,13 +143,16 @@ def test_rate_limits_are_counted_across_servers_through_redis(
 # ---- the job queue ------------------------------------------------------------------------------
 
 
-def test_no_runner_threads_start_and_jobs_skip_the_jobs_table(app: Flask) -> None:
+def test_no_runner_threads_start_and_the_jobs_table_is_the_outbox(app: Flask) -> None:
     assert "idflow.job_runner" not in app.extensions
     with database(app).sessions() as db:
         jobs.queue(app).enqueue(db, "test_redis_record", {"n": 1})
         db.commit()
-        assert db.query(Job).count() == 0
+    assert _statuses(app) == [("test_redis_record", "sent")]
     assert _rq(app).rq.count == 1
+    jobs.work(app, burst=True)
+    assert recorded == [1]
+    assert _statuses(app) == [("test_redis_record", "done")]
 
 
 def test_a_job_reaches_redis_only_when_its_transaction_commits(app: Flask) -> None:
@@ -160,6 +171,7 @@ def test_a_job_reaches_redis_only_when_its_transaction_commits(app: Flask) -> No
     assert queue.rq.count == 1
     jobs.work(app, burst=True)
     assert recorded == [2]
+    assert _statuses(app) == [("test_redis_record", "done")]
 
 
 def test_a_delayed_job_waits_for_its_time(app: Flask) -> None:
@@ -188,12 +200,19 @@ def test_a_failing_job_is_retried_then_given_up_once(app: Flask) -> None:
     assert given_up == [9]
     failed = _rq(app).rq.failed_job_registry.get_job_ids()
     assert _kinds(_rq(app), failed) == ["test_redis_fail"]
+    with database(app).sessions() as db:
+        (row,) = db.query(Job).where(Job.kind == "test_redis_fail").all()
+        assert (row.status, row.attempts, row.last_error) == (
+            "failed",
+            jobs.MAX_ATTEMPTS,
+            "RuntimeError",
+        )
 
 
 def test_a_periodic_job_is_scheduled_once_however_often_asked(app: Flask) -> None:
     queue = _rq(app)
     for _ in range(3):  # e.g. three workers starting
-        jobs.ensure_scheduled(app, "retention", 60)
+        jobs.queue(app).ensure_scheduled(app, "retention", 60)
     scheduled = queue.rq.scheduled_job_registry.get_job_ids()
     assert _kinds(queue, scheduled) == ["retention"]
     assert queue.rq.count == 0
@@ -211,7 +230,29 @@ def test_idflow_jobs_run_drains_redis_once(app: Flask, monkeypatch: pytest.Monke
     assert _rq(app).rq.count == 0
 
 
-def _start_worker(app: Flask, log: Path) -> subprocess.Popen[bytes]:
+def test_a_job_redis_missed_is_relayed_after_its_grace_and_runs_once(
+    app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    sending = _rq(app)
+    app.extensions["idflow.jobs"] = jobs.RedisQueue(NO_REDIS)
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_redis_record", {"n": 5})
+        db.commit()  # does not raise: the change is committed, the row waits in the outbox
+    assert "not sent, Redis is away" in caplog.text
+    assert _statuses(app) == [("test_redis_record", "pending")]
+    assert _rq(app).relay(app, 0) == 0  # still away: nothing lost, nothing marked
+    assert _statuses(app) == [("test_redis_record", "pending")]
+    app.extensions["idflow.jobs"] = sending
+    assert sending.relay(app, 60) == 0  # too young: its own process may be sending it now
+    assert sending.relay(app, 0) == 1
+    assert _statuses(app) == [("test_redis_record", "sent")]
+    sending.send(1, "test_redis_record")  # sent twice (a relay racing a late send)
+    jobs.work(app, burst=True)
+    assert recorded == [5]
+    assert _statuses(app) == [("test_redis_record", "done")]
+
+
+def _start_worker(app: Flask, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("IDFLOW_")}
     env.pop("PYTHONWARNINGS", None)
     env.update(
@@ -219,6 +260,7 @@ def _start_worker(app: Flask, log: Path) -> subprocess.Popen[bytes]:
         IDFLOW_SECRET_KEY=SECRET,
         IDFLOW_QUEUE_URL=app.config["QUEUE_URL"],
         PYTHONUNBUFFERED="1",
+        **extra_env,
     )
     with log.open("wb") as out:
         return subprocess.Popen(
@@ -273,3 +315,36 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     assert timedelta(minutes=59) < next_run - utcnow() <= timedelta(hours=1)
     waiting = RQJob.fetch(scheduled[0], connection=queue.redis, serializer=queue.rq.serializer)
     assert waiting.get_status() == JobStatus.SCHEDULED
+
+
+def test_a_session_committed_while_redis_was_away_reaches_its_verdict(
+    app: Flask,
+    client: FlaskClient,
+    platform: ApiPlatform,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    queue = _rq(app)
+    app.extensions["idflow.jobs"] = jobs.RedisQueue(NO_REDIS)
+    session_id = processing_session(
+        app, client, platform, provided_details={"last_name": "nobody-at-all"}
+    )
+    assert "not sent, Redis is away" in caplog.text
+    assert ("verify_session", "pending") in _statuses(app)
+    assert queue.rq.count == 0
+    log = tmp_path / "worker.log"
+    worker = _start_worker(app, log, IDFLOW_JOB_LEASE_SECONDS="1")  # the relay's grace
+    try:
+        deadline = time.monotonic() + 45
+        body: dict[str, Any] = {}
+        while time.monotonic() < deadline and worker.poll() is None:
+            body = client.get(
+                f"/v1/verification_sessions/{session_id}", headers=platform.headers
+            ).get_json()
+            if body["status"] != "processing":
+                break
+            time.sleep(0.2)
+    finally:
+        _stop(worker)
+    assert body.get("status") == "requires_input", log.read_text()[-3000:]
+    assert ("verify_session", "done") in _statuses(app)

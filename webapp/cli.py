@@ -115,14 +115,13 @@ def _jobs_run(_args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     """Only the job runner: machines that process while others serve (`IDFLOW_JOB_WORKERS=0`)."""
     from webapp import create_app
-    from webapp.config import from_environment
     from webapp.jobs import work
 
-    if from_environment()["QUEUE_URL"]:
+    app = create_app({"JOB_WORKERS": args.threads})  # no runner threads start with a QUEUE_URL
+    if app.config["QUEUE_URL"]:
         print("working jobs from Redis (one RQ worker with its scheduler); Ctrl-C stops")
-        work(create_app({"JOB_WORKERS": 0}))
+        work(app)
         return EXIT_OK
-    app = create_app({"JOB_WORKERS": args.threads})
     runner = app.extensions["idflow.job_runner"]
     print(f"working jobs with {args.threads} thread(s); Ctrl-C stops")
     try:

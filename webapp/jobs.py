@@ -8,9 +8,13 @@ again within one lease (`IDFLOW_JOB_LEASE_SECONDS`); a job that keeps killing it
 failed and given up once it has used `MAX_ATTEMPTS`. A runner records a job's outcome only while
 it still holds the job, so one whose lease ran out never overwrites the new holder.
 
-With `IDFLOW_QUEUE_URL=redis://...` jobs go to Redis instead and `idflow worker` runs RQ workers
-(`RedisQueue`, `run_queued`, `work`): the same handlers, retries and give-ups, and a job still
-reaches Redis only once the transaction that needs it has committed.
+With `IDFLOW_QUEUE_URL=redis://...` `idflow worker` runs RQ workers instead (`RedisQueue`,
+`run_queued_job`, `work`): the same handlers, retries and give-ups. The jobs table stays the
+source of truth there too (an outbox): the row is written in the caller's transaction, its id is
+sent to Redis after the commit, and a relay in every worker re-sends rows Redis never got (it was
+away, or the process died between commit and send). Delivery is at least once on both queues: a
+job can run twice (a lease that ran out, a row sent again), never zero times once committed, so
+handlers must be idempotent.
 
 Handlers register by name with `@handler("kind")`; payloads are plain JSON and never carry
 personal data (ids only), since they sit in the database and in a queue.
@@ -23,10 +27,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from flask import Flask, current_app
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, event, inspect, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from webapp.db import database
@@ -50,6 +55,18 @@ class Handler:
 _HANDLERS: dict[str, Handler] = {}
 
 
+def _registered(kind: str) -> Handler:
+    found = _HANDLERS.get(kind)
+    if found is None:
+        raise LookupError(f"no job handler registered for {kind!r}")
+    return found
+
+
+def _run(app: Flask, registered: Handler, payload: dict[str, Any]) -> None:
+    with app.app_context():
+        registered.run(app, payload)
+
+
 def handler(kind: str, *, give_up: Run | None = None) -> Callable[[Run], Run]:
     def register(run: Run) -> Run:
         _HANDLERS[kind] = Handler(run, give_up)
@@ -68,10 +85,11 @@ def periodic(kind: str, every_seconds: float) -> Callable[[Run], Run]:
     def register(run: Run) -> Run:
         def run_and_schedule_next(app: Flask, payload: dict[str, Any]) -> None:
             run(app, payload)
-            ensure_scheduled(app, kind, every_seconds)
+            queue(app).ensure_scheduled(app, kind, every_seconds)
 
         _HANDLERS[kind] = Handler(
-            run_and_schedule_next, lambda app, _p: ensure_scheduled(app, kind, every_seconds)
+            run_and_schedule_next,
+            lambda app, _p: queue(app).ensure_scheduled(app, kind, every_seconds),
         )
         _PERIODIC[kind] = every_seconds
         return run
@@ -79,19 +97,14 @@ def periodic(kind: str, every_seconds: float) -> Callable[[Run], Run]:
     return register
 
 
-def ensure_scheduled(app: Flask, kind: str, delay_seconds: float) -> None:
-    found = app.extensions[_EXTENSION]
-    if isinstance(found, RedisQueue):
-        found.ensure_scheduled(kind, delay_seconds)
-        return
-    with database(app).sessions() as db:
-        waiting = db.scalar(
-            select(Job.id).where(Job.kind == kind, Job.status == "pending").limit(1)
-        )
-        if waiting is None:
-            run_at = utcnow() + timedelta(seconds=delay_seconds)
-            db.add(Job(kind=kind, payload={}, status="pending", run_at=run_at))
-            db.commit()
+def schedule_periodic(app: Flask) -> None:
+    """Make every periodic job due now, as a runner or worker starts. One that is running at this
+    moment is not waiting, so it gets a twin: harmless, periodic jobs are idempotent."""
+    for kind in _PERIODIC:
+        try:
+            queue(app).ensure_scheduled(app, kind, 0)
+        except Exception:  # e.g. the schema is not migrated yet; the next start schedules
+            log.exception("could not schedule the periodic job %s", kind)
 
 
 class JobQueue(Protocol):
@@ -101,6 +114,17 @@ class JobQueue(Protocol):
         """Schedule `kind` to run once `db`'s transaction commits (and never if it rolls back),
         not before `run_at` when given (a retry that backs off)."""
 
+    def ensure_scheduled(self, app: Flask, kind: str, delay_seconds: float) -> None:
+        """Have one job of a periodic `kind` waiting, due in `delay_seconds` if none is."""
+
+
+def _write(db: Session, kind: str, payload: dict[str, Any], run_at: datetime | None) -> Job:
+    """The job's row, part of `db`'s transaction: it exists exactly when the change does."""
+    _registered(kind)
+    job = Job(kind=kind, payload=payload, status="pending", run_at=run_at or utcnow())
+    db.add(job)
+    return job
+
 
 class DatabaseQueue:
     def __init__(self) -> None:
@@ -109,32 +133,45 @@ class DatabaseQueue:
     def enqueue(
         self, db: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None
     ) -> None:
-        if kind not in _HANDLERS:
-            raise LookupError(f"no job handler registered for {kind!r}")
-        db.add(Job(kind=kind, payload=payload, status="pending", run_at=run_at or utcnow()))
+        _write(db, kind, payload, run_at)
         event.listen(db, "after_commit", lambda _session: self.wake.set(), once=True)
+
+    def ensure_scheduled(self, app: Flask, kind: str, delay_seconds: float) -> None:
+        with database(app).sessions() as db:
+            waiting = db.scalar(
+                select(Job.id).where(Job.kind == kind, Job.status == "pending").limit(1)
+            )
+            if waiting is None:
+                run_at = utcnow() + timedelta(seconds=delay_seconds)
+                self.enqueue(db, kind, {}, run_at=run_at)
+                db.commit()
 
 
 RQ_QUEUE = "idflow"
-_PENDING = "idflow.rq_pending"  # Session.info: jobs waiting for their transaction to commit
+_PENDING = "idflow.rq_pending"  # Session.info: rows to send once their transaction commits
 _HOOKED = "idflow.rq_hooked"
+_SENT = "sent"  # a Redis row's status once Redis holds its id; "pending" is the outbox
+_RELAY_EVERY_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
 class _Pending:
+    job: Job
     kind: str
-    payload: dict[str, Any]
     run_at: datetime | None
 
 
 class RedisQueue:
-    """Jobs in Redis, worked by RQ workers with their scheduler (`idflow worker`).
+    """Jobs worked by RQ workers with their scheduler (`idflow worker`), the table as the outbox.
 
-    Jobs wait in the session until its transaction commits and are dropped if it ends any other
-    way, so a worker never sees a change that was not committed. Payloads travel as JSON rather
-    than pickles, readable with any Redis client. A job that fails is retried with the embedded
-    runner's delays and given up after its last attempt. Redis must be as private as the database:
-    whoever can write to it chooses what workers run.
+    A job's row is written in the caller's transaction as on the embedded queue, status
+    "pending"; after the commit its id goes to Redis and the row becomes "sent". If Redis is
+    away the request still succeeds (a warning is logged) and the row stays pending until a
+    worker's relay sends it (`relay`). The RQ job (`run_queued_job`) marks the row "running",
+    then "done", "sent" again while a retry waits, or "failed" once given up. Only ids and kinds
+    travel, as JSON rather than pickles; payloads stay in the database. A job that fails is
+    retried with the embedded runner's delays and given up after its last attempt. Redis must be
+    as private as the database: whoever can write to it chooses what workers run.
     """
 
     def __init__(self, url: str, backoff: tuple[int, ...] = _BACKOFF_SECONDS) -> None:
@@ -149,42 +186,85 @@ class RedisQueue:
     def enqueue(
         self, db: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None
     ) -> None:
-        if kind not in _HANDLERS:
-            raise LookupError(f"no job handler registered for {kind!r}")
+        job = _write(db, kind, payload, run_at)
         if not db.info.get(_HOOKED):
             event.listen(db, "after_commit", self._send_pending)
             event.listen(db, "after_transaction_end", self._drop_pending)
             db.info[_HOOKED] = True
-        if not db.in_transaction():
-            db.begin()  # the job belongs to this transaction, even if nothing else is written
-        db.info.setdefault(_PENDING, []).append(_Pending(kind, payload, run_at))
+        db.info.setdefault(_PENDING, []).append(_Pending(job, kind, run_at))
 
     def _send_pending(self, session: Session) -> None:
-        for job in session.info.pop(_PENDING, []):
-            self.send(job.kind, job.payload, job.run_at)
+        for pending in session.info.pop(_PENDING, []):
+            identity = inspect(pending.job).identity
+            if identity is not None:  # None: the savepoint that wrote it rolled back
+                self.deliver(session.get_bind(), identity[0], pending.kind, pending.run_at)
 
     def _drop_pending(self, session: Session, transaction: Any) -> None:
         if transaction.parent is None:  # the outermost transaction ended without a commit
             session.info.pop(_PENDING, None)
 
-    def send(self, kind: str, payload: dict[str, Any], run_at: datetime | None = None) -> str:
-        """Put a job in Redis at once (no transaction to wait for); its RQ job id."""
+    def deliver(self, bind: Any, job_id: int, kind: str, run_at: datetime | None) -> str | None:
+        """Send a committed row to Redis and mark it sent; its RQ job id, None if Redis was away
+        (the row stays pending for the relay). Never raises: the commit already happened."""
+        from redis.exceptions import RedisError
+
+        try:
+            rq_id = self.send(job_id, kind, run_at)
+        except RedisError as exc:
+            log.warning("job %s (%s) not sent, Redis is away: %s", job_id, kind, type(exc).__name__)
+            return None
+        try:
+            with Session(bind) as db:
+                db.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.status == "pending")
+                    .values(status=_SENT)
+                )
+                db.commit()
+        except SQLAlchemyError as exc:  # still pending: the relay sends it again, at least once
+            log.warning("job %s (%s) sent but not marked: %s", job_id, kind, type(exc).__name__)
+        return rq_id
+
+    def send(self, job_id: int, kind: str, run_at: datetime | None = None) -> str:
+        """Put a row's id in Redis at once, due at `run_at`; its RQ job id."""
         from rq import Callback, Retry
 
         options: dict[str, Any] = {
             "retry": Retry(max=MAX_ATTEMPTS - 1, interval=list(self.backoff)),
             "on_failure": Callback("webapp.jobs.give_up_queued"),
+            "meta": {"kind": kind},  # readable in Redis without the database
         }
-        target = "webapp.jobs.run_queued"
+        target = "webapp.jobs.run_queued_job"
         if run_at is None or run_at <= utcnow():
-            job = self.rq.enqueue(target, kind, payload, **options)
+            job = self.rq.enqueue(target, job_id, **options)
         else:
-            job = self.rq.enqueue_at(run_at, target, kind, payload, **options)
+            job = self.rq.enqueue_at(run_at, target, job_id, **options)
         return str(job.id)
 
-    def ensure_scheduled(self, kind: str, delay_seconds: float) -> None:
-        """Like the embedded queue: at most one waiting job of a periodic kind; a Redis key holds
-        its id, under a lock so that workers starting together schedule it once."""
+    def relay(self, app: Flask, older_than_seconds: float) -> int:
+        """Send the rows still pending `older_than_seconds` after they were written, which their
+        own process failed to send; the grace keeps it from racing a commit's send (a race only
+        sends twice). Returns how many reached Redis."""
+        cutoff = utcnow() - timedelta(seconds=older_than_seconds)
+        db_app = database(app)
+        with db_app.sessions() as db:
+            found = db.execute(
+                select(Job.id, Job.kind, Job.run_at)
+                .where(Job.status == "pending", Job.created_at <= cutoff)
+                .order_by(Job.id)
+            ).all()
+        sent = 0
+        for job_id, kind, run_at in found:
+            if self.deliver(db_app.engine, job_id, kind, run_at) is None:
+                break  # Redis is away: the next round tries again
+            sent += 1
+        if sent:
+            log.info("relayed %d job(s) to Redis", sent)
+        return sent
+
+    def ensure_scheduled(self, app: Flask, kind: str, delay_seconds: float) -> None:
+        """A Redis key holds the waiting job's RQ id, under a lock so that workers starting
+        together schedule it once."""
         from rq.exceptions import NoSuchJobError
         from rq.job import Job as RQJob
         from rq.job import JobStatus
@@ -195,7 +275,7 @@ class RedisQueue:
             if waiting is not None:
                 try:
                     found = RQJob.fetch(
-                        waiting.decode() if isinstance(waiting, bytes) else waiting,
+                        cast(bytes, waiting).decode(),  # typed str too; this client gives bytes
                         connection=self.redis,
                         serializer=self.rq.serializer,
                     )
@@ -204,7 +284,14 @@ class RedisQueue:
                 except NoSuchJobError:
                     pass
             run_at = utcnow() + timedelta(seconds=delay_seconds)
-            self.redis.set(key, self.send(kind, {}, run_at))
+            db_app = database(app)
+            with db_app.sessions() as db:
+                job = _write(db, kind, {}, run_at)
+                db.commit()
+                job_id = job.id
+            rq_id = self.deliver(db_app.engine, job_id, kind, run_at)
+            if rq_id is not None:
+                self.redis.set(key, rq_id)
 
 
 _worker_app: Flask | None = None
@@ -221,29 +308,79 @@ def _app_for_worker() -> Flask:
     return _worker_app
 
 
-def run_queued(kind: str, payload: dict[str, Any]) -> None:
-    """What an RQ worker runs for every job: the registered handler in an app context."""
+_FINISHED = ("done", "failed")
+
+
+def run_queued_job(job_id: int) -> None:
+    """What an RQ worker runs for every job: the row's handler, its outcome kept on the row. A row
+    already finished was sent twice (relay) and is not run again; a failure is raised for RQ to
+    retry or give up."""
     app = _app_for_worker()
-    registered = _HANDLERS.get(kind)
-    if registered is None:
-        raise LookupError(f"no job handler registered for {kind!r}")
-    with app.app_context():
-        registered.run(app, payload)
+    with database(app).sessions() as db:
+        job = db.get(Job, job_id)
+        if job is None or job.status in _FINISHED:
+            log.info("job %s is gone or finished: a duplicate send, skipped", job_id)
+            return
+        kind, payload = job.kind, dict(job.payload)
+        db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.not_in(_FINISHED))
+            .values(status="running", attempts=Job.attempts + 1)
+        )
+        db.commit()
+    try:
+        _run(app, _registered(kind), payload)
+    except Exception as exc:
+        _record_queued(app, job_id, status=_SENT, last_error=type(exc).__name__)  # RQ retries
+        raise
+    _record_queued(app, job_id, status="done", finished_at=utcnow(), last_error=None)
+
+
+def _record_queued(app: Flask, job_id: int, **values: Any) -> None:
+    with database(app).sessions() as db:
+        db.execute(update(Job).where(Job.id == job_id, Job.status == "running").values(**values))
+        db.commit()
 
 
 def give_up_queued(job: Any, _connection: Any, *_exc_info: Any) -> None:
     """RQ's failure callback, called after every failed attempt and for a job whose worker died
-    (RQ finds it abandoned): once no retry is left, the handler's give-up runs."""
+    (RQ finds it abandoned): once no retry is left, the row fails and the handler's give-up runs,
+    once however often the row was sent."""
     if job.retries_left:
         return
-    kind, payload = job.args
-    log.warning("job %s (%s) failed on its last attempt", job.id, kind)
-    _give_up(_app_for_worker(), _HANDLERS.get(kind), payload)
+    (job_id,) = job.args
+    app = _app_for_worker()
+    with database(app).sessions() as db:
+        row = db.get(Job, job_id)
+        if row is None:
+            return
+        kind, payload = row.kind, dict(row.payload)
+        failed = db.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status.not_in(_FINISHED))
+            .values(status="failed", finished_at=utcnow())
+        )
+        db.commit()
+    if getattr(failed, "rowcount", 0) != 1:
+        return
+    log.warning("job %s (%s) failed on its last attempt", job_id, kind)
+    _give_up(app, _HANDLERS.get(kind), payload)
+
+
+def _relay_forever(app: Flask, found: RedisQueue, stop: threading.Event) -> None:
+    grace = float(app.config["JOB_LEASE_SECONDS"])
+    while not stop.wait(min(grace, _RELAY_EVERY_SECONDS)):
+        try:
+            found.relay(app, grace)
+        except Exception as exc:  # the database may be briefly away; the next round tries
+            log.warning("could not relay jobs to Redis: %s", type(exc).__name__)
 
 
 def work(app: Flask, *, burst: bool = False) -> None:
     """Be an RQ worker (with the scheduler that runs delayed jobs and retries) for `app`'s queue:
-    one job at a time in this process, so the app is built once; run more processes to scale."""
+    one job at a time in this process, so the app is built once; run more processes to scale.
+    A relay thread sends the rows left pending for longer than `JOB_LEASE_SECONDS` (a burst
+    relays once, at the start)."""
     from rq import SimpleWorker
 
     global _worker_app
@@ -251,10 +388,18 @@ def work(app: Flask, *, burst: bool = False) -> None:
     if not isinstance(found, RedisQueue):
         raise RuntimeError("IDFLOW_QUEUE_URL is not set: the embedded runner works the jobs")
     _worker_app = app
-    for kind in _PERIODIC:
-        found.ensure_scheduled(kind, 0)
+    schedule_periodic(app)
+    found.relay(app, float(app.config["JOB_LEASE_SECONDS"]))
+    stop = threading.Event()
+    if not burst:
+        threading.Thread(
+            target=_relay_forever, args=(app, found, stop), name="idflow-relay", daemon=True
+        ).start()
     worker = SimpleWorker([found.rq], connection=found.redis, serializer=found.rq.serializer)
-    worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    try:
+        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        stop.set()
 
 
 def queue(app: Flask | None = None) -> JobQueue:
@@ -344,19 +489,20 @@ def _keep_lease(app: Flask, job_id: int, lease_seconds: float, done: threading.E
 
 def run_job(app: Flask, job: Job, lease_seconds: float) -> None:
     """Run one claimed job and record how it went; failures are retried with growing delays."""
-    registered = _HANDLERS.get(job.kind)
     error: str | None = None
-    if registered is None:
-        error = f"no handler for {job.kind!r}"
-    else:
+    registered: Handler | None = None
+    try:
+        registered = _registered(job.kind)
+    except LookupError as exc:
+        error = str(exc)
+    if registered is not None:
         done = threading.Event()
         heartbeat = threading.Thread(
             target=_keep_lease, args=(app, job.id, lease_seconds, done), daemon=True
         )
         heartbeat.start()
         try:
-            with app.app_context():
-                registered.run(app, job.payload)
+            _run(app, registered, job.payload)
         except Exception as exc:  # any failure of a job is recorded, never lost
             error = type(exc).__name__
             log.exception("job %s (%s) failed on attempt %d", job.id, job.kind, job.attempts)
@@ -413,11 +559,7 @@ class JobRunner:
         self.threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        for kind in _PERIODIC:
-            try:
-                ensure_scheduled(self.app, kind, 0)
-            except Exception:  # e.g. the schema is not migrated yet; the next start schedules
-                log.exception("could not schedule the periodic job %s", kind)
+        schedule_periodic(self.app)
         for number in range(self.workers):
             thread = threading.Thread(target=self._work, name=f"idflow-jobs-{number}", daemon=True)
             thread.start()

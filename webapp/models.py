@@ -149,7 +149,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(10), index=True)  # pending running done failed
+    status: Mapped[str] = mapped_column(String(10), index=True)  # pending sent running done failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
