@@ -360,6 +360,32 @@ def test_printed_zone_contradicting_the_mrz_fails(changes: dict[str, Any], field
     assert verdict.last_error == error
 
 
+def tampered_passport(seed: int, **changes: Any) -> NDArray[np.uint8]:
+    """A passport data page whose printed zone says `changes` while its MRZ keeps the truth."""
+    genuine = make_document("td3", seed, today=TODAY)
+    rng = random.Random(f"td3:{seed}")
+    identity = random_identity(rng, TODAY)  # the same holder make_document drew for this seed
+    assert identity.document_number == genuine.truth_front["holder"]["document_number"]
+    portrait = silhouette(rng, (390, 500))
+    altered = dataclasses.replace(identity, **changes)
+    page, _ = render.render_td3(altered, genuine.truth_front["mrz"]["lines"], portrait, rng)
+    return np.ascontiguousarray(np.asarray(page.convert("RGB"), dtype=np.uint8)[:, :, ::-1])
+
+
+def test_passport_printed_zone_contradicting_its_mrz_fails() -> None:
+    genuine = make_document("td3", 2, today=TODAY)
+    untouched = verify(
+        png(genuine.front), None, None, VerifyOptions(), ProvidedDetails(), today=TODAY
+    )
+    assert untouched.status == "verified", untouched.last_error
+    page = tampered_passport(2, surname="LINDQVIST")
+    verdict = verify(png(page), None, None, VerifyOptions(), ProvidedDetails(), today=TODAY)
+    assert_fails(verdict, "document_unverified_other")
+    assert verdict.last_error is not None
+    assert "printed details do not match" in verdict.last_error.reason
+    assert "surname" in verdict.last_error.reason
+
+
 @needs_shared
 def test_blurred_selfie(obama_passport: ReadSample) -> None:
     photo = cv2.imread(str(FACES / "obama" / "obama2.jpg"))
