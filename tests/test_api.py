@@ -6,6 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,24 @@ def processing_session(app: Flask, client: FlaskClient, platform: ApiPlatform, *
         verification.submit(db, session)
         db.commit()
     return session_id
+
+
+def await_verdict(
+    client: FlaskClient,
+    platform: ApiPlatform,
+    session_id: str,
+    seconds: float,
+    working: Callable[[], bool] = lambda: True,
+) -> dict[str, Any]:
+    """The session once it has left `processing`, or as it stands when `seconds` ran out or the
+    process working its jobs (`working`) has stopped."""
+    deadline = time.monotonic() + seconds
+    while True:
+        response = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers)
+        body: dict[str, Any] = response.get_json()
+        if body["status"] != "processing" or time.monotonic() > deadline or not working():
+            return body
+        time.sleep(0.2)
 
 
 # --- authentication ---------------------------------------------------------------------------

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from alembic.migration import MigrationContext
 from conftest import make_platform
 from flask import Flask
 from sqlalchemy import create_engine, select, text
-from test_api import processing_session
+from test_api import await_verdict, processing_session
 
 from webapp import create_app, jobs
 from webapp.db import database, upgrade
@@ -73,14 +72,7 @@ def test_a_session_reaches_its_verdict_through_the_background_runner(pg_app: Fla
     runner = jobs.JobRunner(pg_app, workers=2, poll_seconds=0.2)
     runner.start()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            body = client.get(
-                f"/v1/verification_sessions/{session_id}", headers=platform.headers
-            ).get_json()
-            if body["status"] != "processing":
-                break
-            time.sleep(0.2)
+        body = await_verdict(client, platform, session_id, 60)
     finally:
         runner.stop()
     assert body["status"] == "requires_input"

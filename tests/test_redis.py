@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from rq.job import Job as RQJob
 from rq.job import JobStatus
-from test_api import processing_session
+from test_api import await_verdict, processing_session
 
 from processing.cli import EXIT_OK
 from webapp import create_app, jobs
@@ -292,15 +292,7 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     log = tmp_path / "worker.log"
     worker = _start_worker(app, log)
     try:
-        deadline = time.monotonic() + 45
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline and worker.poll() is None:
-            body = client.get(
-                f"/v1/verification_sessions/{session_id}", headers=platform.headers
-            ).get_json()
-            if body["status"] != "processing":
-                break
-            time.sleep(0.2)
+        body = await_verdict(client, platform, session_id, 45, lambda: worker.poll() is None)
     finally:
         _stop(worker)
     assert body.get("status") == "requires_input", log.read_text()[-3000:]
@@ -335,15 +327,7 @@ def test_a_session_committed_while_redis_was_away_reaches_its_verdict(
     log = tmp_path / "worker.log"
     worker = _start_worker(app, log, IDFLOW_JOB_LEASE_SECONDS="1")  # the relay's grace
     try:
-        deadline = time.monotonic() + 45
-        body: dict[str, Any] = {}
-        while time.monotonic() < deadline and worker.poll() is None:
-            body = client.get(
-                f"/v1/verification_sessions/{session_id}", headers=platform.headers
-            ).get_json()
-            if body["status"] != "processing":
-                break
-            time.sleep(0.2)
+        body = await_verdict(client, platform, session_id, 45, lambda: worker.poll() is None)
     finally:
         _stop(worker)
     assert body.get("status") == "requires_input", log.read_text()[-3000:]
