@@ -55,6 +55,15 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
 
 
+class PlatformOwned:
+    """What one platform owns in one mode (sessions, reports, webhook endpoints, events): every
+    API read is scoped by these columns (`Caller.owns`). Each model maps them itself."""
+
+    id: Mapped[str]
+    platform_id: Mapped[str]
+    livemode: Mapped[bool]
+
+
 class Platform(Base):
     __tablename__ = "platforms"
 
@@ -77,7 +86,7 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
-class VerificationSession(Base):
+class VerificationSession(PlatformOwned, Base):
     __tablename__ = "verification_sessions"
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -128,7 +137,7 @@ class UploadedFile(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class VerificationReport(Base):
+class VerificationReport(PlatformOwned, Base):
     __tablename__ = "verification_reports"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -174,7 +183,7 @@ class IdempotencyRecord(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class WebhookEndpoint(Base):
+class WebhookEndpoint(PlatformOwned, Base):
     """Where a platform wants events; the signing secret is encrypted like personal data, since
     whoever reads it can forge events (every delivery decrypts it to sign)."""
 
@@ -195,7 +204,7 @@ class WebhookEndpoint(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Event(Base):
+class Event(PlatformOwned, Base):
     """A change worth telling platforms about, stored before any delivery is tried."""
 
     __tablename__ = "events"

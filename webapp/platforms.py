@@ -7,12 +7,13 @@ import binascii
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
-from webapp.errors import AuthenticationFailed, InvalidRequest
-from webapp.models import ApiKey, Platform, new_id
+from webapp.errors import AuthenticationFailed, InvalidRequest, NotFound
+from webapp.models import ApiKey, Platform, PlatformOwned, new_id
 
 _PREFIX_SHOWN = 12  # "sk_live_ab12"
 
@@ -24,12 +25,26 @@ class NewPlatform:
     test_secret_key: str  # creates test sessions only, which live keys never see
 
 
+OwnedRow = TypeVar("OwnedRow", bound=PlatformOwned)
+
+
 @dataclass(frozen=True)
 class Caller:
     """Who an API request acts for: everything it may touch is scoped by these two."""
 
     platform_id: str
     livemode: bool
+
+    def owns(self, model: type[PlatformOwned]) -> ColumnElement[bool]:
+        """The condition every API query of `model` carries."""
+        return and_(model.platform_id == self.platform_id, model.livemode == self.livemode)
+
+    def get(self, db: Session, model: type[OwnedRow], object_id: str, noun: str) -> OwnedRow:
+        """Another platform's row, or the other mode's, is simply not there."""
+        found = db.scalar(select(model).where(model.id == object_id, self.owns(model)))
+        if found is None:
+            raise NotFound(f"No such {noun}: {object_id!r}", param="id")
+        return found
 
 
 def _hash(secret: str) -> str:

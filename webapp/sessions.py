@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp import webhooks
-from webapp.errors import InvalidRequest, InvalidState, NotFound
+from webapp.errors import InvalidRequest, InvalidState
 from webapp.models import (
     IdempotencyRecord,
     UploadedFile,
@@ -262,16 +262,7 @@ def create(
 
 def get(db: Session, caller: Caller, session_id: str) -> VerificationSession:
     """Another platform's session (or the other mode's) is simply not there."""
-    session = db.scalar(
-        select(VerificationSession).where(
-            VerificationSession.id == session_id,
-            VerificationSession.platform_id == caller.platform_id,
-            VerificationSession.livemode == caller.livemode,
-        )
-    )
-    if session is None:
-        raise NotFound(f"No such verification session: {session_id!r}", param="id")
-    return session
+    return caller.get(db, VerificationSession, session_id, "verification session")
 
 
 def page(
@@ -279,10 +270,7 @@ def page(
 ) -> tuple[list[VerificationSession], bool]:
     if status is not None and status not in STATUSES:
         raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.", param="status")
-    query = select(VerificationSession).where(
-        VerificationSession.platform_id == caller.platform_id,
-        VerificationSession.livemode == caller.livemode,
-    )
+    query = select(VerificationSession).where(caller.owns(VerificationSession))
     if status is not None:
         query = query.where(VerificationSession.status == status)
     return paginate(
@@ -291,16 +279,7 @@ def page(
 
 
 def get_report(db: Session, caller: Caller, report_id: str) -> VerificationReport:
-    report = db.scalar(
-        select(VerificationReport).where(
-            VerificationReport.id == report_id,
-            VerificationReport.platform_id == caller.platform_id,
-            VerificationReport.livemode == caller.livemode,
-        )
-    )
-    if report is None:
-        raise NotFound(f"No such verification report: {report_id!r}", param="id")
-    return report
+    return caller.get(db, VerificationReport, report_id, "verification report")
 
 
 def cancel(db: Session, session: VerificationSession) -> None:

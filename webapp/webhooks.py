@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from idflow_signature import HEADER, sign
 from webapp import sessions
 from webapp.db import database
-from webapp.errors import InvalidRequest, NotFound
+from webapp.errors import InvalidRequest
 from webapp.jobs import handler, queue
 from webapp.models import (
     Event,
@@ -176,14 +176,7 @@ def parse_endpoint(params: dict[str, Any]) -> EndpointRequest:
 
 
 def create_endpoint(db: Session, caller: Caller, request: EndpointRequest) -> WebhookEndpoint:
-    count = len(
-        db.scalars(
-            select(WebhookEndpoint.pk).where(
-                WebhookEndpoint.platform_id == caller.platform_id,
-                WebhookEndpoint.livemode == caller.livemode,
-            )
-        ).all()
-    )
+    count = len(db.scalars(select(WebhookEndpoint.pk).where(caller.owns(WebhookEndpoint))).all())
     if count >= MAX_ENDPOINTS:
         raise InvalidRequest(f"A platform can have at most {MAX_ENDPOINTS} webhook endpoints.")
     endpoint = WebhookEndpoint(
@@ -202,16 +195,7 @@ def create_endpoint(db: Session, caller: Caller, request: EndpointRequest) -> We
 
 
 def get_endpoint(db: Session, caller: Caller, endpoint_id: str) -> WebhookEndpoint:
-    endpoint = db.scalar(
-        select(WebhookEndpoint).where(
-            WebhookEndpoint.id == endpoint_id,
-            WebhookEndpoint.platform_id == caller.platform_id,
-            WebhookEndpoint.livemode == caller.livemode,
-        )
-    )
-    if endpoint is None:
-        raise NotFound(f"No such webhook endpoint: {endpoint_id!r}", param="id")
-    return endpoint
+    return caller.get(db, WebhookEndpoint, endpoint_id, "webhook endpoint")
 
 
 def list_endpoints(db: Session, caller: Caller) -> list[WebhookEndpoint]:
@@ -219,10 +203,7 @@ def list_endpoints(db: Session, caller: Caller) -> list[WebhookEndpoint]:
     return list(
         db.scalars(
             select(WebhookEndpoint)
-            .where(
-                WebhookEndpoint.platform_id == caller.platform_id,
-                WebhookEndpoint.livemode == caller.livemode,
-            )
+            .where(caller.owns(WebhookEndpoint))
             .order_by(WebhookEndpoint.pk.desc())
         )
     )
@@ -360,16 +341,7 @@ def _schedule(db: Session, event: Event, endpoint_id: str) -> WebhookDelivery:
 
 
 def get_event(db: Session, caller: Caller, event_id: str) -> Event:
-    event = db.scalar(
-        select(Event).where(
-            Event.id == event_id,
-            Event.platform_id == caller.platform_id,
-            Event.livemode == caller.livemode,
-        )
-    )
-    if event is None:
-        raise NotFound(f"No such event: {event_id!r}", param="id")
-    return event
+    return caller.get(db, Event, event_id, "event")
 
 
 def page_events(
@@ -377,9 +349,7 @@ def page_events(
 ) -> tuple[list[Event], bool]:
     if kind is not None and kind not in EVENT_TYPES:
         raise InvalidRequest(f"type must be one of {', '.join(EVENT_TYPES)}.", param="type")
-    query = select(Event).where(
-        Event.platform_id == caller.platform_id, Event.livemode == caller.livemode
-    )
+    query = select(Event).where(caller.owns(Event))
     if kind is not None:
         query = query.where(Event.type == kind)
     return paginate(db, query, Event.pk, list_page, lambda found: get_event(db, caller, found))
