@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 import cv2
@@ -22,6 +23,9 @@ import pytest
 from served import PROJECT, Server, api, free_port, idflow, server_env
 
 from processing.samples import make_document, photograph
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, ConsoleMessage, Error, Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = PROJECT / "test-output" / "browser"
@@ -41,6 +45,33 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def phone_page(browser: Browser, problems: list[str]) -> Page:
+    """A page on a phone-sized touch screen; console errors, CSP reports and script errors are
+    collected in `problems`, which a test expects empty."""
+
+    def on_console(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
+            problems.append(f"console {message.type}: {message.text} at {message.location}")
+
+    def on_page_error(error: Error) -> None:
+        problems.append(f"page error: {error}")
+
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        user_agent=PHONE_UA,
+        locale="en-GB",
+    )
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    return page
+
 
 pytestmark = pytest.mark.skipif(
     not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
@@ -102,7 +133,7 @@ def passport_photo(path: Path) -> Path:
 def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
     server: Server, receiver: str, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, sync_playwright
+    from playwright.sync_api import sync_playwright
 
     created = json.loads(idflow(server.env, "platform", "create", "Browser platform", "--json"))
     server.start()
@@ -129,30 +160,12 @@ def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
         old.unlink()
     problems: list[str] = []
 
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
-            problems.append(f"console {message.type}: {message.text} at {message.location}")
-
-    def on_page_error(error: Error) -> None:
-        problems.append(f"page error: {error}")
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         try:
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844},
-                device_scale_factor=2,
-                is_mobile=True,
-                has_touch=True,
-                user_agent=PHONE_UA,
-                locale="en-GB",
-            )
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            page.on("console", on_console)
-            page.on("pageerror", on_page_error)
+            page = phone_page(browser, problems)
 
             def shot(name: str) -> None:
                 page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
@@ -188,7 +201,7 @@ def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
             page.wait_for_url(f"{receiver}/verified?**")
             shot("7-returned")
             landed = urlsplit(page.url)
-            context.close()
+            page.context.close()
         finally:
             browser.close()
 

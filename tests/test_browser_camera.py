@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 from served import PROJECT, Server, api, free_port, idflow, server_env
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE_UA
+from test_browser import CHROMIUM, CHROMIUM_ARGS, phone_page
 
 from processing.samples import make_document
 
@@ -83,7 +83,7 @@ def uploaded_photo(content_type: str, body: bytes | None) -> np.ndarray:
 def test_phone_takes_the_passport_photo_with_the_live_camera(
     server: Server, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import ConsoleMessage, Error, Request, Route, sync_playwright
+    from playwright.sync_api import Request, Route, sync_playwright
 
     created = json.loads(idflow(server.env, "platform", "create", "Camera platform", "--json"))
     server.start()
@@ -108,13 +108,6 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
     uploads: list[Request] = []
     bodies: list[bytes | None] = []
 
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
-            problems.append(f"console {message.type}: {message.text} at {message.location}")
-
-    def on_page_error(error: Error) -> None:
-        problems.append(f"page error: {error}")
-
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM),
@@ -127,18 +120,7 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
             headless=True,
         )
         try:
-            context = browser.new_context(
-                viewport={"width": 390, "height": 844},
-                device_scale_factor=2,
-                is_mobile=True,
-                has_touch=True,
-                user_agent=PHONE_UA,
-                locale="en-GB",
-            )
-            page = context.new_page()
-            page.set_default_timeout(20_000)
-            page.on("console", on_console)
-            page.on("pageerror", on_page_error)
+            page = phone_page(browser, problems)
 
             def on_front(route: Route) -> None:
                 if route.request.method == "POST":
@@ -187,7 +169,7 @@ def test_phone_takes_the_passport_photo_with_the_live_camera(
             page.wait_for_url("**/result", timeout=45_000)
             heading = page.locator("h1").inner_text()
             shot("5-result")
-            context.close()
+            page.context.close()
         finally:
             browser.close()
 
