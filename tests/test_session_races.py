@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import io
 import os
-import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from test_flow import consent, html, passport_photo, send, session_row, start
+from test_jobs import write_locked
 
 from webapp import jobs, verification
 from webapp.db import database
@@ -56,19 +55,6 @@ def tester(app: Flask) -> ApiPlatform:
     with database(app).sessions() as db:
         created = create_platform(db, "Race platform")
     return ApiPlatform(created.platform.id, created.test_secret_key)
-
-
-@contextmanager
-def write_locked(app: Flask) -> Iterator[None]:
-    path = database(app).engine.url.database
-    assert path is not None
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        yield
-        other.execute("COMMIT")
-    finally:
-        other.close()
 
 
 def at_once(app: Flask, *racers: Callable[[], Any]) -> list[Any]:
