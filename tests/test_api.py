@@ -160,6 +160,9 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
         ({"type": "document", "return_url": "ftp://example.org/x"}, "return_url", None),
         ({"type": "document", "return_url": "/relative/path"}, "return_url", None),
         ({"type": "document", "return_url": 42.5}, "return_url", None),
+        ({"type": "document", "return_url": "http://[::1"}, "return_url", None),
+        ({"type": "document", "return_url": "http://[zz]/"}, "return_url", None),
+        ({"type": "document", "return_url": "http://a.example:99999/x"}, "return_url", None),
         ({"type": "document", "client_reference_id": "x" * 501}, "client_reference_id", None),
         (
             {"type": "document", "provided_details": {"dob": "1987-13-01"}},
@@ -170,6 +173,14 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
             {
                 "type": "document",
                 "provided_details": {"dob": {"day": 31, "month": 2, "year": 1990}},
+            },
+            "provided_details[dob]",
+            None,
+        ),
+        (
+            {
+                "type": "document",
+                "provided_details": {"dob": {"day": 1.5, "month": 1, "year": 1990}},
             },
             "provided_details[dob]",
             None,

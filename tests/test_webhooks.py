@@ -491,6 +491,9 @@ def test_events_and_endpoints_are_scoped_to_platform_and_mode(
         "example.org/hook",
         "http://u:p@example.org/",
         "http://example.org:port/",
+        "http://example.org:99999/",
+        "http://[::1",
+        "http://[zz]/",
         "",
     ],
 )

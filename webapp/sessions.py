@@ -16,7 +16,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +33,7 @@ from webapp.models import (
 from webapp.paging import ListPage, paginate
 from webapp.platforms import Caller
 from webapp.storage import Storage
+from webapp.urls import parse_http_url
 
 DOCUMENT_TYPES = ("passport", "id_card", "driving_license")
 SESSION_TYPES = ("document", "id_number")
@@ -128,6 +128,15 @@ def _document_options(raw: Any) -> dict[str, Any]:
     }
 
 
+def _whole(value: Any) -> int:
+    """A JSON integer or a form field's digits; 1.5 or true is not a day."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    raise TypeError(value)
+
+
 def parse_dob(value: Any, param: str = "provided_details[dob]") -> date | None:
     """Stripe's `{day, month, year}` object, or an ISO date string."""
     if value is None or value == "":
@@ -135,7 +144,7 @@ def parse_dob(value: Any, param: str = "provided_details[dob]") -> date | None:
     try:
         if isinstance(value, dict):
             _unknown(value, ("day", "month", "year"), param)
-            born = date(int(value["year"]), int(value["month"]), int(value["day"]))
+            born = date(*(_whole(value[part]) for part in ("year", "month", "day")))
         elif isinstance(value, str):
             born = date.fromisoformat(value.strip())
         else:
@@ -172,9 +181,7 @@ def _return_url(value: Any) -> str | None:
     url = _text(value, "return_url", 2000)
     if url is None:
         return None
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidRequest("return_url must be an absolute http(s) URL.", param="return_url")
+    parse_http_url(url, "return_url")
     return url
 
 

@@ -52,6 +52,7 @@ from webapp.models import (
 )
 from webapp.paging import ListPage, paginate
 from webapp.platforms import Caller
+from webapp.urls import parse_http_url
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,6 @@ _URL_LENGTH = 2000
 _DESCRIPTION_LENGTH = 500
 _RESPONSE_BYTES = 64 * 1024  # read (and drop) at most this much of a receiver's answer
 _ERROR_LENGTH = 200
-_DEFAULT_PORTS = {"http": 80, "https": 443}
 DISABLED_FAILING = "failing"  # set by delivery after sustained failure
 DISABLED_BY_PLATFORM = "disabled_by_platform"
 
@@ -84,30 +84,21 @@ def parse_url(value: Any, param: str = "url") -> str:
     if not isinstance(value, str) or not value.strip():
         raise InvalidRequest("Missing required param: url.", code="parameter_missing", param=param)
     url = value.strip()
-    parts = urlsplit(url)
-    if (
-        len(url) > _URL_LENGTH
-        or parts.scheme not in ("http", "https")
-        or not parts.hostname
-        or parts.username is not None
-    ):
-        raise InvalidRequest(
-            "url must be an absolute http(s) URL without credentials.", param=param
-        )
-    try:
-        port = parts.port or _DEFAULT_PORTS[parts.scheme]
-    except ValueError as exc:
-        raise InvalidRequest("url has an invalid port.", param=param) from exc
+    if len(url) > _URL_LENGTH:
+        raise InvalidRequest(f"url must be at most {_URL_LENGTH} characters.", param=param)
+    parts = parse_http_url(url, param)
+    if parts.has_credentials:
+        raise InvalidRequest("url must not carry credentials.", param=param)
     if not current_app.config["WEBHOOK_ALLOW_PRIVATE"]:
         try:
-            addresses = resolve(parts.hostname, port)
+            addresses = resolve(parts.host, parts.port)
         except OSError:
             addresses = []  # does not resolve now: every delivery checks again
         refused = refused_address(addresses)
         if refused is not None:
             raise InvalidRequest(
                 f"url must not point at a loopback, private or otherwise internal address "
-                f"({parts.hostname} is {refused}). A self-hosted server can allow this with "
+                f"({parts.host} is {refused}). A self-hosted server can allow this with "
                 "IDFLOW_WEBHOOK_ALLOW_PRIVATE.",
                 code="url_not_allowed",
                 param=param,
@@ -485,8 +476,8 @@ def post(
         HEADER: sign(body, secret),
     }
     started = time.perf_counter()
-    host = parts.hostname or ""
-    port = parts.port or _DEFAULT_PORTS[parts.scheme]
+    destination = parse_http_url(url, "url")  # checked when the endpoint was saved
+    host, port = destination.host, destination.port
     addresses, refusal = _destination(host, port, allow_private)
     if refusal is not None:
         latency = round((time.perf_counter() - started) * 1000)

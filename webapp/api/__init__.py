@@ -44,11 +44,12 @@ def _api_error(error: ApiError) -> tuple[Response, int]:
 
 
 def http_error_body(error: HTTPException) -> dict[str, Any]:
-    """Werkzeug's own errors (404, 405, 413, malformed bodies) in the API's error shape."""
+    """Werkzeug's own errors (404, 405, 413, malformed bodies) in the API's error shape; a 500
+    is ours (`api_error`, as Stripe says), not the request's."""
     codes = {404: "resource_missing", 405: "method_not_allowed", 413: "request_too_large"}
     return {
         "error": {
-            "type": "invalid_request_error",
+            "type": "api_error" if (error.code or 500) >= 500 else "invalid_request_error",
             "code": codes.get(error.code or 0),
             "message": error.description or error.name,
             "param": None,
