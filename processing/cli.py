@@ -107,10 +107,13 @@ def _verify(args: argparse.Namespace) -> int:
         args.selfie.read_bytes() if args.selfie else None,
         VerifyOptions(
             require_id_number=args.require_id_number,
-            require_matching_selfie=args.require_selfie,
+            require_matching_selfie=args.require_selfie or args.selfie is not None,
             min_age=args.min_age,
         ),
-        ProvidedDetails(args.first_name, args.last_name, args.dob, args.id_number),
+        # An empty claim is no claim, as on the API.
+        ProvidedDetails(
+            args.first_name or None, args.last_name or None, args.dob, args.id_number or None
+        ),
     )
     data = verdict.to_dict()
     if args.json:

@@ -138,6 +138,27 @@ def test_verify_exits_1_with_the_error_code_when_a_claim_differs(
     assert data["last_error"]["code"] == "document_dob_mismatch"
 
 
+def test_verify_judges_a_given_selfie_without_being_asked(
+    samples: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = next(samples.glob("td3-*-front.png"))
+    selfie = tmp_path / "wall.png"  # no face in it
+    cv2.imwrite(str(selfie), np.full((800, 600, 3), 200, np.uint8))
+    assert main(["verify", str(image), "--selfie", str(selfie), "--json"]) == EXIT_UNREADABLE
+    data = json.loads(capsys.readouterr().out)
+    assert data["report"]["selfie"]["status"] == "unverified"
+    assert data["last_error"]["code"].startswith("selfie_")
+
+
+def test_verify_takes_empty_claims_as_none(
+    samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = next(samples.glob("td3-*-front.png"))
+    claims = ["--first-name", "", "--last-name", "", "--id-number", ""]
+    assert main(["verify", str(image), *claims, "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["status"] == "verified"
+
+
 def test_verify_rejects_an_impossible_date(samples: Path) -> None:
     image = next(samples.glob("td3-*-front.png"))
     with pytest.raises(SystemExit) as exit_info:
