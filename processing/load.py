@@ -48,10 +48,10 @@ class LoadedImage:
 def _open(data: bytes) -> Image.Image:
     """Identify the file without decoding pixels; only the accepted formats may answer."""
     if not data:
-        raise NotAnImageError(f"The file is empty. {_ACCEPTED_HINT} of the document.")
+        raise NotAnImageError(f"The file is empty. {_ACCEPTED_HINT}.")
     if data.lstrip()[:5] == b"%PDF-":
         raise NotAnImageError(
-            f"This is a PDF document, not a photo. {_ACCEPTED_HINT} of the document instead."
+            f"This is a PDF document, not a photo. {_ACCEPTED_HINT} instead."
         )
     # Pillow warns at open about corrupt metadata (EXIF read for the DPI) and about more than
     # 89 Mpx; neither matters here: EXIF is optional and our own pixel limit is checked next.
@@ -73,7 +73,7 @@ def _open(data: bytes) -> Image.Image:
             other = Image.open(io.BytesIO(data))
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
             raise NotAnImageError(
-                f"The file is not a photo. {_ACCEPTED_HINT} of the document."
+                f"The file is not a photo. {_ACCEPTED_HINT}."
             ) from None
     kind = other.format or "unknown"
     other.close()

@@ -281,7 +281,28 @@ def test_failed_verdict_says_why_and_offers_a_retry(
     result = html(client.get(f"{link}/result"))
     assert "date of birth" in result
     assert f'href="{link}/document" data-retry' in result  # another document is needed
+    assert f'href="{RETURN_URL}&amp;session_id=' in result  # or give up and go back
     assert client.get(link).headers["Location"] == f"{link}/document"
+    assert "date of birth" in html(client.get(f"{link}/document"))  # told why there too
+
+
+def test_with_one_allowed_type_the_retry_lands_on_the_photo_and_says_why(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    _, link = start(
+        client,
+        platform,
+        options={"document": {"allowed_types": ["passport"]}},
+        provided_details={"dob": "1950-01-01"},
+    )
+    consent(client, link)
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    client.post(f"{link}/review", data={"submit": "Submit"})
+    run_pending(no_csrf)
+    result = html(client.get(f"{link}/result"))
+    assert f'href="{link}/front" data-retry' in result
+    assert client.get(link).headers["Location"] == f"{link}/front"
+    assert "date of birth" in html(client.get(f"{link}/front"))
 
 
 def test_too_many_rejected_photos_stop_the_session(

@@ -358,7 +358,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             session.last_error_step = restart_step(verdict.last_error.code)
             _count_rejection(db, session, int(app.config["MAX_ATTEMPTS"]))
             if session.status == "requires_input":
-                _reopen(db, session, session.last_error_step)
+                session.last_error_step = _reopen(db, session, session.last_error_step)
         if session.last_error_code != TOO_MANY_ATTEMPTS:  # its cancel told the platform already
             webhooks.emit(db, session, f"identity.verification_session.{session.status}")
         db.commit()
@@ -381,16 +381,19 @@ def _missing_front() -> Verdict:
     return Verdict("requires_input", error, report, verified_outputs=None, timings={})
 
 
-def _reopen(db: Session, session: VerificationSession, step: str) -> None:
-    """Send the person back to the step that failed; what came before it still counts."""
+def _reopen(db: Session, session: VerificationSession, step: str) -> str:
+    """Send the person back to the step that failed; what came before it still counts. Returns
+    the step they land on, which tells them why."""
     if step == "document_type":
-        if len(allowed_types(session)) > 1:  # with one type there is nothing to choose again
-            session.document_type = None
         discard_uploads(db, session, CAPTURE_STEPS)
+        if len(allowed_types(session)) == 1:  # nothing to choose again: a new photo
+            return "front"
+        session.document_type = None
     elif step == "front":
         discard_uploads(db, session, ("front", "back"))
     else:
         discard_uploads(db, session, (step,))
+    return step
 
 
 def fail_processing(app: Flask, payload: dict[str, Any]) -> None:

@@ -294,7 +294,9 @@ def document_type(token: str) -> ResponseReturnValue:
         return _to_entry(session)
     if request.method == "GET" and session.document_type in allowed:
         form.document_type.data = session.document_type
-    page = _page("flow/document_type.html", session, "document_type", form=form)
+    failed = session.last_error_step == "document_type" and request.method == "GET"
+    message = session.last_error_reason if failed else None
+    page = _page("flow/document_type.html", session, "document_type", form=form, message=message)
     return page, 422 if request.method == "POST" else 200
 
 
@@ -409,8 +411,8 @@ def result(token: str) -> ResponseReturnValue:
     session = _session(token, finished=True)
     if session.status == "processing":
         return redirect(url_for("flow.processing", token=token))
+    back = return_link(session.return_url, session.id) if session.return_url else None
     if session.status == "verified":
-        back = return_link(session.return_url, session.id) if session.return_url else None
         return render_template("flow/result.html", verified=True, return_url=back)
     if session.last_error_code in (None, "consent_declined"):
         return redirect(url_for("flow.entry", token=token))
@@ -420,6 +422,7 @@ def result(token: str) -> ResponseReturnValue:
         verified=False,
         reason=session.last_error_reason,
         retry_url=_step_url(session, retry),
+        return_url=back,
     )
 
 
