@@ -3,18 +3,20 @@
 Each value and each file is rewritten on its own (a row update, an atomic file replace), and what
 already uses the current key is skipped, so an interrupted rotation is finished by running it
 again. Values written before encryption existed (plain JSON, plain files) are encrypted on the way.
+The service keeps running meanwhile, so nothing changed since it was read (a redaction) is undone.
 """
 
 from __future__ import annotations
 
 import io
+import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import JSON, Column, Table, and_, column, select, table, update
+from sqlalchemy import JSON, Column, Table, Text, and_, cast, column, select, table, update
 
 from webapp.crypto import (
     EncryptedJSON,
@@ -56,28 +58,33 @@ def encrypted_columns() -> Iterator[tuple[Table, Column[Any], str]]:
 
 
 def _rotate_column(app: Flask, model_table: Table, model_column: Column[Any], purpose: str) -> int:
-    """Works on the raw JSON (not through `EncryptedJSON`) so legacy plain values are readable."""
+    """Works on the raw stored text (not through `EncryptedJSON`) so legacy plain values are
+    readable. Each write is a compare-and-swap on that text: a value changed since it was read
+    (a redaction, an update) was written with the current key or cleared, and must not be undone.
+    Compared as text because PostgreSQL's `json` has no equality operator."""
     ring = keyring(app)
     keys: list[Any] = [column(c.name) for c in model_table.primary_key.columns]
     raw = table(model_table.name, *keys, column(model_column.name, JSON))
+    stored = cast(raw.c[model_column.name], Text)
     changed = 0
     with database(app).engine.connect() as connection:
-        rows = connection.execute(select(*raw.c)).all()
+        rows = connection.execute(select(*keys, stored)).all()
         for row in rows:
-            *ids, value = row
+            *ids, before = row
+            value = None if before is None else json.loads(before)
             if value is None:
                 continue
             if is_envelope(value) and value["kid"] == ring.current.kid:
                 continue
             plain = open_json(ring, value, purpose) if is_envelope(value) else value
             where = and_(*(raw.c[k.name] == ident for k, ident in zip(keys, ids, strict=True)))
-            connection.execute(
+            result = connection.execute(
                 update(raw)
-                .where(where)
+                .where(where, stored == before)
                 .values({model_column.name: seal_json(ring, plain, purpose)})
             )
             connection.commit()
-            changed += 1
+            changed += result.rowcount
     return changed
 
 
@@ -90,6 +97,13 @@ def _stored_keys(app: Flask) -> list[str]:
             )
             if key is not None
         ]
+
+
+def _still_stored(app: Flask, key: str) -> bool:
+    """Whether a file row still points at `key` (redaction and retention clear it)."""
+    with database(app).sessions() as db:
+        found = db.scalar(select(UploadedFile.id).where(UploadedFile.storage_key == key))
+        return found is not None
 
 
 def _files(app: Flask) -> EncryptingStorage:
@@ -117,6 +131,9 @@ def rotate(app: Flask) -> Rotation:
             continue
         plain = open_file(ring, raw, key) if kid is not None else raw
         files.save(key, io.BytesIO(plain))
+        if not _still_stored(app, key):  # redacted or deleted since the read: no orphan image
+            files.delete(key)
+            continue
         done.files += 1
     done.by_key = usage(app)
     return done
