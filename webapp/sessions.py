@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from webapp import webhooks
@@ -307,12 +307,23 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     if session.status == "requires_input":
         session.status = "canceled"
         webhooks.emit(db, session, "identity.verification_session.canceled")
+    prefix = f"sessions/{session.id}"
+    stored: list[str] = []
     for upload in db.scalars(select(UploadedFile).where(UploadedFile.session_id == session.id)):
         if upload.storage_key is not None:
-            storage.delete(upload.storage_key)
+            stored.append(upload.storage_key)
         upload.storage_key = None
         upload.check = {}
-    storage.delete_prefix(f"sessions/{session.id}")
+
+    def delete_files(_db: Session | None = None) -> None:
+        for key in stored:
+            storage.delete(key)
+        storage.delete_prefix(prefix)
+
+    delete_files()
+    # Again once committed: until then a key rotation still sees the files in use and may have
+    # written one back.
+    event.listen(db, "after_commit", delete_files, once=True)
     for report in db.scalars(
         select(VerificationReport).where(VerificationReport.session_id == session.id)
     ):
