@@ -440,10 +440,12 @@ def test_redaction_leaves_nothing_personal_anywhere(
     assert replay.headers.get("Idempotent-Replayed") is None  # the old reply is gone
 
 
-def _age_verdicts(app: Flask, days: int) -> None:
+def _age_verdicts(app: Flask, days: int, *, uploads: bool = True) -> None:
     with database(app).sessions() as db:
         for report in db.scalars(select(VerificationReport)):
             report.created_at -= timedelta(days=days)
+        for upload in db.scalars(select(UploadedFile)) if uploads else ():
+            upload.created_at -= timedelta(days=days)
         db.commit()
 
 
@@ -469,6 +471,15 @@ def test_retention_deletes_images_after_the_verdict(
     api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json
     assert api["status"] == "verified" and api["verified_outputs"] is not None
     assert run_retention(app) == 0
+
+
+def test_retention_keeps_photos_taken_after_the_old_verdict(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    full_session(app, client, platform)
+    app.config["RETENTION_DAYS"] = 1
+    _age_verdicts(app, 2, uploads=False)  # as if the person retook the photos just now
+    assert run_retention(app) == 0 and None not in _stored(app)
 
 
 def test_the_job_runner_keeps_retention_scheduled(app: Flask) -> None:

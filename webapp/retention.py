@@ -35,7 +35,8 @@ _BATCH = 200
 
 
 def expired_uploads(now: datetime, days: int) -> Any:
-    """Uploads still holding an image whose session's verdict (or dead link) is old enough."""
+    """Uploads still holding an image whose session's verdict (or dead link) is old enough, and
+    which are old enough themselves: a photo taken for a retry after that verdict is not due."""
     cutoff = now - timedelta(days=days)
     old_verdict = exists().where(
         VerificationReport.id == VerificationSession.last_report_id,
@@ -46,6 +47,7 @@ def expired_uploads(now: datetime, days: int) -> Any:
         .join(VerificationSession, VerificationSession.id == UploadedFile.session_id)
         .where(
             UploadedFile.storage_key.is_not(None),
+            UploadedFile.created_at < cutoff,
             VerificationSession.status != "processing",
             or_(old_verdict, VerificationSession.expires_at < cutoff),
         )
