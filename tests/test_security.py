@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import logging
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,23 @@ def test_tokens_and_keys_are_masked() -> None:
     assert token not in masked
     assert f"/v/{MASK}/front" in masked and f"sk_live_{MASK}" in masked
     assert mask("GET /v1/verification_sessions/vs_123") == "GET /v1/verification_sessions/vs_123"
+    assert token not in mask(f"secret whsec_{token}")
+
+
+def test_a_traceback_is_masked_too(app: Flask) -> None:
+    """A failing job logs its exception, whose text may quote a link or a key."""
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abcdE"
+    logger = logging.getLogger("webapp.tests.traceback")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    logger.addHandler(handler)
+    try:
+        raise RuntimeError(f"could not open /v/{token}/front with sk_test_{token}")
+    except RuntimeError:
+        logger.exception("job failed")
+    finally:
+        logger.removeHandler(handler)
+    assert "RuntimeError" in written.getvalue() and token not in written.getvalue()
 
 
 def test_a_whole_session_leaves_nothing_secret_in_the_logs(

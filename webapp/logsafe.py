@@ -18,6 +18,7 @@ _PATTERNS = (
     (re.compile(r"(_secret_)[A-Za-z0-9_-]+"), rf"\g<1>{MASK}"),  # client_secret values
     (re.compile(r"(client_secret=)[^&\s\"']+"), rf"\g<1>{MASK}"),
     (re.compile(r"\b(sk_(?:live|test)_)[A-Za-z0-9_-]+"), rf"\g<1>{MASK}"),  # API keys
+    (re.compile(r"\b(whsec_)[A-Za-z0-9_-]+"), rf"\g<1>{MASK}"),  # webhook signing secrets
 )
 
 
@@ -28,10 +29,18 @@ def mask(text: str) -> str:
 
 
 class MaskedRecord(logging.LogRecord):
-    """A record whose message is masked whenever anything formats it."""
+    """A record whose message, and traceback if any, is masked whenever anything formats it."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.exc_info:  # formatters print a record's exc_text when it is already set
+            self.exc_text = mask(_TRACEBACK.formatException(self.exc_info))
 
     def getMessage(self) -> str:
         return mask(super().getMessage())
+
+
+_TRACEBACK = logging.Formatter()
 
 
 def _make_record(*args: Any, **kwargs: Any) -> logging.LogRecord:
