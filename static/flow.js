@@ -3,15 +3,43 @@
 (function () {
   "use strict";
 
+  /* Show one or more lines of text as the page's error notice. */
   function notify(form, text) {
     var box = document.querySelector("[data-notice]");
     if (!box) { return; }
+    var lines = [].concat(text);
     box.textContent = "";
-    var p = document.createElement("p");
-    p.className = "notice error";
-    p.setAttribute("role", "alert");
-    p.textContent = text;
-    box.appendChild(p);
+    var notice = document.createElement("div");
+    notice.className = "notice error";
+    notice.setAttribute("role", "alert");
+    for (var i = 0; i < lines.length; i++) {
+      var p = document.createElement("p");
+      p.textContent = lines[i];
+      notice.appendChild(p);
+    }
+    box.appendChild(notice);
+    box.scrollIntoView({ block: "center" });
+  }
+
+  /* The server's own words on an error page (error.html, flow/gone.html): its heading and lead. */
+  function pageMessage(page) {
+    var lines = [];
+    var heading = page.querySelector("h1");
+    var lead = page.querySelector(".lead") || page.querySelector("main p");
+    if (heading && heading.textContent.trim()) { lines.push(heading.textContent.trim()); }
+    if (lead && lead.textContent.trim()) { lines.push(lead.textContent.trim()); }
+    return lines.length ? lines : ["The upload did not work. Try again."];
+  }
+
+  /* Same words as the server's 413 page. */
+  var TOO_LARGE = ["The photo is too large",
+                   "Take a new photo with the camera, or choose a smaller photo, and try again."];
+  /* The server's limit is on the whole request: leave room for the form's other fields. */
+  var FORM_OVERHEAD = 8192;
+
+  function tooLarge(form, file) {
+    var max = parseInt(form.getAttribute("data-max-bytes"), 10);
+    return Boolean(file) && max > 0 && file.size > max - FORM_OVERHEAD;
   }
 
   function sameUrl(a, b) {
@@ -19,9 +47,17 @@
   }
 
   /* POST the form with XMLHttpRequest so the person sees the upload progress. The server answers
-     as it does without JavaScript: a redirect to the next step, or the same page (422) saying
-     what to fix, whose message replaces ours. */
+     as it does without JavaScript: a redirect to the next step, the same page (422) saying what
+     to fix, whose message replaces ours, or an error page, whose heading and text are shown (a
+     link that is gone is opened, so its page says what to do). A photo over the server's limit
+     is refused here: the server would cut the connection before the browser could read why. */
   function upload(form, blob) {
+    var input = form.querySelector("input[type=file]");
+    if (tooLarge(form, blob || (input && input.files && input.files[0]))) {
+      if (input) { input.value = ""; }
+      notify(form, TOO_LARGE);
+      return;
+    }
     var bar = form.querySelector("[data-progress]");
     var buttons = form.querySelectorAll("button, input[type=submit]");
     var action = form.action || window.location.href;
@@ -32,6 +68,8 @@
       bar.hidden = !on;
       bar.value = 0;
       for (var i = 0; i < buttons.length; i++) { buttons[i].disabled = on; }
+      /* Refused: empty the input, or choosing the same photo again would not be a change. */
+      if (!on && input) { input.value = ""; }
     }
     xhr.open("POST", action);
     xhr.upload.addEventListener("progress", function (event) {
@@ -40,12 +78,16 @@
     xhr.addEventListener("load", function () {
       if (!xhr.responseURL) { window.location.reload(); return; }
       if (!sameUrl(xhr.responseURL, action)) { window.location.assign(xhr.responseURL); return; }
+      if (xhr.status === 404 || xhr.status === 410) { window.location.assign(action); return; }
       var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
       var fresh = page.querySelector("[data-notice]");
       var box = document.querySelector("[data-notice]");
-      if (fresh && box) { box.innerHTML = fresh.innerHTML; }
       busy(false);
-      if (box) { box.scrollIntoView({ block: "center" }); }
+      if (!fresh) { notify(form, pageMessage(page)); return; }
+      if (box) {
+        box.innerHTML = fresh.innerHTML;
+        box.scrollIntoView({ block: "center" });
+      }
     });
     xhr.addEventListener("error", function () {
       busy(false);

@@ -1,0 +1,123 @@
+"""Refused uploads on the phone path, in a real headless Chromium against a real `idflow serve`.
+
+With JavaScript the photo goes by XHR, so the page itself must say why an upload was refused:
+- a photo over the server's limit (`data-max-bytes` on the form, from MAX_CONTENT_LENGTH) is
+  refused before anything is sent, with the words of the server's 413 page (a real server cuts
+  the connection on a large body, so the browser could never read that page);
+- an error page without the capture page's notice (here the 400 for a stale CSRF token) has its
+  heading and text shown in the notice;
+- a link that is gone meanwhile (410) opens its page, which says what to do.
+Console errors other than the refused requests' own, script errors and CSP violations fail it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from served import PROJECT, Server, api, free_port, idflow, server_env
+from test_browser import CHROMIUM, CHROMIUM_ARGS, passport_photo, phone_page
+
+from webapp import _ERROR_TEXT
+
+SHOTS = PROJECT / "test-output" / "browser-upload-errors"
+LIMIT_MB = 1
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
+)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    port = free_port()
+    env = server_env(
+        tmp_path / "data", port, IDFLOW_JOB_WORKERS="1", IDFLOW_MAX_UPLOAD_MB=str(LIMIT_MB)
+    )
+    served = Server(port, env, tmp_path / "server.log")
+    try:
+        yield served
+    finally:
+        served.kill()
+
+
+def test_refused_uploads_say_why(server: Server, tmp_path: Path) -> None:
+    from playwright.sync_api import Request, sync_playwright
+
+    created = json.loads(idflow(server.env, "platform", "create", "Upload errors", "--json"))
+    server.start()
+    key = created["secret_key"]
+    session = api(
+        server,
+        key,
+        "POST",
+        "/v1/verification_sessions",
+        {
+            "type": "document",
+            "options": {
+                "document": {"allowed_types": ["passport"], "require_matching_selfie": False}
+            },
+        },
+    )
+    big = tmp_path / "big.jpg"
+    big.write_bytes(b"\xff\xd8\xff\xe0" + bytes(2 * LIMIT_MB * 1024 * 1024))
+    photo = passport_photo(tmp_path / "passport.jpg")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    posts: list[str] = []
+
+    def on_request(sent: Request) -> None:
+        if sent.method == "POST" and sent.url.endswith("/front"):
+            posts.append(sent.url)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = phone_page(browser, problems)
+            page.on("request", on_request)
+            page.goto(session["url"])
+            page.wait_for_url("**/consent")
+            page.get_by_role("button", name="Continue").click()
+            page.wait_for_url("**/front")
+            limit = page.locator("form[data-upload]").get_attribute("data-max-bytes")
+            assert limit == str(LIMIT_MB * 1024 * 1024)
+            notice = page.locator("[data-notice] [role=alert]")
+
+            # (a) Too large: refused in the page, nothing sent, the server's 413 words shown.
+            page.locator("input[type=file]").set_input_files(str(big))
+            notice.wait_for()
+            title, text = _ERROR_TEXT[413]
+            assert notice.inner_text().split() == f"{title} {text}".split()
+            assert posts == []
+            assert page.locator("[data-progress]").is_hidden()
+            page.screenshot(path=str(SHOTS / "1-too-large.png"), full_page=True)
+
+            # (b) A stale CSRF token: the 400 page has no notice; its heading and text are shown.
+            page.locator("input[name=csrf_token]").evaluate("input => { input.value = 'stale'; }")
+            with page.expect_response(lambda r: r.request.method == "POST") as answer:
+                page.locator("input[type=file]").set_input_files(str(photo))
+            assert answer.value.status == 400
+            page.get_by_text("This page was open for too long").wait_for()
+            assert notice.is_visible()
+            assert notice.inner_text().startswith("Something went wrong\n")
+            assert len(posts) == 1
+            assert page.locator("input[type=file]").is_enabled()
+            page.screenshot(path=str(SHOTS / "2-stale-page.png"), full_page=True)
+
+            # (c) The link stopped meanwhile: the 410 opens the link's own page.
+            api(server, key, "POST", f"/v1/verification_sessions/{session['id']}/cancel")
+            page.locator("input[type=file]").set_input_files(str(photo))
+            page.get_by_role("heading", name="This verification was stopped").wait_for()
+            assert page.url.endswith("/front")
+            assert len(posts) == 2
+            page.screenshot(path=str(SHOTS / "3-gone.png"), full_page=True)
+            page.context.close()
+        finally:
+            browser.close()
+
+    refused = "Failed to load resource: the server responded with a status of"
+    assert [p for p in problems if refused not in p] == []
