@@ -109,7 +109,7 @@ def test_modes_never_mix(client: FlaskClient, keys: tuple[ApiPlatform, ApiPlatfo
 @pytest.mark.parametrize("seed", [f"vs_{n}" for n in range(12)])
 def test_simulated_verdicts_are_real_shaped(outcome: str, seed: str) -> None:
     provided = ProvidedDetails(first_name="Anna", last_name="Müller", id_number="C01X00T47")
-    options = VerifyOptions(require_matching_selfie=True)
+    options = VerifyOptions(require_matching_selfie=True, min_age=18)
     verdict = test_mode.simulated_verdict(outcome, seed, "passport", options, provided)
     plain = json.loads(json.dumps(to_plain(verdict)))
     expiry = verdict.report.document.expiration_date
@@ -126,6 +126,22 @@ def test_simulated_verdicts_are_real_shaped(outcome: str, seed: str) -> None:
         assert verdict.last_error is not None and verdict.last_error.code == outcome
     again = test_mode.simulated_verdict(outcome, seed, "passport", options, provided)
     assert again.report == verdict.report  # the same session gets the same made-up document
+
+
+def test_only_outcomes_a_live_session_could_reach_are_offered() -> None:
+    plain = test_mode.outcomes_for(VerifyOptions(), ProvidedDetails())
+    assert set(plain) == {"verified", "document_expired", "document_unverified_other", "real"}
+    everything = test_mode.outcomes_for(
+        VerifyOptions(require_matching_selfie=True, require_id_number=True, min_age=18),
+        ProvidedDetails(),
+    )
+    assert set(everything) == set(test_mode.OUTCOMES)
+    claimed_number = test_mode.outcomes_for(VerifyOptions(), ProvidedDetails(id_number="X1"))
+    assert "id_number_mismatch" in claimed_number
+    with pytest.raises(InvalidRequest):
+        test_mode.simulated_verdict(
+            "selfie_face_mismatch", "vs_1", "passport", VerifyOptions(), ProvidedDetails()
+        )
 
 
 def test_unknown_outcome_is_refused() -> None:
@@ -157,7 +173,10 @@ def test_chosen_outcome_through_the_flow_fires_webhooks(
         to_review(client, link, passport_jpeg())
         page = client.get(f"{link}/review").get_data(as_text=True)
         assert "Test mode" in page and 'value="document_expired"' in page
+        assert 'value="selfie_face_mismatch"' not in page  # this session checks no selfie
         assert f"{link}/samples" in page
+        refused = {"submit": "Submit", "outcome": "selfie_face_mismatch"}
+        assert client.post(f"{link}/review", data=refused).status_code == 422
         response = client.post(f"{link}/review", data={"submit": "Submit", "outcome": outcome})
         assert response.status_code == 303
         run_pending(flow_app)

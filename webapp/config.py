@@ -72,6 +72,7 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "MAX_CONTENT_LENGTH": _int(env, "IDFLOW_MAX_UPLOAD_MB", 15) * 1024 * 1024,
         "ENCRYPTION_KEYS": env.get("IDFLOW_ENCRYPTION_KEYS") or "",
         "RETENTION_DAYS": _int(env, "IDFLOW_RETENTION_DAYS", 30),
+        "MIN_AGE": _int(env, "IDFLOW_MIN_AGE", 18),
         "BEHIND_HTTPS": _flag(env, "IDFLOW_BEHIND_HTTPS", False),
         "PROXY_HOPS": _int(env, "IDFLOW_PROXY_HOPS", 0),
         "RATELIMIT_ENABLED": _flag(env, "IDFLOW_RATELIMIT_ENABLED", True),

@@ -55,9 +55,21 @@ OUTCOMES: dict[str, str] = {
     "under_supported_age": "Under the supported age",
     REAL_CHECKS: "Run the real checks on my photos",
 }
-TEST_MIN_AGE = 18  # the age the simulated under-age holder falls short of
 _MISMATCH_SIMILARITY = 0.31
 _MATCH_SIMILARITY = 0.93
+
+
+def outcomes_for(options: VerifyOptions, provided: ProvidedDetails) -> dict[str, str]:
+    """What QA may pick for a session: only verdicts a live session with the same options could
+    reach (no face mismatch without a selfie check), so webhooks and reports stay true to live."""
+    unreachable = set()
+    if not options.require_matching_selfie:
+        unreachable.add("selfie_face_mismatch")
+    if not options.require_id_number and provided.id_number is None:
+        unreachable.add("id_number_mismatch")
+    if options.min_age is None:
+        unreachable.add("under_supported_age")
+    return {name: label for name, label in OUTCOMES.items() if name not in unreachable}
 
 
 def is_simulated(outcome: str | None) -> bool:
@@ -108,8 +120,8 @@ def simulated_verdict(
     today: date | None = None,
 ) -> Verdict:
     """The verdict `outcome` names, for a session whose id is `seed` (the same data every time)."""
-    if not is_simulated(outcome) or outcome not in OUTCOMES:
-        raise InvalidRequest(f"Not a test outcome: {outcome!r}.", param="outcome")
+    if not is_simulated(outcome) or outcome not in outcomes_for(options, provided):
+        raise InvalidRequest(f"Not a test outcome for this session: {outcome!r}.", param="outcome")
     day = today or date.today()
     identity = _identity(seed, document_type, day)
     data = _document_data(identity, document_type, provided)
@@ -128,9 +140,9 @@ def simulated_verdict(
             issued_date=_years_before(expired, 10).isoformat(),
         )
         document_error = check_expiry(data, day)
-    elif outcome == "under_supported_age":
-        data = replace(data, dob=_years_before(day, TEST_MIN_AGE - 3).isoformat())
-        document_error = check_age(data, TEST_MIN_AGE, day)
+    elif outcome == "under_supported_age" and options.min_age is not None:
+        data = replace(data, dob=_years_before(day, options.min_age - 3).isoformat())
+        document_error = check_age(data, options.min_age, day)
     elif outcome == "document_unverified_other":
         data = DocumentData(
             "none", data.type, None, None, (), None, None, None, None, None, None, False

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, BinaryIO, Literal
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -233,8 +233,11 @@ def submit(db: Session, session: VerificationSession, outcome: str | None = None
         raise InvalidState("Some photos are still missing.")
     payload = {"session_id": session.id}
     if outcome is not None:
-        if session.livemode or outcome not in test_mode.OUTCOMES:
+        if session.livemode:
             raise InvalidRequest("Only a test session can choose its outcome.", param="outcome")
+        if outcome not in test_outcomes(session):
+            message = f"Not a test outcome for this session: {outcome!r}."
+            raise InvalidRequest(message, param="outcome")
         if test_mode.is_simulated(outcome):
             payload["outcome"] = outcome
     moved = db.execute(  # two submits at once: only one moves the session on
@@ -271,12 +274,20 @@ def _provided(details: dict[str, Any]) -> ProvidedDetails:
 
 
 def _options(session: VerificationSession) -> VerifyOptions:
+    """The checks a session asks for, plus the server's minimum age (`IDFLOW_MIN_AGE`)."""
     document = session.options["document"]
+    min_age = int(current_app.config["MIN_AGE"])
     return VerifyOptions(
         allowed_types=tuple(document["allowed_types"]),
         require_id_number=bool(document["require_id_number"]) or session.type == "id_number",
         require_matching_selfie=bool(document["require_matching_selfie"]),
+        min_age=min_age if min_age > 0 else None,
     )
+
+
+def test_outcomes(session: VerificationSession) -> dict[str, str]:
+    """The outcomes QA may pick on this test session's review page."""
+    return test_mode.outcomes_for(_options(session), _provided(session.provided_details))
 
 
 def report_payload(

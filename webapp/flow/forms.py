@@ -8,8 +8,6 @@ from wtforms import RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from webapp.test_mode import OUTCOMES
-
 DOCUMENT_LABELS = {
     "passport": "Passport",
     "id_card": "Identity card",
@@ -51,6 +49,11 @@ class TestSubmitForm(SubmitForm):
     outcome = RadioField(
         "Outcome (test mode)",
         validators=[InputRequired("Choose an outcome.")],
-        choices=[SelectChoice(value, label) for value, label in OUTCOMES.items()],
+        choices=[],
         default="verified",
     )
+
+    def offer(self, outcomes: dict[str, str]) -> TestSubmitForm:
+        """Only the outcomes this session could reach are choices."""
+        self.outcome.choices = [SelectChoice(value, label) for value, label in outcomes.items()]
+        return self

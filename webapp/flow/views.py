@@ -352,7 +352,10 @@ def review(token: str) -> ResponseReturnValue:
     if (moved := _ahead(session, "review")) is not None:
         return moved
     db = db_session()
-    form = SubmitForm() if session.livemode else TestSubmitForm()
+    if session.livemode:
+        form: SubmitForm = SubmitForm()
+    else:
+        form = TestSubmitForm().offer(verification.test_outcomes(session))
     if _submitted(form):
         verification.submit(db, session, None if session.livemode else form.outcome.data)
         db.commit()
@@ -366,7 +369,7 @@ def review(token: str) -> ResponseReturnValue:
         }
         for step in verification.capture_steps(session)
     ]
-    return _page(
+    page = _page(
         "flow/review.html",
         session,
         "review",
@@ -375,6 +378,7 @@ def review(token: str) -> ResponseReturnValue:
         document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
         samples_url=None if session.livemode else url_for("flow.samples", token=token),
     )
+    return page, 422 if request.method == "POST" else 200
 
 
 @bp.get("/<token>/processing")
