@@ -144,6 +144,42 @@ def test_a_post_without_csrf_token_is_refused(
     assert session_row(app, session_id).consented_at is not None
 
 
+@pytest.mark.parametrize("step", ["consent", "document", "front", "review"])
+def test_every_form_refuses_a_post_without_its_csrf_token(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, step: str
+) -> None:
+    """Each screen's form checks its own token; a forged cross-site POST changes nothing."""
+    session_id, link = start(
+        client, platform, options={"document": {"allowed_types": ["passport", "id_card"]}}
+    )
+    app.config["WTF_CSRF_ENABLED"] = False  # walk up to `step` the easy way
+    if step != "consent":
+        consent(client, link)
+    if step in ("front", "review"):
+        client.post(f"{link}/document", data={"document_type": "passport"})
+    if step == "review":
+        assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    app.config["WTF_CSRF_ENABLED"] = True
+    before = session_row(app, session_id)
+    forged = {
+        "consent": {"accept": "Continue"},
+        "document": {"document_type": "id_card"},
+        "review": {"submit": "Submit"},
+    }
+    if step == "front":
+        refused = send(client, f"{link}/front", passport_photo())
+    else:
+        refused = client.post(f"{link}/{step}", data=forged[step])
+    assert refused.status_code == 400 and "reload the page" in html(refused)
+    after = session_row(app, session_id)
+    assert (after.status, after.consented_at, after.document_type) == (
+        before.status,
+        before.consented_at,
+        before.document_type,
+    )
+    assert client.get(link).headers["Location"] == f"{link}/{step}"
+
+
 def test_decline_returns_to_the_platform_with_the_session_id(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
