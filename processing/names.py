@@ -9,6 +9,10 @@ short. They stay strict about everything else. The rules, in the order they are 
   ICAO 9303 transliteration (Ä -> AE, ß -> SS, Ø -> OE ...) and the accent-stripped one
   (Ä -> A). Two names are equal when any spelling of one equals any spelling of the other,
   component by component or with the separators removed altogether ("McDonald" = "MC DONALD").
+* The document's name also has a third spelling, its ICAO digraphs (AE, OE, UE, AA) cut to the
+  bare vowel, since "Muller" is how most people type Müller when the MRZ says MUELLER. Only the
+  document gets it: an MRZ "MULLER" cannot come from a claimed "Mueller". Pairs that are usually
+  two real vowels are kept ("Michal" is not MICHAEL, see `SPELLED_OUT_LETTER`).
 * Given names: the claimed first name may be the document's leading given names with the later
   ones left out ("Anna" for "ANNA MARIA"), and may abbreviate a later one to an initial
   ("Anna M." for "ANNA MARIA"). A claimed name that is only a later given name ("Maria" for
@@ -26,6 +30,7 @@ Everything else is a mismatch. Details never quote the names, so a caller may lo
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,6 +43,23 @@ MISMATCH = "document_name_mismatch"
 # ICAO 9303 cuts a surname only when it fills a name field of 30 to 39 characters, yet older
 # documents follow other rules; below this many letters a prefix says too little about the name.
 MIN_TRUNCATED_SURNAME = 10
+
+# The letter ICAO 9303 adds when spelling out Ä, Ö, Ü (AE, OE, UE) and Å (AA), where a careful
+# human would read it as one: MUELLER, JUERGEN, SOEREN, LINDSTROEM, HAAKAN. Kept where the pair
+# is usually two real vowels, as dropping a letter there gives another person's name:
+# * at the end of a name component: JOE (Jo), ZOE, CHLOE, ENRIQUE;
+# * before a final L, maybe followed by vowels only, the -el of Hebrew names: MICHAEL (Michal),
+#   RAFAEL (Rafal), GAEL (Gal), MICHAELA (Michala), SAMUEL, MANUELA, JOEL, NOELLE;
+# * AA with fewer than two letters after it, the Dutch double vowel: DAAN (Dan), KLAAS (Klas),
+#   GRAAF (Graf), HAAN (Han), ISAAC. Å is mostly followed by more: AASA, HAAKAN, PAALSSON.
+# The price: Gül (GUEL) or Aygül typed without the umlaut go to an operator.
+SPELLED_OUT_LETTER = re.compile(
+    r"""
+    (?<=[AOU])E (?=[A-Z]) (?!L+[AEIOU]*(?![A-Z]))  # AE OE UE, then a letter, not a final -el
+    | (?<=A)A (?=[A-Z]{2})                         # AA, then at least two letters
+    """,
+    re.VERBOSE,
+)
 
 Components = tuple[str, ...]
 
@@ -58,9 +80,25 @@ def spellings(name: str) -> frozenset[Components]:
     is how states that do not spell umlauts out write their MRZs. Letters without a
     decomposition (ß, Ø, Æ, Þ ...) keep their ICAO spelling in both forms.
     """
-    icao = transliterate(name)
-    plain = transliterate(unicodedata.normalize("NFKD", name))
-    return frozenset(_components(form) for form in (icao, plain))
+    return frozenset(_components(form) for form in _forms(name))
+
+
+def document_spellings(name: str) -> frozenset[Components]:
+    """`spellings` plus the document name with its ICAO digraphs cut to the bare vowel.
+
+    People without umlaut keys type "Jurgen Muller" for the MRZ's JUERGEN MUELLER. Every
+    digraph is cut at once, as someone without those keys types none of them, which also keeps
+    one extra spelling rather than one per combination. Digraphs that are more often two real
+    vowels stay (`SPELLED_OUT_LETTER`), so that "Michal" still differs from MICHAEL.
+    """
+    forms = _forms(name)
+    cut = (SPELLED_OUT_LETTER.sub("", form) for form in forms)
+    return frozenset(_components(form) for form in (*forms, *cut))
+
+
+def _forms(name: str) -> tuple[str, str]:
+    """The ICAO and the accent-stripped transliteration, with '<' between components."""
+    return transliterate(name), transliterate(unicodedata.normalize("NFKD", name))
 
 
 def _components(form: str) -> Components:
@@ -113,7 +151,7 @@ def _one_part(
 ) -> NameMatch:
     """Only one of the names was claimed: compare that one alone."""
     part = "surname" if surname else "given name"
-    said, printed = spellings(claimed), spellings(document)
+    said, printed = spellings(claimed), document_spellings(document)
     if not any(said):
         return NameMatch(False, MISMATCH, f"The claimed {part} has no Latin letters to compare.")
     if not any(printed) and (surname or not truncated):
@@ -159,8 +197,8 @@ def compare_names(
         )
     first = spellings(claimed_first)
     last = spellings(claimed_last)
-    surname = spellings(document_surname)
-    given = spellings(document_given_names)
+    surname = document_spellings(document_surname)
+    given = document_spellings(document_given_names)
     if not any(last):
         return NameMatch(False, MISMATCH, "The claimed surname has no Latin letters to compare.")
     if not any(surname):

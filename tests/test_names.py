@@ -8,7 +8,13 @@ import json
 import pytest
 
 from processing.mrz.compose import name_field, split_name_field
-from processing.names import MISMATCH, NameMatch, compare_names, spellings
+from processing.names import (
+    MISMATCH,
+    NameMatch,
+    compare_names,
+    document_spellings,
+    spellings,
+)
 
 
 def _compare(first: str, last: str, surname: str, given: str, **flags: bool) -> NameMatch:
@@ -223,3 +229,67 @@ def test_spellings_of_a_name() -> None:
         ("MULLER", "LUDENSCHEID"),
     }
     assert spellings("Strauß") == {("STRAUSS",)}
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "surname", "given"),
+    [
+        ("Jurgen", "Muller", "MUELLER", "JUERGEN"),
+        ("Soren", "Sorensen", "SOERENSEN", "SOEREN"),
+        ("Hakan", "Lindstrom", "LINDSTROEM", "HAAKAN"),
+        ("Asa", "Schafer-Gunther", "SCHAEFER GUENTHER", "AASA"),
+        ("Jürgen", "Muller", "MUELLER", "JUERGEN"),  # each name typed its own way
+    ],
+)
+def test_umlauts_typed_without_diacritics_match_the_mrz(
+    first: str, last: str, surname: str, given: str
+) -> None:
+    """Without umlaut keys people type the bare vowel where the MRZ spells out AE, OE, UE, AA."""
+    result = _compare(first, last, surname, given)
+    assert result == NameMatch(True, None, result.detail)
+    assert "up to spelling" in result.detail
+
+
+def test_only_the_document_drops_the_spelled_out_letter() -> None:
+    """An MRZ MUELLER can come from Müller typed "Muller"; an MRZ MULLER never from "Mueller"."""
+    assert _compare("Anna", "Muller", "MUELLER", "ANNA").match
+    assert not _compare("Anna", "Mueller", "MULLER", "ANNA").match
+    assert compare_names(None, "Muller", document_surname="MUELLER", document_given_names="").match
+    assert not compare_names(
+        None, "Mueller", document_surname="MULLER", document_given_names=""
+    ).match
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "surname", "given"),
+    [
+        ("Michal", "Nowak", "NOWAK", "MICHAEL"),  # -el of Hebrew names: another name
+        ("Rafal", "Nowak", "NOWAK", "RAFAEL"),
+        ("Michala", "Nowak", "NOWAK", "MICHAELA"),
+        ("Samul", "Cohen", "COHEN", "SAMUEL"),
+        ("Jo", "Smith", "SMITH", "JOE"),  # at the end of a name
+        ("Dan", "Jansen", "JANSEN", "DAAN"),  # Dutch double vowel
+        ("Klas", "Jansen", "JANSEN", "KLAAS"),
+        ("Anna", "Graf", "GRAAF", "ANNA"),
+        ("Jurgen", "Mueller-Ludenscheid", "MUELLER LUEDENSCHEID", "JUERGEN"),  # half spelled out
+        ("Jurgen", "Miller", "MUELLER", "JUERGEN"),  # still a different name
+    ],
+)
+def test_dropping_a_real_vowel_does_not_match(
+    first: str, last: str, surname: str, given: str
+) -> None:
+    result = _compare(first, last, surname, given)
+    assert not result.match
+    assert result.reason == MISMATCH
+
+
+def test_document_spellings_of_a_name() -> None:
+    assert document_spellings("MUELLER LUEDENSCHEID") == {
+        ("MUELLER", "LUEDENSCHEID"),
+        ("MULLER", "LUDENSCHEID"),
+    }
+    assert document_spellings("MICHAEL LINDSTROEM") == {
+        ("MICHAEL", "LINDSTROEM"),
+        ("MICHAEL", "LINDSTROM"),
+    }
+    assert document_spellings("JOE") == spellings("JOE") == {("JOE",)}
