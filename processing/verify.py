@@ -99,6 +99,9 @@ class SelfieCheck:
     similarity: float | None
     selfie_face_found: bool
     document_face_found: bool
+    # The face detector that ran: "yunet", or "dlib_hog" when the YuNet model is not installed
+    # (less reliable on small or tilted faces, so a report says so); None when none ran.
+    detector: str | None = None
 
 
 @dataclass(frozen=True)
@@ -510,9 +513,9 @@ def check_selfie(
     found = (match.selfie_faces > 0, match.portrait_faces > 0)
     similarity = match.similarity if match.distance is not None else None
     if match.reason_code is None:
-        return SelfieCheck("verified", None, similarity, *found)
+        return SelfieCheck("verified", None, similarity, *found, match.detector)
     error = CheckError(_SELFIE_CODES[match.reason_code], _SELFIE_REASONS[match.reason_code])
-    return SelfieCheck("unverified", error, similarity, *found)
+    return SelfieCheck("unverified", error, similarity, *found, match.detector)
 
 
 def document_check(data: DocumentData, error: CheckError | None) -> DocumentCheck:

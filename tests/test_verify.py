@@ -230,6 +230,24 @@ def test_selfie_of_the_holder_is_verified(obama_passport: ReadSample) -> None:
     assert selfie is not None and selfie.status == "verified"
     assert selfie.similarity is not None and selfie.similarity > 0.5
     assert selfie.selfie_face_found and selfie.document_face_found
+    assert selfie.detector == "yunet"
+
+
+@needs_shared
+def test_the_report_says_when_the_hog_fallback_detected_the_faces(
+    obama_passport: ReadSample, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("IDFLOW_MODELS_DIR", str(tmp_path / "no-models"))
+    selfie = photo_bytes(FACES / "obama" / "obama2.jpg")
+    verdict = evaluate(
+        obama_passport.result,
+        selfie,
+        VerifyOptions(require_matching_selfie=True),
+        ProvidedDetails(),
+        today=TODAY,
+    )
+    assert verdict.report.selfie is not None
+    assert verdict.report.selfie.detector == "dlib_hog"
 
 
 @needs_shared
