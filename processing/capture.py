@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,6 +90,7 @@ MESSAGES: dict[str, str] = {
     "multiple_faces": "More than one face is in the photo. Make sure only you are in the picture.",
     "face_too_small": "Your face is too small in the photo. Hold the phone closer so your face "
     "fills most of the picture.",
+    "photo_not_live": "This photo was taken earlier. Take a new photo now with your camera.",
 }
 _WRONG_SIDE: dict[tuple[CaptureDocumentType, Step], str] = {
     ("id_card", "front"): "This looks like the back of the card. Photograph the front, with the "
@@ -303,9 +305,13 @@ def check_capture(
     document_type: CaptureDocumentType,
     *,
     detector_model: Path | None = None,
+    taken_after: datetime | None = None,
 ) -> CaptureCheck:
     """Accept this upload for `step` of a `document_type` capture, or say what to fix.
 
+    `taken_after` (the camera's local time, so give a day's slack for time zones) refuses a
+    photo whose EXIF says it was taken before: a live capture was asked for, not one from the
+    gallery. Photos without a capture time (a browser's live camera) pass.
     `detector_model` overrides the installed YuNet face detector file. Raises OCREngineError when
     Tesseract is missing and FaceDetectorError when a given YuNet file cannot run on a selfie:
     no photo can fix either.
@@ -314,12 +320,15 @@ def check_capture(
     findings: list[Finding] = []
     verdict: tuple[str, str] | None
     try:
-        image = load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE).image
+        loaded = load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE)
     except ImageError as exc:
         findings.append(Finding(exc.code, exc.reason))
         verdict = _LOAD_CODES.get(exc.code, "not_an_image"), exc.reason
     else:
-        if step == "selfie":
+        image, taken_at = loaded.image, loaded.taken_at
+        if taken_after is not None and taken_at is not None and taken_at < taken_after:
+            verdict = _verdict("photo_not_live")
+        elif step == "selfie":
             verdict, findings = _judge_selfie(image, detector_model)
         elif (document_type, step) == ("passport", "back"):
             verdict = _verdict("side_not_needed")

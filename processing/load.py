@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Literal, cast
 
@@ -34,6 +35,8 @@ ACCEPTED_FORMATS: tuple[ImageFormat, ...] = ("JPEG", "PNG", "WEBP", "HEIF")
 MAX_ASPECT = 4.0  # a phone photo is at most ~2.3:1 (21:9); beyond 4:1 it is a strip, not a photo
 _PNG_END = b"IEND\xaeB`\x82"  # the IEND chunk with its fixed CRC
 _ORIENTATION_TAG = 0x0112
+_EXIF_IFD = 0x8769
+_DATE_TIME_ORIGINAL = 0x9003
 _ACCEPTED_HINT = "Use a JPEG, PNG, WebP or HEIC photo"
 
 
@@ -43,6 +46,7 @@ class LoadedImage:
     format: ImageFormat
     original_size: tuple[int, int]  # (width, height) as stored, before the EXIF rotation
     exif_rotated: bool
+    taken_at: datetime | None = None  # EXIF DateTimeOriginal: the camera's local time, no zone
 
 
 def _open(data: bytes) -> Image.Image:
@@ -50,9 +54,7 @@ def _open(data: bytes) -> Image.Image:
     if not data:
         raise NotAnImageError(f"The file is empty. {_ACCEPTED_HINT}.")
     if data.lstrip()[:5] == b"%PDF-":
-        raise NotAnImageError(
-            f"This is a PDF document, not a photo. {_ACCEPTED_HINT} instead."
-        )
+        raise NotAnImageError(f"This is a PDF document, not a photo. {_ACCEPTED_HINT} instead.")
     # Pillow warns at open about corrupt metadata (EXIF read for the DPI) and about more than
     # 89 Mpx; neither matters here: EXIF is optional and our own pixel limit is checked next.
     with warnings.catch_warnings():
@@ -72,9 +74,7 @@ def _open(data: bytes) -> Image.Image:
         try:
             other = Image.open(io.BytesIO(data))
         except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError):
-            raise NotAnImageError(
-                f"The file is not a photo. {_ACCEPTED_HINT}."
-            ) from None
+            raise NotAnImageError(f"The file is not a photo. {_ACCEPTED_HINT}.") from None
     kind = other.format or "unknown"
     other.close()
     raise UnsupportedFormatError(f"{kind} images are not accepted. {_ACCEPTED_HINT}.")
@@ -129,6 +129,17 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
+def _taken_at(image: Image.Image) -> datetime | None:
+    """When the camera says the photo was taken; None when it does not say or cannot be read."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            value = image.getexif().get_ifd(_EXIF_IFD).get(_DATE_TIME_ORIGINAL)
+            return datetime.strptime(str(value).strip("\x00 "), "%Y:%m:%d %H:%M:%S")
+        except (*_EXIF_ERRORS, AttributeError):  # absent, malformed, or not a date
+            return None
+
+
 def _upright(image: Image.Image) -> tuple[Image.Image, bool]:
     if _orientation(image) == 1:
         return image, False
@@ -181,11 +192,12 @@ def load_image(
             width, height = original_size
             image.draft("RGB", (width * max_side // longest, height * max_side // longest))
         _decode(image, data)
+        taken_at = _taken_at(image)
         upright, rotated = _upright(image)
         pixels = _to_bgr(upright)
     if max_side is not None:
         pixels = _fit_within(pixels, max_side)
-    return LoadedImage(pixels, fmt, original_size, rotated)
+    return LoadedImage(pixels, fmt, original_size, rotated, taken_at)
 
 
 def _fit_within(image: NDArray[np.uint8], longest_side: int) -> NDArray[np.uint8]:

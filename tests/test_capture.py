@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
+from datetime import datetime
 
 import cv2
 import numpy as np
@@ -147,6 +149,21 @@ def test_passport_page_without_its_mrz_is_reported_missing() -> None:
     result = check(jpeg(page), "front", "passport")
     assert result.code == "mrz_not_found"
     assert result.message is not None and "<<<" in result.message
+
+
+def test_a_photo_taken_before_a_live_capture_was_asked_for_is_refused() -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:01 09:00:00"  # DateTimeOriginal
+    page = Image.fromarray(np.ascontiguousarray(side_of("td3", 1, "front")[:, :, ::-1]))
+    buffer = io.BytesIO()
+    page.save(buffer, "JPEG", quality=92, exif=exif)
+    old_photo = buffer.getvalue()
+    since = datetime(2026, 11, 29, 12, 0)
+    refused = check_capture(old_photo, "front", "passport", taken_after=since)
+    assert (refused.code, refused.message) == ("photo_not_live", MESSAGES["photo_not_live"])
+    assert check(old_photo, "front", "passport").accepted  # no live capture asked for
+    fresh = check_capture(jpeg(side_of("td3", 1, "front")), "front", "passport", taken_after=since)
+    assert fresh.accepted  # no capture time: a browser camera's frame
 
 
 def test_random_bytes_are_not_an_image() -> None:

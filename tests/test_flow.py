@@ -17,6 +17,7 @@ from conftest import ApiPlatform
 from flask import Flask
 from flask.testing import FlaskClient
 from numpy.typing import NDArray
+from PIL import Image
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -403,6 +404,35 @@ def test_a_file_of_another_session_is_not_served(
     stolen = client.get(f"{mine}/files/{file_id}")
     assert stolen.status_code == 404 and stolen.mimetype == "text/html"
     assert client.get(f"{mine}/files/../../{theirs}/files/{file_id}").status_code == 404
+
+
+def with_capture_time(data: bytes, taken: str) -> bytes:
+    """The JPEG again, with an EXIF DateTimeOriginal as a phone's camera writes it."""
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = taken
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(data)).save(buffer, "JPEG", quality=95, exif=exif)
+    return buffer.getvalue()
+
+
+def test_live_capture_refuses_a_photo_from_earlier(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    options = {"document": {"allowed_types": ["passport"], "require_live_capture": True}}
+    _, link = start(client, platform, options=options)
+    consent(client, link)
+    page = html(client.get(f"{link}/front"))
+    assert "Take a photo" in page and "or choose" not in page and "data-live-only" in page
+    old = with_capture_time(passport_photo(), "2024:05:01 09:00:00")
+    refused = send(client, f"{link}/front", old)
+    assert refused.status_code == 422 and MESSAGES["photo_not_live"] in html(refused)
+    fresh = with_capture_time(passport_photo(), utcnow().strftime("%Y:%m:%d %H:%M:%S"))
+    assert send(client, f"{link}/front", fresh).status_code == 303
+
+    _, relaxed = start(client, platform, options={"document": {"allowed_types": ["passport"]}})
+    consent(client, relaxed)
+    assert "Take or choose a photo" in html(client.get(f"{relaxed}/front"))
+    assert send(client, f"{relaxed}/front", old).status_code == 303
 
 
 def test_selfie_step_uses_the_front_camera(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import struct
 import zlib
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -85,6 +86,22 @@ def test_invalid_orientation_is_ignored(value: int) -> None:
     loaded = load_image(encode(photo(), "JPEG", exif=exif))
     assert not loaded.exif_rotated
     assert loaded.image.shape == (480, 640, 3)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2020:01:02 10:30:00", datetime(2020, 1, 2, 10, 30)),
+        ("2020:01:02 10:30:00\x00", datetime(2020, 1, 2, 10, 30)),
+        ("    :  :     :  :  ", None),  # how some cameras write "unknown"
+        ("yesterday", None),
+    ],
+)
+def test_capture_time_comes_from_exif(value: str, expected: datetime | None) -> None:
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = value  # DateTimeOriginal
+    assert load_image(encode(photo(), "JPEG", exif=exif)).taken_at == expected
+    assert load_image(encode(photo(), "JPEG")).taken_at is None
 
 
 def test_corrupt_exif_block_is_ignored() -> None:

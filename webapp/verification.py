@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 
 from flask import Flask, current_app
@@ -180,6 +180,20 @@ def _count_rejection(db: Session, session: VerificationSession, max_attempts: in
         webhooks.emit(db, session, "identity.verification_session.canceled")
 
 
+# EXIF capture times are the camera's local time, UTC-12 to UTC+14: older than this is older
+# than today wherever the phone is.
+_LIVE_CAPTURE_SLACK = timedelta(hours=26)
+
+
+def requires_live_capture(session: VerificationSession) -> bool:
+    return bool(session.options["document"].get("require_live_capture"))
+
+
+def live_capture_since() -> datetime:
+    """The earliest camera time a live capture may carry (naive, like EXIF's)."""
+    return utcnow().replace(tzinfo=None) - _LIVE_CAPTURE_SLACK
+
+
 def save_upload(
     db: Session,
     files: Storage,
@@ -197,7 +211,12 @@ def save_upload(
     if step not in capture_steps(session) or session.document_type is None:
         raise InvalidRequest("This photo is not part of this verification.", param="step")
     data = stream.read()
-    check = check_capture(data, step, session.document_type)  # type: ignore[arg-type]
+    check = check_capture(
+        data,
+        step,
+        session.document_type,  # type: ignore[arg-type]
+        taken_after=live_capture_since() if requires_live_capture(session) else None,
+    )
     upload_id = new_id("file")
     key = f"sessions/{session.id}/{upload_id}"
     size = files.save(key, io.BytesIO(data))

@@ -341,6 +341,7 @@ def capture(token: str, step: verification.CaptureStep) -> ResponseReturnValue:
         document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
         guide="face" if step == "selfie" else guide,
         facing="user" if step == "selfie" else "environment",
+        live_only=verification.requires_live_capture(session),
         qr=_qr_code(session) if step != "selfie" else None,
     )
     return page, 422 if request.method == "POST" else 200
