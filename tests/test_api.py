@@ -164,6 +164,8 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
         ({"type": "document", "return_url": "http://[zz]/"}, "return_url", None),
         ({"type": "document", "return_url": "http://a.example:99999/x"}, "return_url", None),
         ({"type": "document", "client_reference_id": "x" * 501}, "client_reference_id", None),
+        ({"type": "document", "metadata": {"score": float("nan")}}, "metadata[score]", None),
+        ({"type": "document", "metadata": {"score": float("inf")}}, "metadata[score]", None),
         (
             {"type": "document", "provided_details": {"dob": "1987-13-01"}},
             "provided_details[dob]",

@@ -12,6 +12,7 @@ one place and the API and the hosted flow cannot disagree.
 from __future__ import annotations
 
 import json
+import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -195,7 +196,11 @@ def _metadata(raw: Any) -> dict[str, str]:
             raise InvalidRequest(
                 f"metadata keys must be 1-{_METADATA_KEY_LENGTH} characters.", param="metadata"
             )
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
+        if (
+            not isinstance(value, str | int | float)
+            or isinstance(value, bool)
+            or (isinstance(value, float) and not math.isfinite(value))  # JSON's NaN, 1e400
+        ):
             raise InvalidRequest("metadata values must be strings.", param=f"metadata[{key}]")
         text = str(value)
         if len(text) > _METADATA_VALUE_LENGTH:
