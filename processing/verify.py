@@ -35,12 +35,17 @@ ALL_TYPES: tuple[AllowedType, ...] = ("passport", "id_card", "driving_license")
 CheckStatus = Literal["verified", "unverified"]
 VerdictStatus = Literal["verified", "requires_input"]
 
-# A printed number one character away from the MRZ's is an OCR slip, not another document.
+# A printed number one character away from the MRZ's (two for numbers of 8 or more characters,
+# where OCR also splits one: PS09M6TWLY for P89M6TWLY) is an OCR slip, not another document:
+# two documents' numbers differ in nearly every character.
 _MAX_NUMBER_SLIPS = 1
+_LONG_NUMBER = 8
 # OCR of printed numbers confuses these letters and digits (CNPTS5CVPO read for CNPT5CVP0); they
 # are folded together before counting slips. Readings below _NUMBER_TRUST are not compared at all.
 _LOOKALIKES = str.maketrans("OQDILZSBG", "000112586")
 _NUMBER_TRUST = 0.5
+# A printed number read only in part (478071 of A93478071) agrees from this many characters on.
+_MIN_PARTIAL_NUMBER = 6
 _MAX_NAME_SLIPS = 1  # the same for a printed name against the MRZ's
 # Visual-zone confidence from which a printed field may contradict the MRZ: on generated documents
 # correct dates read at 0.94-0.96 and names at 0.67-0.96, while a misread name ("POR" for ÞÓR,
@@ -49,6 +54,8 @@ _VISUAL_TRUST = 0.85
 # The letter ICAO 9303 adds when spelling out Ä, Ö, Ü (AE, OE, UE) and Å (AA); OCR of the printed
 # name usually reads the bare vowel.
 _ICAO_DIGRAPH = re.compile(r"(?<=[AOU])E|(?<=A)A")
+# OCR reads the printed Þ (Icelandic; the MRZ spells it TH) as a P: PORSDOTTIR for ÞORSDÓTTIR.
+_THORN_READ_AS_P = re.compile("TH")
 _NOT_ALNUM = re.compile(r"[^0-9A-Z]")
 
 
@@ -299,7 +306,9 @@ def check_same_document(result: DocumentResult) -> CheckError | None:
     if printed is None or printed.confidence < _NUMBER_TRUST or not machine:
         return None
     a, b = (normalise_number(n).translate(_LOOKALIKES) for n in (printed.value, machine))
-    if _edit_distance(a, b) <= _MAX_NUMBER_SLIPS:
+    if _edit_distance(a, b) <= _MAX_NUMBER_SLIPS + (len(b) >= _LONG_NUMBER):
+        return None
+    if len(a) >= _MIN_PARTIAL_NUMBER and a in b:  # only part of it was read
         return None
     where = "the back" if len(result.sides) > 1 else "the machine-readable data"
     return CheckError(
@@ -335,10 +344,8 @@ def _printed_name_agrees(printed: str, machine: str, *, surname: bool, truncated
         return True
     read = _name_letters(printed)
     spelled = _name_letters(machine)
-    return any(
-        _edit_distance(read, form) <= _MAX_NAME_SLIPS
-        for form in (spelled, _ICAO_DIGRAPH.sub("", spelled))
-    )
+    forms = (spelled, _ICAO_DIGRAPH.sub("", spelled), _THORN_READ_AS_P.sub("P", spelled))
+    return any(_edit_distance(read, form) <= _MAX_NAME_SLIPS for form in forms)
 
 
 def check_mrz_matches_visual(result: DocumentResult) -> CheckError | None:

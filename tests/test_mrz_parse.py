@@ -148,6 +148,15 @@ def test_names_with_parts_and_truncation() -> None:
     assert mrz.names_truncated
 
 
+def test_a_later_name_dropped_after_its_separator_counts_as_truncated() -> None:
+    name = "FEATHERSTONEHAUGH<CHOLMONDELEY<<OLIVER<"  # OLIVER JAMES: JAMES did not fit
+    assert len(name) == 39
+    mrz = parse_mrz(("P<GBR" + name, TD3[1]), today=TODAY)
+    assert mrz.given_names == "OLIVER" and mrz.names_truncated
+    room_left = parse_mrz(("P<GBRFEATHERSTONEHAUGH<CHOLMONDELEY<<OLLI<<<", TD3[1]), today=TODAY)
+    assert room_left.given_names == "OLLI" and not room_left.names_truncated
+
+
 def test_surname_only() -> None:
     mrz = parse_mrz(("P<UTOERIKSSON" + "<" * 31, TD3[1]), today=TODAY)
     assert (mrz.surname, mrz.given_names, mrz.names_truncated) == ("ERIKSSON", "", False)

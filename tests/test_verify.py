@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,9 +28,11 @@ from processing.verify import (
     Verdict,
     VerifyOptions,
     check_mrz_matches_visual,
+    check_same_document,
     evaluate,
     verify,
 )
+from processing.visual import VisualField, VisualZone
 
 TODAY = date(2026, 11, 25)
 FACES = SHARED / "samples" / "faces"
@@ -284,6 +287,27 @@ def test_document_without_portrait(obama_passport: ReadSample) -> None:
     assert_fails(verdict, "selfie_document_missing_photo")
 
 
+@pytest.mark.parametrize(
+    ("printed", "agrees"),
+    [
+        (lambda n: n, True),
+        (lambda n: n[3:], True),  # only the end was read
+        (lambda n: n[5:], False),  # too little of it to say
+        (lambda n: n[:2] + "S0" + n[3:], True),  # one character read as two
+        (lambda n: "".join("W" if i in (0, 4, 8) else c for i, c in enumerate(n)), False),
+        (lambda n: n[::-1], False),  # another document's number
+    ],
+)
+def test_printed_number_against_the_mrz(
+    passport: ReadSample, printed: Callable[[str], str], agrees: bool
+) -> None:
+    mrz = passport.result.mrz
+    assert mrz is not None and len(mrz.document_number) == 9
+    zone = VisualZone("", {"document_number": VisualField(printed(mrz.document_number), 0.6)})
+    result = dataclasses.replace(passport.result, visual=zone)
+    assert (check_same_document(result) is None) == agrees
+
+
 def test_id_card_front_must_belong_to_the_back() -> None:
     # The printed number on the front (visual zone) is compared with the back's MRZ.
     front = make_document("td1", 3, today=TODAY).front
@@ -376,6 +400,20 @@ def test_printed_zone_contradicting_the_mrz_fails(changes: dict[str, Any], field
     verdict = verify(png(front), png(back), None, VerifyOptions(), ProvidedDetails(), today=TODAY)
     assert_fails(verdict, "document_unverified_other")
     assert verdict.last_error == error
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [
+        1,  # Icelandic: the printed Þ reads as P, the MRZ spells it TH
+        19,  # a given name the MRZ had no room for after its separator
+    ],
+)
+def test_passport_printed_zone_agrees_with_its_mrz(seed: int) -> None:
+    document = make_document("td3", seed, today=TODAY)
+    holder = document.truth_front["holder"]
+    verdict = verify(png(document.front), None, None, VerifyOptions(), claimed(holder), today=TODAY)
+    assert verdict.status == "verified", verdict.last_error
 
 
 def tampered_passport(seed: int, **changes: Any) -> NDArray[np.uint8]:

@@ -225,7 +225,9 @@ def parse_mrz(lines: Sequence[str], *, today: datetime.date | None = None) -> MR
         optional_data=doc.optional_data,
         optional_data_2=text("optional_data_2") if "optional_data_2" in spans else "",
         check_digits=compute_check_digits(lines, fmt),
-        names_truncated=not name_field.endswith("<"),
+        # Full to its last character, or to the one before: a later name that did not fit was
+        # dropped after its separator (...<<OLIVER< for OLIVER JAMES).
+        names_truncated=not name_field.endswith("<<"),
         issuing_country_known=is_known_country(issuing_country),
         nationality_known=is_known_country(nationality),
     )
