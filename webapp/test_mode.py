@@ -248,18 +248,23 @@ def _jpeg(image: NDArray[np.uint8]) -> bytes:
     return bytes(data.tobytes())
 
 
-def _valid_document(kind: Kind, number: int, face: Image.Image | None) -> SampleDocument:
-    """The first specimen from `number` on that has not expired: the generator also makes
-    expired ones (for the reader's tests), but QA needs one the real checks can pass."""
-    today = date.today().isoformat()
+def _valid_document(
+    kind: Kind, number: int, face: Image.Image | None, min_age: int
+) -> SampleDocument:
+    """The first specimen from `number` on that has not expired and whose holder is old enough:
+    the generator also makes expired ones and minors (for the reader's tests), but QA needs one
+    the real checks can pass."""
+    day = date.today()
+    born_by = _years_before(day, min_age).isoformat()
     for offset in range(_VALID_TRIES):
         document = make_document(kind, (number + offset) % 10_000, face=face)
-        if document.truth_front["holder"]["expiry_date"] > today:
+        holder = document.truth_front["holder"]
+        if holder["expiry_date"] > day.isoformat() and holder["birth_date"] <= born_by:
             return document
     raise SampleGenerationError("No unexpired specimen could be generated.")
 
 
-def sample_jpeg(name: str, seed: str, who: Person | None) -> bytes:
+def sample_jpeg(name: str, seed: str, who: Person | None, min_age: int) -> bytes:
     """A specimen side (or the selfie) as JPEG; the sides of one kind belong to one document."""
     if name == "selfie":
         if who is None:
@@ -272,7 +277,7 @@ def sample_jpeg(name: str, seed: str, who: Person | None) -> bytes:
         raise SampleGenerationError(f"No such sample: {name!r}")
     kind, side = _SIDES[name]
     face: Image.Image | None = load_face(who.portrait) if who is not None else None
-    document = _valid_document(kind, _number(seed), face)
+    document = _valid_document(kind, _number(seed), face, min_age)
     image = document.back if side == "back" else document.front
     if image is None:
         raise SampleGenerationError(f"No such sample: {name!r}")

@@ -496,7 +496,8 @@ def sample(token: str, name: str) -> ResponseReturnValue:
     if name not in test_mode.SAMPLES:
         abort(404)
     try:
-        data = test_mode.sample_jpeg(name, session.id, _person(session))
+        min_age = int(current_app.config["MIN_AGE"])
+        data = test_mode.sample_jpeg(name, session.id, _person(session), min_age)
     except SampleGenerationError:
         abort(404)
     response = make_response(data)
