@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ApiPlatform, make_platform
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
@@ -26,7 +32,7 @@ from webapp.cli import main
 from webapp.config import from_environment
 from webapp.db import database, upgrade
 from webapp.jobs import claim, run_pending
-from webapp.models import Job, WebhookAttempt, WebhookDelivery, utcnow
+from webapp.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 
 SESSIONS = "/v1/verification_sessions"
 ENDPOINTS = "/v1/webhook_endpoints"
@@ -68,6 +74,9 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             action = receiver.answer(dict(self.headers.items()), body)
+            if action == "drip":
+                self._drip()
+                return
             if action == "hang":
                 time.sleep(1.0)  # longer than the test's delivery timeout
             try:
@@ -77,6 +86,20 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             except OSError:
                 pass  # the sender gave up waiting; that is the point of "hang"
 
+        def _drip(self) -> None:
+            """Headers at once, then the body a byte every 0.3 s: each read is quick, the whole
+            answer is not."""
+            self.send_response(200)
+            self.send_header("Content-Length", "20")
+            self.end_headers()
+            try:
+                for _ in range(20):
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                    time.sleep(0.3)
+            except OSError:
+                pass  # the sender gave up
+
         def log_message(self, format: str, *args: Any) -> None:
             return
 
@@ -84,12 +107,17 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_receiver() -> Iterator[Receiver]:
-    """A receiver listening on a free loopback port for as long as the block runs."""
+def serve_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
+    """A receiver listening on a free loopback port (over TLS when given a server context) for
+    as long as the block runs."""
     box = Receiver()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(box))
     server.daemon_threads = True
-    box.url = f"http://127.0.0.1:{server.server_address[1]}/hooks?source=idflow"
+    scheme = "http"
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+        scheme = "https"
+    box.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hooks?source=idflow"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -270,6 +298,69 @@ def test_retries_after_500_and_timeout(
     assert shown["status"] == "enabled" and shown["failing_since"] is None
 
 
+def _loopback_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A server context with a self-signed certificate for 127.0.0.1, which delivery trusts."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    pem = certificate.public_bytes(serialization.Encoding.PEM)
+    (tmp_path / "cert.pem").write_bytes(pem)
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    trusted = ssl.create_default_context(cadata=pem.decode())
+    monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: trusted)
+    return server
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_timeout_bounds_the_whole_attempt_not_each_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, scheme: str
+) -> None:
+    """A receiver dripping its answer a byte every 0.3 s must not hold a runner for the 6 s the
+    20 bytes take: the timeout is for connect, send and the whole answer together."""
+    tls = _loopback_tls(tmp_path, monkeypatch) if scheme == "https" else None
+    config = _config(tmp_path / "data", WEBHOOK_TIMEOUT_SECONDS=1, WEBHOOK_RETRY_BASE_SECONDS=60)
+    app = create_app(config)
+    upgrade(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    with serve_receiver(tls) as receiver:
+        add_endpoint(client, platform, receiver.url)
+        receiver.plan = ["drip"]
+        new_session(client, platform)
+        began = time.monotonic()
+        assert run_pending(app) == 1
+        took = time.monotonic() - began
+        assert receiver.count() == 1  # it did get the request, over `scheme`
+    (attempt,) = attempts(app)
+    assert attempt.status_code is None and attempt.error == "timed out after 1 s"
+    assert 900 <= attempt.latency_ms < 1500 and took < 2.5
+    (delivery,) = deliveries(app)
+    assert delivery.status == "pending" and delivery.attempts == 1  # a failure, retried later
+
+
 def test_redelivery_on_request(
     fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
 ) -> None:
@@ -378,7 +469,7 @@ def test_endpoint_disabled_after_sustained_failure(tmp_path: Path, receiver: Rec
 
 
 def test_delivery_gives_up_when_the_retry_window_ends(tmp_path: Path, receiver: Receiver) -> None:
-    app = create_app(_config(tmp_path / "data", WEBHOOK_RETRY_WINDOW_SECONDS=0.25))
+    app = create_app(_config(tmp_path / "data", WEBHOOK_RETRY_WINDOW_SECONDS=1.0))
     upgrade(app)
     platform = make_platform(app)
     client = app.test_client()
@@ -388,7 +479,65 @@ def test_delivery_gives_up_when_the_retry_window_ends(tmp_path: Path, receiver: 
     drain_until(app, lambda: deliveries(app)[0].status == "failed")
     assert len(attempts(app)) >= 2
     shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform.headers).get_json()
-    assert shown["status"] == "enabled" and shown["failing_since"] is not None
+    # failing for the whole window: disabled, though DISABLE_AFTER (60 s) has not passed
+    assert shown["status"] == "disabled" and shown["disabled_reason"] == "failing"
+
+
+def _age(app: Flask, by: timedelta) -> None:
+    """Move the webhook timestamps `by` into the past, as if that much time had gone by."""
+    with database(app).sessions() as db:
+        for attempt in db.scalars(select(WebhookAttempt)):
+            attempt.created_at -= by
+        for delivery in db.scalars(select(WebhookDelivery)):
+            delivery.window_started_at -= by
+        for endpoint in db.scalars(select(WebhookEndpoint)):
+            if endpoint.failing_since is not None:
+                endpoint.failing_since -= by
+        waiting = select(Job).where(Job.kind == "deliver_event", Job.status == "pending")
+        for job in db.scalars(waiting):
+            job.run_at -= by
+        db.commit()
+
+
+@pytest.mark.parametrize("succeeded_meanwhile", [False, True])
+def test_quiet_dead_endpoint_is_disabled_when_its_delivery_gives_up(
+    tmp_path: Path, receiver: Receiver, succeeded_meanwhile: bool
+) -> None:
+    """The default three-day window and disable delay: an endpoint that got one event and failed
+    throughout is disabled when that delivery gives up, though jitter put its last attempt just
+    before three days of failure; one success during the window keeps it enabled."""
+    three_days = 3 * 24 * 3600
+    config = _config(
+        tmp_path / "data",
+        WEBHOOK_RETRY_BASE_SECONDS=60,
+        WEBHOOK_RETRY_MAX_DELAY_SECONDS=21600,
+        WEBHOOK_RETRY_WINDOW_SECONDS=three_days,
+        WEBHOOK_DISABLE_AFTER_SECONDS=three_days,
+    )
+    app = create_app(config)
+    upgrade(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    endpoint = add_endpoint(client, platform, receiver.url)
+    receiver.plan = ["500", "200"] if succeeded_meanwhile else ["500"]
+    receiver.plan += ["500"] * 10
+    new_session(client, platform)
+    if succeeded_meanwhile:
+        new_session(client, platform)
+    run_pending(app)
+    assert receiver.count() == (2 if succeeded_meanwhile else 1)
+    _age(app, timedelta(seconds=three_days - 20))  # the retry (due in 30-60 s) is past the window
+    run_pending(app)
+    tried = attempts(app)
+    expected = [500, 200, 500] if succeeded_meanwhile else [500, 500]
+    assert [a.status_code for a in tried] == expected
+    assert deliveries(app)[0].status == "failed"
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform.headers).get_json()
+    assert shown["failing_since"] is not None
+    if succeeded_meanwhile:
+        assert shown["status"] == "enabled" and shown["disabled_reason"] is None
+    else:
+        assert shown["status"] == "disabled" and shown["disabled_reason"] == "failing"
 
 
 # --- events follow the session -------------------------------------------------------------

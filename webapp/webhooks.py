@@ -7,8 +7,10 @@ Delivery is at least once: a receiver must accept the same event id twice.
 
 A failed attempt is retried with exponential backoff and jitter until the retry window (three
 days by default) is over. An endpoint that has failed without a single success for
-`WEBHOOK_DISABLE_AFTER_SECONDS` is disabled (`status: disabled`, with the reason and time) and
-gets nothing more until it is enabled again; its pending deliveries end as failed.
+`WEBHOOK_DISABLE_AFTER_SECONDS`, or throughout the whole retry window of a delivery that then
+gives up (an endpoint with few events), is disabled (`status: disabled`, with the reason and
+time) and gets nothing more until it is enabled again; its pending deliveries end as failed.
+`WEBHOOK_TIMEOUT_SECONDS` bounds a whole attempt (connect, send, the entire answer).
 
 Endpoints may not point into the server's own network (loopback, private, link-local, multicast,
 reserved, unspecified addresses) unless `WEBHOOK_ALLOW_PRIVATE` is set: otherwise anyone with an
@@ -19,6 +21,7 @@ and again at every delivery (DNS can change), and delivery connects to the very 
 from __future__ import annotations
 
 import http.client
+import io
 import ipaddress
 import json
 import logging
@@ -419,24 +422,90 @@ class Outcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to addresses checked beforehand, never to what the name resolves to later."""
+def _remaining(deadline: float) -> float:
+    """Seconds left before `deadline` (a `time.monotonic()` value); none left is a timeout."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise TimeoutError("the delivery's deadline passed")
+    return left
 
-    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
+
+class _DeadlineSocket:
+    """A connected socket whose every send and receive must end by one deadline.
+
+    A socket timeout bounds a single operation only, so a receiver dripping its answer a byte at
+    a time could hold a runner thread for ever; arming the timeout with the time left before each
+    operation bounds the whole delivery. It stands in for the socket `http.client` uses; closing
+    it leaves the real socket open, since a response that ends the connection still reads after
+    `http.client` has closed the connection (`_PinnedHTTPConnection.discard` closes it).
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self.sock = sock
+        self.deadline = deadline
+
+    def sendall(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            self.sock.settimeout(_remaining(self.deadline))
+            view = view[self.sock.send(view) :]
+
+    def recv_into(self, buffer: memoryview) -> int:
+        self.sock.settimeout(_remaining(self.deadline))
+        return self.sock.recv_into(buffer)
+
+    def makefile(self, mode: str) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self))
+
+    def close(self) -> None:
+        return
+
+
+class _DeadlineReader(io.RawIOBase):
+    """The response stream of a `_DeadlineSocket`."""
+
+    def __init__(self, sock: _DeadlineSocket) -> None:
+        self.sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        return self.sock.recv_into(memoryview(buffer))
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to addresses checked beforehand, never to what the name resolves to later, and
+    gives up on the whole exchange at `deadline`."""
+
+    def __init__(self, host: str, port: int, addresses: list[str], deadline: float) -> None:
+        super().__init__(host, port)
         self.addresses = addresses
+        self.deadline = deadline
+        self.raw: socket.socket | None = None
 
     def _open(self) -> socket.socket:
         failure: OSError = OSError(f"no address for {self.host}")
         for address in self.addresses:
             try:
-                return socket.create_connection((address, self.port), self.timeout)
-            except OSError as exc:
+                return socket.create_connection((address, self.port), _remaining(self.deadline))
+            except OSError as exc:  # a timeout too: the next address then has no time left
                 failure = exc
         raise failure
 
+    def _secure(self, sock: socket.socket) -> socket.socket:
+        return sock
+
     def connect(self) -> None:
-        self.sock = self._open()
+        self.raw = self._secure(self._open())
+        self.sock = _DeadlineSocket(self.raw, self.deadline)
+
+    def discard(self) -> None:
+        """Close the connection and its socket, whatever state the exchange ended in."""
+        self.close()
+        if self.raw is not None:
+            self.raw.close()
+            self.raw = None
 
 
 class _PinnedHTTPSConnection(_PinnedHTTPConnection):
@@ -444,12 +513,17 @@ class _PinnedHTTPSConnection(_PinnedHTTPConnection):
 
     default_port = 443
 
-    def __init__(self, host: str, port: int, addresses: list[str], timeout: float) -> None:
-        super().__init__(host, port, addresses, timeout)
+    def __init__(self, host: str, port: int, addresses: list[str], deadline: float) -> None:
+        super().__init__(host, port, addresses, deadline)
         self.tls = ssl.create_default_context()
 
-    def connect(self) -> None:
-        self.sock = self.tls.wrap_socket(self._open(), server_hostname=self.host)
+    def _secure(self, sock: socket.socket) -> socket.socket:
+        try:  # the handshake as a whole gets the time left (CPython bounds it, not each read)
+            sock.settimeout(_remaining(self.deadline))
+            return self.tls.wrap_socket(sock, server_hostname=self.host)
+        except BaseException:
+            sock.close()
+            raise
 
 
 def _destination(host: str, port: int, allow_private: bool) -> tuple[list[str], str | None]:
@@ -476,6 +550,7 @@ def post(
         HEADER: sign(body, secret),
     }
     started = time.perf_counter()
+    deadline = time.monotonic() + timeout  # for the whole delivery, not each socket operation
     destination = parse_http_url(url, "url")  # checked when the endpoint was saved
     host, port = destination.host, destination.port
     addresses, refusal = _destination(host, port, allow_private)
@@ -483,7 +558,7 @@ def post(
         latency = round((time.perf_counter() - started) * 1000)
         return Outcome(None, latency, refusal[:_ERROR_LENGTH])
     connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-    connection = connection_class(host, port, addresses, timeout)
+    connection = connection_class(host, port, addresses, deadline)
     status_code: int | None = None
     error: str | None = None
     try:
@@ -496,7 +571,7 @@ def post(
     except (OSError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"[:_ERROR_LENGTH]
     finally:
-        connection.close()
+        connection.discard()
     latency = round((time.perf_counter() - started) * 1000)
     if status_code is not None and not 200 <= status_code < 300:
         error = f"HTTP {status_code}"
@@ -617,11 +692,37 @@ def _record(app: Flask, db: Session, payload: dict[str, Any], outcome: Outcome) 
     if endpoint.status != "enabled" or next_at - delivery.window_started_at > window:
         delivery.status = "failed"
         delivery.next_attempt_at = None
+        if endpoint.status == "enabled" and not _succeeded_since(
+            db, endpoint.id, delivery.window_started_at
+        ):
+            _disable(db, endpoint, now)
         return
     delivery.next_attempt_at = next_at
     queue(app).enqueue(
         db, "deliver_event", {"delivery_id": delivery.id, "after": after + 1}, run_at=next_at
     )
+
+
+def _succeeded_since(db: Session, endpoint_id: str, since: datetime) -> bool:
+    """Whether any delivery to the endpoint got a 2xx since `since`.
+
+    A delivery that used up its whole retry window with the endpoint failing throughout disables
+    the endpoint: the failure check on each attempt alone never fires for an endpoint that gets
+    few events, since jitter puts a delivery's last attempt before `WEBHOOK_DISABLE_AFTER_SECONDS`
+    (three days, like the window) has passed.
+    """
+    succeeded = db.scalar(
+        select(WebhookAttempt.id)
+        .join(WebhookDelivery, WebhookAttempt.delivery_id == WebhookDelivery.id)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint_id,
+            WebhookAttempt.created_at >= since,
+            WebhookAttempt.status_code >= 200,
+            WebhookAttempt.status_code < 300,
+        )
+        .limit(1)
+    )
+    return succeeded is not None
 
 
 def _disable(db: Session, endpoint: WebhookEndpoint, now: datetime) -> None:
