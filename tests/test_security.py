@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import ApiPlatform, make_platform
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from test_crypto import DETAILS, PERSONAL, full_session
 from test_flow import consent, passport_photo, send, start
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from webapp import create_app
 from webapp.db import database, upgrade
@@ -244,6 +247,20 @@ def test_tokens_and_keys_are_masked() -> None:
     assert f"/v/{MASK}/front" in masked and f"sk_live_{MASK}" in masked
     assert mask("GET /v1/verification_sessions/vs_123") == "GET /v1/verification_sessions/vs_123"
     assert token not in mask(f"secret whsec_{token}")
+
+
+def test_an_upload_never_touches_the_disk_in_clear(app: Flask) -> None:
+    """Werkzeug spools bodies over 500 KB to a temporary file; ours stay in memory."""
+    photo = os.urandom(2 * 1024 * 1024)
+    boundary, body = encode_multipart({"photo": FileStorage(io.BytesIO(photo), "photo.jpg")})
+    with app.test_request_context(
+        "/v/x/front",
+        method="POST",
+        input_stream=io.BytesIO(body),
+        content_type=f"multipart/form-data; boundary={boundary}",
+    ):
+        stream = request.files["photo"].stream
+        assert isinstance(stream, io.BytesIO) and stream.getvalue() == photo
 
 
 def test_a_traceback_is_masked_too(app: Flask) -> None:

@@ -10,11 +10,22 @@ storage) with `IDFLOW_RATELIMIT_STORAGE_URI`, which several servers must share.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import time
+from typing import IO
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, make_response, render_template, request
+from flask import (
+    Flask,
+    Request,
+    Response,
+    current_app,
+    g,
+    make_response,
+    render_template,
+    request,
+)
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
@@ -148,7 +159,23 @@ def _headers(response: Response) -> Response:
     return response
 
 
+class UploadsInMemory(Request):
+    """Uploads are parsed into memory (`MAX_CONTENT_LENGTH` bounds them), not into Werkzeug's
+    temporary file for bodies over 500 KB: that file would hold an identity document in clear
+    on disk. `EncryptingStorage` is the only way a photo reaches the disk."""
+
+    def _get_file_stream(
+        self,
+        total_content_length: int | None,
+        content_type: str | None,
+        filename: str | None = None,
+        content_length: int | None = None,
+    ) -> IO[bytes]:
+        return io.BytesIO()
+
+
 def init_app(app: Flask) -> None:
+    app.request_class = UploadsInMemory
     hops = int(app.config["PROXY_HOPS"])
     if hops > 0:  # trust X-Forwarded-* from exactly this many proxies, never more
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
