@@ -24,9 +24,13 @@ from processing.samples import make_document, render
 from processing.samples.identities import random_identity
 from processing.samples.portrait import load_face, silhouette
 from processing.verify import (
+    CheckError,
+    DocumentData,
     ProvidedDetails,
     Verdict,
     VerifyOptions,
+    check_expiry,
+    check_id_number,
     check_mrz_matches_visual,
     check_same_document,
     evaluate,
@@ -156,6 +160,16 @@ def test_expired(passport: ReadSample) -> None:
     expiry = date.fromisoformat(passport.holder["expiry_date"])
     assert judge(passport, today=expiry).status == "verified"
     assert_fails(judge(passport, today=expiry + timedelta(days=1)), "document_expired")
+
+
+def test_the_checks_on_what_could_not_be_read() -> None:
+    nothing = DocumentData.empty("passport")
+    assert check_expiry(nothing, TODAY) == CheckError(
+        "document_unverified_other", "The expiry date of the document could not be read."
+    )
+    no_number = check_id_number(nothing, ProvidedDetails(id_number="X1234567"))
+    assert no_number is not None and no_number.code == "id_number_insufficient_document_data"
+    assert "could be read" in no_number.reason
 
 
 def test_under_supported_age(passport: ReadSample) -> None:
@@ -440,6 +454,17 @@ def test_passport_printed_zone_contradicting_its_mrz_fails() -> None:
     assert verdict.last_error is not None
     assert "printed details do not match" in verdict.last_error.reason
     assert "surname" in verdict.last_error.reason
+
+
+@needs_shared
+def test_selfie_with_a_face_too_small(obama_passport: ReadSample) -> None:
+    photo = cv2.imread(str(FACES / "obama" / "obama2.jpg"))
+    far = cv2.resize(photo, None, fx=0.12, fy=0.12, interpolation=cv2.INTER_AREA)
+    canvas = np.full((900, 1200, 3), 128, np.uint8)  # a large photo, the face far away in it
+    canvas[400 : 400 + far.shape[0], 500 : 500 + far.shape[1]] = far
+    verdict = selfie_verdict(obama_passport, png(canvas))
+    assert_fails(verdict, "selfie_unverified_other")
+    assert verdict.last_error is not None and "too small" in verdict.last_error.reason
 
 
 @needs_shared
