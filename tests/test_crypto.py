@@ -8,17 +8,19 @@ import json
 import logging
 import os
 import stat
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import postgres
 import pytest
 from alembic import command
 from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import JSON, String, column, insert, select, table, update
+from sqlalchemy import JSON, String, Text, column, insert, select, table, update
 from test_flow import consent, passport_photo, send
 
 from webapp import create_app
@@ -62,6 +64,13 @@ DETAILS = {
     "id_number": "XW7HZWLLK",
     "email": "thor@example.is",
 }
+# What a platform may say about its own user in a session: stored encrypted like the rest.
+REFERENCES: dict[str, Any] = {
+    "return_url": "https://platform.example/done?customer=cust-RURL-5521",
+    "client_reference_id": "cust-CREF-8841",
+    "metadata": {"customer_email": "meta.person@example.org"},
+}
+REFERENCE_PROBES = ("cust-RURL-5521", "cust-CREF-8841", "meta.person@example.org")
 # The generated passport (td3, seed 1) belongs to ÞÓR GUÐMUNDSSON, document XW7HZWLLK.
 PERSONAL = (
     "GUÐMUNDSSON",
@@ -70,6 +79,7 @@ PERSONAL = (
     "XW7HZWLLK",
     "1969-11-12",
     "thor@example.is",
+    *REFERENCE_PROBES,
 )
 
 
@@ -80,9 +90,10 @@ def ring(*names: str) -> tuple[str, dict[str, Key]]:
     return value, keys
 
 
-def app_with(data_dir: Path, keys: str) -> Flask:
+def app_with(data_dir: Path, keys: str, **config: Any) -> Flask:
     app = create_app(
         {
+            **config,
             "TESTING": True,
             "DATA_DIR": str(data_dir),
             "SECRET_KEY": "test-secret",
@@ -106,7 +117,7 @@ def full_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> tupl
             "type": "document",
             "options": {"document": {"allowed_types": ["passport"]}},
             "provided_details": DETAILS,
-            "return_url": "https://platform.example/done",
+            **REFERENCES,
         },
     )
     assert response.status_code == 200, response.json
@@ -226,6 +237,7 @@ def test_nothing_personal_is_stored_in_clear(
     session_id, _ = full_session(app, client, platform)
     readable = plaintext_dump(app)
     assert found(readable), "the session should hold personal data to hide"
+    assert set(REFERENCE_PROBES) <= set(found(readable)), "and the platform's references"
     assert signing_secret in readable
     for path, data in disk_bytes(Path(app.config["DATA_DIR"])).items():
         text = data.decode("latin-1") + data.decode("utf-8", "replace")
@@ -335,6 +347,101 @@ def test_migration_encrypts_existing_webhook_secrets_and_keeps_deliveries(
     with database(app).sessions() as db:
         assert db.scalars(select(WebhookEndpoint.secret)).one() == legacy
         assert len(db.scalars(select(WebhookDelivery)).all()) == 1
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrating_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """A migrated app on SQLite, or on a throwaway PostgreSQL server when one is installed."""
+    keys, _ = ring("k1")
+    if request.param == "sqlite":
+        yield app_with(tmp_path, keys)
+        return
+    if postgres.binaries() is None:
+        pytest.skip("PostgreSQL is not installed (make test installs it)")
+    with postgres.server() as url:
+        app = app_with(tmp_path, keys, DATABASE_URL=url)
+        yield app
+        database(app).engine.dispose()
+
+
+REFERENCE_COLUMNS = ("return_url", "client_reference_id", "metadata")
+
+
+def _raw_references(app: Flask, *, clear: bool) -> dict[str, tuple[Any, ...]]:
+    """Each session's three reference columns as stored, read as before or after 0005."""
+    kinds: tuple[Any, ...] = (Text, String(500), JSON) if clear else (JSON, JSON, JSON)
+    raw = table(
+        "verification_sessions",
+        column("id"),
+        *(column(name, kind) for name, kind in zip(REFERENCE_COLUMNS, kinds, strict=True)),
+    )
+    with database(app).engine.connect() as connection:
+        return {row[0]: tuple(row[1:]) for row in connection.execute(select(raw))}
+
+
+def _on_disk(app: Flask, *, wal: bool = True) -> str:
+    """What SQLite wrote: the database file, and its WAL unless told otherwise."""
+    if not app.config["DATABASE_URL"].startswith("sqlite"):
+        return ""
+    files = [
+        data
+        for path, data in disk_bytes(Path(app.config["DATA_DIR"])).items()
+        if wal or not path.name.endswith("-wal")
+    ]
+    return "".join(data.decode("latin-1") + data.decode("utf-8", "replace") for data in files)
+
+
+def _checkpoint(app: Flask) -> None:
+    """Move SQLite's WAL into the database file and empty it."""
+    if app.config["DATABASE_URL"].startswith("sqlite"):
+        with database(app).engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def test_migration_encrypts_existing_session_references(migrating_app: Flask) -> None:
+    app = migrating_app
+    sqlite = app.config["DATABASE_URL"].startswith("sqlite")
+    platform = make_platform(app)
+    client = app.test_client()
+    full, bare = (
+        client.post("/v1/verification_sessions", headers=platform.headers, json=body).json["id"]
+        for body in ({"type": "document", **REFERENCES}, {"type": "document"})
+    )
+
+    def read(session_id: str) -> Any:
+        path = f"/v1/verification_sessions/{session_id}"
+        return client.get(path, headers=platform.headers).json
+
+    before = {session_id: read(session_id) for session_id in (full, bare)}
+    assert before[full]["metadata"] == REFERENCES["metadata"]
+
+    _migrate(app, "0004", down=True)
+    clear = tuple(REFERENCES[name] for name in REFERENCE_COLUMNS)
+    assert _raw_references(app, clear=True) == {full: clear, bare: (None, None, {})}
+    legacy = "cust-LEGACY-3307"  # written in clear, as the code before 0005 did
+    raw = table("verification_sessions", column("id"), column("client_reference_id", String(500)))
+    with database(app).engine.begin() as connection:
+        connection.execute(update(raw).where(raw.c.id == full).values(client_reference_id=legacy))
+    _checkpoint(app)
+    assert not sqlite or legacy in _on_disk(app, wal=False)  # the probe does see clear values
+
+    upgrade(app)
+    stored = _raw_references(app, clear=False)
+    assert all(is_envelope(value) and value["kid"] == "k1" for value in stored[full])
+    assert stored[bare][:2] == (None, None) and is_envelope(stored[bare][2])
+    probes = (*REFERENCE_PROBES, legacy)
+    assert [probe for probe in probes if probe in json.dumps(stored)] == []
+    # Until a checkpoint, the WAL holds the new pages and the database file the old ones.
+    _checkpoint(app)
+    assert [probe for probe in probes if probe in _on_disk(app)] == []
+    before[full]["client_reference_id"] = legacy
+    assert {session_id: read(session_id) for session_id in (full, bare)} == before
+
+    _migrate(app, "0004", down=True)
+    clear = (REFERENCES["return_url"], legacy, REFERENCES["metadata"])
+    assert _raw_references(app, clear=True) == {full: clear, bare: (None, None, {})}
+    upgrade(app)
+    assert {session_id: read(session_id) for session_id in (full, bare)} == before
 
 
 # ---- keys -----------------------------------------------------------------------------------

@@ -99,9 +99,17 @@ class VerificationSession(PlatformOwned, Base):
     provided_details: Mapped[dict[str, Any]] = mapped_column(
         EncryptedJSON("verification_sessions.provided_details")
     )
-    return_url: Mapped[str | None] = mapped_column(Text)
-    client_reference_id: Mapped[str | None] = mapped_column(String(500))
-    metadata_: Mapped[dict[str, Any]] = mapped_column("metadata")
+    # Platforms often put their user's id or other personal data in these three, so they are
+    # encrypted too (migration 0005); nothing queries by them, which encryption would rule out.
+    return_url: Mapped[str | None] = mapped_column(
+        EncryptedJSON("verification_sessions.return_url")
+    )
+    client_reference_id: Mapped[str | None] = mapped_column(
+        EncryptedJSON("verification_sessions.client_reference_id")
+    )
+    metadata_: Mapped[dict[str, Any]] = mapped_column(
+        "metadata", EncryptedJSON("verification_sessions.metadata")
+    )
     link_token: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     document_type: Mapped[str | None] = mapped_column(String(20), default=None)
