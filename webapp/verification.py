@@ -254,7 +254,7 @@ def submit(db: Session, session: VerificationSession, outcome: str | None = None
     if outcome is not None:
         if session.livemode:
             raise InvalidRequest("Only a test session can choose its outcome.", param="outcome")
-        if outcome not in test_outcomes(session):
+        if outcome not in offered_outcomes(session):
             message = f"Not a test outcome for this session: {outcome!r}."
             raise InvalidRequest(message, param="outcome")
         if test_mode.is_simulated(outcome):
@@ -304,7 +304,7 @@ def _options(session: VerificationSession) -> VerifyOptions:
     )
 
 
-def test_outcomes(session: VerificationSession) -> dict[str, str]:
+def offered_outcomes(session: VerificationSession) -> dict[str, str]:
     """The outcomes QA may pick on this test session's review page."""
     return test_mode.outcomes_for(_options(session), _provided(session.provided_details))
 

@@ -356,7 +356,7 @@ def review(token: str) -> ResponseReturnValue:
     if session.livemode:
         form: SubmitForm = SubmitForm()
     else:
-        form = TestSubmitForm().offer(verification.test_outcomes(session))
+        form = TestSubmitForm().offer(verification.offered_outcomes(session))
     if _submitted(form):
         verification.submit(db, session, None if session.livemode else form.outcome.data)
         db.commit()
