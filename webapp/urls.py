@@ -20,6 +20,7 @@ class HttpUrl:
     host: str
     port: int  # the scheme's default when the URL names none
     has_credentials: bool
+    target: str  # what an HTTP request line names: the path ("/" if none) and the query
 
 
 def parse_http_url(url: str, param: str) -> HttpUrl:
@@ -37,4 +38,5 @@ def parse_http_url(url: str, param: str) -> HttpUrl:
         host=parts.hostname,
         port=port or _DEFAULT_PORTS[parts.scheme],
         has_credentials=parts.username is not None or parts.password is not None,
+        target=(parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
     )

@@ -33,7 +33,6 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 from sqlalchemy import func, select, update
@@ -542,8 +541,7 @@ def post(
     url: str, body: bytes, secret: str, timeout: float, *, allow_private: bool = False
 ) -> Outcome:
     """One signed POST; redirects are not followed (a moved endpoint must be updated)."""
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    destination = parse_http_url(url, "url")  # checked when the endpoint was saved
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "idflow-webhooks/1",
@@ -551,18 +549,18 @@ def post(
     }
     started = time.perf_counter()
     deadline = time.monotonic() + timeout  # for the whole delivery, not each socket operation
-    destination = parse_http_url(url, "url")  # checked when the endpoint was saved
     host, port = destination.host, destination.port
     addresses, refusal = _destination(host, port, allow_private)
     if refusal is not None:
         latency = round((time.perf_counter() - started) * 1000)
         return Outcome(None, latency, refusal[:_ERROR_LENGTH])
-    connection_class = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+    https = destination.scheme == "https"
+    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
     connection = connection_class(host, port, addresses, deadline)
     status_code: int | None = None
     error: str | None = None
     try:
-        connection.request("POST", target, body, headers)
+        connection.request("POST", destination.target, body, headers)
         response = connection.getresponse()
         response.read(_RESPONSE_BYTES)
         status_code = response.status
