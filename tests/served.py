@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from pathlib import Path
@@ -127,6 +128,18 @@ class Server:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+
+@contextlib.contextmanager
+def served_app(folder: Path, **extra: str) -> Iterator[Server]:
+    """A server on a free port with its data and log in `folder`, not started yet; whatever is
+    left of it is killed at the end."""
+    port = free_port()
+    served = Server(port, server_env(folder / "data", port, **extra), folder / "server.log")
+    try:
+        yield served
+    finally:
+        served.kill()
 
 
 def request(

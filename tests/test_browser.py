@@ -20,7 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import cv2
 import numpy as np
 import pytest
-from served import PROJECT, Server, api, free_port, idflow, server_env
+from served import PROJECT, Server, api, idflow, served_app
 
 from processing.samples import make_document, photograph
 
@@ -112,13 +112,8 @@ def receiver() -> Iterator[str]:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    env = server_env(tmp_path / "data", port, IDFLOW_JOB_WORKERS="1")
-    served = Server(port, env, tmp_path / "server.log")
-    try:
+    with served_app(tmp_path, IDFLOW_JOB_WORKERS="1") as served:
         yield served
-    finally:
-        served.kill()
 
 
 def passport_photo(path: Path) -> Path:

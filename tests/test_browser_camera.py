@@ -18,7 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from served import PROJECT, Server, api, free_port, idflow, server_env
+from served import PROJECT, Server, api, idflow, served_app
 from test_browser import CHROMIUM, CHROMIUM_ARGS, phone_page
 
 from processing.samples import make_document
@@ -34,13 +34,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    env = server_env(tmp_path / "data", port, IDFLOW_JOB_WORKERS="1")
-    served = Server(port, env, tmp_path / "server.log")
-    try:
+    with served_app(tmp_path, IDFLOW_JOB_WORKERS="1") as served:
         yield served
-    finally:
-        served.kill()
 
 
 def camera_scene() -> np.ndarray:

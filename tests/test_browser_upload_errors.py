@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from served import PROJECT, Server, api, free_port, idflow, server_env
+from served import PROJECT, Server, api, idflow, served_app
 from test_browser import CHROMIUM, CHROMIUM_ARGS, passport_photo, phone_page
 
 from webapp import _ERROR_TEXT
@@ -32,15 +32,8 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    env = server_env(
-        tmp_path / "data", port, IDFLOW_JOB_WORKERS="1", IDFLOW_MAX_UPLOAD_MB=str(LIMIT_MB)
-    )
-    served = Server(port, env, tmp_path / "server.log")
-    try:
+    with served_app(tmp_path, IDFLOW_JOB_WORKERS="1", IDFLOW_MAX_UPLOAD_MB=str(LIMIT_MB)) as served:
         yield served
-    finally:
-        served.kill()
 
 
 def test_refused_uploads_say_why(server: Server, tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from served import Server, Visitor, api, database_rows, free_port, idflow, server_env
+from served import Server, Visitor, api, database_rows, idflow, served_app
 
 from processing.samples import make_document, photograph
 
@@ -37,18 +37,10 @@ def phone_photo() -> bytes:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
-    port = free_port()
-    env = server_env(
-        tmp_path / "data",
-        port,
-        IDFLOW_JOB_LEASE_SECONDS=str(LEASE_SECONDS),
-        IDFLOW_JOB_WORKERS="1",
-    )
-    served = Server(port, env, tmp_path / "server.log")
-    try:
+    with served_app(
+        tmp_path, IDFLOW_JOB_LEASE_SECONDS=str(LEASE_SECONDS), IDFLOW_JOB_WORKERS="1"
+    ) as served:
         yield served
-    finally:
-        served.kill()
 
 
 def _verify_jobs(data_dir: Path) -> list[tuple[str, int]]:
