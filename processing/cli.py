@@ -109,6 +109,7 @@ def _verify(args: argparse.Namespace) -> int:
             require_id_number=args.require_id_number,
             require_matching_selfie=args.require_selfie or args.selfie is not None,
             min_age=args.min_age,
+            accept_generated=args.test_mode,
         ),
         # An empty claim is no claim, as on the API.
         ProvidedDetails(
@@ -203,6 +204,11 @@ def register_commands(commands: Any) -> None:
     check.add_argument("--require-selfie", action="store_true")
     check.add_argument("--require-id-number", action="store_true")
     check.add_argument("--min-age", type=_positive)
+    check.add_argument(
+        "--test-mode",
+        action="store_true",
+        help="accept documents made by `idflow samples`, as test-mode sessions do",
+    )
     check.add_argument("--json", action="store_true", help="status, last_error and report as JSON")
     check.set_defaults(handler=_verify)
 

@@ -12,6 +12,7 @@
      ├── OCREngineError              Tesseract is missing or failed
      ├── FaceDetectorError           no usable face detector (model file unreadable, no fallback)
      ├── FaceModelError              dlib face-matching models missing or unreadable
+     ├── LivenessModelError          the shipped anti-spoofing models are missing or altered
      ├── SampleGenerationError       the specimen generator cannot do what was asked
      └── GroundTruthError            a benchmark's ground-truth file cannot be used
 
@@ -75,6 +76,10 @@ class FaceDetectorError(IdflowError):
 
 class FaceModelError(IdflowError):
     code = "face_model_unavailable"
+
+
+class LivenessModelError(IdflowError):
+    code = "liveness_model_unavailable"
 
 
 class SampleGenerationError(IdflowError):

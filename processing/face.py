@@ -66,6 +66,9 @@ class FaceBox:
     score: float  # YuNet confidence 0-1; HOG: detector margin squashed to 0-1
     detector: Detector
     eye_distance_px: float  # measured (YuNet landmarks) or estimated from the box (HOG)
+    # YuNet's five points (right eye, left eye, nose tip, right and left mouth corner, as seen in
+    # the image: "right eye" is the one on the image's left); None from HOG.
+    landmarks: tuple[tuple[float, float], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,7 @@ def _detect_with_yunet(image: NDArray[np.uint8], model: Path) -> list[FaceBox]:
         if face.score < _YUNET_MIN_SCORE or face.landmarks is None:
             continue
         eyes = math.dist(face.landmarks[0], face.landmarks[1])
-        faces.append(FaceBox(_int_box(*face.box), face.score, "yunet", eyes))
+        faces.append(FaceBox(_int_box(*face.box), face.score, "yunet", eyes, face.landmarks))
     return faces
 
 

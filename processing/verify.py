@@ -10,6 +10,10 @@ issuing country outside `VerifyOptions.allowed_countries`.
 
 The document's data come from the most trustworthy zone read: a valid MRZ, else the licence
 barcode, else the printed (visual) zone.
+
+Whether the document is genuine (`processing.authenticity`: specimen, generator's mark, portrait,
+dates, and here the agreement of its zones and sides) is judged first: a specimen is
+`document_unverified_other` with its reason however unreadable, expired or mismatched it is.
 """
 
 from __future__ import annotations
@@ -17,12 +21,13 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from processing.authenticity import AuthenticitySignal, Evidence, assess, refusal, waived
 from processing.errors import ImageError
 from processing.face import compare_faces
 from processing.load import load_image
@@ -66,6 +71,9 @@ class VerifyOptions:
     require_id_number: bool = False
     require_matching_selfie: bool = False
     min_age: int | None = None
+    # Test mode: documents made by idflow's own generator pass (processing.authenticity explains
+    # which signals that waives). Live verification and `idflow verify` keep it False.
+    accept_generated: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,19 @@ class CheckError:
 
 
 @dataclass(frozen=True)
+class SignalCheck:
+    """One authenticity signal as the report shows it; `waived` in test mode for the generator's
+    own documents."""
+
+    name: str
+    score: float
+    threshold: float
+    fired: bool
+    reason: str | None
+    waived: bool
+
+
+@dataclass(frozen=True)
 class DocumentCheck:
     status: CheckStatus
     error: CheckError | None
@@ -97,6 +118,7 @@ class DocumentCheck:
     issued_date: str | None
     expiration_date: str | None
     address: str | None
+    authenticity: tuple[SignalCheck, ...] = ()  # every signal, fired or not
 
 
 @dataclass(frozen=True)
@@ -386,6 +408,25 @@ def check_mrz_matches_visual(result: DocumentResult) -> CheckError | None:
     )
 
 
+def consistency_signal(result: DocumentResult) -> AuthenticitySignal:
+    """The zones and sides agree: the printed number is the machine-read one, and the printed
+    details say what the MRZ says. Each comparison forgives OCR slips (thresholds above), so one
+    disagreement left is enough."""
+    errors = [e for e in (check_same_document(result), check_mrz_matches_visual(result)) if e]
+    return AuthenticitySignal(
+        "consistency", float(len(errors)), 1.0, errors[0].reason if errors else None
+    )
+
+
+def check_authenticity(
+    signals: Sequence[AuthenticitySignal], options: VerifyOptions
+) -> CheckError | None:
+    fired = refusal(signals, accept_generated=options.accept_generated)
+    if fired is None:
+        return None
+    return CheckError("document_unverified_other", fired.reason or f"{fired.name} check failed.")
+
+
 def check_expiry(data: DocumentData, today: date) -> CheckError | None:
     expiry = _iso(data.expiration_date)
     if expiry is None:
@@ -457,16 +498,19 @@ def check_document(
     options: VerifyOptions,
     provided: ProvidedDetails,
     today: date,
+    signals: Sequence[AuthenticitySignal],
 ) -> CheckError | None:
-    """Document validity first, then whether the claimed details are the document's."""
-    if error := check_readable(result):
-        return error
+    """Genuine, readable, valid, then whether the claimed details are the document's.
+
+    A sample or specimen is told so even when it could not be read: asking for a sharper photo of
+    it would only invite another try.
+    """
     checks: tuple[Callable[[], CheckError | None], ...] = (
+        lambda: check_authenticity(signals, options),
+        lambda: check_readable(result),
         lambda: check_type(data, options),
         lambda: check_country(data, options),
         lambda: check_mrz_digits(result),
-        lambda: check_same_document(result),
-        lambda: check_mrz_matches_visual(result),
         lambda: check_expiry(data, today),
         lambda: check_age(data, options.min_age, today),
         lambda: check_names(data, provided),
@@ -525,7 +569,19 @@ def check_selfie(
     return SelfieCheck("unverified", error, similarity, *found, match.detector)
 
 
-def document_check(data: DocumentData, error: CheckError | None) -> DocumentCheck:
+def signal_checks(
+    signals: Sequence[AuthenticitySignal], options: VerifyOptions
+) -> tuple[SignalCheck, ...]:
+    ignored = waived(signals, accept_generated=options.accept_generated)
+    return tuple(
+        SignalCheck(s.name, s.score, s.threshold, s.fired, s.reason, s.name in ignored)
+        for s in signals
+    )
+
+
+def document_check(
+    data: DocumentData, error: CheckError | None, signals: tuple[SignalCheck, ...] = ()
+) -> DocumentCheck:
     """The report's document check: what was read, and the first error of the document group."""
     return DocumentCheck(
         status="unverified" if error else "verified",
@@ -539,6 +595,7 @@ def document_check(data: DocumentData, error: CheckError | None) -> DocumentChec
         issued_date=data.issued_date,
         expiration_date=data.expiration_date,
         address=data.address,
+        authenticity=signals,
     )
 
 
@@ -550,13 +607,24 @@ def evaluate(
     *,
     today: date | None = None,
     detector_model: Path | None = None,
+    evidence: Evidence | None = None,
 ) -> Verdict:
-    """The verdict on a document already read; `verify` is this plus the reading."""
+    """The verdict on a document already read; `verify` is this plus the reading.
+
+    `evidence` carries the uploaded bytes for the authenticity checks; without it they judge the
+    reading alone (`Evidence(result)`).
+    """
     day = today or date.today()
     timings = dict(result.timings)
     start = time.perf_counter()
+    signals = (
+        *assess(evidence or Evidence(result, today=day, detector_model=detector_model)),
+        consistency_signal(result),
+    )
+    timings["authenticity"] = time.perf_counter() - start
+    start = time.perf_counter()
     data = document_data(result)
-    document_error = check_document(result, data, options, provided, day)
+    document_error = check_document(result, data, options, provided, day, signals)
     timings["checks"] = time.perf_counter() - start
     id_check: IdNumberCheck | None = None
     if options.require_id_number or provided.id_number is not None:
@@ -567,7 +635,7 @@ def evaluate(
         if options.require_matching_selfie
         else None
     )
-    document = document_check(data, document_error)
+    document = document_check(data, document_error, signal_checks(signals, options))
     errors = [
         check.error
         for check in (document, selfie_check, id_check)
@@ -613,8 +681,15 @@ def verify(
     result = read_document(
         front, back, today=today, detector_model=detector_model, read_visual=True
     )
+    evidence = Evidence(result, front, back, today, detector_model)
     verdict = evaluate(
-        result, selfie, options, provided, today=today, detector_model=detector_model
+        result,
+        selfie,
+        options,
+        provided,
+        today=today,
+        detector_model=detector_model,
+        evidence=evidence,
     )
     verdict.timings["verify.total"] = time.perf_counter() - start
     return verdict
@@ -628,6 +703,7 @@ __all__ = [
     "IdNumberCheck",
     "ProvidedDetails",
     "SelfieCheck",
+    "SignalCheck",
     "Verdict",
     "VerificationReport",
     "VerifiedOutputs",

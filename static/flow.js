@@ -51,7 +51,7 @@
      to fix, whose message replaces ours, or an error page, whose heading and text are shown (a
      link that is gone is opened, so its page says what to do). A photo over the server's limit
      is refused here: the server would cut the connection before the browser could read why. */
-  function upload(form, blob) {
+  function upload(form, blob, prepared) {
     var input = form.querySelector("input[type=file]");
     if (tooLarge(form, blob || (input && input.files && input.files[0]))) {
       if (input) { input.value = ""; }
@@ -61,7 +61,7 @@
     var bar = form.querySelector("[data-progress]");
     var buttons = form.querySelectorAll("button, input[type=submit]");
     var action = form.action || window.location.href;
-    var data = new FormData(form);
+    var data = prepared || new FormData(form);
     if (blob) { data.set("photo", blob, "camera.jpg"); }
     var xhr = new XMLHttpRequest();
     function busy(on) {
@@ -177,6 +177,125 @@
     camera(form, input);
   }
 
+  /* The live selfie: fetch a head-turn challenge, show it, film BURST_FRAMES frames BURST_STEP_MS
+     apart with their capture times, and upload them together. Without a camera the page's
+     hand-off to a phone stays shown. */
+  var BURST_FRAMES = 10;
+  var BURST_STEP_MS = 300;
+  var BURST_SIDE = 640;
+  /* The server honours a challenge for 120 s: one older than this is fetched afresh at Start. */
+  var CHALLENGE_FRESH_MS = 90000;
+
+  function wait(ms) {
+    return new Promise(function (resolve) { window.setTimeout(resolve, ms); });
+  }
+
+  function liveSelfie(form) {
+    var root = document.querySelector("[data-camera]");
+    var fallback = document.querySelector("[data-no-camera]");
+    var start = form.querySelector("[data-burst-start]");
+    var instruction = form.querySelector("[data-instruction]");
+    if (!root || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia ||
+        !window.fetch || !window.Promise || !window.FormData || !window.HTMLCanvasElement) {
+      return;
+    }
+    var video = root.querySelector("video");
+    var stream = null;
+    var used = false;
+    var fetchedAt = 0;
+    function stop() {
+      if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
+      stream = null;
+    }
+    function noCamera() {
+      stop();
+      root.hidden = true;
+      form.hidden = true;
+      if (fallback) { fallback.hidden = false; }
+    }
+    function challenge() {
+      return window.fetch(form.getAttribute("data-challenge-url"), {
+        headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin"
+      }).then(function (response) {
+        if (!response.ok) { throw new Error("challenge " + response.status); }
+        return response.json();
+      }).then(function (issued) {
+        form.querySelector("input[name=challenge]").value = issued.token;
+        instruction.textContent = issued.instruction;
+        instruction.setAttribute("data-direction", issued.direction);
+        used = false;
+        fetchedAt = Date.now();
+      });
+    }
+    function grab(frames, times, first) {
+      var width = video.videoWidth, height = video.videoHeight;
+      var scale = Math.min(1, BURST_SIDE / Math.max(width, height));
+      var canvas = document.createElement("canvas");
+      canvas.width = Math.round(width * scale);
+      canvas.height = Math.round(height * scale);
+      canvas.getContext("2d").drawImage(video, 0, 0, canvas.width, canvas.height);
+      var at = window.performance.now();
+      times.push(Math.round(at - (first === null ? at : first)));
+      return new Promise(function (resolve, reject) {
+        canvas.toBlob(function (blob) {
+          if (blob) { frames.push(blob); resolve(at); } else { reject(new Error("frame")); }
+        }, "image/jpeg", 0.9);
+      });
+    }
+    function film() {
+      var frames = [], times = [], first = null, chain = Promise.resolve();
+      for (var i = 0; i < BURST_FRAMES; i++) {
+        chain = chain.then(function () {
+          return grab(frames, times, first).then(function (at) {
+            if (first === null) { first = at; }
+            return wait(BURST_STEP_MS);
+          });
+        });
+      }
+      return chain.then(function () {
+        stop();
+        root.hidden = true;
+        used = true;
+        var data = new FormData(form);
+        data.set("times", times.join(","));
+        frames.forEach(function (blob, index) {
+          data.append("frames", blob, "frame" + index + ".jpg");
+        });
+        start.textContent = "Try again";
+        upload(form, null, data);
+      });
+    }
+    form.hidden = false;
+    if (fallback) { fallback.hidden = true; }
+    challenge().catch(function () { notify(form, "The selfie could not be prepared. Reload the page."); });
+    start.addEventListener("click", function () {
+      start.disabled = true;
+      var stale = used || Date.now() - fetchedAt > CHALLENGE_FRESH_MS;
+      (stale ? challenge().then(function () { return wait(2000); }) : Promise.resolve())
+        .then(function () {
+          return navigator.mediaDevices.getUserMedia({
+            audio: false,
+            video: { facingMode: { ideal: "user" }, width: { ideal: 640 }, height: { ideal: 480 } }
+          });
+        })
+        .then(function (media) {
+          stream = media;
+          video.srcObject = media;
+          root.hidden = false;
+          return video.play();
+        })
+        .then(function () { return wait(700); })
+        .then(film)
+        .catch(function () {
+          start.disabled = false;
+          noCamera();
+          notify(form, "The camera could not be opened. Continue on a phone with a camera, " +
+                       "with the link below.");
+        });
+    });
+    window.addEventListener("pagehide", stop);
+  }
+
   /* The processing page: ask for the status every 1.5 s, go on once it is decided. The page's
      meta refresh does the same, more slowly, without JavaScript. */
   function poll(element) {
@@ -197,6 +316,8 @@
   function start() {
     var form = document.querySelector("form[data-upload]");
     if (form) { capturePage(form); }
+    var burst = document.querySelector("form[data-burst]");
+    if (burst) { liveSelfie(burst); }
     var waiting = document.querySelector("[data-poll]");
     if (waiting) { poll(waiting); }
   }

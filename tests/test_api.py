@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
+from stand_ins import stand_in
 from werkzeug.test import TestResponse
 
 from processing.samples import make_document
@@ -45,10 +46,11 @@ def error_of(response: TestResponse, status: int) -> dict[str, Any]:
     return error
 
 
-def passport_jpeg(seed: int = 7) -> bytes:
-    ok, encoded = cv2.imencode(
-        ".jpg", make_document("td3", seed).front, [cv2.IMWRITE_JPEG_QUALITY, 92]
-    )
+def passport_jpeg(seed: int = 7, *, generated: bool = False) -> bytes:
+    """A passport data page live verification accepts (a genuine stand-in); `generated`: the
+    generator's own sample, which only test mode accepts."""
+    document = make_document("td3", seed) if generated else stand_in("td3", seed)
+    ok, encoded = cv2.imencode(".jpg", document.front, [cv2.IMWRITE_JPEG_QUALITY, 92])
     assert ok
     return bytes(encoded.tobytes())
 
@@ -163,6 +165,16 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
         ({"type": "document", "return_url": "http://[::1"}, "return_url", None),
         ({"type": "document", "return_url": "http://[zz]/"}, "return_url", None),
         ({"type": "document", "return_url": "http://a.example:99999/x"}, "return_url", None),
+        (
+            {"type": "document", "return_url": "https://x;script-src-elem 'unsafe-inline';x/"},
+            "return_url",
+            None,
+        ),
+        ({"type": "document", "return_url": "https://a b.example/"}, "return_url", None),
+        ({"type": "document", "return_url": "https://a.example,b.example/"}, "return_url", None),
+        ({"type": "document", "return_url": "https://-a.example/"}, "return_url", None),
+        ({"type": "document", "return_url": "https://a..example/"}, "return_url", None),
+        ({"type": "document", "return_url": "https://[fe80::1%25eth0]/"}, "return_url", None),
         ({"type": "document", "client_reference_id": "x" * 501}, "client_reference_id", None),
         ({"type": "document", "metadata": {"score": float("nan")}}, "metadata[score]", None),
         ({"type": "document", "metadata": {"score": float("inf")}}, "metadata[score]", None),

@@ -19,9 +19,8 @@ import cv2
 import numpy as np
 import pytest
 from served import PROJECT, Server, api, idflow, served_app
+from stand_ins import stand_in
 from test_browser import CHROMIUM, CHROMIUM_ARGS, phone_page
-
-from processing.samples import make_document
 
 SHOTS = PROJECT / "test-output" / "browser-camera"
 FRAME_WIDTH, FRAME_HEIGHT = 1280, 720
@@ -40,7 +39,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
 
 def camera_scene() -> np.ndarray:
     """A passport data page filling most of a 720p frame, on a dark, slightly uneven table."""
-    page = make_document("td3", 3).front
+    page = stand_in("td3", 3).front  # live sessions refuse the generator's own samples
     height = int(FRAME_HEIGHT * 0.86)
     width = round(page.shape[1] * height / page.shape[0])
     page = cv2.resize(page, (width, height), interpolation=cv2.INTER_AREA)

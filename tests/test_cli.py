@@ -122,17 +122,32 @@ def test_verify_exits_0_when_the_claims_hold(
     image = next(samples.glob("td3-*-front.png"))
     holder = json.loads(image.with_suffix(".json").read_text())["holder"]
     claims = ["--last-name", holder["surname"], "--first-name", holder["given_names"]]
-    assert main(["verify", str(image), *claims, "--dob", holder["birth_date"], "--json"]) == 0
+    command = ["verify", str(image), *claims, "--dob", holder["birth_date"], "--json"]
+    assert main([*command, "--test-mode"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "verified" and data["last_error"] is None
     assert data["report"]["document"]["status"] == "verified"
+
+
+def test_verify_judges_as_live_mode_and_refuses_a_generated_document(
+    samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    image = next(samples.glob("td3-*-front.png"))
+    holder = json.loads(image.with_suffix(".json").read_text())["holder"]
+    claims = ["--last-name", holder["surname"], "--first-name", holder["given_names"]]
+    assert main(["verify", str(image), *claims, "--json"]) == EXIT_UNREADABLE
+    data = json.loads(capsys.readouterr().out)
+    assert data["last_error"]["code"] == "document_unverified_other"
+    signals = {s["name"]: s for s in data["report"]["document"]["authenticity"]}
+    assert signals["generated"]["fired"] and not signals["generated"]["waived"]
 
 
 def test_verify_exits_1_with_the_error_code_when_a_claim_differs(
     samples: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     image = next(samples.glob("td3-*-front.png"))
-    assert main(["verify", str(image), "--dob", "1900-01-01", "--json"]) == EXIT_UNREADABLE
+    command = ["verify", str(image), "--dob", "1900-01-01", "--json", "--test-mode"]
+    assert main(command) == EXIT_UNREADABLE
     data = json.loads(capsys.readouterr().out)
     assert data["status"] == "requires_input"
     assert data["last_error"]["code"] == "document_dob_mismatch"
@@ -144,7 +159,8 @@ def test_verify_judges_a_given_selfie_without_being_asked(
     image = next(samples.glob("td3-*-front.png"))
     selfie = tmp_path / "wall.png"  # no face in it
     cv2.imwrite(str(selfie), np.full((800, 600, 3), 200, np.uint8))
-    assert main(["verify", str(image), "--selfie", str(selfie), "--json"]) == EXIT_UNREADABLE
+    command = ["verify", str(image), "--selfie", str(selfie), "--json", "--test-mode"]
+    assert main(command) == EXIT_UNREADABLE
     data = json.loads(capsys.readouterr().out)
     assert data["report"]["selfie"]["status"] == "unverified"
     assert data["last_error"]["code"].startswith("selfie_")
@@ -155,7 +171,7 @@ def test_verify_takes_empty_claims_as_none(
 ) -> None:
     image = next(samples.glob("td3-*-front.png"))
     claims = ["--first-name", "", "--last-name", "", "--id-number", ""]
-    assert main(["verify", str(image), *claims, "--json"]) == EXIT_OK
+    assert main(["verify", str(image), *claims, "--json", "--test-mode"]) == EXIT_OK
     assert json.loads(capsys.readouterr().out)["status"] == "verified"
 
 

@@ -16,16 +16,18 @@ import cv2
 import numpy as np
 import pytest
 from served import Server, Visitor, api, database_rows, idflow, served_app
+from stand_ins import stand_in
 
-from processing.samples import make_document, photograph
+from processing.samples import photograph
 
 LEASE_SECONDS = 3
 VERDICT_WITHIN = 30.0
 
 
 def phone_photo() -> bytes:
-    """A 13-megapixel photo of a passport, as a phone takes it: verifying it takes a moment."""
-    document = make_document("td3", 1)
+    """A 13-megapixel photo of a passport (a genuine stand-in), as a phone takes it: verifying it
+    takes a moment."""
+    document = stand_in("td3", 1)
     photo, _ = photograph(
         document.front, np.random.default_rng(1), machine_box=document.machine_box_front
     )

@@ -38,11 +38,12 @@ from webapp.crypto import (
     open_file,
     open_json,
     parse_keys,
+    row_purpose,
     seal_json,
 )
 from webapp.db import alembic_config, database, upgrade
 from webapp.jobs import JobRunner, run_pending
-from webapp.keys import rotate, usage
+from webapp.keys import encrypted_columns, rotate, usage
 from webapp.models import (
     Base,
     Event,
@@ -69,6 +70,12 @@ REFERENCES: dict[str, Any] = {
     "return_url": "https://platform.example/done?customer=cust-RURL-5521",
     "client_reference_id": "cust-CREF-8841",
     "metadata": {"customer_email": "meta.person@example.org"},
+}
+FULL_SESSION: dict[str, Any] = {  # what `full_session` creates, under Idempotency-Key create-1
+    "type": "document",
+    "options": {"document": {"allowed_types": ["passport"]}},
+    "provided_details": DETAILS,
+    **REFERENCES,
 }
 REFERENCE_PROBES = ("cust-RURL-5521", "cust-CREF-8841", "meta.person@example.org")
 # The generated passport (td3, seed 1) belongs to ÞÓR GUÐMUNDSSON, document XW7HZWLLK.
@@ -113,12 +120,7 @@ def full_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> tupl
     response = client.post(
         "/v1/verification_sessions",
         headers={**platform.headers, "Idempotency-Key": "create-1"},
-        json={
-            "type": "document",
-            "options": {"document": {"allowed_types": ["passport"]}},
-            "provided_details": DETAILS,
-            **REFERENCES,
-        },
+        json=FULL_SESSION,
     )
     assert response.status_code == 200, response.json
     session_id, link = response.json["id"], urlsplit(response.json["url"]).path
@@ -140,11 +142,22 @@ def disk_bytes(folder: Path) -> dict[Path, bytes]:
 
 def plaintext_dump(app: Flask) -> str:
     """All rows of all tables as the app reads them (decrypted), as one searchable text."""
+    ring_ = app.extensions["idflow.keyring"]
+    sealed = {
+        (model_table.name, model_column.name): (purpose, row)
+        for model_table, model_column, purpose, row in encrypted_columns()
+    }
     rows: list[Any] = []
     with database(app).engine.connect() as connection:
         for model_table in Base.metadata.sorted_tables:
-            for row in connection.execute(select(model_table)):
-                rows.append({key: str(value) for key, value in row._mapping.items()})
+            for found_row in connection.execute(select(model_table)):
+                values = dict(found_row._mapping)
+                for name, value in values.items():
+                    if (model_table.name, name) in sealed and value is not None:
+                        purpose, row = sealed[(model_table.name, name)]
+                        bound = row_purpose(purpose, [values[key] for key in row])
+                        values[name] = open_json(ring_, value, bound)
+                rows.append({key: str(value) for key, value in values.items()})
     return json.dumps(rows, ensure_ascii=False) + json.dumps(rows)
 
 
@@ -338,14 +351,14 @@ def test_migration_encrypts_existing_webhook_secrets_and_keeps_deliveries(
     stored = _raw_secret(app)
     assert is_envelope(stored) and stored["kid"] == "k1" and legacy not in json.dumps(stored)
     with database(app).sessions() as db:
-        assert db.scalars(select(WebhookEndpoint.secret)).one() == legacy
+        assert db.scalars(select(WebhookEndpoint)).one().secret == legacy
         assert len(db.scalars(select(WebhookDelivery)).all()) == 1  # no cascade on the way
 
     _migrate(app, "0002", down=True)
     assert _raw_secret(app, String(80)) == legacy
     upgrade(app)
     with database(app).sessions() as db:
-        assert db.scalars(select(WebhookEndpoint.secret)).one() == legacy
+        assert db.scalars(select(WebhookEndpoint)).one().secret == legacy
         assert len(db.scalars(select(WebhookDelivery)).all()) == 1
 
 
@@ -442,6 +455,97 @@ def test_migration_encrypts_existing_session_references(migrating_app: Flask) ->
     assert _raw_references(app, clear=True) == {full: clear, bare: (None, None, {})}
     upgrade(app)
     assert {session_id: read(session_id) for session_id in (full, bare)} == before
+
+
+SESSION_SEALED = (
+    "provided_details",
+    "return_url",
+    "client_reference_id",
+    "metadata",
+    "verified_outputs",
+)
+
+
+def test_a_value_copied_into_another_row_does_not_decrypt(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """Someone with write access to the database copies one person's encrypted fields into
+    another session's row: the second session must not show the first person's data."""
+    first, _ = full_session(app, client, platform)
+    second = client.post(
+        "/v1/verification_sessions", headers=platform.headers, json={"type": "document"}
+    ).json["id"]
+    raw = table("verification_sessions", column("id"), *(column(n, JSON) for n in SESSION_SEALED))
+    with database(app).engine.begin() as connection:
+        values = connection.execute(select(raw).where(raw.c.id == first)).one()._mapping
+        copied = {name: values[name] for name in SESSION_SEALED}
+        connection.execute(update(raw).where(raw.c.id == second).values(copied))
+    with database(app).sessions() as db, pytest.raises(DecryptionFailed):
+        db.scalar(select(VerificationSession).where(VerificationSession.id == second))
+    assert (
+        client.get(f"/v1/verification_sessions/{first}", headers=platform.headers).json[
+            "provided_details"
+        ]["last_name"]
+        == DETAILS["last_name"]
+    )
+
+
+def _sealed_values(app: Flask) -> dict[tuple[str, str], Any]:
+    """Every encrypted column value as stored, by (table, column) and row."""
+    found: dict[tuple[str, str], Any] = {}
+    with database(app).engine.connect() as connection:
+        for model_table, model_column, purpose, _row in encrypted_columns():
+            if purpose == "verification_sessions.link_token":
+                continue  # 0007's, not there before it
+            raw = table(model_table.name, column(model_column.name, JSON))
+            values = connection.execute(select(raw)).scalars()
+            found[(model_table.name, model_column.name)] = sorted(
+                json.dumps(value, sort_keys=True) for value in values
+            )
+    return found
+
+
+def test_migration_binds_existing_values_to_their_rows(migrating_app: Flask) -> None:
+    """Values sealed before 0006 (table and column only) are re-sealed with their row's id, and
+    read the same through the API before and after; downgrading takes the row out again."""
+    app = migrating_app
+    platform = make_platform(app)
+    client = app.test_client()
+    session_id, _ = full_session(app, client, platform)
+    client.post(
+        "/v1/webhook_endpoints",
+        json={"url": "https://platform.example/hooks", "enabled_events": ["*"]},
+        headers=platform.headers,
+    )
+
+    def everything() -> Any:
+        session = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
+        report_id = session.json["last_verification_report"]
+        report = client.get(f"/v1/verification_reports/{report_id}", headers=platform.headers)
+        events = client.get("/v1/events", headers=platform.headers)
+        replay = client.post(  # answered from the stored reply (as full_session sent it)
+            "/v1/verification_sessions",
+            headers={**platform.headers, "Idempotency-Key": "create-1"},
+            json=FULL_SESSION,
+        )
+        return session.json, report.json, events.json, replay.status_code, replay.json["id"]
+
+    before = everything()
+    bound = _sealed_values(app)
+    _migrate(app, "0005", down=True)
+    unbound = _sealed_values(app)
+    assert all(bound[name] != unbound[name] for name in bound if bound[name] != ["null"])
+    ring_ = app.extensions["idflow.keyring"]
+    with database(app).engine.connect() as connection:
+        raw = table("verification_sessions", column("id"), column("provided_details", JSON))
+        stored = connection.execute(select(raw.c.provided_details)).scalar_one()
+    assert open_json(ring_, stored, "verification_sessions.provided_details") == DETAILS
+    upgrade(app)
+    assert everything() == before
+    with database(app).engine.connect() as connection:
+        stored = connection.execute(select(raw.c.provided_details)).scalar_one()
+    with pytest.raises(DecryptionFailed):
+        open_json(ring_, stored, "verification_sessions.provided_details")
 
 
 # ---- keys -----------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from flask.testing import FlaskClient
 from numpy.typing import NDArray
 from PIL import Image
 from sqlalchemy import select
+from stand_ins import stand_in
 from werkzeug.test import TestResponse
 
 from processing.capture import MESSAGES
@@ -27,6 +28,7 @@ from webapp.db import database
 from webapp.flow.views import return_link
 from webapp.jobs import run_pending
 from webapp.models import VerificationSession, utcnow
+from webapp.platforms import create_platform
 
 PHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148"
 DESKTOP = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126.0 Safari/537.36"
@@ -43,7 +45,9 @@ def jpeg(image: NDArray[np.uint8]) -> bytes:
 
 @functools.cache
 def passport_photo() -> bytes:
-    document = make_document("td3", 1)
+    """A genuine stand-in (no generator code or SPECIMEN print, a real face): live sessions
+    refuse idflow's own samples."""
+    document = stand_in("td3", 1)
     photo, _ = photograph(
         document.front, np.random.default_rng(1), machine_box=document.machine_box_front
     )
@@ -424,11 +428,14 @@ def test_live_capture_refuses_a_photo_from_earlier(
     assert send(client, f"{relaxed}/front", old).status_code == 303
 
 
-def test_selfie_step_uses_the_front_camera(
-    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
-) -> None:
+def test_selfie_step_uses_the_front_camera(no_csrf: Flask, client: FlaskClient, app: Flask) -> None:
+    """A test session's selfie may be a file (QA uploads sample selfies); a live one's is filmed:
+    see tests/test_liveness_flow.py."""
+    with database(app).sessions() as db:
+        created = create_platform(db, "QA")
+    test_key = ApiPlatform(created.platform.id, created.test_secret_key)
     options = {"document": {"allowed_types": ["passport"], "require_matching_selfie": True}}
-    _, link = start(client, platform, options=options)
+    _, link = start(client, test_key, options=options)
     consent(client, link)
     assert landing(client, send(client, f"{link}/front", passport_photo())) == f"{link}/selfie"
     page = html(client.get(f"{link}/selfie", headers={"User-Agent": DESKTOP}))

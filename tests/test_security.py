@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import logging
 import os
@@ -12,6 +13,7 @@ import pytest
 from conftest import ApiPlatform, make_platform
 from flask import Flask, request
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from test_crypto import DETAILS, PERSONAL, full_session
 from test_flow import consent, passport_photo, send, start
 from werkzeug.datastructures import FileStorage
@@ -20,6 +22,7 @@ from werkzeug.test import encode_multipart
 from webapp import create_app
 from webapp.db import database, upgrade
 from webapp.logsafe import MASK, mask
+from webapp.models import VerificationSession
 from webapp.platforms import create_platform
 
 
@@ -87,6 +90,39 @@ def test_a_declined_consent_may_go_back_to_the_platform(
     assert csp(other)["form-action"] == "'self'"
 
 
+@pytest.mark.parametrize(
+    ("return_url", "origin"),
+    [
+        ("https://Platform.Example:8443/done?order=42#x", "https://platform.example:8443"),
+        ("https://platform.example:443/done", "https://platform.example"),
+        ("http://[2001:db8::1]:8080/back", "http://[2001:db8::1]:8080"),
+        ("https://bücher.example/zurück", "https://xn--bcher-kva.example"),
+        ("http://user:pw@198.51.100.7/x", "http://198.51.100.7"),
+    ],
+)
+def test_form_action_names_the_return_urls_origin_only(
+    client: FlaskClient, platform: ApiPlatform, return_url: str, origin: str
+) -> None:
+    _, link = start(client, platform, return_url=return_url)
+    assert csp(client.get(f"{link}/consent"))["form-action"] == f"'self' {origin}"
+
+
+def test_a_stored_return_url_with_a_bad_host_adds_nothing_to_the_policy(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """A row written before hosts were checked (or by hand) cannot inject directives."""
+    session_id, link = start(client, platform)
+    with database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert session is not None
+        session.return_url = "https://x;script-src-elem 'unsafe-inline';x/"
+        db.commit()
+    response = client.get(f"{link}/consent")
+    header = response.headers["Content-Security-Policy"]
+    assert "script-src-elem" not in header and "unsafe-inline" not in header
+    assert csp(response)["form-action"] == "'self'"
+
+
 @pytest.fixture
 def no_csrf(app: Flask) -> Flask:
     app.config["WTF_CSRF_ENABLED"] = False
@@ -137,6 +173,47 @@ def test_the_api_is_limited_per_key_with_the_api_error_shape(
     assert error["type"] == "rate_limit_error" and error["code"] == "rate_limit"
     other = make_platform(app, "Other platform")
     assert client.get("/v1/verification_sessions", headers=other.headers).status_code == 200
+
+
+def test_one_key_has_one_allowance_however_its_header_is_written(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """Counted per authenticated key, not per raw Authorization header: the scheme's case, the
+    spacing and the Basic form all draw on the same allowance."""
+    app.config["RATELIMIT_API"] = "5 per minute"
+    key = platform.secret_key
+    basic = base64.b64encode(f"{key}:".encode()).decode()
+    spellings = [
+        f"Bearer {key}",
+        f"bearer {key}",
+        f"BEARER {key}",
+        f"Bearer  {key}",
+        f" Bearer {key} ",
+        f"Basic {basic}",
+        f"basic {basic}",
+        f"Bearer   {key}",
+    ]
+    answers = [
+        client.get("/v1/verification_sessions", headers={"Authorization": spelling}).status_code
+        for spelling in spellings
+    ]
+    assert answers == [200] * 5 + [429] * 3
+
+
+def test_basic_auth_takes_the_key_with_an_empty_password_only(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """Stripe's Basic form is the key as user name and no password; any other password is not
+    this key (it would give each made-up password a fresh spelling of the same key)."""
+    for password in ("x", "anything", platform.secret_key):
+        token = base64.b64encode(f"{platform.secret_key}:{password}".encode()).decode()
+        refused = client.get(
+            "/v1/verification_sessions", headers={"Authorization": f"Basic {token}"}
+        )
+        assert refused.status_code == 401, password
+    token = base64.b64encode(f"{platform.secret_key}:".encode()).decode()
+    accepted = client.get("/v1/verification_sessions", headers={"Authorization": f"Basic {token}"})
+    assert accepted.status_code == 200
 
 
 def test_made_up_keys_share_their_address_allowance(

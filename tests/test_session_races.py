@@ -18,11 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ApiPlatform
+from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from test_crypto import migrating_app
 from test_flow import consent, html, passport_photo, send, session_row, start
 from test_jobs import write_locked
 
@@ -39,6 +40,7 @@ from webapp.models import (
 from webapp.platforms import create_platform
 from webapp.storage import storage
 
+__all__ = ["migrating_app"]  # the fixture, shared with test_crypto
 PASSPORT_ONLY = {"document": {"allowed_types": ["passport"]}}
 LOCK_SECONDS = 1.5  # long enough for every racer to reach its first write
 
@@ -241,23 +243,24 @@ def stored_files(app: Flask) -> list[Path]:
 
 
 def test_a_failed_upload_leaves_no_file(
-    flow: Flask, client: FlaskClient, platform: ApiPlatform
+    flow: Flask, client: FlaskClient, platform: ApiPlatform, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     session_id, link = start(client, platform, options=PASSPORT_ONLY)
     consent(client, link)
-    with database(flow).sessions() as db:
-        row = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
-        assert row is not None
-        columns = {c.key: getattr(row, c.key) for c in VerificationSession.__table__.columns}
-    # A session whose row is gone: the upload's row cannot be written (its foreign key fails).
-    gone = VerificationSession(**{**columns, "id": "vs_gone"})
+
+    def fails(*_args: Any) -> None:  # the row cannot be written after the file was
+        raise IntegrityError("INSERT", {}, Exception("FOREIGN KEY constraint failed"))
+
+    monkeypatch.setattr(verification, "discard_uploads", fails)
     photo = io.BytesIO(passport_photo())
     with (
         flow.app_context(),
         database(flow).sessions() as db,
         pytest.raises(IntegrityError, match="FOREIGN KEY"),
     ):
-        verification.save_upload(db, storage(flow), gone, "front", photo, "image/jpeg", 10)
+        row = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert row is not None
+        verification.save_upload(db, storage(flow), row, "front", photo, "image/jpeg", 10)
         db.commit()
     assert stored_files(flow) == []
 
@@ -307,3 +310,108 @@ def test_another_document_with_one_allowed_type_keeps_the_type(
     assert (row.status, row.last_error_step) == ("requires_input", "front")
     assert row.document_type == "passport"  # nothing to choose again: a new photo is needed
     assert client.get(link).headers["Location"] == f"{link}/front"
+
+
+# ---- uploads racing a redaction or a cancel ---------------------------------------------------
+
+
+class Paused:
+    """Stops the thread that calls `target` inside it until released, and says when one is
+    there: a request held half-way, at the point a real one spends its time."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
+        self.arrived = threading.Event()
+        self.release = threading.Event()
+        original = getattr(owner, name)
+
+        def paused(*args: Any, **kwargs: Any) -> Any:
+            self.arrived.set()
+            assert self.release.wait(30)
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, paused)
+
+
+def _stored_files(app: Flask, session_id: str) -> list[Path]:
+    folder = Path(app.config["DATA_DIR"]) / "files" / "sessions" / session_id
+    return [path for path in folder.rglob("*") if path.is_file()] if folder.exists() else []
+
+
+def _kept_uploads(app: Flask, session_id: str) -> list[UploadedFile]:
+    with database(app).sessions() as db:
+        return list(
+            db.scalars(
+                select(UploadedFile).where(
+                    UploadedFile.session_id == session_id, UploadedFile.storage_key.is_not(None)
+                )
+            )
+        )
+
+
+def _upload_in_background(app: Flask, link: str) -> tuple[threading.Thread, list[int]]:
+    phone = app.test_client()
+    answers: list[int] = []
+    upload = threading.Thread(
+        target=lambda: answers.append(send(phone, f"{link}/front", passport_photo()).status_code)
+    )
+    upload.start()
+    return upload, answers
+
+
+@pytest.fixture
+def raced(migrating_app: Flask) -> tuple[Flask, FlaskClient, ApiPlatform]:
+    """An app on SQLite or on a real PostgreSQL (its row locks differ from SQLite's write lock)."""
+    return migrating_app, migrating_app.test_client(), make_platform(migrating_app)
+
+
+@pytest.mark.parametrize("action", ["redact", "cancel"])
+def test_a_photo_checked_before_a_redaction_or_cancel_is_not_kept_after_it(
+    raced: tuple[Flask, FlaskClient, ApiPlatform], monkeypatch: pytest.MonkeyPatch, action: str
+) -> None:
+    """The upload passed its state check and is judging the photo when the platform redacts
+    (or cancels) the session: the redaction answers at once, and the upload must then store
+    nothing (before, its file and row appeared seconds after the redaction, decryptable)."""
+    flow, client, platform = raced
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    consent(client, link)
+    judging = Paused(monkeypatch, verification, "check_capture")
+    upload, answers = _upload_in_background(flow, link)
+    assert judging.arrived.wait(30)
+    url = f"/v1/verification_sessions/{session_id}/{action}"
+    assert client.post(url, headers=platform.headers).status_code == 200
+    judging.release.set()
+    upload.join(30)
+    assert answers and answers[0] != 303
+    assert _stored_files(flow, session_id) == []
+    assert _kept_uploads(flow, session_id) == []
+    row = session_row(flow, session_id)
+    assert row.status == "canceled"
+
+
+def test_a_redaction_while_a_photo_is_being_stored_removes_it(
+    raced: tuple[Flask, FlaskClient, ApiPlatform], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other order: the upload is writing its file when the redaction comes. The
+    redaction waits for it, then removes the file and the row's pointer to it."""
+    flow, client, platform = raced
+    session_id, link = start(client, platform, options=PASSPORT_ONLY)
+    consent(client, link)
+    files = storage(flow)
+    writing = Paused(monkeypatch, files, "save")
+    upload, answers = _upload_in_background(flow, link)
+    assert writing.arrived.wait(30)
+    redaction: list[int] = []
+    url = f"/v1/verification_sessions/{session_id}/redact"
+    redactor = threading.Thread(
+        target=lambda: redaction.append(client.post(url, headers=platform.headers).status_code)
+    )
+    redactor.start()
+    time.sleep(0.5)  # the redaction has read the session and waits for, or raced, the upload
+    writing.release.set()
+    upload.join(30)
+    redactor.join(30)
+    assert redaction == [200]
+    assert answers and answers[0] in (303, 400, 409)
+    assert _stored_files(flow, session_id) == []
+    assert _kept_uploads(flow, session_id) == []
+    assert session_row(flow, session_id).redacted_at is not None

@@ -252,6 +252,26 @@ def test_live_sessions_get_no_choice_and_no_samples(
     assert done["status"] == "verified", done["last_error"]
 
 
+@pytest.mark.parametrize("mode", ["live", "test"])
+def test_real_checks_refuse_generated_documents_live_and_accept_them_in_test_mode(
+    flow_app: Flask, keys: tuple[ApiPlatform, ApiPlatform], mode: str
+) -> None:
+    platform = keys[0] if mode == "live" else keys[1]
+    client = flow_app.test_client()
+    session_id, link = start(client, platform)
+    to_review(client, link, passport_jpeg(generated=True))
+    form = {"submit": "Submit"} if mode == "live" else {"submit": "Submit", "outcome": "real"}
+    client.post(f"{link}/review", data=form)
+    assert run_pending(flow_app) == 1
+    done = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()
+    if mode == "live":
+        assert done["status"] == "requires_input"
+        assert done["last_error"]["code"] == "document_unverified_other"
+        assert "generator" in done["last_error"]["reason"]
+    else:
+        assert done["status"] == "verified", done["last_error"]
+
+
 def _decoded(data: bytes) -> np.ndarray[Any, Any]:
     image: np.ndarray[Any, Any] | None = cv2.imdecode(np.frombuffer(data, np.uint8), 1)
     assert image is not None

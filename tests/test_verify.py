@@ -86,7 +86,7 @@ def judge(sample: ReadSample, options: VerifyOptions | None = None, **changes: A
     return evaluate(
         sample.result,
         None,
-        options or VerifyOptions(require_id_number=True),
+        options or VerifyOptions(accept_generated=True, require_id_number=True),
         claimed(sample.holder, **changes),
         today=today,
     )
@@ -101,7 +101,9 @@ def assert_fails(verdict: Verdict, code: str) -> None:
 def test_passport_with_matching_details_is_verified() -> None:
     document = make_document("td3", 1, today=TODAY)
     holder = document.truth_front["holder"]
-    options = VerifyOptions(require_id_number=True, min_age=18, allowed_countries=("ISL",))
+    options = VerifyOptions(
+        accept_generated=True, require_id_number=True, min_age=18, allowed_countries=("ISL",)
+    )
     verdict = verify(png(document.front), None, None, options, claimed(holder), today=TODAY)
     assert verdict.status == "verified", verdict.last_error
     assert verdict.last_error is None
@@ -129,19 +131,23 @@ def test_names_are_compared_like_a_human(passport: ReadSample) -> None:
 
 def test_unreadable_document_gives_the_reason() -> None:
     blank = np.full((638, 1011, 3), 230, np.uint8)
-    verdict = verify(png(blank), None, None, VerifyOptions(), ProvidedDetails(), today=TODAY)
+    verdict = verify(
+        png(blank), None, None, VerifyOptions(accept_generated=True), ProvidedDetails(), today=TODAY
+    )
     assert_fails(verdict, "document_unverified_other")
     assert verdict.last_error is not None and len(verdict.last_error.reason) > 20
     assert verdict.report.document.status == "unverified"
 
 
 def test_type_not_supported(passport: ReadSample) -> None:
-    verdict = judge(passport, VerifyOptions(allowed_types=("id_card", "driving_license")))
+    verdict = judge(
+        passport, VerifyOptions(accept_generated=True, allowed_types=("id_card", "driving_license"))
+    )
     assert_fails(verdict, "document_type_not_supported")
 
 
 def test_country_not_supported(passport: ReadSample) -> None:
-    verdict = judge(passport, VerifyOptions(allowed_countries=("FRA", "D")))
+    verdict = judge(passport, VerifyOptions(accept_generated=True, allowed_countries=("FRA", "D")))
     assert_fails(verdict, "country_not_supported")
 
 
@@ -175,8 +181,11 @@ def test_the_checks_on_what_could_not_be_read() -> None:
 def test_under_supported_age(passport: ReadSample) -> None:
     dob = date.fromisoformat(passport.holder["birth_date"])
     age = TODAY.year - dob.year - ((TODAY.month, TODAY.day) < (dob.month, dob.day))
-    assert judge(passport, VerifyOptions(min_age=age)).status == "verified"
-    assert_fails(judge(passport, VerifyOptions(min_age=age + 1)), "under_supported_age")
+    assert judge(passport, VerifyOptions(accept_generated=True, min_age=age)).status == "verified"
+    assert_fails(
+        judge(passport, VerifyOptions(accept_generated=True, min_age=age + 1)),
+        "under_supported_age",
+    )
 
 
 def test_name_mismatch(passport: ReadSample) -> None:
@@ -199,7 +208,7 @@ def test_id_number_mismatch(passport: ReadSample) -> None:
 
 def test_id_number_required_but_missing(passport: ReadSample) -> None:
     assert_fails(judge(passport, id_number=None), "id_number_insufficient_document_data")
-    verdict = judge(passport, VerifyOptions(), id_number=None)
+    verdict = judge(passport, VerifyOptions(accept_generated=True), id_number=None)
     assert verdict.status == "verified" and verdict.report.id_number is None
 
 
@@ -208,7 +217,9 @@ def test_driving_licence_uses_the_barcode_and_sides_must_match() -> None:
     other = make_document("dl", 6, today=TODAY)
     assert document.back is not None and other.back is not None
     holder = document.truth_front["holder"]
-    options = VerifyOptions(require_id_number=True, allowed_countries=("USA",))
+    options = VerifyOptions(
+        accept_generated=True, require_id_number=True, allowed_countries=("USA",)
+    )
     same = verify(
         png(document.front), png(document.back), None, options, claimed(holder), today=TODAY
     )
@@ -233,7 +244,7 @@ def obama_passport() -> ReadSample:
 
 
 def selfie_verdict(sample: ReadSample, selfie: bytes | None) -> Verdict:
-    options = VerifyOptions(require_matching_selfie=True)
+    options = VerifyOptions(accept_generated=True, require_matching_selfie=True)
     return evaluate(
         sample.result, selfie, options, ProvidedDetails(), today=TODAY, detector_model=YUNET
     )
@@ -259,7 +270,7 @@ def test_the_report_says_when_the_hog_fallback_detected_the_faces(
     verdict = evaluate(
         obama_passport.result,
         selfie,
-        VerifyOptions(require_matching_selfie=True),
+        VerifyOptions(accept_generated=True, require_matching_selfie=True),
         ProvidedDetails(),
         today=TODAY,
     )
@@ -328,7 +339,12 @@ def test_id_card_front_must_belong_to_the_back() -> None:
     other_back = make_document("td1", 2, today=TODAY).back
     assert other_back is not None
     verdict = verify(
-        png(front), png(other_back), None, VerifyOptions(), ProvidedDetails(), today=TODAY
+        png(front),
+        png(other_back),
+        None,
+        VerifyOptions(accept_generated=True),
+        ProvidedDetails(),
+        today=TODAY,
     )
     assert_fails(verdict, "document_unverified_other")
     assert verdict.last_error is not None and "same document" in verdict.last_error.reason
@@ -378,7 +394,7 @@ def test_id_card_printed_zone_agrees_with_the_mrz(seed: int) -> None:
         png(document.front),
         png(document.back) if document.back is not None else None,
         None,
-        VerifyOptions(require_id_number=True),
+        VerifyOptions(accept_generated=True, require_id_number=True),
         claimed(holder),
         today=TODAY,
     )
@@ -411,7 +427,14 @@ def test_printed_zone_contradicting_the_mrz_fails(changes: dict[str, Any], field
     error = check_mrz_matches_visual(result)
     assert error is not None and error.code == "document_unverified_other"
     assert "printed details do not match" in error.reason and field in error.reason
-    verdict = verify(png(front), png(back), None, VerifyOptions(), ProvidedDetails(), today=TODAY)
+    verdict = verify(
+        png(front),
+        png(back),
+        None,
+        VerifyOptions(accept_generated=True),
+        ProvidedDetails(),
+        today=TODAY,
+    )
     assert_fails(verdict, "document_unverified_other")
     assert verdict.last_error == error
 
@@ -426,7 +449,14 @@ def test_printed_zone_contradicting_the_mrz_fails(changes: dict[str, Any], field
 def test_passport_printed_zone_agrees_with_its_mrz(seed: int) -> None:
     document = make_document("td3", seed, today=TODAY)
     holder = document.truth_front["holder"]
-    verdict = verify(png(document.front), None, None, VerifyOptions(), claimed(holder), today=TODAY)
+    verdict = verify(
+        png(document.front),
+        None,
+        None,
+        VerifyOptions(accept_generated=True),
+        claimed(holder),
+        today=TODAY,
+    )
     assert verdict.status == "verified", verdict.last_error
 
 
@@ -445,11 +475,18 @@ def tampered_passport(seed: int, **changes: Any) -> NDArray[np.uint8]:
 def test_passport_printed_zone_contradicting_its_mrz_fails() -> None:
     genuine = make_document("td3", 2, today=TODAY)
     untouched = verify(
-        png(genuine.front), None, None, VerifyOptions(), ProvidedDetails(), today=TODAY
+        png(genuine.front),
+        None,
+        None,
+        VerifyOptions(accept_generated=True),
+        ProvidedDetails(),
+        today=TODAY,
     )
     assert untouched.status == "verified", untouched.last_error
     page = tampered_passport(2, surname="LINDQVIST")
-    verdict = verify(png(page), None, None, VerifyOptions(), ProvidedDetails(), today=TODAY)
+    verdict = verify(
+        png(page), None, None, VerifyOptions(accept_generated=True), ProvidedDetails(), today=TODAY
+    )
     assert_fails(verdict, "document_unverified_other")
     assert verdict.last_error is not None
     assert "printed details do not match" in verdict.last_error.reason

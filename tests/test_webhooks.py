@@ -671,6 +671,16 @@ def test_endpoint_url_must_be_absolute_http(
         "http://0.0.0.0:5000/",
         "http://224.0.0.1/",
         "http://240.0.0.1/",
+        # IPv6 addresses that carry an internal IPv4 address a gateway would translate to:
+        "http://[64:ff9b::7f00:1]/",  # NAT64 of 127.0.0.1
+        "http://[64:ff9b::a9fe:a9fe]/",  # NAT64 of the metadata service
+        "http://[64:ff9b:1::a00:1]/",  # local-use NAT64 prefix
+        "http://[2002:7f00:1::1]/",  # 6to4 of 127.0.0.1
+        "http://[2002:a00:1::]/",  # 6to4 of 10.0.0.1
+        "http://[::7f00:1]/",  # IPv4-compatible 127.0.0.1
+        "http://[::a9fe:a9fe]/",  # IPv4-compatible 169.254.169.254
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",  # Teredo, client 192.0.2.45
+        "http://[2001:0:a00:1::1]/",  # Teredo, server 10.0.0.1
     ],
 )
 def test_internal_endpoint_urls_are_refused_by_default(
@@ -683,6 +693,31 @@ def test_internal_endpoint_urls_are_refused_by_default(
     error = response.get_json()["error"]
     assert error["param"] == "url" and error["code"] == "url_not_allowed"
     assert "IDFLOW_WEBHOOK_ALLOW_PRIVATE" in error["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "resolved"),
+    [
+        ("http://localhost:9/hooks", ("127.0.0.1", "::1")),
+        ("http://[64:ff9b::7f00:1]/", ("127.0.0.1", "7f00")),
+        ("http://10.1.2.3/", ("10.1.2.3",)),
+    ],
+)
+def test_a_refused_url_says_only_that_its_address_is_not_allowed(
+    client: FlaskClient, platform: ApiPlatform, url: str, resolved: tuple[str, ...]
+) -> None:
+    """What a name resolves to inside the network is none of the caller's business."""
+    response = client.post(
+        ENDPOINTS, json={"url": url, "enabled_events": ["*"]}, headers=platform.headers
+    )
+    message = response.get_json()["error"]["message"]
+    assert response.status_code == 400 and "not allowed" in message
+    assert [part for part in resolved if part in message] == []
+
+
+def test_translated_public_addresses_pass() -> None:
+    """NAT64 (DNS64 networks resolve every IPv4-only name so) and 6to4 of public addresses."""
+    assert webhooks.refused_address(["64:ff9b::808:808", "2002:808:808::1"]) is None
 
 
 def test_endpoint_moved_to_an_internal_url_is_refused(
@@ -707,6 +742,29 @@ def test_allow_private_setting_comes_from_the_environment(tmp_path: Path) -> Non
     assert from_environment({"IDFLOW_DATA_DIR": str(tmp_path)})["WEBHOOK_ALLOW_PRIVATE"] is False
     allowed = {"IDFLOW_DATA_DIR": str(tmp_path), "IDFLOW_WEBHOOK_ALLOW_PRIVATE": "true"}
     assert from_environment(allowed)["WEBHOOK_ALLOW_PRIVATE"] is True
+
+
+def test_a_stored_url_the_parser_now_refuses_fails_its_attempts_cleanly(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    """An endpoint saved before hosts were checked (`my_service` is no host name): each attempt
+    is recorded as refused and retried like any failure, instead of the job raising."""
+    client = fast_app.test_client()
+    endpoint = add_endpoint(client, platform_fast, receiver.url)
+    with database(fast_app).sessions() as db:
+        db.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint["id"])
+            .values(url="http://my_service:8080/hooks")
+        )
+        db.commit()
+    new_session(client, platform_fast)
+    assert run_pending(fast_app) == 1
+    (attempt,) = attempts(fast_app)
+    assert attempt.status_code is None and attempt.error is not None
+    assert attempt.error.startswith("url_not_allowed")
+    (delivery,) = deliveries(fast_app)
+    assert delivery.status == "pending" and delivery.attempts == 1
 
 
 def test_delivery_checks_the_address_again(

@@ -29,19 +29,10 @@ def _serve(args: argparse.Namespace) -> int:
     """Serve with gunicorn, never Flask's debug server: this is what production runs."""
     from gunicorn.app.wsgiapp import WSGIApplication
 
+    from webapp.serving import gunicorn_arguments
+
     _app()
-    sys.argv = [
-        "gunicorn",
-        "--bind",
-        f"{args.host}:{args.port}",
-        "--workers",
-        str(args.workers),
-        "--threads",
-        str(args.threads),
-        "--access-logfile",
-        "-",
-        "webapp.wsgi:app",
-    ]
+    sys.argv = ["gunicorn", *gunicorn_arguments(args.host, args.port, args.workers, args.threads)]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
     return EXIT_OK
 

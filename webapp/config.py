@@ -94,10 +94,18 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
     }
 
 
+def private_folder(folder: Path) -> None:
+    """Make `folder` (and missing parents) and close it to other users: it holds the database,
+    the images and the keys. One made by an older version (0755) is closed too."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+
+
 def finish(config: dict[str, Any]) -> None:
     """Fill the defaults that depend on the data dir, once overrides are known."""
     data_dir = Path(config["DATA_DIR"])
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(data_dir)
     if not config["DATABASE_URL"]:
         config["DATABASE_URL"] = f"sqlite:///{data_dir / 'idflow.sqlite3'}"
     if not config["SECRET_KEY"]:

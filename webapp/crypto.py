@@ -5,15 +5,18 @@ when that is unset, from a key file made in the data folder on first run. Every 
 the key that made it, so old keys keep decrypting until `idflow keys rotate` has re-encrypted
 everything with the current one and they can be dropped.
 
-Columns use `EncryptedJSON`, which stores `{"kid", "nonce", "ct"}` in an ordinary JSON column.
-The database layer has no Flask app at hand, so each engine's dialect is bound to its app's key
-ring (`bind`); the ring installed last is the fallback for anything unbound.
+Columns use `EncryptedJSON`, which stores `{"kid", "nonce", "ct"}` in an ordinary JSON column,
+read and written through a `Sealed` model attribute that binds table, column and row id into
+each ciphertext. The database layer has no Flask app at hand, so each engine's dialect is bound
+to its app's key ring (`bind`); the ring installed last is the fallback for anything unbound.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import io
 import json
 import logging
@@ -27,14 +30,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Generic, TypeVar, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import JSON, TypeDecorator
+from sqlalchemy import JSON, TypeDecorator, inspect
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import object_session
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 KEY_FILE = "encryption_keys"
 ENV_VARIABLE = "IDFLOW_ENCRYPTION_KEYS"
@@ -46,6 +51,7 @@ _FILE_VERSION = 1
 _KID = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 _FRAME_HEAD = struct.Struct(">12sI")  # nonce, ciphertext length
 _ENVELOPE_KEYS = frozenset({"kid", "nonce", "ct"})
+_LOOKUP_CONTEXT = b"idflow link-token lookup v1"
 
 
 class EncryptionError(Exception):
@@ -124,6 +130,7 @@ class KeyRing:
         self.current = keys[0]
         self.source = source
         self.path = path
+        self.lookup_key = b""  # see `lookup_hash`; set from the app's secret key
 
     def reload(self) -> None:
         """Pick up a key file changed by `idflow keys rotate` while this process runs."""
@@ -263,26 +270,104 @@ def open_json(ring: KeyRing, envelope: Any, purpose: str) -> Any:
     return json.loads(plaintext)
 
 
+def row_purpose(purpose: str, row: Sequence[Any]) -> str:
+    """What a column value's ciphertext is bound to: its table and column (`purpose`) and its
+    row's identity, so a value copied into another column or another row does not decrypt."""
+    return purpose + json.dumps(list(row), separators=(",", ":"))
+
+
 class EncryptedJSON(TypeDecorator[Any]):
-    """A JSON column whose value is stored encrypted; `purpose` ("table.column") is bound in, so
-    a value copied into another column does not decrypt. NULL stays NULL."""
+    """A JSON column that holds `{"kid", "nonce", "ct"}` envelopes: the model reads and writes it
+    through a `Sealed` attribute, which binds the row's identity in. `purpose` ("table.column")
+    and `row` (the columns that identify a row) are what key rotation and migrations need to
+    open and re-seal values without the models. NULL stays NULL."""
 
     impl = JSON
     cache_ok = True
 
-    def __init__(self, purpose: str) -> None:
+    def __init__(self, purpose: str, row: tuple[str, ...] = ("id",)) -> None:
         super().__init__()
         self.purpose = purpose
+        self.row = row
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return seal_json(ring_for(dialect), value, self.purpose)
+        if value is not None and not is_envelope(value):  # only `Sealed` writes here
+            raise EncryptionError(f"{self.purpose} takes encrypted values only.")
+        return value
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        return open_json(ring_for(dialect), value, self.purpose)
+
+class Sealed(Generic[T]):
+    """A model attribute that shows an `EncryptedJSON` column's value in clear.
+
+    Values are sealed when set and opened when first read, with the table, the column and the
+    row's identity (`EncryptedJSON.row`) as associated data: the row's identity must be set
+    first (it is, in every constructor). The clear value is kept beside the stored envelope, so
+    reading twice gives the same object; a new envelope (a refresh) is opened again.
+    """
+
+    def __init__(self, stored: str) -> None:
+        self.stored = stored  # the mapped attribute that holds the envelope
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.cache = f"_sealed_{name}"
+
+    def _column_type(self, owner: type) -> EncryptedJSON:
+        column_type: Any = inspect(owner).columns[self.stored].type
+        assert isinstance(column_type, EncryptedJSON)
+        return column_type
+
+    def _purpose(self, instance: Any) -> str:
+        column_type = self._column_type(type(instance))
+        identity = [getattr(instance, name) for name in column_type.row]
+        if any(part is None for part in identity):
+            raise EncryptionError(
+                f"{column_type.purpose}: set the row's {', '.join(column_type.row)} first."
+            )
+        return row_purpose(column_type.purpose, identity)
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Any: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type) -> Any:
+        if instance is None:  # the class's attribute: the stored column, for SQL
+            return getattr(owner, self.stored)
+        stored = getattr(instance, self.stored)
+        cached = instance.__dict__.get(self.cache)
+        if cached is not None and cached[0] is stored:
+            return cached[1]
+        value = (
+            None
+            if stored is None
+            else open_json(_ring_of(instance), stored, self._purpose(instance))
+        )
+        instance.__dict__[self.cache] = (stored, value)
+        return value
+
+    def __set__(self, instance: object, value: T) -> None:
+        stored = (
+            None if value is None else seal_json(_ring_of(instance), value, self._purpose(instance))
+        )
+        setattr(instance, self.stored, stored)
+        instance.__dict__[self.cache] = (stored, value)
+
+
+def open_sealed(instance: object) -> None:
+    """Open every `Sealed` value of a row just loaded, while it belongs to its database session:
+    a value that does not decrypt (altered, or copied from another row) fails the load."""
+    for owner in type(instance).__mro__:
+        for name, attribute in vars(owner).items():
+            if isinstance(attribute, Sealed):
+                getattr(instance, name)
+
+
+def _ring_of(instance: object) -> KeyRing:
+    """The ring of the database the object belongs to (the process's ring while it has none)."""
+    session = object_session(instance)
+    bind = session.get_bind() if session is not None else None
+    return ring_for(bind.dialect if bind is not None else None)
 
 
 # ---- files --------------------------------------------------------------------------------------
@@ -396,4 +481,16 @@ def open_file(ring: KeyRing, data: bytes, name: str) -> bytes:
 
 
 def keyring_from_config(config: Mapping[str, Any]) -> KeyRing:
-    return load_keyring(str(config.get("ENCRYPTION_KEYS") or ""), Path(config["DATA_DIR"]))
+    ring = load_keyring(str(config.get("ENCRYPTION_KEYS") or ""), Path(config["DATA_DIR"]))
+    ring.lookup_key = hmac.digest(str(config["SECRET_KEY"]).encode(), _LOOKUP_CONTEXT, "sha256")
+    return ring
+
+
+def lookup_hash(ring: KeyRing, secret: str) -> str:
+    """A keyed hash (HMAC-SHA256) to find a row by a secret it must not store in clear: hosted
+    links are looked up by this of their token. The key comes from the app's secret key, not
+    the encryption keys, because those rotate and a link must keep working meanwhile; a new
+    secret key ends the open links (as it ends the flow's cookies)."""
+    if not ring.lookup_key:
+        raise KeyConfigError("No lookup key: create the app (webapp.create_app) first.")
+    return hmac.new(ring.lookup_key, secret.encode(), hashlib.sha256).hexdigest()

@@ -6,8 +6,11 @@ command-line tools) opens its own with `database(app).sessions()`.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -38,9 +41,23 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def _private_sqlite_files(path: str | None) -> None:
+    """The database file is made owner-only before SQLite opens it, because SQLite gives its
+    -wal and -shm files the database file's mode; files an older version made 0644 are closed."""
+    if not path or path == ":memory:":
+        return
+    database_file = Path(path)
+    os.close(os.open(database_file, os.O_WRONLY | os.O_CREAT, 0o600))
+    for found in (database_file, *(Path(f"{path}{suffix}") for suffix in ("-wal", "-shm"))):
+        with contextlib.suppress(FileNotFoundError):
+            if found.stat().st_mode & 0o077:
+                found.chmod(0o600)
+
+
 def connect(url: str) -> Database:
     engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
     if engine.dialect.name == "sqlite":
+        _private_sqlite_files(engine.url.database)
         event.listen(engine, "connect", _tune_sqlite)
     return Database(engine, sessionmaker(engine, expire_on_commit=False))
 
@@ -84,8 +101,15 @@ def upgrade(app: Flask) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+    # A migration that encrypts values leaves their clear versions in the write-ahead log.
+    empty_log(engine)
+
+
+def empty_log(engine: Engine) -> None:
+    """SQLite keeps a page's earlier versions in its write-ahead log, and the database file
+    keeps them until a checkpoint: after values were overwritten for good (a migration that
+    encrypts, a redaction), move the log into the file (where `secure_delete` zeroed them) and
+    empty it, rather than whenever SQLite gets round to it. Other databases: nothing to do."""
     if engine.dialect.name == "sqlite":
-        # A migration that encrypts values leaves their clear versions in the write-ahead log
-        # until a checkpoint; empty it now rather than whenever SQLite gets round to it.
         with engine.connect() as connection:
             connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -26,6 +26,7 @@ from webapp.crypto import (
     is_envelope,
     open_file,
     open_json,
+    row_purpose,
     seal_json,
 )
 from webapp.db import database
@@ -49,39 +50,43 @@ def keyring(app: Flask) -> KeyRing:
     return ring
 
 
-def encrypted_columns() -> Iterator[tuple[Table, Column[Any], str]]:
-    """Every `EncryptedJSON` column of the models, with its purpose (bound into its ciphertexts)."""
+def encrypted_columns() -> Iterator[tuple[Table, Column[Any], str, tuple[str, ...]]]:
+    """Every `EncryptedJSON` column of the models, with its purpose and the columns that identify
+    a row (both bound into its ciphertexts, see `row_purpose`)."""
     for model_table in Base.metadata.sorted_tables:
         for model_column in model_table.columns:
             if isinstance(model_column.type, EncryptedJSON):
-                yield model_table, model_column, model_column.type.purpose
+                yield model_table, model_column, model_column.type.purpose, model_column.type.row
 
 
-def _rotate_column(app: Flask, model_table: Table, model_column: Column[Any], purpose: str) -> int:
+def _rotate_column(
+    app: Flask, model_table: Table, model_column: Column[Any], purpose: str, row: tuple[str, ...]
+) -> int:
     """Works on the raw stored text (not through `EncryptedJSON`) so legacy plain values are
     readable. Each write is a compare-and-swap on that text: a value changed since it was read
     (a redaction, an update) was written with the current key or cleared, and must not be undone.
     Compared as text because PostgreSQL's `json` has no equality operator."""
     ring = keyring(app)
-    keys: list[Any] = [column(c.name) for c in model_table.primary_key.columns]
-    raw = table(model_table.name, *keys, column(model_column.name, JSON))
+    identity = [column(name, model_table.c[name].type) for name in row]  # True stays True
+    raw = table(model_table.name, *identity, column(model_column.name, JSON))
     stored = cast(raw.c[model_column.name], Text)
     changed = 0
     with database(app).engine.connect() as connection:
-        rows = connection.execute(select(*keys, stored)).all()
-        for row in rows:
-            *ids, before = row
+        rows = connection.execute(select(*identity, stored)).all()
+        for found in rows:
+            *ids, before = found
             value = None if before is None else json.loads(before)
             if value is None:
                 continue
             if is_envelope(value) and value["kid"] == ring.current.kid:
                 continue
-            plain = open_json(ring, value, purpose) if is_envelope(value) else value
-            where = and_(*(raw.c[k.name] == ident for k, ident in zip(keys, ids, strict=True)))
+            bound = row_purpose(purpose, ids)
+            plain = open_json(ring, value, bound) if is_envelope(value) else value
+            where = and_(*(raw.c[name] == ident for name, ident in zip(row, ids, strict=True)))
             result = connection.execute(
                 update(raw)
                 .where(where, stored == before)
-                .values({model_column.name: seal_json(ring, plain, purpose)})
+                .values({model_column.name: seal_json(ring, plain, bound)})
             )
             connection.commit()
             changed += result.rowcount
@@ -117,8 +122,8 @@ def rotate(app: Flask) -> Rotation:
     """Re-encrypt with the ring's current key whatever is not under it yet."""
     ring = keyring(app)
     done = Rotation(ring.current.kid)
-    for model_table, model_column, purpose in encrypted_columns():
-        done.values += _rotate_column(app, model_table, model_column, purpose)
+    for model_table, model_column, purpose, row in encrypted_columns():
+        done.values += _rotate_column(app, model_table, model_column, purpose, row)
     files = _files(app)
     for key in _stored_keys(app):
         try:
@@ -143,7 +148,7 @@ def usage(app: Flask) -> Counter[str]:
     """How many stored values and files each key id protects: a key at zero can be removed."""
     counts: Counter[str] = Counter()
     with database(app).engine.connect() as connection:
-        for model_table, model_column, _purpose in encrypted_columns():
+        for model_table, model_column, _purpose, _row in encrypted_columns():
             raw = table(model_table.name, column(model_column.name, JSON))
             for (value,) in connection.execute(select(*raw.c)):
                 if value is not None:

@@ -19,11 +19,12 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    event,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, QueryContext, mapped_column
 
-from webapp.crypto import EncryptedJSON
+from webapp.crypto import EncryptedJSON, Sealed, open_sealed
 
 
 def new_id(prefix: str) -> str:
@@ -53,6 +54,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+@event.listens_for(Base, "load", propagate=True)
+def _open_sealed(target: Base, _context: QueryContext) -> None:
+    open_sealed(target)
 
 
 class PlatformOwned:
@@ -96,21 +102,32 @@ class VerificationSession(PlatformOwned, Base):
     type: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(20), index=True)
     options: Mapped[dict[str, Any]]
-    provided_details: Mapped[dict[str, Any]] = mapped_column(
-        EncryptedJSON("verification_sessions.provided_details")
+    _provided_details: Mapped[Any] = mapped_column(
+        "provided_details", EncryptedJSON("verification_sessions.provided_details")
     )
+    provided_details = Sealed[dict[str, Any]]("_provided_details")
     # Platforms often put their user's id or other personal data in these three, so they are
     # encrypted too (migration 0005); nothing queries by them, which encryption would rule out.
-    return_url: Mapped[str | None] = mapped_column(
-        EncryptedJSON("verification_sessions.return_url")
+    _return_url: Mapped[Any | None] = mapped_column(
+        "return_url", EncryptedJSON("verification_sessions.return_url")
     )
-    client_reference_id: Mapped[str | None] = mapped_column(
-        EncryptedJSON("verification_sessions.client_reference_id")
+    return_url = Sealed[str | None]("_return_url")
+    _client_reference_id: Mapped[Any | None] = mapped_column(
+        "client_reference_id", EncryptedJSON("verification_sessions.client_reference_id")
     )
-    metadata_: Mapped[dict[str, Any]] = mapped_column(
+    client_reference_id = Sealed[str | None]("_client_reference_id")
+    _metadata: Mapped[Any] = mapped_column(
         "metadata", EncryptedJSON("verification_sessions.metadata")
     )
-    link_token: Mapped[str] = mapped_column(String(64), unique=True)
+    metadata_ = Sealed[dict[str, Any]]("_metadata")
+    # A hosted link finds its session by a keyed hash of its token (`crypto.lookup_hash`); the
+    # token itself is kept only encrypted, to give out `url` and `client_secret` while open
+    # (migration 0007). The column is nullable only so SQLite could add it to existing tables.
+    link_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    _link_token: Mapped[Any | None] = mapped_column(
+        "link_token", EncryptedJSON("verification_sessions.link_token")
+    )
+    link_token = Sealed[str]("_link_token")
     expires_at: Mapped[datetime]
     document_type: Mapped[str | None] = mapped_column(String(20), default=None)
     consented_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -119,9 +136,10 @@ class VerificationSession(PlatformOwned, Base):
     last_error_reason: Mapped[str | None] = mapped_column(Text, default=None)
     last_error_step: Mapped[str | None] = mapped_column(String(20), default=None)
     last_report_id: Mapped[str | None] = mapped_column(String(40), default=None)
-    verified_outputs: Mapped[dict[str, Any] | None] = mapped_column(
-        EncryptedJSON("verification_sessions.verified_outputs"), default=None
+    _verified_outputs: Mapped[Any | None] = mapped_column(
+        "verified_outputs", EncryptedJSON("verification_sessions.verified_outputs"), default=None
     )
+    verified_outputs = Sealed[dict[str, Any] | None]("_verified_outputs")
     redacted_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -141,7 +159,8 @@ class UploadedFile(Base):
     content_type: Mapped[str] = mapped_column(String(50))
     size: Mapped[int] = mapped_column(Integer)
     accepted: Mapped[bool] = mapped_column(Boolean)
-    check: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("uploaded_files.check"))
+    _check: Mapped[Any] = mapped_column("check", EncryptedJSON("uploaded_files.check"))
+    check = Sealed[dict[str, Any]]("_check")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -154,7 +173,8 @@ class VerificationReport(PlatformOwned, Base):
     )
     platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
     livemode: Mapped[bool] = mapped_column(Boolean)
-    payload: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("verification_reports.payload"))
+    _payload: Mapped[Any] = mapped_column("payload", EncryptedJSON("verification_reports.payload"))
+    payload = Sealed[dict[str, Any]]("_payload")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -185,9 +205,12 @@ class IdempotencyRecord(Base):
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)  # None: in progress
-    response: Mapped[dict[str, Any] | None] = mapped_column(
-        EncryptedJSON("idempotency_records.response"), default=None
+    _response: Mapped[Any | None] = mapped_column(
+        "response",
+        EncryptedJSON("idempotency_records.response", row=("platform_id", "livemode", "key")),
+        default=None,
     )
+    response = Sealed[dict[str, Any] | None]("_response")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -204,7 +227,8 @@ class WebhookEndpoint(PlatformOwned, Base):
     url: Mapped[str] = mapped_column(Text)
     enabled_events: Mapped[list[str]] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(Text, default=None)
-    secret: Mapped[str] = mapped_column(EncryptedJSON("webhook_endpoints.secret"))
+    _secret: Mapped[Any] = mapped_column("secret", EncryptedJSON("webhook_endpoints.secret"))
+    secret = Sealed[str]("_secret")
     status: Mapped[str] = mapped_column(String(10), default="enabled")  # enabled disabled
     disabled_reason: Mapped[str | None] = mapped_column(String(40), default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -223,7 +247,8 @@ class Event(PlatformOwned, Base):
     livemode: Mapped[bool] = mapped_column(Boolean)
     type: Mapped[str] = mapped_column(String(60), index=True)
     object_id: Mapped[str] = mapped_column(String(40), index=True)
-    data: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON("events.data"))  # personal data
+    _data: Mapped[Any] = mapped_column("data", EncryptedJSON("events.data"))  # personal data
+    data = Sealed[dict[str, Any]]("_data")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

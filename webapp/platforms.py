@@ -30,10 +30,12 @@ OwnedRow = TypeVar("OwnedRow", bound=PlatformOwned)
 
 @dataclass(frozen=True)
 class Caller:
-    """Who an API request acts for: everything it may touch is scoped by these two."""
+    """Who an API request acts for: everything it may touch is scoped by these two. `key_id` is
+    the API key a request authenticated with (rate limits count per key); commands have none."""
 
     platform_id: str
     livemode: bool
+    key_id: str | None = None
 
     def owns(self, model: type[PlatformOwned]) -> ColumnElement[bool]:
         """The condition every API query of `model` carries."""
@@ -88,10 +90,12 @@ def authenticate(db: Session, authorization: str | None) -> Caller:
     key = db.scalar(select(ApiKey).where(ApiKey.secret_hash == _hash(secret)))
     if key is None or key.revoked_at is not None:
         raise AuthenticationFailed("Invalid API key.", code="api_key_invalid")
-    return Caller(key.platform_id, key.livemode)
+    return Caller(key.platform_id, key.livemode, key.id)
 
 
 def _secret_from_header(authorization: str | None) -> str | None:
+    """The key from `Bearer <key>` or from Basic auth with the key as user name and an empty
+    password (Stripe's form); any other password makes it no key at all."""
     if not authorization:
         return None
     scheme, _, value = authorization.strip().partition(" ")
@@ -100,8 +104,8 @@ def _secret_from_header(authorization: str | None) -> str | None:
         return value
     if scheme.lower() == "basic" and value:
         try:
-            user = base64.b64decode(value, validate=True).decode("utf-8").partition(":")[0]
+            user, colon, password = base64.b64decode(value, validate=True).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             return None
-        return user or None
+        return user if user and colon and not password else None
     return None

@@ -14,7 +14,6 @@ import io
 import logging
 import time
 from typing import IO
-from urllib.parse import urlsplit
 
 from flask import (
     Flask,
@@ -31,7 +30,8 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from webapp.errors import RateLimited
+from webapp.errors import InvalidRequest, RateLimited
+from webapp.urls import parse_http_url
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def _checks() -> list[tuple[str, str, str]]:
     checks = [("flow", config["RATELIMIT_FLOW"], address)]
     if request.endpoint == "flow.entry":
         checks.append(("link", config["RATELIMIT_LINK_OPEN"], address))
-    if request.endpoint == "flow.capture" and request.method == "POST":
+    if request.endpoint in ("flow.capture", "flow.selfie_burst") and request.method == "POST":
         token = str((request.view_args or {}).get("token", ""))
         checks.append(("upload-session", config["RATELIMIT_UPLOAD_SESSION"], _digest(token)))
         checks.append(("upload-ip", config["RATELIMIT_UPLOAD_IP"], address))
@@ -137,8 +137,11 @@ def _form_targets() -> str:
     return_url = g.get("return_url") if request.blueprint == "flow" else None
     if not return_url:
         return _CSP["form-action"]
-    parts = urlsplit(return_url)
-    return f"{_CSP['form-action']} {parts.scheme}://{parts.netloc}"
+    try:
+        origin = parse_http_url(return_url, "return_url").origin
+    except InvalidRequest:  # stored before hosts were checked: the header gets nothing of it
+        return _CSP["form-action"]
+    return f"{_CSP['form-action']} {origin}"
 
 
 def _secure_request() -> bool:

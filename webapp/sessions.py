@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from webapp import webhooks
+from webapp import crypto, webhooks
+from webapp.db import empty_log
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.models import (
     IdempotencyRecord,
@@ -253,6 +254,7 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
 def create(
     db: Session, caller: Caller, request: SessionRequest, ttl_hours: int
 ) -> VerificationSession:
+    token = secrets.token_urlsafe(32)
     session = VerificationSession(
         id=new_id("vs"),
         platform_id=caller.platform_id,
@@ -264,7 +266,8 @@ def create(
         return_url=request.return_url,
         client_reference_id=request.client_reference_id,
         metadata_=request.metadata,
-        link_token=secrets.token_urlsafe(32),
+        link_token_hash=link_hash(db, token),
+        link_token=token,
         expires_at=utcnow() + timedelta(hours=ttl_hours),
     )
     db.add(session)
@@ -294,7 +297,24 @@ def get_report(db: Session, caller: Caller, report_id: str) -> VerificationRepor
     return caller.get(db, VerificationReport, report_id, "verification report")
 
 
+def hold(db: Session, session: VerificationSession) -> None:
+    """Take the session's row until this transaction ends and reload it, so what is decided
+    from its state stays true until the commit: PostgreSQL locks the row, SQLite takes its write
+    lock. Whatever must not interleave with another request (an upload's write, a cancel, a
+    redaction) holds the session first and checks its state after: one waits for the other."""
+    held = db.execute(
+        update(VerificationSession)
+        .where(VerificationSession.id == session.id)
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(held, "rowcount", 0) != 1:
+        raise InvalidState("This verification no longer exists.")
+    db.refresh(session)
+
+
 def cancel(db: Session, session: VerificationSession) -> None:
+    hold(db, session)
     if session.status != "requires_input":
         raise InvalidState(
             f"Only a session that requires input can be canceled; this one is {session.status}."
@@ -304,7 +324,10 @@ def cancel(db: Session, session: VerificationSession) -> None:
 
 
 def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
-    """Removes images and personal data for good; what is left says only that it happened."""
+    """Removes images and personal data for good; what is left says only that it happened.
+    Held first: an upload still writing finishes before (and its file goes with the rest), one
+    that comes after finds the session redacted and stores nothing."""
+    hold(db, session)
     if session.status == "processing":
         raise InvalidState("A session cannot be redacted while it is processing.")
     if session.redacted_at is not None:
@@ -320,15 +343,19 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
         upload.storage_key = None
         upload.check = {}
 
-    def delete_files(_db: Session | None = None) -> None:
+    def delete_files() -> None:
         for key in stored:
             storage.delete(key)
         storage.delete_prefix(prefix)
 
+    def once_committed(committed: Session) -> None:
+        # Again once committed: until then a key rotation still sees the files in use and may
+        # have written one back. And the overwritten values leave SQLite's log.
+        delete_files()
+        empty_log(committed.get_bind().engine)
+
     delete_files()
-    # Again once committed: until then a key rotation still sees the files in use and may have
-    # written one back.
-    event.listen(db, "after_commit", delete_files, once=True)
+    event.listen(db, "after_commit", once_committed, once=True)
     for report in db.scalars(
         select(VerificationReport).where(VerificationReport.session_id == session.id)
     ):
@@ -374,6 +401,11 @@ def redacted_report(payload: dict[str, Any]) -> dict[str, Any]:
             "error": {"code": error.get("code"), "reason": "[redacted]"} if error else None,
         }
     return stub
+
+
+def link_hash(db: Session, token: str) -> str:
+    """What a session is found by from its link (never the token itself)."""
+    return crypto.lookup_hash(crypto.ring_for(db.get_bind().dialect), token)
 
 
 def is_link_usable(session: VerificationSession) -> bool:

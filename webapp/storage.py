@@ -14,6 +14,7 @@ from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app
 
+from webapp.config import private_folder
 from webapp.crypto import KeyRing, SealingStream, open_file
 
 _EXTENSION = "idflow.storage"
@@ -37,6 +38,7 @@ class LocalStorage:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        private_folder(root)
 
     def _path(self, key: str) -> Path:
         path = (self.root / key).resolve()
@@ -46,7 +48,9 @@ class LocalStorage:
 
     def save(self, key: str, stream: BinaryIO) -> int:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        for folder in reversed(path.parents):  # every level owner-only, not just the last
+            if folder.is_relative_to(self.root.resolve()):
+                private_folder(folder)
         fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=".upload-")
         try:
             with os.fdopen(fd, "wb") as handle:

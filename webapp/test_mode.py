@@ -51,6 +51,7 @@ OUTCOMES: dict[str, str] = {
     "document_expired": "Document expired",
     "document_unverified_other": "Document unreadable",
     "selfie_face_mismatch": "Face does not match the document",
+    "selfie_manipulated": "Selfie not live (head-turn challenge failed)",
     "id_number_mismatch": "ID number does not match",
     "under_supported_age": "Under the supported age",
     REAL_CHECKS: "Run the real checks on my photos",
@@ -62,9 +63,9 @@ _MATCH_SIMILARITY = 0.93
 def outcomes_for(options: VerifyOptions, provided: ProvidedDetails) -> dict[str, str]:
     """What QA may pick for a session: only verdicts a live session with the same options could
     reach (no face mismatch without a selfie check), so webhooks and reports stay true to live."""
-    unreachable = set()
+    unreachable: set[str] = set()
     if not options.require_matching_selfie:
-        unreachable.add("selfie_face_mismatch")
+        unreachable.update(("selfie_face_mismatch", "selfie_manipulated"))
     if not options.require_id_number and provided.id_number is None:
         unreachable.add("id_number_mismatch")
     if options.min_age is None:
@@ -167,6 +168,11 @@ def simulated_verdict(
             "selfie_face_mismatch", "The face in the selfie is not the portrait on the document."
         )
         selfie = SelfieCheck("unverified", error, _MISMATCH_SIMILARITY, True, True)
+    elif outcome == "selfie_manipulated":
+        reason = (
+            "We did not see you turn your head the way the screen asked. Take the selfie again."
+        )
+        selfie = SelfieCheck("unverified", CheckError(outcome, reason), None, True, True)
     elif options.require_matching_selfie:
         selfie = SelfieCheck("verified", None, _MATCH_SIMILARITY, True, True)
 

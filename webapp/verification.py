@@ -22,12 +22,12 @@ from processing import verify as checks
 from processing.capture import check_capture
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
-from webapp import test_mode, webhooks
+from webapp import liveness, test_mode, webhooks
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
 from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
-from webapp.sessions import DOCUMENT_TYPES, is_link_usable
+from webapp.sessions import DOCUMENT_TYPES, hold, is_link_usable
 from webapp.storage import Storage, storage
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,7 @@ def attempts_left(session: VerificationSession, max_attempts: int) -> int:
     return max(0, max_attempts - session.rejections)
 
 
-def _count_rejection(db: Session, session: VerificationSession, max_attempts: int) -> None:
+def count_rejection(db: Session, session: VerificationSession, max_attempts: int) -> None:
     """Counted in SQL: parallel uploads of the same session each add their own rejection, and
     only the one that stops the session cancels it (and says so once)."""
     row = VerificationSession.id == session.id
@@ -194,6 +194,13 @@ def live_capture_since() -> datetime:
     return utcnow().replace(tzinfo=None) - _LIVE_CAPTURE_SLACK
 
 
+def check_capture_step(session: VerificationSession, step: CaptureStep) -> None:
+    """Refuse a capture the session cannot take now, or that is not one of its steps."""
+    _usable(session)
+    if step not in capture_steps(session) or session.document_type is None:
+        raise InvalidRequest("This photo is not part of this verification.", param="step")
+
+
 def save_upload(
     db: Session,
     files: Storage,
@@ -207,9 +214,12 @@ def save_upload(
 
     The photo is judged from memory (the request already bounds its size), then stored; if
     anything after the store fails, the file goes (no row would ever point to it)."""
-    _usable(session)
-    if step not in capture_steps(session) or session.document_type is None:
-        raise InvalidRequest("This photo is not part of this verification.", param="step")
+    check_capture_step(session, step)
+    if step == "selfie" and session.livemode:
+        raise InvalidRequest(
+            "A live verification's selfie is taken with the camera on the selfie page.",
+            param="photo",
+        )
     data = stream.read()
     check = check_capture(
         data,
@@ -217,6 +227,10 @@ def save_upload(
         session.document_type,  # type: ignore[arg-type]
         taken_after=live_capture_since() if requires_live_capture(session) else None,
     )
+    # Judging took a while: the state check that counts is this one, on the held row, and the
+    # file is written before the commit that releases it (a redaction or cancel waits).
+    hold(db, session)
+    _usable(session)
     upload_id = new_id("file")
     key = f"sessions/{session.id}/{upload_id}"
     size = files.save(key, io.BytesIO(data))
@@ -234,7 +248,7 @@ def save_upload(
         if check.accepted:
             discard_uploads(db, session, (step,))
         else:
-            _count_rejection(db, session, max_attempts)
+            count_rejection(db, session, max_attempts)
         db.add(upload)
         db.flush()
     except BaseException:
@@ -301,6 +315,7 @@ def _options(session: VerificationSession) -> VerifyOptions:
         require_id_number=bool(document["require_id_number"]) or session.type == "id_number",
         require_matching_selfie=bool(document["require_matching_selfie"]),
         min_age=min_age if min_age > 0 else None,
+        accept_generated=not session.livemode,  # test mode runs the real checks on samples
     )
 
 
@@ -341,6 +356,8 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
                 step: files.read(upload.storage_key or "") for step, upload in uploads.items()
             }
             outcome = None
+        live_selfie_required = session.livemode and options.require_matching_selfie
+        selfie_proven = liveness.live_selfie_proven(latest_uploads(db, session).get("selfie"))
         document_type = session.document_type
     if outcome is not None:
         verdict = test_mode.simulated_verdict(outcome, session.id, document_type, options, provided)
@@ -350,6 +367,8 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         verdict = verify(
             images["front"], images.get("back"), images.get("selfie"), options, provided
         )
+        if live_selfie_required and not selfie_proven:
+            verdict = liveness.refuse_unproven_selfie(verdict)
     with sessions() as db:
         # Only one holder of this job writes its verdict: the update takes the row, and a
         # second holder (whose lease ran out while it worked) finds it decided already.
@@ -386,7 +405,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             session.last_error_code = verdict.last_error.code
             session.last_error_reason = verdict.last_error.reason
             session.last_error_step = restart_step(verdict.last_error.code)
-            _count_rejection(db, session, int(app.config["MAX_ATTEMPTS"]))
+            count_rejection(db, session, int(app.config["MAX_ATTEMPTS"]))
             if session.status == "requires_input":
                 session.last_error_step = _reopen(db, session, session.last_error_step)
         if session.last_error_code != TOO_MANY_ATTEMPTS:  # its cancel told the platform already

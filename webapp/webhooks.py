@@ -98,9 +98,9 @@ def parse_url(value: Any, param: str = "url") -> str:
             addresses = []  # does not resolve now: every delivery checks again
         refused = refused_address(addresses)
         if refused is not None:
-            raise InvalidRequest(
-                f"url must not point at a loopback, private or otherwise internal address "
-                f"({parts.host} is {refused}). A self-hosted server can allow this with "
+            raise InvalidRequest(  # never what the name resolved to: that is internal
+                "url points at an address that is not allowed (loopback, private or otherwise "
+                "internal). A self-hosted server can allow such addresses with "
                 "IDFLOW_WEBHOOK_ALLOW_PRIVATE.",
                 code="url_not_allowed",
                 param=param,
@@ -117,10 +117,33 @@ def resolve(host: str, port: int) -> list[str]:
     return list(dict.fromkeys(str(info[4][0]) for info in found))
 
 
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # RFC 6052: the last 32 bits are the IPv4 address
+_LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")  # RFC 8215: local use only
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")  # deprecated ::a.b.c.d (also :: and ::1)
+
+
+def _carried_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address] | None:
+    """The IPv4 addresses an IPv6 address stands for through a translator or tunnel (mapped,
+    NAT64, IPv4-compatible, 6to4, Teredo's server and client), or None for a plain one."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE:
+        return [ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)]
+    if ip.sixtofour is not None:
+        return [ip.sixtofour]
+    if ip.teredo is not None:
+        return list(ip.teredo)
+    return None
+
+
 def _internal(address: str) -> bool:
     ip = ipaddress.ip_address(address.partition("%")[0])  # an IPv6 scope (fe80::1%eth0) dropped
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback too
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _LOCAL_NAT64:
+            return True
+        carried = _carried_ipv4(ip)
+        if carried is not None:  # judged by where it leads: 64:ff9b::127.0.0.1 is loopback
+            return any(_internal(str(inner)) for inner in carried)
     # Only the public internet: also shuts out shared (100.64/10), benchmark and other
     # special-purpose ranges that `is_private` alone lets through.
     return not ip.is_global or ip.is_multicast
@@ -541,7 +564,10 @@ def post(
     url: str, body: bytes, secret: str, timeout: float, *, allow_private: bool = False
 ) -> Outcome:
     """One signed POST; redirects are not followed (a moved endpoint must be updated)."""
-    destination = parse_http_url(url, "url")  # checked when the endpoint was saved
+    try:
+        destination = parse_http_url(url, "url")  # checked when the endpoint was saved
+    except InvalidRequest as exc:  # saved before the parser was as strict: fails like a refusal
+        return Outcome(None, 0, f"url_not_allowed: {exc.message}"[:_ERROR_LENGTH])
     headers = {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "idflow-webhooks/1",

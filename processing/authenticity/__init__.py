@@ -1,9 +1,47 @@
 """Is the document genuine? One named signal per way a fake shows itself.
 
-Each check module returns `AuthenticitySignal`s; `verify` puts all of them in the report's document
-section and refuses the document (`document_unverified_other`) on the first that fired.
+Each check module returns `AuthenticitySignal`s for an `Evidence` (the reading plus the uploaded
+bytes); `assess` runs every check in `CHECKS`, and `verify` puts all the signals in the report's
+document section and refuses the document (`document_unverified_other`) on the first that fired.
+A new check is one function `check(evidence) -> list[AuthenticitySignal]` appended to `CHECKS`.
+
+Test mode accepts what idflow's own generator makes: for a document whose generator code was
+read, the signals the generator sets off by design (its code, its SPECIMEN print, its drawn
+portrait) are waived (`GENERATOR_TRAITS`); every other signal still counts. A government specimen
+carries no generator code, so test mode refuses it like live mode.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from processing.authenticity import dates, generated, portrait, specimen
+from processing.authenticity.evidence import Evidence
 from processing.authenticity.signal import AuthenticitySignal
 
-__all__ = ["AuthenticitySignal"]
+Check = Callable[[Evidence], list[AuthenticitySignal]]
+CHECKS: list[Check] = [generated.check, specimen.check, portrait.check, dates.check]
+GENERATOR_TRAITS = frozenset({"generated", "specimen", "portrait"})
+
+
+def assess(evidence: Evidence) -> tuple[AuthenticitySignal, ...]:
+    """Every check's signals, in `CHECKS` order."""
+    return tuple(signal for check in CHECKS for signal in check(evidence))
+
+
+def waived(signals: Sequence[AuthenticitySignal], *, accept_generated: bool) -> frozenset[str]:
+    """The signal names that do not count: the generator's traits on its own documents, in test
+    mode only."""
+    made_here = any(s.name == "generated" and s.fired for s in signals)
+    return GENERATOR_TRAITS if accept_generated and made_here else frozenset()
+
+
+def refusal(
+    signals: Sequence[AuthenticitySignal], *, accept_generated: bool
+) -> AuthenticitySignal | None:
+    """The first signal that fired and counts, or None when the document may be genuine."""
+    ignored = waived(signals, accept_generated=accept_generated)
+    return next((s for s in signals if s.fired and s.name not in ignored), None)
+
+
+__all__ = ["CHECKS", "AuthenticitySignal", "Check", "Evidence", "assess", "refusal", "waived"]

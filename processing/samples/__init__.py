@@ -1,7 +1,8 @@
 """Synthetic specimen documents (TD1, TD2, TD3, US driving licence) with ground truth, for QA.
 
-Every document is marked SPECIMEN and carries invented data; nothing here depicts a real person
-unless the caller supplies face photos.
+Every document is marked SPECIMEN, carries invented data and, on every side, the QR code by which
+live verification recognises and refuses it (`processing.authenticity.generated`); nothing here
+depicts a real person unless the caller supplies face photos.
 """
 
 from processing.samples.generate import (

@@ -141,11 +141,14 @@ def make_document(
     face: Image.Image | None = None,
     today: date | None = None,
     document_id: str | None = None,
+    unmarked_for_tests: bool = False,
 ) -> SampleDocument:
     """A clean 300-dpi specimen of `kind`, the same for the same seed (and `today`).
 
     `face` is a portrait photo (any size; it is centre-cropped to the portrait box); without it
     a drawn silhouette stands in. `today` anchors issue and expiry dates (default: the real date).
+    `unmarked_for_tests` leaves out the SPECIMEN print and the generator's code: the tests' genuine
+    stand-ins, which the authenticity checks must let through. No command of idflow passes it.
     """
     if kind not in KINDS:
         raise SampleGenerationError(
@@ -156,28 +159,29 @@ def make_document(
     doc_id = document_id or f"{kind}-{rng_seed:04d}"
     identity = random_us_identity(rng, day) if kind == "dl" else random_identity(rng, day)
     portrait = face if face is not None else silhouette(rng, (390, 500))
+    marks = {"unmarked_for_tests": unmarked_for_tests}
 
     if kind == "td3":
         mrz = _mrz(identity, "TD3", "P", identity.personal_number[:14])
-        image, box = render.render_td3(identity, mrz["lines"], portrait, rng)
+        image, box = render.render_td3(identity, mrz["lines"], portrait, rng, **marks)
         truth = _truth(doc_id, kind, "front", identity, two_sided=False, mrz=mrz)
         return SampleDocument(kind, doc_id, _bgr(image), None, truth, None, box, None)
     if kind == "td2":
         mrz = _mrz(identity, "TD2", "I", identity.personal_number[-7:])
-        image, box = render.render_td2(identity, mrz["lines"], portrait, rng)
+        image, box = render.render_td2(identity, mrz["lines"], portrait, rng, **marks)
         truth = _truth(doc_id, kind, "front", identity, two_sided=False, mrz=mrz)
         return SampleDocument(kind, doc_id, _bgr(image), None, truth, None, box, None)
     if kind == "td1":
         mrz = _mrz(identity, "TD1", rng.choice(("ID", "I")), identity.personal_number)
-        front = render.render_td1_front(identity, portrait, rng)
-        back, box = render.render_td1_back(identity, mrz["lines"], rng)
+        front = render.render_td1_front(identity, portrait, rng, **marks)
+        back, box = render.render_td1_back(identity, mrz["lines"], rng, **marks)
         back_truth = _truth(doc_id, kind, "back", identity, two_sided=True, mrz=mrz)
     else:
         assert identity.jurisdiction is not None  # random_us_identity always sets it
         elements = dl_elements(identity)
         payload = encode_aamva(elements, iin=identity.jurisdiction.iin)
-        front = render.render_dl_front(identity, portrait, rng)
-        back, box = render.render_dl_back(identity, payload, rng)
+        front = render.render_dl_front(identity, portrait, rng, **marks)
+        back, box = render.render_dl_back(identity, payload, rng, **marks)
         barcode = {"format": "PDF417", "aamva": elements}
         back_truth = _truth(doc_id, kind, "back", identity, two_sided=True, barcode=barcode)
     return SampleDocument(

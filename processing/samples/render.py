@@ -15,8 +15,10 @@ from datetime import date
 from functools import partial
 
 import numpy as np
+import zxingcpp
 from PIL import Image, ImageDraw
 
+from processing.authenticity.generated import GENERATOR_MARK
 from processing.locate import canonical_size
 from processing.samples.aamva import pdf417_image
 from processing.samples.fonts import font
@@ -166,13 +168,33 @@ def draw_specimen_mark(draw: ImageDraw.ImageDraw, xy: tuple[int, int], size: int
     draw.text(xy, "SPECIMEN", font=font("bold", size), fill=RED)
 
 
+def draw_generator_mark(image: Image.Image, xy: tuple[int, int], module: int) -> None:
+    """The QR code that tells idflow's reader this picture came from here (generated.py).
+
+    Only its dark modules are printed: the pale background is its quiet zone. A pure white patch
+    would pass for glare next to the MRZ.
+    """
+    symbol = zxingcpp.create_barcode(
+        GENERATOR_MARK, zxingcpp.BarcodeFormat.QRCode, options="ecLevel=Q"
+    )
+    modules = np.asarray(symbol.to_image(scale=1), dtype=np.uint8)[2:-2, 2:-2]
+    dark = np.kron(modules < 128, np.ones((module, module), dtype=bool))
+    ink = Image.new("RGB", (dark.shape[1], dark.shape[0]), INK)
+    image.paste(ink, xy, Image.fromarray(dark.astype(np.uint8) * 255, "L"))
+
+
 def _paste_portrait(image: Image.Image, face: Image.Image, box: Box) -> None:
     x, y, w, h = box
     image.paste(fit_portrait(face, (w, h)), (x, y))
 
 
 def render_td3(
-    identity: Identity, mrz: Sequence[str], face: Image.Image, rng: random.Random
+    identity: Identity,
+    mrz: Sequence[str],
+    face: Image.Image,
+    rng: random.Random,
+    *,
+    unmarked_for_tests: bool = False,
 ) -> tuple[Image.Image, Box]:
     """Passport data page (ID-3)."""
     size = canonical_size("ID3")
@@ -181,7 +203,9 @@ def render_td3(
     size_state = _fitted(identity.state_name, 32, 1300)
     draw.text((70, 26), identity.state_name, font=font("bold", size_state), fill=LABEL)
     draw.text((520, 80), "PASSPORT / PASSEPORT", font=font("bold", 34), fill=LABEL)
-    draw_specimen_mark(draw, (1190, 84), 30)
+    if not unmarked_for_tests:
+        draw_specimen_mark(draw, (1190, 84), 30)
+        draw_generator_mark(image, (1262, 380), 8)
     _paste_portrait(image, face, (70, 150, 390, 500))
     draw_signature(draw, rng, (90, 680, 340, 80))
     x0, x1, col = 520, 1000, 440
@@ -192,7 +216,9 @@ def render_td3(
     )
     draw_field(draw, (x0, 215), "Surname / Nom", identity.surname)
     draw_field(draw, (x0, 290), "Given names / Prénoms", identity.given_names)
-    draw_field(draw, (x0, 365), "Nationality / Nationalité", identity.nationality_name)
+    draw_field(
+        draw, (x0, 365), "Nationality / Nationalité", identity.nationality_name, max_width=720
+    )
     draw_field(
         draw,
         (x0, 440),
@@ -201,7 +227,13 @@ def render_td3(
         max_width=col,
     )
     draw_field(draw, (x1, 440), "Sex / Sexe", identity.sex, max_width=col)
-    draw_field(draw, (x0, 515), "Place of birth / Lieu de naissance", identity.place_of_birth)
+    draw_field(
+        draw,
+        (x0, 515),
+        "Place of birth / Lieu de naissance",
+        identity.place_of_birth,
+        max_width=720,
+    )
     draw_field(
         draw,
         (x0, 590),
@@ -219,13 +251,18 @@ def render_td3(
     )
     if identity.personal_number:
         draw_field(
-            draw, (x1, 665), "Personal No. / N° personnel", identity.personal_number, max_width=col
+            draw, (x1, 665), "Personal No. / N° personnel", identity.personal_number, max_width=255
         )
     return image, draw_mrz(image, mrz)
 
 
 def render_td2(
-    identity: Identity, mrz: Sequence[str], face: Image.Image, rng: random.Random
+    identity: Identity,
+    mrz: Sequence[str],
+    face: Image.Image,
+    rng: random.Random,
+    *,
+    unmarked_for_tests: bool = False,
 ) -> tuple[Image.Image, Box]:
     """ID-2 card: one side carries everything, the 2x36 MRZ at the bottom."""
     size = canonical_size("ID2")
@@ -234,7 +271,9 @@ def render_td2(
     size_state = _fitted(identity.state_name, 28, 1120)
     draw.text((50, 20), identity.state_name, font=font("bold", size_state), fill=LABEL)
     draw.text((390, 62), "IDENTITY CARD / CARTE D'IDENTITÉ", font=font("bold", 26), fill=LABEL)
-    draw_specimen_mark(draw, (1000, 64), 24)
+    if not unmarked_for_tests:
+        draw_specimen_mark(draw, (1000, 64), 24)
+        draw_generator_mark(image, (1100, 300), 5)
     _paste_portrait(image, face, (50, 130, 300, 386))
     draw_signature(draw, rng, (60, 530, 280, 60))
     x0, x1, col, full = 390, 820, 400, 820
@@ -249,7 +288,7 @@ def render_td2(
     field(
         (x0, 366), "Date of birth / Date de naissance", viz_date(identity.birth_date), max_width=col
     )
-    field((x1, 366), "Place of birth / Lieu de naissance", identity.place_of_birth, max_width=col)
+    field((x1, 366), "Place of birth / Lieu de naissance", identity.place_of_birth, max_width=250)
     field(
         (x0, 428),
         "Date of issue / Date de délivrance",
@@ -262,11 +301,13 @@ def render_td2(
         viz_date(identity.expiry_date),
         max_width=col,
     )
-    field((x0, 490), "Authority / Autorité", identity.authority, max_width=full)
+    field((x0, 490), "Authority / Autorité", identity.authority, max_width=680)
     return image, draw_mrz(image, mrz)
 
 
-def render_td1_front(identity: Identity, face: Image.Image, rng: random.Random) -> Image.Image:
+def render_td1_front(
+    identity: Identity, face: Image.Image, rng: random.Random, *, unmarked_for_tests: bool = False
+) -> Image.Image:
     """ID-1 card front: portrait and visual zone, no MRZ."""
     size = canonical_size("ID1")
     image = security_background(size, rng, None)
@@ -274,7 +315,9 @@ def render_td1_front(identity: Identity, face: Image.Image, rng: random.Random) 
     size_state = _fitted(identity.state_name, 26, 940)
     draw.text((36, 14), identity.state_name, font=font("bold", size_state), fill=LABEL)
     draw.text((340, 50), "IDENTITY CARD / CARTE D'IDENTITÉ", font=font("bold", 22), fill=LABEL)
-    draw_specimen_mark(draw, (820, 585), 22)
+    if not unmarked_for_tests:
+        draw_specimen_mark(draw, (800, 596), 22)
+        draw_generator_mark(image, (850, 440), 6)
     _paste_portrait(image, face, (36, 100, 280, 360))
     draw_signature(draw, rng, (50, 490, 250, 70))
     x0, x1, col, full = 340, 700, 330, 640
@@ -293,12 +336,12 @@ def render_td1_front(identity: Identity, face: Image.Image, rng: random.Random) 
         viz_date(identity.expiry_date),
         max_width=col,
     )
-    field((x0, 410), "Place of birth / Lieu de naissance", identity.place_of_birth, max_width=full)
+    field((x0, 410), "Place of birth / Lieu de naissance", identity.place_of_birth, max_width=500)
     return image
 
 
 def render_td1_back(
-    identity: Identity, mrz: Sequence[str], rng: random.Random
+    identity: Identity, mrz: Sequence[str], rng: random.Random, *, unmarked_for_tests: bool = False
 ) -> tuple[Image.Image, Box]:
     """ID-1 card back: issuing details above the 3x30 MRZ."""
     size = canonical_size("ID1")
@@ -307,11 +350,13 @@ def render_td1_back(
     x0, x1 = 50, 520
     field = partial(draw_field, draw, label_size=15, value_size=24, max_width=440)
     field((x0, 30), "Date of issue / Date de délivrance", viz_date(identity.issue_date))
-    field((x1, 30), "Authority / Autorité", identity.authority)
+    field((x1, 30), "Authority / Autorité", identity.authority, max_width=320)
     field((x0, 95), "Height / Taille", f"{identity.height_cm / 100:.2f} m")
-    field((x1, 95), "Eyes / Yeux", identity.eyes)
+    field((x1, 95), "Eyes / Yeux", identity.eyes, max_width=320)
     field((x0, 160), "Personal No. / N° personnel", identity.personal_number or "-")
-    draw_specimen_mark(draw, (x1, 170), 22)
+    if not unmarked_for_tests:
+        draw_specimen_mark(draw, (x1, 170), 22)
+        draw_generator_mark(image, (850, 20), 6)
     draw_signature(draw, rng, (x1, 240, 300, 60))
     return image, draw_mrz(image, mrz)
 
@@ -321,7 +366,9 @@ def _height_us(height_cm: int) -> str:
     return f"{inches // 12}'-{inches % 12:02d}\""
 
 
-def render_dl_front(identity: Identity, face: Image.Image, rng: random.Random) -> Image.Image:
+def render_dl_front(
+    identity: Identity, face: Image.Image, rng: random.Random, *, unmarked_for_tests: bool = False
+) -> Image.Image:
     """US driving licence front with AAMVA field numbers as labels."""
     size = canonical_size("ID1")
     image = security_background(size, rng, None)
@@ -333,7 +380,9 @@ def render_dl_front(identity: Identity, face: Image.Image, rng: random.Random) -
     draw.text((640, 52), "USA", font=font("bold", 24), fill=(255, 255, 255))
     _paste_portrait(image, face, (30, 115, 290, 370))
     draw_signature(draw, rng, (345, 540, 330, 60))
-    draw_specimen_mark(draw, (780, 590), 24)
+    if not unmarked_for_tests:
+        draw_specimen_mark(draw, (690, 598), 24)
+        draw_generator_mark(image, (870, 482), 5)
     street, _, rest = (identity.address or "").partition(", ")
     x0 = 345
     draw_inline(draw, (x0, 108), "4d DLN", identity.document_number)
@@ -355,17 +404,23 @@ def render_dl_front(identity: Identity, face: Image.Image, rng: random.Random) -
     return image
 
 
-def render_dl_back(identity: Identity, payload: str, rng: random.Random) -> tuple[Image.Image, Box]:
+def render_dl_back(
+    identity: Identity, payload: str, rng: random.Random, *, unmarked_for_tests: bool = False
+) -> tuple[Image.Image, Box]:
     """US driving licence back: a few lines of conditions above the PDF417 symbol."""
     size = canonical_size("ID1")
     image = security_background(size, rng, None)
     draw = ImageDraw.Draw(image)
     small = font("text", 17)
-    notes = (
+    notes: tuple[str, ...] = (
         f"Issued by the {identity.state_name.title()} Department of Motor Vehicles.",
         "CLASS C: any non-commercial vehicle under 26,001 lbs. RESTRICTIONS: NONE.",
         "SPECIMEN - not valid for identification.",
     )
+    if unmarked_for_tests:
+        notes = notes[:2]
+    else:
+        draw_generator_mark(image, (890, 10), 4)
     for row, note in enumerate(notes):
         draw.text((40, 24 + row * 26), note, font=small, fill=INK)
     symbol = pdf417_image(payload, size[0] - 80)

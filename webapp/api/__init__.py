@@ -23,13 +23,12 @@ def _authenticate() -> None:
     if request.endpoint in _PUBLIC:
         limit_api(address)
         return
-    header = request.headers.get("Authorization")
     try:
-        g.caller = authenticate(db_session(), header)
+        g.caller = authenticate(db_session(), request.headers.get("Authorization"))
     except AuthenticationFailed:
         limit_api(address)
         raise
-    limit_api(f"key:{header}")
+    limit_api(f"key:{g.caller.key_id}")  # however the header spelled it
 
 
 @bp.errorhandler(ApiError)

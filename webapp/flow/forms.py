@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileField, FileRequired
-from wtforms import RadioField, SubmitField
+from flask_wtf.file import FileField, FileRequired, MultipleFileField
+from wtforms import HiddenField, RadioField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
@@ -37,6 +37,22 @@ class DocumentTypeForm(FlaskForm):  # type: ignore[misc]
 class CaptureForm(FlaskForm):  # type: ignore[misc]
     photo = FileField("Photo", validators=[FileRequired("Take or choose a photo first.")])
     submit = SubmitField("Upload photo")
+
+
+class BurstForm(FlaskForm):  # type: ignore[misc]
+    """The live selfie: the frames the page filmed, their capture times, the challenge answered."""
+
+    challenge = HiddenField(validators=[InputRequired("Start the selfie again.")])
+    times = HiddenField(validators=[InputRequired("Start the selfie again.")])
+    frames = MultipleFileField(validators=[FileRequired("Start the selfie again.")])
+
+    def capture_times(self) -> list[float] | None:
+        """The capture times in ms, or None when they are not one number per frame."""
+        try:
+            times = [float(value) for value in str(self.times.data).split(",")]
+        except ValueError:
+            return None
+        return times if len(times) == len(self.frames.data or []) else None
 
 
 class SubmitForm(FlaskForm):  # type: ignore[misc]

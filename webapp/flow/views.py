@@ -32,13 +32,14 @@ from werkzeug.wrappers import Response
 
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
-from webapp import test_mode, verification
+from webapp import liveness, test_mode, verification
 from webapp.crypto import EncryptionError
 from webapp.db import db_session
 from webapp.errors import ApiError
 from webapp.flow import bp
 from webapp.flow.forms import (
     DOCUMENT_LABELS,
+    BurstForm,
     CaptureForm,
     ConsentForm,
     DocumentTypeForm,
@@ -46,7 +47,7 @@ from webapp.flow.forms import (
     TestSubmitForm,
 )
 from webapp.models import Platform, UploadedFile, VerificationSession, utcnow
-from webapp.sessions import hosted_url
+from webapp.sessions import hosted_url, link_hash
 from webapp.storage import storage
 
 _TOKEN_LENGTH = 64  # the column's width; anything longer cannot be a link token
@@ -108,8 +109,11 @@ def _find(token: str) -> VerificationSession | None:
     """The session of a link; its return URL is left in `g` for the page's security headers."""
     if len(token) > _TOKEN_LENGTH:
         return None
-    session = db_session().scalar(
-        select(VerificationSession).where(VerificationSession.link_token == token)
+    db = db_session()
+    session = db.scalar(
+        select(VerificationSession).where(
+            VerificationSession.link_token_hash == link_hash(db, token)
+        )
     )
     g.return_url = session.return_url if session is not None else None
     return session
@@ -300,6 +304,76 @@ def document_type(token: str) -> ResponseReturnValue:
     return page, 422 if request.method == "POST" else 200
 
 
+def _capture_page(
+    session: VerificationSession,
+    step: verification.CaptureStep,
+    form: CaptureForm,
+    message: str | None,
+    attempts_left: int | None,
+) -> ResponseReturnValue:
+    guide = "passport" if session.document_type == "passport" else "card"
+    live_selfie = step == "selfie" and session.livemode
+    token = session.link_token
+    page = _page(
+        "flow/capture.html",
+        session,
+        step,
+        form=form,
+        message=message,
+        attempts_left=attempts_left,
+        document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
+        guide="face" if step == "selfie" else guide,
+        facing="user" if step == "selfie" else "environment",
+        live_only=verification.requires_live_capture(session),
+        live_selfie=live_selfie,
+        burst_form=BurstForm() if live_selfie else None,
+        challenge_url=url_for("flow.selfie_challenge", token=token) if live_selfie else None,
+        handoff_link=hosted_url(current_app.config["BASE_URL"], session) if live_selfie else None,
+        qr=_qr_code(session) if step != "selfie" or live_selfie else None,
+    )
+    return page, 422 if request.method == "POST" else 200
+
+
+@bp.get("/<token>/selfie/challenge")
+def selfie_challenge(token: str) -> ResponseReturnValue:
+    """A fresh head-turn challenge for the live selfie (JSON for the page's script)."""
+    session = _session(token)
+    verification.check_capture_step(session, "selfie")
+    issued = liveness.issue_challenge(session)
+    response = jsonify(
+        token=issued.token, direction=issued.direction, instruction=issued.instruction
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<token>/selfie/burst")
+def selfie_burst(token: str) -> ResponseReturnValue:
+    """The frames the page filmed while the person followed the challenge."""
+    session = _session(token)
+    if (moved := _ahead(session, "selfie")) is not None:
+        return moved
+    form = BurstForm()
+    times = form.capture_times() if _submitted(form) else None
+    if times is None:
+        return _capture_page(session, "selfie", CaptureForm(), "Start the selfie again.", None)
+    db = db_session()
+    files = storage()
+    frames = [(frame.stream.read(), at) for frame, at in zip(form.frames.data, times, strict=True)]
+    outcome = liveness.save_burst(
+        db, files, session, form.challenge.data, frames, int(current_app.config["MAX_ATTEMPTS"])
+    )
+    try:
+        db.commit()
+    except BaseException:
+        for key in outcome.storage_keys:  # no row will ever point to them
+            files.delete(key)
+        raise
+    if outcome.accepted or session.status != "requires_input":
+        return _to_entry(session)
+    return _capture_page(session, "selfie", CaptureForm(), outcome.message, outcome.attempts_left)
+
+
 @bp.route("/<token>/<any(front, back, selfie):step>", methods=["GET", "POST"])
 def capture(token: str, step: verification.CaptureStep) -> ResponseReturnValue:
     session = _session(token)
@@ -330,21 +404,7 @@ def capture(token: str, step: verification.CaptureStep) -> ResponseReturnValue:
         message, attempts_left = outcome.message, outcome.attempts_left
     elif session.last_error_step == step and session.last_error_reason:
         message = session.last_error_reason
-    guide = "passport" if session.document_type == "passport" else "card"
-    page = _page(
-        "flow/capture.html",
-        session,
-        step,
-        form=form,
-        message=message,
-        attempts_left=attempts_left,
-        document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
-        guide="face" if step == "selfie" else guide,
-        facing="user" if step == "selfie" else "environment",
-        live_only=verification.requires_live_capture(session),
-        qr=_qr_code(session) if step != "selfie" else None,
-    )
-    return page, 422 if request.method == "POST" else 200
+    return _capture_page(session, step, form, message, attempts_left)
 
 
 @bp.route("/<token>/review", methods=["GET", "POST"])
