@@ -17,66 +17,26 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-import cv2
-import numpy as np
 import pytest
-from served import PROJECT, Server, api, idflow, served_app
-from stand_ins import stand_in
 
-from processing.samples import photograph
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    SHOTS,
+    phone_page,
+    write_passport_photo,
+)
+from tests.support.served import Server, api, idflow, served_app
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Error, Page
+    pass
 
-CHROMIUM = Path("/usr/bin/chromium")
-SHOTS = PROJECT / "test-output" / "browser"
-PHONE_UA = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/126.0 Mobile Safari/537.36"
-)
-# As root and without network: no sandbox, no GPU, nothing that calls home.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--headless",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
+    ),
 ]
-
-
-def phone_page(browser: Browser, problems: list[str]) -> Page:
-    """A page on a phone-sized touch screen; console errors, CSP reports and script errors are
-    collected in `problems`, which a test expects empty."""
-
-    def on_console(message: ConsoleMessage) -> None:
-        if message.type in ("error", "warning") or "Content Security Policy" in message.text:
-            problems.append(f"console {message.type}: {message.text} at {message.location}")
-
-    def on_page_error(error: Error) -> None:
-        problems.append(f"page error: {error}")
-
-    context = browser.new_context(
-        viewport={"width": 390, "height": 844},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        user_agent=PHONE_UA,
-        locale="en-GB",
-    )
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
-    return page
-
-
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-)
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -117,15 +77,6 @@ def server(tmp_path: Path) -> Iterator[Server]:
         yield served
 
 
-def passport_photo(path: Path) -> Path:
-    document = stand_in("td3", 1)  # live sessions refuse the generator's own samples
-    photo, _ = photograph(
-        document.front, np.random.default_rng(1), machine_box=document.machine_box_front
-    )
-    assert cv2.imwrite(str(path), photo, [cv2.IMWRITE_JPEG_QUALITY, 90])
-    return path
-
-
 def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
     server: Server, receiver: str, tmp_path: Path
 ) -> None:
@@ -150,7 +101,7 @@ def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
             },
         },
     )
-    photo = passport_photo(tmp_path / "passport.jpg")
+    photo = write_passport_photo(tmp_path / "passport.jpg")
     SHOTS.mkdir(parents=True, exist_ok=True)
     for old in SHOTS.glob("*.png"):
         old.unlink()

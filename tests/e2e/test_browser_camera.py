@@ -18,17 +18,21 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from served import PROJECT, Server, api, idflow, served_app
-from stand_ins import stand_in
-from test_browser import CHROMIUM, CHROMIUM_ARGS, phone_page
+
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, phone_page
+from tests.support.served import PROJECT, Server, api, idflow, served_app
+from tests.support.stand_ins import stand_in
 
 SHOTS = PROJECT / "test-output" / "browser-camera"
 FRAME_WIDTH, FRAME_HEIGHT = 1280, 720
 FRAMES = 3
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
+    ),
+]
 
 
 @pytest.fixture

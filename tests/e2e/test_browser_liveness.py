@@ -26,13 +26,13 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from served import Server, api, idflow, served_app
-from shared import SHARED
-from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, phone_page
 
 from processing.liveness.bench import read_clip
 from processing.models import YUNET_FILE
 from processing.samples import make_document, photograph
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, phone_page
+from tests.support.served import Server, api, idflow, served_app
+from tests.support.shared import SHARED
 
 VIDEO = SHARED / "samples" / "video"
 # direction -> (clip turning that way, the recording and second of a frontal frame of her)
@@ -43,10 +43,13 @@ PEOPLE = {
 STILLS = ("attack_still_d13", "attack_still_mpselfie")
 RUNS = int(os.environ.get("IDFLOW_LIVENESS_RUNS", "1"))
 
-pytestmark = pytest.mark.skipif(
-    not (CHROMIUM.exists() and VIDEO.is_dir() and (SHARED / "models" / YUNET_FILE).is_file()),
-    reason="needs Debian's chromium, the shared clips and the YuNet model",
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and VIDEO.is_dir() and (SHARED / "models" / YUNET_FILE).is_file()),
+        reason="needs Debian's chromium, the shared clips and the YuNet model",
+    ),
+]
 
 
 @pytest.fixture

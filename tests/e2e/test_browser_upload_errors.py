@@ -17,17 +17,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from served import PROJECT, Server, api, idflow, served_app
-from test_browser import CHROMIUM, CHROMIUM_ARGS, passport_photo, phone_page
 
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, phone_page, write_passport_photo
+from tests.support.served import PROJECT, Server, api, idflow, served_app
 from webapp import _ERROR_TEXT
 
 SHOTS = PROJECT / "test-output" / "browser-upload-errors"
 LIMIT_MB = 1
 
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-)
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
+    ),
+]
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def test_refused_uploads_say_why(server: Server, tmp_path: Path) -> None:
     )
     big = tmp_path / "big.jpg"
     big.write_bytes(b"\xff\xd8\xff\xe0" + bytes(2 * LIMIT_MB * 1024 * 1024))
-    photo = passport_photo(tmp_path / "passport.jpg")
+    photo = write_passport_photo(tmp_path / "passport.jpg")
     SHOTS.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     posts: list[str] = []

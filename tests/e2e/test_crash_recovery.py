@@ -15,10 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from served import Server, Visitor, api, database_rows, idflow, served_app
-from stand_ins import stand_in
 
 from processing.samples import photograph
+from tests.support.served import Server, Visitor, api, database_rows, idflow, served_app
+from tests.support.stand_ins import stand_in
 
 LEASE_SECONDS = 3
 VERDICT_WITHIN = 30.0

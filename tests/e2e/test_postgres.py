@@ -7,22 +7,25 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-import postgres
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import make_platform
 from flask import Flask
 from sqlalchemy import create_engine, select, text
-from test_api import await_verdict, processing_session
 
+from tests.support import postgres
+from tests.support.api import await_verdict, processing_session
+from tests.support.platform import make_platform
 from webapp import create_app, jobs
 from webapp.db import database, upgrade
 from webapp.models import Base, Job, VerificationSession
 
-pytestmark = pytest.mark.skipif(
-    postgres.binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
-)
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(
+        postgres.binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
+    ),
+]
 
 
 @pytest.fixture(scope="module")

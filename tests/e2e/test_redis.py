@@ -13,26 +13,29 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import redis_server
-from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
 from rq.job import Job as RQJob
 from rq.job import JobStatus
-from test_api import await_verdict, processing_session
 
 from processing.cli import EXIT_OK
+from tests.support import redis_server
+from tests.support.api import await_verdict, processing_session
+from tests.support.platform import ApiPlatform, make_platform
+from tests.support.served import PROJECT
 from webapp import create_app, jobs
 from webapp.cli import main
 from webapp.db import database, upgrade
 from webapp.models import Job, utcnow
 
-pytestmark = pytest.mark.skipif(
-    not redis_server.installed(), reason="redis-server is not installed (make test installs it)"
-)
+pytestmark = [
+    pytest.mark.redis,
+    pytest.mark.skipif(
+        not redis_server.installed(), reason="redis-server is not installed (make test installs it)"
+    ),
+]
 
-PROJECT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret"
 NO_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 

@@ -16,7 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from served import Server, request, served_app
+
+from tests.support.served import Server, request, served_app
 
 DRIPPERS = 24
 DRIP_SECONDS = 1.0

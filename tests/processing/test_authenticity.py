@@ -9,10 +9,7 @@ from datetime import date
 import cv2
 import numpy as np
 import pytest
-from numpy.typing import NDArray
 from PIL import Image
-from shared import SHARED
-from stand_ins import stand_in
 
 from processing.authenticity import Evidence, assess, dates, generated, specimen
 from processing.authenticity import portrait as portrait_signal
@@ -21,6 +18,9 @@ from processing.pipeline import read_document
 from processing.samples import KINDS, Kind, make_document, photograph
 from processing.samples.generate import SampleDocument
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
+from tests.support.images import jpeg
+from tests.support.shared import SHARED
+from tests.support.stand_ins import stand_in
 
 TODAY = date(2026, 11, 25)
 FACES = SHARED / "samples" / "faces"
@@ -33,12 +33,6 @@ needs_faces = pytest.mark.skipif(
     not (FACES.is_dir() and YUNET.is_file()), reason="shared face photos or YuNet model absent"
 )
 needs_specimens = pytest.mark.skipif(not SPECIMENS.is_dir(), reason="shared specimens absent")
-
-
-def jpeg(image: NDArray[np.uint8]) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    return encoded.tobytes()
 
 
 def claimed(document: SampleDocument) -> ProvidedDetails:
@@ -61,7 +55,7 @@ def judge(document: SampleDocument, options: VerifyOptions, *, photographed: boo
         )
         for i, (side, box) in enumerate(zip(sides, boxes, strict=True))
     ]
-    front, back = (jpeg(p) if p is not None else None for p in photos)
+    front, back = (jpeg(p, quality=92) if p is not None else None for p in photos)
     assert front is not None
     return verify(front, back, None, options, claimed(document), today=TODAY, detector_model=YUNET)
 
@@ -103,7 +97,7 @@ def test_a_sample_too_blurred_to_read_is_told_it_is_a_sample() -> None:
     """Asking for a sharper photo of a sample would only invite another try."""
     for unmarked, reason in ((False, "generator"), (True, "in focus")):
         document = make_document("td3", 4, today=TODAY, unmarked_for_tests=unmarked)
-        blurred = jpeg(cv2.GaussianBlur(document.front, (0, 0), 4))
+        blurred = jpeg(cv2.GaussianBlur(document.front, (0, 0), 4), quality=92)
         verdict = verify(blurred, None, None, LIVE, ProvidedDetails(), today=TODAY)
         assert verdict.last_error is not None
         assert verdict.last_error.code == "document_unverified_other"
@@ -170,7 +164,7 @@ def test_government_specimens_are_refused_even_in_test_mode(name: str) -> None:
 @needs_faces
 def test_specimen_signal_is_quiet_on_a_stand_in() -> None:
     document = stand_in("td3", 3, today=TODAY)
-    result = read_document(jpeg(document.front), today=TODAY, read_visual=True)
+    result = read_document(jpeg(document.front, quality=92), today=TODAY, read_visual=True)
     (signal,) = specimen.check(Evidence(result))
     assert not signal.fired and signal.reason is None
 
@@ -199,7 +193,7 @@ def test_portrait_signal_fires_without_a_real_face(face: Image.Image | None) -> 
 @needs_faces
 def test_portrait_signal_is_quiet_on_a_real_face() -> None:
     result = read_document(
-        jpeg(stand_in("td3", 3, today=TODAY).front), today=TODAY, detector_model=YUNET
+        jpeg(stand_in("td3", 3, today=TODAY).front, quality=92), today=TODAY, detector_model=YUNET
     )
     assert result.status == "read" and result.document_type == "passport"
     (signal,) = portrait_signal.check(Evidence(result, detector_model=YUNET))
@@ -239,6 +233,8 @@ def test_dates_signal_fires_on_a_document_expiring_before_its_holder_was_born() 
 
 def test_every_check_reports_through_assess() -> None:
     document = make_document("td3", 4, today=TODAY)
-    result = read_document(jpeg(document.front), today=TODAY)
-    names = [s.name for s in assess(Evidence(result, jpeg(document.front), today=TODAY))]
+    result = read_document(jpeg(document.front, quality=92), today=TODAY)
+    names = [
+        s.name for s in assess(Evidence(result, jpeg(document.front, quality=92), today=TODAY))
+    ]
     assert names[:2] == ["generated", "specimen"] and "dates" in names

@@ -16,7 +16,6 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
-from shared import SHARED
 
 from processing.authenticity import AuthenticitySignal
 from processing.authenticity.edits import compression_inconsistency, editing_software
@@ -28,6 +27,7 @@ from processing.authenticity.recapture import (
 from processing.load import load_image
 from processing.locate import warp_to
 from processing.samples import Kind, attacks, make_document, photograph
+from tests.support.shared import SHARED
 
 Picture = NDArray[np.uint8]
 SPECIMENS = SHARED / "samples" / "specimens"

@@ -13,22 +13,17 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
-from shared import SHARED
 
 from processing.capture import MESSAGES, CaptureCheck, check_capture
 from processing.models import YUNET_FILE
 from processing.samples import SampleDocument, make_document, photograph
+from tests.support.images import jpeg
+from tests.support.shared import SHARED
 
 FACES = SHARED / "samples" / "faces"
 YUNET = SHARED / "models" / YUNET_FILE
 DETECTOR = YUNET if YUNET.is_file() else None
 needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="shared face photos absent")
-
-
-def jpeg(image: NDArray[np.uint8], quality: int = 90) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return bytes(encoded.tobytes())
 
 
 @functools.cache

@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from shared import SHARED
 
 from processing.face import (
     MATCH_THRESHOLD,
@@ -25,6 +24,7 @@ from processing.face import (
 )
 from processing.models import YUNET_FILE
 from processing.verify_bench import GROUP_FOLDER, document_portrait
+from tests.support.shared import SHARED
 
 FACES = SHARED / "samples" / "faces"
 YUNET = SHARED / "models" / YUNET_FILE

@@ -16,7 +16,6 @@ import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from shared import SHARED
 
 from processing.errors import LivenessModelError
 from processing.face import detect_faces
@@ -33,6 +32,7 @@ from processing.liveness.bench import (
 from processing.liveness.burst import Frame, LivenessResult, judge_burst
 from processing.liveness.challenge import Challenge, Direction, new_challenge
 from processing.models import YUNET_FILE
+from tests.support.shared import SHARED
 
 VIDEO = SHARED / "samples" / "video"
 PAD = SHARED / "samples" / "pad"

@@ -7,12 +7,12 @@ import difflib
 import cv2
 import numpy as np
 import pytest
-from icao import TD1, TD3
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from processing.fonts import ocrb_path
 from processing.mrz import ocr
+from tests.support.icao import TD1, TD3
 
 
 def render_band(

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime
 
 import pytest
-from icao import MRVA, MRVB, TD1, TD2, TD3
 
 from processing.errors import MRZFormatError
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.countries import ICAO_CODES, is_known_country
 from processing.mrz.dates import parse_mrz_date
 from processing.mrz.parse import detect_format, parse_mrz
+from tests.support.icao import MRVA, MRVB, TD1, TD2, TD3
 
 TODAY = datetime.date(2026, 3, 1)
 

@@ -7,12 +7,12 @@ import datetime
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from icao import TD1, TD3
 
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.model import Repair
 from processing.mrz.parse import parse_mrz
 from processing.mrz.repair import clean_filler_runs, repair_mrz
+from tests.support.icao import TD1, TD3
 
 TODAY = datetime.date(2026, 3, 1)
 

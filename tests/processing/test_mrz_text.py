@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import datetime
 
-from icao import TD1, TD2, TD3
-
 from processing.mrz.text import candidate_formats, mrz_from_text
+from tests.support.icao import TD1, TD2, TD3
 
 TODAY = datetime.date(2026, 3, 1)
 

@@ -13,18 +13,13 @@ from numpy.typing import NDArray
 from processing.mrz.model import MRZ_FIELDS
 from processing.pipeline import read_document
 from processing.samples import make_document, photograph
+from tests.support.images import jpeg
 
 TODAY = date(2026, 11, 25)
 
 
 def png(image: NDArray[np.uint8]) -> bytes:
     ok, encoded = cv2.imencode(".png", image)
-    assert ok
-    return encoded.tobytes()
-
-
-def jpeg(image: NDArray[np.uint8], quality: int = 90) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     assert ok
     return encoded.tobytes()
 

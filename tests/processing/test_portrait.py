@@ -8,11 +8,11 @@ import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from shared import SHARED
 
 from processing.errors import FaceDetectorError
 from processing.models import YUNET_FILE, models_dir, verify_model, yunet_path
 from processing.portrait import find_portrait, haar_available
+from tests.support.shared import SHARED
 
 YUNET = SHARED / "models" / YUNET_FILE
 FACES = SHARED / "samples" / "faces"

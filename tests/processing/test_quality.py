@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 from PIL import Image
-from shared import SHARED
 
 from processing.locate import DocumentQuad, find_document_quad, order_corners
 from processing.mrz.zone import find_mrz_bands
 from processing.quality import QualityReport, assess_quality
 from processing.samples import make_document, photograph
+from tests.support.shared import SHARED
 
 Box = tuple[int, int, int, int]
 

@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 import zxingcpp
-from shared import SHARED
 
 from processing.errors import SampleGenerationError
 from processing.locate import canonical_size
@@ -23,6 +22,7 @@ from processing.mrz.parse import parse_mrz
 from processing.samples import KINDS, SampleDocument, generate_samples, make_document, photograph
 from processing.samples.aamva import encode_aamva
 from processing.samples.identities import random_identity
+from tests.support.shared import SHARED
 
 TODAY = date(2026, 6, 1)
 TRUTH_KEYS = {

@@ -14,7 +14,6 @@ import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
-from shared import SHARED
 
 from processing.models import YUNET_FILE
 from processing.mrz.parse import parse_mrz
@@ -37,6 +36,7 @@ from processing.verify import (
     verify,
 )
 from processing.visual import VisualField, VisualZone
+from tests.support.shared import SHARED
 
 TODAY = date(2026, 11, 25)
 FACES = SHARED / "samples" / "faces"

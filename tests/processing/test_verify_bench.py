@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
-from shared import SHARED
 
 from processing.cli import EXIT_OK, EXIT_USAGE, main
 from processing.face import MATCH_THRESHOLD
 from processing.models import YUNET_FILE
 from processing.verify_bench import GROUP_FOLDER, people
+from tests.support.shared import SHARED
 
 FACES = SHARED / "samples" / "faces"
 YUNET = SHARED / "models" / YUNET_FILE

@@ -9,24 +9,18 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.net import free_port
+
 
 def binaries() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _as_owner(command: list[str]) -> list[str]:
@@ -44,7 +38,7 @@ def server() -> Iterator[str]:
     if os.geteuid() == 0:
         root.chmod(0o755)
         shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
     subprocess.run(
         _as_owner([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "idflow"]),
         check=True,

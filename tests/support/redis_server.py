@@ -14,18 +14,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from tests.support.net import free_port
+
 BINARY = Path("/usr/bin/redis-server")
 
 
 def installed() -> bool:
     return BINARY.exists()
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _answers(port: int) -> bool:
@@ -41,7 +36,7 @@ def _answers(port: int) -> bool:
 def server(timeout: float = 10.0) -> Iterator[str]:
     """Yields the server's URL (`redis://127.0.0.1:PORT/0`)."""
     root = Path(tempfile.mkdtemp(prefix="idflow-redis-"))
-    port = _free_port()
+    port = free_port()
     command = [
         str(BINARY),
         "--port",

@@ -3,4 +3,4 @@
 import os
 from pathlib import Path
 
-SHARED = Path(os.environ.get("IDFLOW_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
+SHARED = Path(os.environ.get("IDFLOW_SHARED_DIR", Path(__file__).resolve().parents[3] / "shared"))

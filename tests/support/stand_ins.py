@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from shared import SHARED
-
 from processing.samples import Kind, SampleDocument, make_document
 from processing.samples.portrait import load_face
+from tests.support.shared import SHARED
 
 
 def stand_in(

@@ -4,39 +4,26 @@ the session lifecycle and the `idflow platform create` command that hands out ke
 from __future__ import annotations
 
 import base64
-import io
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cv2
 import pytest
-from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
-from stand_ins import stand_in
 from werkzeug.test import TestResponse
 
-from processing.samples import make_document
-from webapp import create_app, verification
+from tests.support.api import SESSIONS, create, processing_session
+from tests.support.platform import ApiPlatform, make_platform
+from webapp import create_app
 from webapp.cli import main
 from webapp.db import database
 from webapp.jobs import run_pending
-from webapp.models import Platform, VerificationSession
+from webapp.models import Platform
 from webapp.platforms import issue_key
-from webapp.storage import storage
-
-SESSIONS = "/v1/verification_sessions"
-
-
-def create(client: FlaskClient, platform: ApiPlatform, **body: Any) -> TestResponse:
-    return client.post(SESSIONS, json={"type": "document", **body}, headers=platform.headers)
 
 
 def error_of(response: TestResponse, status: int) -> dict[str, Any]:
@@ -44,52 +31,6 @@ def error_of(response: TestResponse, status: int) -> dict[str, Any]:
     error: dict[str, Any] = response.get_json()["error"]
     assert set(error) == {"type", "code", "message", "param"}
     return error
-
-
-def passport_jpeg(seed: int = 7, *, generated: bool = False) -> bytes:
-    """A passport data page live verification accepts (a genuine stand-in); `generated`: the
-    generator's own sample, which only test mode accepts."""
-    document = make_document("td3", seed) if generated else stand_in("td3", seed)
-    ok, encoded = cv2.imencode(".jpg", document.front, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    return bytes(encoded.tobytes())
-
-
-def processing_session(app: Flask, client: FlaskClient, platform: ApiPlatform, **body: Any) -> str:
-    """A passport session taken through the hosted flow's domain steps up to submit."""
-    options = {"options": {"document": {"allowed_types": ["passport"]}}}
-    session_id: str = create(client, platform, **options, **body).get_json()["id"]
-    with app.app_context(), database(app).sessions() as db:
-        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
-        assert session is not None
-        verification.give_consent(session)
-        verification.choose_document_type(db, session, "passport")
-        image = io.BytesIO(passport_jpeg())
-        outcome = verification.save_upload(
-            db, storage(app), session, "front", image, "image/jpeg", 10
-        )
-        assert outcome.accepted, outcome.message
-        verification.submit(db, session)
-        db.commit()
-    return session_id
-
-
-def await_verdict(
-    client: FlaskClient,
-    platform: ApiPlatform,
-    session_id: str,
-    seconds: float,
-    working: Callable[[], bool] = lambda: True,
-) -> dict[str, Any]:
-    """The session once it has left `processing`, or as it stands when `seconds` ran out or the
-    process working its jobs (`working`) has stopped."""
-    deadline = time.monotonic() + seconds
-    while True:
-        response = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers)
-        body: dict[str, Any] = response.get_json()
-        if body["status"] != "processing" or time.monotonic() > deadline or not working():
-            return body
-        time.sleep(0.2)
 
 
 # --- authentication ---------------------------------------------------------------------------

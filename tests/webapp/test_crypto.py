@@ -8,22 +8,30 @@ import json
 import logging
 import os
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import postgres
 import pytest
-from alembic import command
-from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import JSON, String, Text, column, insert, select, table, update
-from test_flow import consent, passport_photo, send
 
-from webapp import create_app
+from tests.support.crypto import (
+    DETAILS,
+    FULL_SESSION,
+    REFERENCE_PROBES,
+    REFERENCES,
+    app_with,
+    checkpoint,
+    found,
+    full_session,
+    plaintext_dump,
+    ring,
+    run_migration,
+)
+from tests.support.flow import passport_photo
+from tests.support.platform import ApiPlatform, make_platform
 from webapp.cli import main
 from webapp.crypto import (
     FILE_MAGIC,
@@ -38,14 +46,12 @@ from webapp.crypto import (
     open_file,
     open_json,
     parse_keys,
-    row_purpose,
     seal_json,
 )
-from webapp.db import alembic_config, database, upgrade
+from webapp.db import database, upgrade
 from webapp.jobs import JobRunner, run_pending
 from webapp.keys import encrypted_columns, rotate, usage
 from webapp.models import (
-    Base,
     Event,
     Job,
     UploadedFile,
@@ -58,78 +64,6 @@ from webapp.models import (
 from webapp.retention import run_retention
 from webapp.storage import storage
 
-DETAILS = {
-    "first_name": "ÞÓR",
-    "last_name": "GUÐMUNDSSON",
-    "dob": "1969-11-12",
-    "id_number": "XW7HZWLLK",
-    "email": "thor@example.is",
-}
-# What a platform may say about its own user in a session: stored encrypted like the rest.
-REFERENCES: dict[str, Any] = {
-    "return_url": "https://platform.example/done?customer=cust-RURL-5521",
-    "client_reference_id": "cust-CREF-8841",
-    "metadata": {"customer_email": "meta.person@example.org"},
-}
-FULL_SESSION: dict[str, Any] = {  # what `full_session` creates, under Idempotency-Key create-1
-    "type": "document",
-    "options": {"document": {"allowed_types": ["passport"]}},
-    "provided_details": DETAILS,
-    **REFERENCES,
-}
-REFERENCE_PROBES = ("cust-RURL-5521", "cust-CREF-8841", "meta.person@example.org")
-# The generated passport (td3, seed 1) belongs to ÞÓR GUÐMUNDSSON, document XW7HZWLLK.
-PERSONAL = (
-    "GUÐMUNDSSON",
-    "GU\\u00d0MUNDSSON",  # how JSON escapes it
-    "GUDMUNDSSON",  # how the MRZ writes it
-    "XW7HZWLLK",
-    "1969-11-12",
-    "thor@example.is",
-    *REFERENCE_PROBES,
-)
-
-
-def ring(*names: str) -> tuple[str, dict[str, Key]]:
-    """An `IDFLOW_ENCRYPTION_KEYS` value with fresh keys, and the keys by id."""
-    keys = {name: Key(name, os.urandom(32)) for name in names}
-    value = ",".join(f"{k.kid}:{base64.b64encode(k.secret).decode()}" for k in keys.values())
-    return value, keys
-
-
-def app_with(data_dir: Path, keys: str, **config: Any) -> Flask:
-    app = create_app(
-        {
-            **config,
-            "TESTING": True,
-            "DATA_DIR": str(data_dir),
-            "SECRET_KEY": "test-secret",
-            "BASE_URL": "http://idflow.test",
-            "JOB_WORKERS": 0,
-            "ENCRYPTION_KEYS": keys,
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
-    upgrade(app)
-    return app
-
-
-def full_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> tuple[str, str]:
-    """Created with personal details (and an Idempotency-Key), photographed, verified."""
-    app.config["WTF_CSRF_ENABLED"] = False
-    response = client.post(
-        "/v1/verification_sessions",
-        headers={**platform.headers, "Idempotency-Key": "create-1"},
-        json=FULL_SESSION,
-    )
-    assert response.status_code == 200, response.json
-    session_id, link = response.json["id"], urlsplit(response.json["url"]).path
-    consent(client, link)
-    assert send(client, f"{link}/front", passport_photo()).status_code == 303
-    assert client.post(f"{link}/review", data={"submit": "Submit"}).status_code == 303
-    assert run_pending(app) >= 1
-    return session_id, link
-
 
 def disk_bytes(folder: Path) -> dict[Path, bytes]:
     """Every file idflow wrote (database, its WAL, stored images), key files aside."""
@@ -138,31 +72,6 @@ def disk_bytes(folder: Path) -> dict[Path, bytes]:
         for path in folder.rglob("*")
         if path.is_file() and path.name not in (KEY_FILE, "secret_key")
     }
-
-
-def plaintext_dump(app: Flask) -> str:
-    """All rows of all tables as the app reads them (decrypted), as one searchable text."""
-    ring_ = app.extensions["idflow.keyring"]
-    sealed = {
-        (model_table.name, model_column.name): (purpose, row)
-        for model_table, model_column, purpose, row in encrypted_columns()
-    }
-    rows: list[Any] = []
-    with database(app).engine.connect() as connection:
-        for model_table in Base.metadata.sorted_tables:
-            for found_row in connection.execute(select(model_table)):
-                values = dict(found_row._mapping)
-                for name, value in values.items():
-                    if (model_table.name, name) in sealed and value is not None:
-                        purpose, row = sealed[(model_table.name, name)]
-                        bound = row_purpose(purpose, [values[key] for key in row])
-                        values[name] = open_json(ring_, value, bound)
-                rows.append({key: str(value) for key, value in values.items()})
-    return json.dumps(rows, ensure_ascii=False) + json.dumps(rows)
-
-
-def found(text: str) -> list[str]:
-    return [probe for probe in PERSONAL if probe in text]
 
 
 # ---- the primitives -------------------------------------------------------------------------
@@ -288,13 +197,6 @@ def test_a_value_edited_in_the_database_is_detected(
         db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
 
 
-def _migrate(app: Flask, revision: str, *, down: bool = False) -> None:
-    config = alembic_config(app.config["DATABASE_URL"])
-    with database(app).engine.begin() as connection:
-        config.attributes["connection"] = connection
-        (command.downgrade if down else command.upgrade)(config, revision)
-
-
 def _raw_secret(app: Flask, kind: Any = JSON) -> Any:
     raw = table("webhook_endpoints", column("secret", kind))
     with database(app).engine.connect() as connection:
@@ -306,7 +208,7 @@ def test_migration_encrypts_existing_webhook_secrets_and_keeps_deliveries(
 ) -> None:
     keys, _ = ring("k1")
     app = app_with(tmp_path, keys)
-    _migrate(app, "0002", down=True)
+    run_migration(app, "0002", down=True)
     platform = make_platform(app)
     legacy = "whsec_written-before-encryption"
     endpoints = table(
@@ -354,27 +256,12 @@ def test_migration_encrypts_existing_webhook_secrets_and_keeps_deliveries(
         assert db.scalars(select(WebhookEndpoint)).one().secret == legacy
         assert len(db.scalars(select(WebhookDelivery)).all()) == 1  # no cascade on the way
 
-    _migrate(app, "0002", down=True)
+    run_migration(app, "0002", down=True)
     assert _raw_secret(app, String(80)) == legacy
     upgrade(app)
     with database(app).sessions() as db:
         assert db.scalars(select(WebhookEndpoint)).one().secret == legacy
         assert len(db.scalars(select(WebhookDelivery)).all()) == 1
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def migrating_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
-    """A migrated app on SQLite, or on a throwaway PostgreSQL server when one is installed."""
-    keys, _ = ring("k1")
-    if request.param == "sqlite":
-        yield app_with(tmp_path, keys)
-        return
-    if postgres.binaries() is None:
-        pytest.skip("PostgreSQL is not installed (make test installs it)")
-    with postgres.server() as url:
-        app = app_with(tmp_path, keys, DATABASE_URL=url)
-        yield app
-        database(app).engine.dispose()
 
 
 REFERENCE_COLUMNS = ("return_url", "client_reference_id", "metadata")
@@ -404,13 +291,6 @@ def _on_disk(app: Flask, *, wal: bool = True) -> str:
     return "".join(data.decode("latin-1") + data.decode("utf-8", "replace") for data in files)
 
 
-def _checkpoint(app: Flask) -> None:
-    """Move SQLite's WAL into the database file and empty it."""
-    if app.config["DATABASE_URL"].startswith("sqlite"):
-        with database(app).engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-
-
 def test_migration_encrypts_existing_session_references(migrating_app: Flask) -> None:
     app = migrating_app
     sqlite = app.config["DATABASE_URL"].startswith("sqlite")
@@ -428,14 +308,14 @@ def test_migration_encrypts_existing_session_references(migrating_app: Flask) ->
     before = {session_id: read(session_id) for session_id in (full, bare)}
     assert before[full]["metadata"] == REFERENCES["metadata"]
 
-    _migrate(app, "0004", down=True)
+    run_migration(app, "0004", down=True)
     clear = tuple(REFERENCES[name] for name in REFERENCE_COLUMNS)
     assert _raw_references(app, clear=True) == {full: clear, bare: (None, None, {})}
     legacy = "cust-LEGACY-3307"  # written in clear, as the code before 0005 did
     raw = table("verification_sessions", column("id"), column("client_reference_id", String(500)))
     with database(app).engine.begin() as connection:
         connection.execute(update(raw).where(raw.c.id == full).values(client_reference_id=legacy))
-    _checkpoint(app)
+    checkpoint(app)
     assert not sqlite or legacy in _on_disk(app, wal=False)  # the probe does see clear values
 
     upgrade(app)
@@ -445,12 +325,12 @@ def test_migration_encrypts_existing_session_references(migrating_app: Flask) ->
     probes = (*REFERENCE_PROBES, legacy)
     assert [probe for probe in probes if probe in json.dumps(stored)] == []
     # Until a checkpoint, the WAL holds the new pages and the database file the old ones.
-    _checkpoint(app)
+    checkpoint(app)
     assert [probe for probe in probes if probe in _on_disk(app)] == []
     before[full]["client_reference_id"] = legacy
     assert {session_id: read(session_id) for session_id in (full, bare)} == before
 
-    _migrate(app, "0004", down=True)
+    run_migration(app, "0004", down=True)
     clear = (REFERENCES["return_url"], legacy, REFERENCES["metadata"])
     assert _raw_references(app, clear=True) == {full: clear, bare: (None, None, {})}
     upgrade(app)
@@ -532,7 +412,7 @@ def test_migration_binds_existing_values_to_their_rows(migrating_app: Flask) -> 
 
     before = everything()
     bound = _sealed_values(app)
-    _migrate(app, "0005", down=True)
+    run_migration(app, "0005", down=True)
     unbound = _sealed_values(app)
     assert all(bound[name] != unbound[name] for name in bound if bound[name] != ["null"])
     ring_ = app.extensions["idflow.keyring"]

@@ -8,15 +8,19 @@ import os
 import stat
 from pathlib import Path
 
-from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import JSON, String, column, select, table
-from test_crypto import _checkpoint, _migrate, app_with, full_session, migrating_app, ring
 
+from tests.support.crypto import (
+    app_with,
+    checkpoint,
+    full_session,
+    ring,
+    run_migration,
+)
+from tests.support.platform import ApiPlatform, make_platform
 from webapp.db import database, upgrade
-
-__all__ = ["migrating_app"]  # the fixture, shared with test_crypto
 
 
 def _files_holding(folder: Path, secret: str) -> list[Path]:
@@ -42,7 +46,7 @@ def test_link_tokens_are_nowhere_in_the_data_folder_in_clear(
     assert (data_dir / "idflow.sqlite3-wal").exists()
     assert _files_holding(data_dir, token) == []
     assert _files_holding(data_dir, open_token) == []
-    _checkpoint(app)
+    checkpoint(app)
     assert _files_holding(data_dir, open_token) == []
     assert session_id
 
@@ -86,7 +90,7 @@ def test_migration_keeps_only_a_keyed_hash_and_the_encrypted_token(migrating_app
         "/v1/verification_sessions", headers=platform.headers, json={"type": "document"}
     ).json
     token = created["url"].rsplit("/", 1)[1]
-    _migrate(app, "0006", down=True)
+    run_migration(app, "0006", down=True)
     legacy = table("verification_sessions", column("id"), column("link_token", String(64)))
     with database(app).engine.connect() as connection:
         assert connection.execute(select(legacy.c.link_token)).scalar_one() == token
@@ -107,7 +111,7 @@ def test_migration_keeps_only_a_keyed_hash_and_the_encrypted_token(migrating_app
     assert again.json["url"] == created["url"]
     assert again.json["client_secret"] == created["client_secret"]
 
-    _migrate(app, "0006", down=True)
+    run_migration(app, "0006", down=True)
     with database(app).engine.connect() as connection:
         assert connection.execute(select(legacy.c.link_token)).scalar_one() == token
     upgrade(app)

@@ -11,12 +11,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
-from conftest import ApiPlatform, make_platform
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis import Case, GenerationMode
@@ -30,10 +28,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.support.database import migrate
+from tests.support.platform import ApiPlatform, make_platform
+from tests.support.served import PROJECT
 from webapp import create_app
-from webapp.db import upgrade
 
-PROJECT = Path(__file__).resolve().parent.parent
 SUMMARY = PROJECT / "test-output" / "fuzz-api.json"
 CHECKS = [
     not_a_server_error,
@@ -61,7 +60,7 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "RATELIMIT_ENABLED": False,
         }
     )
-    upgrade(app)
+    migrate(app)
     return app
 
 

@@ -22,7 +22,6 @@ import cv2
 import numpy as np
 import pillow_heif
 import pytest
-from conftest import ApiPlatform
 from flask import Flask
 from flask.testing import FlaskClient
 from numpy.typing import NDArray
@@ -32,6 +31,8 @@ from werkzeug.test import TestResponse, encode_multipart
 
 from processing.capture import MESSAGES
 from processing.samples import make_document
+from tests.support.images import jpeg
+from tests.support.platform import ApiPlatform
 
 JPEG_TYPE = "image/jpeg"
 _NOTICE = re.compile(r'<div class="notice error" role="alert">\s*<p>(.*?)</p>', re.S)
@@ -53,12 +54,6 @@ class Case:
     reason: str | None = None  # a fragment of the message the person must see (422 only)
 
 
-def _jpeg(image: NDArray[np.uint8], quality: int = 90) -> bytes:
-    ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    assert ok
-    return bytes(encoded.tobytes())
-
-
 def _png(image: NDArray[np.uint8]) -> bytes:
     ok, encoded = cv2.imencode(".png", image)
     assert ok
@@ -72,7 +67,7 @@ def passport() -> NDArray[np.uint8]:
 
 @functools.cache
 def good_jpeg() -> bytes:
-    return _jpeg(passport())
+    return jpeg(passport())
 
 
 def _chunk(kind: bytes, body: bytes) -> bytes:
@@ -111,19 +106,19 @@ def _with_frame_size(data: bytes, width: int, height: int) -> bytes:
 
 
 def jpeg_header_bomb() -> Upload:
-    small = _jpeg(np.full((64, 64, 3), 200, np.uint8))
+    small = jpeg(np.full((64, 64, 3), 200, np.uint8))
     return Upload(_with_frame_size(small, 65_000, 65_000))
 
 
 def jpeg_claims_more_than_it_holds() -> Upload:
     """Under the pixel limit with the data of 64 x 64: libjpeg pads it grey, no document in it."""
-    small = _jpeg(np.full((64, 64, 3), 200, np.uint8))
+    small = jpeg(np.full((64, 64, 3), 200, np.uint8))
     return Upload(_with_frame_size(small, 6000, 6000))
 
 
 def jpeg_solid_36mpx() -> Upload:
     """A complete 6000 x 6000 JPEG of one colour: tiny file, full decode, no document in it."""
-    return Upload(_jpeg(np.full((6000, 6000, 3), 90, np.uint8), quality=50))
+    return Upload(jpeg(np.full((6000, 6000, 3), 90, np.uint8), quality=50))
 
 
 def _exif_jpeg(image: NDArray[np.uint8], exif: bytes) -> bytes:

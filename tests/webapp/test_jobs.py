@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -14,6 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import event, select, update
 
+from tests.support.jobs import write_locked
 from webapp import jobs
 from webapp.db import database
 from webapp.models import Job, utcnow
@@ -216,20 +214,6 @@ def test_a_worker_thread_outlives_a_failure_to_record_a_job(app: Flask) -> None:
         assert all(thread.is_alive() for thread in runner.threads)
     finally:
         runner.stop()
-
-
-@contextmanager
-def write_locked(app: Flask) -> Iterator[None]:
-    """Another process holding SQLite's write lock, as a long transaction does."""
-    path = database(app).engine.url.database
-    assert path is not None
-    other = sqlite3.connect(path, isolation_level=None)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        yield
-        other.execute("COMMIT")
-    finally:
-        other.close()
 
 
 def test_the_heartbeat_outlives_a_locked_database(app: Flask) -> None:

@@ -7,15 +7,16 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import postgres
 import pytest
-from conftest import make_platform
 from flask import Flask
 from sqlalchemy import create_engine, select, text
-from test_crypto import found, full_session, plaintext_dump, ring
 
+from tests.support import postgres
+from tests.support.crypto import found, full_session, plaintext_dump, ring
+from tests.support.database import migrate
+from tests.support.platform import make_platform
 from webapp import create_app, keys
-from webapp.db import database, upgrade
+from webapp.db import database
 from webapp.jobs import run_pending
 from webapp.keys import rotate, usage
 from webapp.models import UploadedFile, VerificationSession
@@ -31,7 +32,7 @@ def pg_server() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def make_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeApp]:
     """Apps with the given keys on one database and data folder, as old and new servers are."""
     url = ""
@@ -56,7 +57,7 @@ def make_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[MakeApp
                 "ENCRYPTION_KEYS": encryption_keys,
             }
         )
-        upgrade(app)
+        migrate(app)
         made.append(app)
         return app
 

@@ -9,15 +9,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
-from conftest import ApiPlatform
 from flask import Flask
 from flask.testing import FlaskClient
-from shared import SHARED
 from sqlalchemy import select
-from test_flow import DESKTOP, PHONE, consent, html, landing, passport_photo, send, start
 from werkzeug.test import TestResponse
 
 from processing.liveness.bench import burst_from, read_clip, still_burst
@@ -30,6 +25,10 @@ from processing.verify import (
     VerificationReport,
     document_check,
 )
+from tests.support.flow import DESKTOP, PHONE, consent, html, landing, passport_photo, send, start
+from tests.support.images import jpeg
+from tests.support.platform import ApiPlatform
+from tests.support.shared import SHARED
 from webapp import liveness
 from webapp.db import database
 from webapp.models import UploadedFile
@@ -49,12 +48,6 @@ def flow(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Flask:
     app.config["WTF_CSRF_ENABLED"] = False
     monkeypatch.setenv("IDFLOW_MODELS_DIR", str(SHARED / "models"))
     return app
-
-
-def jpeg(image: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 92])
-    assert ok
-    return bytes(data.tobytes())
 
 
 def at_selfie(client: FlaskClient, platform: ApiPlatform) -> tuple[str, str]:
@@ -79,7 +72,7 @@ def post_burst(client: FlaskClient, link: str, token: str, frames: list[Frame]) 
             "challenge": token,
             "times": ",".join(str(frame.captured_ms) for frame in frames),
             "frames": [
-                (io.BytesIO(jpeg(frame.image)), f"frame{i}.jpg", "image/jpeg")
+                (io.BytesIO(jpeg(frame.image, quality=92)), f"frame{i}.jpg", "image/jpeg")
                 for i, frame in enumerate(frames)
             ],
         },
@@ -105,7 +98,7 @@ def test_a_live_selfie_page_films_and_has_no_file_input_but_a_phone_handoff(
         assert 'type="file"' not in page and "data-burst" in page
         assert "data-no-camera" in page and f"{link}" in page  # the link to continue elsewhere
     assert "qr-code" in html(client.get(f"{link}/selfie", headers={"User-Agent": DESKTOP}))
-    refused = send(client, f"{link}/selfie", jpeg(genuine("left")[0].image))
+    refused = send(client, f"{link}/selfie", jpeg(genuine("left")[0].image, quality=92))
     assert refused.status_code == 400
     assert "camera" in refused.get_data(as_text=True)
 

@@ -9,19 +9,16 @@ from importlib import resources
 from typing import Any
 
 import pytest
-from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
-from test_api import processing_session
-from werkzeug.test import TestResponse
 
+from tests.support.api import processing_session
+from tests.support.openapi import URI, Checker
+from tests.support.platform import ApiPlatform, make_platform
 from webapp.jobs import run_pending
 
-_URI = "urn:idflow:openapi"
 _METHODS = {"get", "post", "put", "patch", "delete"}
 _PLACEHOLDER = re.compile(r"\{[^}]*\}|<[^>]*>")
 
@@ -36,46 +33,6 @@ def document() -> dict[str, Any]:
 def _shape(path: str) -> str:
     """`/v1/x/{id}` and Flask's `/v1/x/<session_id>` compare equal."""
     return _PLACEHOLDER.sub("{}", path)
-
-
-def _pointer(*parts: str) -> str:
-    return "#/" + "/".join(part.replace("~", "~0").replace("/", "~1") for part in parts)
-
-
-def _lookup(document: dict[str, Any], pointer: str) -> Any:
-    node: Any = document
-    for part in pointer.removeprefix("#/").split("/"):
-        node = node[part.replace("~1", "/").replace("~0", "~")]
-    return node
-
-
-class Checker:
-    """Validates responses against the document and remembers which (path, method, status) ran."""
-
-    def __init__(self, document: dict[str, Any]) -> None:
-        self.document = document
-        resource = Resource.from_contents(document, default_specification=DRAFT202012)
-        self.registry: Registry[Any] = Registry().with_resource(_URI, resource)
-        self.seen: set[tuple[str, str, str]] = set()
-
-    def schema_pointer(self, path: str, method: str, status: int) -> str:
-        responses = self.document["paths"][path][method]["responses"]
-        assert str(status) in responses, f"{method.upper()} {path} does not document {status}"
-        pointer = _pointer("paths", path, method, "responses", str(status))
-        response = _lookup(self.document, pointer)
-        if "$ref" in response:
-            pointer = response["$ref"]
-        return pointer + "/" + _pointer("content", "application/json", "schema")[2:]
-
-    def check(self, path: str, method: str, response: TestResponse) -> Any:
-        assert response.mimetype == "application/json", response.data[:200]
-        body = response.get_json()
-        pointer = self.schema_pointer(path, method, response.status_code)
-        validator = Draft202012Validator({"$ref": _URI + pointer}, registry=self.registry)
-        errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(body)]
-        assert not errors, f"{method.upper()} {path} {response.status_code}: {errors}"
-        self.seen.add((path, method, str(response.status_code)))
-        return body
 
 
 @pytest.fixture
@@ -118,7 +75,7 @@ def test_served_document_is_the_file_with_this_server(
 def test_schemas_forbid_drift(document: dict[str, Any], checker: Checker) -> None:
     """A field the API starts emitting without the document knowing fails validation."""
     pointer = "#/components/schemas/VerificationSession"
-    validator = Draft202012Validator({"$ref": _URI + pointer}, registry=checker.registry)
+    validator = Draft202012Validator({"$ref": URI + pointer}, registry=checker.registry)
     assert document["components"]["schemas"]["VerificationSession"]["additionalProperties"] is False
     assert not validator.is_valid({"id": "vs_1", "surprise": True})
 
@@ -127,7 +84,7 @@ def test_request_schema_matches_what_the_server_accepts(
     client: FlaskClient, platform: ApiPlatform, checker: Checker
 ) -> None:
     pointer = "#/components/schemas/CreateVerificationSession"
-    validator = Draft202012Validator({"$ref": _URI + pointer}, registry=checker.registry)
+    validator = Draft202012Validator({"$ref": URI + pointer}, registry=checker.registry)
     good = {
         "type": "id_number",
         "options": {"document": {"allowed_types": ["passport"], "require_matching_selfie": True}},

@@ -10,17 +10,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ApiPlatform, make_platform
 from flask import Flask, request
 from flask.testing import FlaskClient
 from sqlalchemy import select
-from test_crypto import DETAILS, PERSONAL, full_session
-from test_flow import consent, passport_photo, send, start
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
+from tests.support.crypto import DETAILS, PERSONAL, full_session
+from tests.support.database import migrate
+from tests.support.flow import consent, passport_photo, send, start
+from tests.support.platform import ApiPlatform, make_platform
 from webapp import create_app
-from webapp.db import database, upgrade
+from webapp.db import database
 from webapp.logsafe import MASK, mask
 from webapp.models import VerificationSession
 from webapp.platforms import create_platform
@@ -37,7 +38,7 @@ def make_app(tmp_path: Path, **overrides: Any) -> Flask:
             **overrides,
         }
     )
-    upgrade(app)
+    migrate(app)
     return app
 
 
@@ -121,12 +122,6 @@ def test_a_stored_return_url_with_a_bad_host_adds_nothing_to_the_policy(
     header = response.headers["Content-Security-Policy"]
     assert "script-src-elem" not in header and "unsafe-inline" not in header
     assert csp(response)["form-action"] == "'self'"
-
-
-@pytest.fixture
-def no_csrf(app: Flask) -> Flask:
-    app.config["WTF_CSRF_ENABLED"] = False
-    return app
 
 
 def test_hsts_and_secure_cookies_behind_https(tmp_path: Path) -> None:

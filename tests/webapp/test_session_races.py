@@ -18,15 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ApiPlatform, make_platform
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from test_crypto import migrating_app
-from test_flow import consent, html, passport_photo, send, session_row, start
-from test_jobs import write_locked
 
+from tests.support.flow import consent, html, passport_photo, send, session_row, start
+from tests.support.jobs import write_locked
+from tests.support.platform import ApiPlatform, make_platform
 from webapp import jobs, verification
 from webapp.db import database
 from webapp.models import (
@@ -40,7 +39,6 @@ from webapp.models import (
 from webapp.platforms import create_platform
 from webapp.storage import storage
 
-__all__ = ["migrating_app"]  # the fixture, shared with test_crypto
 PASSPORT_ONLY = {"document": {"allowed_types": ["passport"]}}
 LOCK_SECONDS = 1.5  # long enough for every racer to reach its first write
 

@@ -13,17 +13,17 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 import pytest
-from conftest import ApiPlatform
 from flask import Flask
 from flask.testing import FlaskClient
-from shared import SHARED
-from test_api import passport_jpeg
-from test_openapi import Checker
-from test_webhooks import serve_receiver
 
 from idflow_signature import HEADER, verify
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, VerifyOptions
+from tests.support.api import passport_jpeg
+from tests.support.openapi import Checker
+from tests.support.platform import ApiPlatform
+from tests.support.shared import SHARED
+from tests.support.webhooks import serve_receiver
 from webapp import test_mode, verification
 from webapp.cli import main
 from webapp.db import database

@@ -5,18 +5,13 @@ from __future__ import annotations
 import ipaddress
 import json
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ApiPlatform, make_platform
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -24,108 +19,22 @@ from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
-from test_api import processing_session
 
 from idflow_signature import HEADER, SignatureError, sign, verify
+from tests.support.api import processing_session
+from tests.support.database import migrate
+from tests.support.platform import ApiPlatform, make_platform
+from tests.support.webhooks import Received, Receiver, serve_receiver
 from webapp import create_app, jobs, webhooks
 from webapp.cli import main
 from webapp.config import from_environment
-from webapp.db import database, upgrade
+from webapp.db import database
 from webapp.jobs import claim, run_pending
 from webapp.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 
 SESSIONS = "/v1/verification_sessions"
 ENDPOINTS = "/v1/webhook_endpoints"
 CREATED = "identity.verification_session.created"
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def event(self) -> dict[str, Any]:
-        loaded: dict[str, Any] = json.loads(self.body)
-        return loaded
-
-
-@dataclass
-class Receiver:
-    """A tiny webhook receiver; `plan` says how to answer each request in turn (then 200)."""
-
-    url: str = ""
-    plan: list[str] = field(default_factory=list)
-    received: list[Received] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def answer(self, headers: dict[str, str], body: bytes) -> str:
-        with self.lock:
-            self.received.append(Received(headers, body))
-            return self.plan.pop(0) if self.plan else "200"
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.received)
-
-
-def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            action = receiver.answer(dict(self.headers.items()), body)
-            if action == "drip":
-                self._drip()
-                return
-            if action == "hang":
-                time.sleep(1.0)  # longer than the test's delivery timeout
-            try:
-                self.send_response(int(action) if action.isdigit() else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-            except OSError:
-                pass  # the sender gave up waiting; that is the point of "hang"
-
-        def _drip(self) -> None:
-            """Headers at once, then the body a byte every 0.3 s: each read is quick, the whole
-            answer is not."""
-            self.send_response(200)
-            self.send_header("Content-Length", "20")
-            self.end_headers()
-            try:
-                for _ in range(20):
-                    self.wfile.write(b"x")
-                    self.wfile.flush()
-                    time.sleep(0.3)
-            except OSError:
-                pass  # the sender gave up
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-    return Handler
-
-
-@contextmanager
-def serve_receiver(tls: ssl.SSLContext | None = None) -> Iterator[Receiver]:
-    """A receiver listening on a free loopback port (over TLS when given a server context) for
-    as long as the block runs."""
-    box = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(box))
-    server.daemon_threads = True
-    scheme = "http"
-    if tls is not None:
-        server.socket = tls.wrap_socket(server.socket, server_side=True)
-        scheme = "https"
-    box.url = f"{scheme}://127.0.0.1:{server.server_address[1]}/hooks?source=idflow"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield box
-    finally:
-        server.shutdown()
-        server.server_close()
-    thread.join()
 
 
 @pytest.fixture
@@ -159,7 +68,7 @@ def _config(data_dir: Path, **overrides: Any) -> dict[str, Any]:
 @pytest.fixture
 def fast_app(tmp_path: Path) -> Flask:
     app = create_app(_config(tmp_path / "data"))
-    upgrade(app)
+    migrate(app)
     return app
 
 
@@ -343,7 +252,7 @@ def test_timeout_bounds_the_whole_attempt_not_each_read(
     tls = _loopback_tls(tmp_path, monkeypatch) if scheme == "https" else None
     config = _config(tmp_path / "data", WEBHOOK_TIMEOUT_SECONDS=1, WEBHOOK_RETRY_BASE_SECONDS=60)
     app = create_app(config)
-    upgrade(app)
+    migrate(app)
     platform = make_platform(app)
     client = app.test_client()
     with serve_receiver(tls) as receiver:
@@ -403,7 +312,7 @@ def test_pending_delivery_survives_a_restart(tmp_path: Path, receiver: Receiver)
     """The first process takes the job and dies; a new one on the same data dir delivers it."""
     config = _config(tmp_path / "data", JOB_LEASE_SECONDS=1)
     first = create_app(config)
-    upgrade(first)
+    migrate(first)
     platform = make_platform(first)
     client = first.test_client()
     endpoint = add_endpoint(client, platform, receiver.url)
@@ -432,7 +341,7 @@ def test_pending_delivery_survives_a_restart(tmp_path: Path, receiver: Receiver)
 
 def test_endpoint_disabled_after_sustained_failure(tmp_path: Path, receiver: Receiver) -> None:
     app = create_app(_config(tmp_path / "data", WEBHOOK_DISABLE_AFTER_SECONDS=0.3))
-    upgrade(app)
+    migrate(app)
     platform = make_platform(app)
     client = app.test_client()
     endpoint = add_endpoint(client, platform, receiver.url)
@@ -470,7 +379,7 @@ def test_endpoint_disabled_after_sustained_failure(tmp_path: Path, receiver: Rec
 
 def test_delivery_gives_up_when_the_retry_window_ends(tmp_path: Path, receiver: Receiver) -> None:
     app = create_app(_config(tmp_path / "data", WEBHOOK_RETRY_WINDOW_SECONDS=1.0))
-    upgrade(app)
+    migrate(app)
     platform = make_platform(app)
     client = app.test_client()
     endpoint = add_endpoint(client, platform, receiver.url)
@@ -515,7 +424,7 @@ def test_quiet_dead_endpoint_is_disabled_when_its_delivery_gives_up(
         WEBHOOK_DISABLE_AFTER_SECONDS=three_days,
     )
     app = create_app(config)
-    upgrade(app)
+    migrate(app)
     platform = make_platform(app)
     client = app.test_client()
     endpoint = add_endpoint(client, platform, receiver.url)

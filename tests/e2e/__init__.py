@@ -1,0 +1,1 @@
+"""End-to-end tests: a real Chromium, PostgreSQL, Redis or a served gunicorn; marked `slow`."""

@@ -1,0 +1,1 @@
+"""Tests of the `processing` library alone: no Flask, no database."""

@@ -1,0 +1,1 @@
+"""Helpers the test modules share, so no test module imports another."""
