@@ -14,10 +14,10 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from alembic import command
 from flask import Flask
 
-from webapp import create_app
-from webapp.db import database, upgrade
+from webapp.db import alembic_config, connect, database, empty_log, upgrade
 
 
 @functools.cache
@@ -26,15 +26,20 @@ def _template() -> Path:
 
     A cached function rather than a session fixture: helpers that tests call with their own
     settings (`app_with`, `fast_app`) need it too. Nothing in it depends on those settings: the
-    migrations that encrypt only rewrite rows, and there are none."""
+    migrations that encrypt only rewrite rows, and there are none. No app is made for it: an app
+    binds its keys as the process's fallback ring, which would then seal the test app's rows."""
     folder = Path(tempfile.mkdtemp(prefix="idflow-template-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    app = create_app(
-        {"TESTING": True, "DATA_DIR": str(folder), "SECRET_KEY": "template", "JOB_WORKERS": 0}
-    )
-    upgrade(app)
-    database(app).engine.dispose()
-    return folder / "idflow.sqlite3"
+    path = folder / "idflow.sqlite3"
+    url = f"sqlite:///{path}"
+    engine = connect(url).engine
+    config = alembic_config(url)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    empty_log(engine)
+    engine.dispose()
+    return path
 
 
 def migrate(app: Flask) -> None:

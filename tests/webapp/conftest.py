@@ -1,4 +1,4 @@
-"""An app per test (the flaskr pattern), its platform and its test client."""
+"""An app per test (the flaskr pattern) on a database of its own."""
 
 from __future__ import annotations
 
@@ -7,12 +7,10 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 
 from tests.support import postgres
 from tests.support.crypto import app_with, ring
 from tests.support.database import migrate
-from tests.support.platform import ApiPlatform, make_platform
 from webapp import create_app
 from webapp.db import database
 
@@ -31,16 +29,6 @@ def app(tmp_path: Path) -> Flask:
     )
     migrate(app)
     return app
-
-
-@pytest.fixture
-def platform(app: Flask) -> ApiPlatform:
-    return make_platform(app)
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
 
 
 @pytest.fixture
