@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from typing import Any
 
 import cv2
 import numpy as np
@@ -26,12 +27,13 @@ def render_band(
     draw = ImageDraw.Draw(canvas)
     for row, line in enumerate(lines):
         draw.text((pitch, pitch + row * pitch * 1.5), line, font=font, fill=25)
-    band = np.asarray(canvas, dtype=np.float32)
+    band: NDArray[np.floating[Any]] = np.asarray(canvas, dtype=np.float32)
     if blur:
         band = cv2.GaussianBlur(band, (0, 0), blur)
     if noise:
         band = band + np.random.default_rng(7).normal(0, noise, band.shape)
-    return np.clip(band, 0, 255).astype(np.uint8)
+    rendered: NDArray[np.uint8] = np.clip(band, 0, 255).astype(np.uint8)
+    return rendered
 
 
 @pytest.mark.parametrize("lines", [TD3, TD1], ids=["TD3", "TD1"])

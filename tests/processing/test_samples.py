@@ -145,7 +145,9 @@ def test_pdf417_decodes_to_the_aamva_payload(documents: dict[str, SampleDocument
     doc = documents["dl"]
     assert doc.back is not None and doc.truth_back is not None
     elements = doc.truth_back["barcode"]["aamva"]
-    found = zxingcpp.read_barcodes(doc.back, formats=zxingcpp.BarcodeFormat.PDF417)
+    found = zxingcpp.read_barcodes(
+        doc.back, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.PDF417)
+    )
     assert len(found) == 1 and found[0].format == zxingcpp.BarcodeFormat.PDF417
     payload = found[0].bytes.decode("ascii")
     assert payload.startswith("@\n\x1e\rANSI 6360") and payload.endswith("\n\r")

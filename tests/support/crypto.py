@@ -89,8 +89,8 @@ def full_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> tupl
         headers={**platform.headers, "Idempotency-Key": "create-1"},
         json=FULL_SESSION,
     )
-    assert response.status_code == 200, response.json
-    session_id, link = response.json["id"], urlsplit(response.json["url"]).path
+    assert response.status_code == 200, response.get_json()
+    session_id, link = response.get_json()["id"], urlsplit(response.get_json()["url"]).path
     consent(client, link)
     assert send(client, f"{link}/front", passport_photo()).status_code == 303
     assert client.post(f"{link}/review", data={"submit": "Submit"}).status_code == 303

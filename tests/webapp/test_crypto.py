@@ -297,13 +297,15 @@ def test_migration_encrypts_existing_session_references(migrating_app: Flask) ->
     platform = make_platform(app)
     client = app.test_client()
     full, bare = (
-        client.post("/v1/verification_sessions", headers=platform.headers, json=body).json["id"]
+        client.post("/v1/verification_sessions", headers=platform.headers, json=body).get_json()[
+            "id"
+        ]
         for body in ({"type": "document", **REFERENCES}, {"type": "document"})
     )
 
     def read(session_id: str) -> Any:
         path = f"/v1/verification_sessions/{session_id}"
-        return client.get(path, headers=platform.headers).json
+        return client.get(path, headers=platform.headers).get_json()
 
     before = {session_id: read(session_id) for session_id in (full, bare)}
     assert before[full]["metadata"] == REFERENCES["metadata"]
@@ -354,7 +356,7 @@ def test_a_value_copied_into_another_row_does_not_decrypt(
     first, _ = full_session(app, client, platform)
     second = client.post(
         "/v1/verification_sessions", headers=platform.headers, json={"type": "document"}
-    ).json["id"]
+    ).get_json()["id"]
     raw = table("verification_sessions", column("id"), *(column(n, JSON) for n in SESSION_SEALED))
     with database(app).engine.begin() as connection:
         values = connection.execute(select(raw).where(raw.c.id == first)).one()._mapping
@@ -363,7 +365,7 @@ def test_a_value_copied_into_another_row_does_not_decrypt(
     with database(app).sessions() as db, pytest.raises(DecryptionFailed):
         db.scalar(select(VerificationSession).where(VerificationSession.id == second))
     assert (
-        client.get(f"/v1/verification_sessions/{first}", headers=platform.headers).json[
+        client.get(f"/v1/verification_sessions/{first}", headers=platform.headers).get_json()[
             "provided_details"
         ]["last_name"]
         == DETAILS["last_name"]
@@ -400,7 +402,7 @@ def test_migration_binds_existing_values_to_their_rows(migrating_app: Flask) -> 
 
     def everything() -> Any:
         session = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
-        report_id = session.json["last_verification_report"]
+        report_id = session.get_json()["last_verification_report"]
         report = client.get(f"/v1/verification_reports/{report_id}", headers=platform.headers)
         events = client.get("/v1/events", headers=platform.headers)
         replay = client.post(  # answered from the stored reply (as full_session sent it)
@@ -408,7 +410,13 @@ def test_migration_binds_existing_values_to_their_rows(migrating_app: Flask) -> 
             headers={**platform.headers, "Idempotency-Key": "create-1"},
             json=FULL_SESSION,
         )
-        return session.json, report.json, events.json, replay.status_code, replay.json["id"]
+        return (
+            session.get_json(),
+            report.get_json(),
+            events.get_json(),
+            replay.status_code,
+            replay.get_json()["id"],
+        )
 
     before = everything()
     bound = _sealed_values(app)
@@ -469,7 +477,7 @@ def test_rotation_re_encrypts_everything_and_the_old_key_can_go(tmp_path: Path) 
         f"/v1/verification_sessions/{session_id}", headers=platform.headers
     )
     assert response.status_code == 200
-    assert response.json["provided_details"]["last_name"] == "GUÐMUNDSSON"
+    assert response.get_json()["provided_details"]["last_name"] == "GUÐMUNDSSON"
     with database(third).sessions() as db:
         upload = db.scalar(select(UploadedFile).where(UploadedFile.session_id == session_id))
         assert upload is not None and upload.storage_key is not None
@@ -514,7 +522,9 @@ def test_redaction_leaves_nothing_personal_anywhere(
     redacted = client.post(
         f"/v1/verification_sessions/{session_id}/redact", headers=platform.headers
     )
-    assert redacted.status_code == 200 and redacted.json["redaction"] == {"status": "redacted"}
+    assert redacted.status_code == 200 and redacted.get_json()["redaction"] == {
+        "status": "redacted"
+    }
     run_pending(app)
     assert found(plaintext_dump(app)) == []
     assert not files.exists()
@@ -559,7 +569,7 @@ def test_retention_deletes_images_after_the_verdict(
     assert run_retention(app) == 1
     assert _stored(app) == [None]
     assert not any((Path(app.config["DATA_DIR"]) / "files").rglob("file_*"))
-    api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json
+    api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).get_json()
     assert api["status"] == "verified" and api["verified_outputs"] is not None
     assert run_retention(app) == 0
 

@@ -38,7 +38,7 @@ def test_link_tokens_are_nowhere_in_the_data_folder_in_clear(
     token = link.rsplit("/", 1)[1]
     opened = client.post(
         "/v1/verification_sessions", headers=platform.headers, json={"type": "document"}
-    ).json
+    ).get_json()
     open_token = opened["url"].rsplit("/", 1)[1]
     assert opened["client_secret"] == f"{opened['id']}_secret_{open_token}"  # still given out
     assert client.get(f"/v/{open_token}").status_code == 302  # and the link still opens
@@ -88,7 +88,7 @@ def test_migration_keeps_only_a_keyed_hash_and_the_encrypted_token(migrating_app
     client = app.test_client()
     created = client.post(
         "/v1/verification_sessions", headers=platform.headers, json={"type": "document"}
-    ).json
+    ).get_json()
     token = created["url"].rsplit("/", 1)[1]
     run_migration(app, "0006", down=True)
     legacy = table("verification_sessions", column("id"), column("link_token", String(64)))
@@ -108,8 +108,8 @@ def test_migration_keeps_only_a_keyed_hash_and_the_encrypted_token(migrating_app
         assert _files_holding(Path(app.config["DATA_DIR"]), token) == []
     assert client.get(f"/v/{token}").status_code == 302
     again = client.get(f"/v1/verification_sessions/{created['id']}", headers=platform.headers)
-    assert again.json["url"] == created["url"]
-    assert again.json["client_secret"] == created["client_secret"]
+    assert again.get_json()["url"] == created["url"]
+    assert again.get_json()["client_secret"] == created["client_secret"]
 
     run_migration(app, "0006", down=True)
     with database(app).engine.connect() as connection:

@@ -119,7 +119,7 @@ def test_every_answer_is_documented_and_none_is_a_server_error(
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES, suppress_health_check=list(HealthCheck))
-    def run(case: Case) -> None:
+    def run(case: Case[Any]) -> None:
         headers = dict(case.headers or {})
         if variant != "bad_key":
             headers["Authorization"] = fuzz_platform.headers["Authorization"]

@@ -266,9 +266,9 @@ def flow(app: Flask) -> Flask:
 def _start(client: FlaskClient, platform: ApiPlatform) -> str:
     body = {"type": "document", "options": {"document": {"allowed_types": ["passport"]}}}
     response = client.post("/v1/verification_sessions", headers=platform.headers, json=body)
-    assert response.status_code == 200, response.json
-    assert response.json is not None
-    link = "/v/" + response.json["url"].rsplit("/v/", 1)[1]
+    assert response.status_code == 200, response.get_json()
+    url: str = response.get_json()["url"]
+    link = "/v/" + url.rsplit("/v/", 1)[1]
     assert client.post(f"{link}/consent", data={"accept": "Continue"}).status_code == 303
     return link
 

@@ -164,7 +164,7 @@ def test_the_api_is_limited_per_key_with_the_api_error_shape(
         assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
     limited = client.get("/v1/verification_sessions", headers=platform.headers)
     assert limited.status_code == 429 and int(limited.headers["Retry-After"]) >= 1
-    error = limited.json["error"]
+    error = limited.get_json()["error"]
     assert error["type"] == "rate_limit_error" and error["code"] == "rate_limit"
     other = make_platform(app, "Other platform")
     assert client.get("/v1/verification_sessions", headers=other.headers).status_code == 200
@@ -220,7 +220,7 @@ def test_made_up_keys_share_their_address_allowance(
         bogus = {"Authorization": f"Bearer sk_live_made_up_{number}"}
         assert client.get("/v1/verification_sessions", headers=bogus).status_code == 401
     flooded = client.get("/v1/verification_sessions", headers={"Authorization": "Bearer x"})
-    assert flooded.status_code == 429 and flooded.json["error"]["type"] == "rate_limit_error"
+    assert flooded.status_code == 429 and flooded.get_json()["error"]["type"] == "rate_limit_error"
     assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
 
 
@@ -282,10 +282,10 @@ def test_api_keys_see_only_their_platform_and_mode(
         assert client.get(url, headers=headers).status_code == 404, name
         assert client.post(f"{url}/cancel", headers=headers).status_code == 404, name
         assert client.post(f"{url}/redact", headers=headers).status_code == 404, name
-        listed = client.get("/v1/verification_sessions", headers=headers).json
+        listed = client.get("/v1/verification_sessions", headers=headers).get_json()
         assert listed["data"] == [], name
     assert (
-        client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json[
+        client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).get_json()[
             "status"
         ]
         == "requires_input"
@@ -299,10 +299,12 @@ def test_the_same_platforms_test_key_does_not_see_live_sessions(
         created = create_platform(db, "Both modes")
     live = {"Authorization": f"Bearer {created.secret_key}"}
     test = {"Authorization": f"Bearer {created.test_secret_key}"}
-    made = client.post("/v1/verification_sessions", headers=live, json={"type": "document"}).json
+    made = client.post(
+        "/v1/verification_sessions", headers=live, json={"type": "document"}
+    ).get_json()
     assert made["livemode"] is True
     assert client.get(f"/v1/verification_sessions/{made['id']}", headers=test).status_code == 404
-    assert client.get("/v1/verification_sessions", headers=test).json["data"] == []
+    assert client.get("/v1/verification_sessions", headers=test).get_json()["data"] == []
 
 
 # ---- logs -----------------------------------------------------------------------------------
