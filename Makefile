@@ -17,7 +17,7 @@ IDFLOW_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PO
 BENCH_DIR ?= out/bench-samples
 BENCH_COUNT ?= 100
 
-.PHONY: run test bench samples models system test-system clean
+.PHONY: run test test-fast lint bench samples models system test-system clean
 
 # Without the YuNet download (no network) the selfie check falls back to dlib's HOG detector.
 run: export IDFLOW_BASE_URL := $(IDFLOW_BASE_URL)
@@ -27,11 +27,18 @@ run: $(STAMP)
 	$(BIN)/idflow demo
 	$(BIN)/idflow serve --host $(HOST) --port $(PORT)
 
-test: $(STAMP) test-system
+test: $(STAMP) test-system lint
+	$(BIN)/pytest
+
+# Everything but tests/e2e and the PostgreSQL cases elsewhere (no browser, no servers to start),
+# one test file per worker on every core.
+test-fast: $(STAMP) lint
+	$(BIN)/pytest -n auto --dist loadfile -m "not slow and not browser and not postgres and not redis"
+
+lint: $(STAMP)
 	$(BIN)/ruff check processing webapp idflow_signature tests scripts
 	$(BIN)/ruff format --check processing webapp idflow_signature tests scripts
 	$(BIN)/mypy
-	$(BIN)/pytest
 
 bench: $(STAMP)
 	$(BIN)/idflow samples $(BENCH_DIR)/clean --count $(BENCH_COUNT) --seed 1 --variant clean
