@@ -1,7 +1,7 @@
 """Selfie-to-portrait face matching on the real face photos in ../shared.
 
 The measurement behind MATCH_THRESHOLD (docs/face-match.md) is `idflow bench-verify`
-(`processing.verify_bench`); tests/test_verify_bench.py checks it.
+(`processing.verify_bench`); tests/processing/test_verify_bench.py checks it.
 """
 
 from __future__ import annotations

@@ -364,7 +364,7 @@ def test_live_capture_refuses_a_photo_from_earlier(
 
 def test_selfie_step_uses_the_front_camera(no_csrf: Flask, client: FlaskClient, app: Flask) -> None:
     """A test session's selfie may be a file (QA uploads sample selfies); a live one's is filmed:
-    see tests/test_liveness_flow.py."""
+    see tests/webapp/test_liveness_flow.py."""
     with database(app).sessions() as db:
         created = create_platform(db, "QA")
     test_key = ApiPlatform(created.platform.id, created.test_secret_key)
