@@ -80,20 +80,20 @@ def test_a_failing_job_is_retried_later_then_given_up(app: Flask) -> None:
     assert (job.status, job.attempts, job.last_error) == ("pending", 1, "RuntimeError")
     assert job.run_at > utcnow()  # backing off: not due yet
     assert jobs.run_pending(app) == 0
-    for _ in range(jobs.MAX_ATTEMPTS - 1):
+    for _ in range(jobs.DEFAULT_RETRY.attempts - 1):
         with database(app).sessions() as db:
             db.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
             db.commit()
         jobs.run_pending(app)
     (job,) = _jobs(app)
-    assert (job.status, job.attempts) == ("failed", jobs.MAX_ATTEMPTS)
+    assert (job.status, job.attempts) == ("failed", jobs.DEFAULT_RETRY.attempts)
     assert given_up == [0]
 
 
 def test_a_job_whose_runner_died_is_taken_again_after_its_lease(app: Flask) -> None:
     _enqueue(app, "test_record")
     with database(app).sessions() as db:
-        claimed = jobs.claim(db, lease_seconds=60)
+        claimed = jobs.claim(app, db, lease_seconds=60)
     assert claimed is not None  # this "runner" now dies without finishing
     assert jobs.run_pending(app) == 0  # the lease still holds
     with database(app).sessions() as db:
@@ -154,15 +154,15 @@ def _expire_leases(app: Flask) -> None:
 
 def test_a_job_that_keeps_killing_its_runner_is_failed_and_given_up(app: Flask) -> None:
     _enqueue(app, "test_fail")
-    for _ in range(jobs.MAX_ATTEMPTS):
+    for _ in range(jobs.DEFAULT_RETRY.attempts):
         with database(app).sessions() as db:
-            assert jobs.claim(db, lease_seconds=60) is not None  # the job kills its process
+            assert jobs.claim(app, db, lease_seconds=60) is not None  # the job kills its process
         _expire_leases(app)
     assert jobs.run_pending(app) == 0
     (job,) = _jobs(app)
     assert (job.status, job.attempts, job.last_error) == (
         "failed",
-        jobs.MAX_ATTEMPTS,
+        jobs.DEFAULT_RETRY.attempts,
         "lease expired",
     )
     assert given_up == [0]
@@ -173,10 +173,10 @@ def test_a_job_that_keeps_killing_its_runner_is_failed_and_given_up(app: Flask) 
 def test_a_runner_that_lost_its_lease_does_not_overwrite_the_new_holder(app: Flask) -> None:
     _enqueue(app, "test_record")
     with database(app).sessions() as db:
-        late = jobs.claim(db, lease_seconds=60)
+        late = jobs.claim(app, db, lease_seconds=60)
     _expire_leases(app)
     with database(app).sessions() as db:
-        holder = jobs.claim(db, lease_seconds=60)
+        holder = jobs.claim(app, db, lease_seconds=60)
     assert late is not None and holder is not None
     jobs.run_job(app, late, 60)  # finishes after its lease ran out
     (job,) = _jobs(app)
@@ -205,7 +205,7 @@ def _wait_for(condition: Any, seconds: float = 10) -> bool:
 def test_a_worker_thread_outlives_a_failure_to_record_a_job(app: Flask) -> None:
     _enqueue(app, "test_fail_twice")
     with database(app).sessions() as db:  # its last attempt: failing it calls give_up
-        db.execute(update(Job).values(attempts=jobs.MAX_ATTEMPTS - 1))
+        db.execute(update(Job).values(attempts=jobs.DEFAULT_RETRY.attempts - 1))
         db.commit()
     runner = jobs.JobRunner(app, workers=1, poll_seconds=0.05)
     runner.start()

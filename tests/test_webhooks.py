@@ -27,12 +27,14 @@ from sqlalchemy import select, update
 from test_api import processing_session
 
 from idflow_signature import HEADER, SignatureError, sign, verify
-from webapp import create_app, jobs, webhooks
+from webapp import create_app, jobs
 from webapp.cli import main
 from webapp.config import from_environment
 from webapp.db import database, upgrade
 from webapp.jobs import claim, run_pending
 from webapp.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from webapp.webhooks import http_client
+from webapp.webhooks.delivery import retry_policy
 
 SESSIONS = "/v1/verification_sessions"
 ENDPOINTS = "/v1/webhook_endpoints"
@@ -228,11 +230,12 @@ def test_signature_round_trip_and_every_refusal() -> None:
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
-    delays = [webhooks.backoff_seconds(n, 60, 3600) for n in range(1, 12)]
+    backoff = jobs.exponential(60, 3600)
+    delays = [backoff(n) for n in range(1, 12)]
     for attempt, delay in enumerate(delays, start=1):
         full = min(3600, 60 * 2 ** (attempt - 1))
         assert full / 2 <= delay <= full
-    assert len({round(webhooks.backoff_seconds(3, 60, 3600), 6) for _ in range(20)}) > 1
+    assert len({round(backoff(3), 6) for _ in range(20)}) > 1
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -330,7 +333,7 @@ def _loopback_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLCon
     server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
     trusted = ssl.create_default_context(cadata=pem.decode())
-    monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: trusted)
+    monkeypatch.setattr(http_client.ssl, "create_default_context", lambda: trusted)
     return server
 
 
@@ -409,7 +412,7 @@ def test_pending_delivery_survives_a_restart(tmp_path: Path, receiver: Receiver)
     endpoint = add_endpoint(client, platform, receiver.url)
     new_session(client, platform)
     with database(first).sessions() as db:
-        taken = claim(db, lease_seconds=1)  # claimed, never finished: the process was killed
+        taken = claim(first, db, lease_seconds=1)  # claimed, never finished: the process was killed
         assert taken is not None and taken.kind == "deliver_event"
     database(first).engine.dispose()
     del first, client
@@ -496,6 +499,7 @@ def _age(app: Flask, by: timedelta) -> None:
         waiting = select(Job).where(Job.kind == "deliver_event", Job.status == "pending")
         for job in db.scalars(waiting):
             job.run_at -= by
+            job.created_at -= by  # the retry window counts from when the job was written
         db.commit()
 
 
@@ -717,7 +721,7 @@ def test_a_refused_url_says_only_that_its_address_is_not_allowed(
 
 def test_translated_public_addresses_pass() -> None:
     """NAT64 (DNS64 networks resolve every IPv4-only name so) and 6to4 of public addresses."""
-    assert webhooks.refused_address(["64:ff9b::808:808", "2002:808:808::1"]) is None
+    assert http_client.refused_address(["64:ff9b::808:808", "2002:808:808::1"]) is None
 
 
 def test_endpoint_moved_to_an_internal_url_is_refused(
@@ -733,9 +737,9 @@ def test_endpoint_moved_to_an_internal_url_is_refused(
 
 
 def test_public_addresses_pass_and_internal_ones_are_named() -> None:
-    assert webhooks.refused_address(["8.8.8.8", "2606:4700:4700::1111"]) is None
-    assert webhooks.refused_address(["8.8.8.8", "172.16.0.1"]) == "172.16.0.1"
-    assert webhooks.refused_address(["fe80::1%lo"]) == "fe80::1%lo"
+    assert http_client.refused_address(["8.8.8.8", "2606:4700:4700::1111"]) is None
+    assert http_client.refused_address(["8.8.8.8", "172.16.0.1"]) == "172.16.0.1"
+    assert http_client.refused_address(["fe80::1%lo"]) == "fe80::1%lo"
 
 
 def test_allow_private_setting_comes_from_the_environment(tmp_path: Path) -> None:
@@ -836,13 +840,17 @@ def test_a_delivery_whose_job_keeps_dying_is_marked_failed(
     fast_app: Flask, platform_fast: ApiPlatform
 ) -> None:
     client = fast_app.test_client()
-    add_endpoint(client, platform_fast, "http://127.0.0.1:9/never-answers")
+    endpoint = add_endpoint(client, platform_fast, "http://127.0.0.1:9/never-answers")
     new_session(client, platform_fast)
-    for _ in range(jobs.MAX_ATTEMPTS):
-        with database(fast_app).sessions() as db:
-            assert claim(db, lease_seconds=60) is not None  # the process dies mid-delivery
-            db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
-            db.commit()
+    allowed = retry_policy(fast_app).attempts
+    with database(fast_app).sessions() as db:  # every run but the last already killed its process
+        db.execute(update(Job).values(attempts=allowed - 1))
+        db.commit()
+        assert claim(fast_app, db, lease_seconds=60) is not None  # the last dies mid-delivery too
+        db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
     run_pending(fast_app)
-    (delivery,) = deliveries(fast_app)
-    assert delivery.status == "failed"  # not `pending` for ever; a redelivery can still send it
+    (found,) = deliveries(fast_app)
+    assert found.status == "failed"  # not `pending` for ever; a redelivery can still send it
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform_fast.headers).get_json()
+    assert shown["status"] == "enabled"  # no attempt was made: nothing known of the endpoint

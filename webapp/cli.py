@@ -67,7 +67,7 @@ def _platform_create(args: argparse.Namespace) -> int:
 
 
 def _webhook_add(args: argparse.Namespace) -> int:
-    from webapp import webhooks
+    from webapp import representations, webhooks
     from webapp.db import database
     from webapp.models import Platform
     from webapp.platforms import Caller
@@ -80,7 +80,7 @@ def _webhook_add(args: argparse.Namespace) -> int:
         request = webhooks.parse_endpoint({"url": args.url, "enabled_events": args.events})
         endpoint = webhooks.create_endpoint(db, Caller(args.platform, not args.test), request)
         db.commit()
-        shown = webhooks.endpoint_to_api(endpoint, with_secret=True)
+        shown = representations.webhook_endpoint(endpoint, with_secret=True)
     if args.json:
         print(json.dumps(shown))
     else:
@@ -127,6 +127,7 @@ def _demo(_args: argparse.Namespace) -> int:
     """A platform and a session to try the hosted flow at once, as `make run` does."""
     from webapp import sessions
     from webapp.db import database
+    from webapp.links import hosted_url
     from webapp.models import Platform
     from webapp.platforms import Caller, create_platform, issue_key
 
@@ -150,7 +151,7 @@ def _demo(_args: argparse.Namespace) -> int:
             db, Caller(platform.id, True), request, int(app.config["SESSION_TTL_HOURS"])
         )
         db.commit()
-        link = sessions.hosted_url(app.config["BASE_URL"], session)
+        link = hosted_url(app.config["BASE_URL"], session)
     base = app.config["BASE_URL"]
     print(f"Hosted verification link: {link}")
     print(f"Demo platform {platform.id}, new secret key: {secret}")

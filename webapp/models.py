@@ -253,7 +253,10 @@ class Event(PlatformOwned, Base):
 
 
 class WebhookDelivery(Base):
-    """One event on its way to one endpoint: pending until a 2xx, or failed once retries end."""
+    """One event on its way to one endpoint: pending until a 2xx, or failed once retries end.
+
+    `job_id` is the `deliver_event` job that holds it now (a redelivery replaces it); while the
+    delivery is pending, that job's `run_at` is its next attempt."""
 
     __tablename__ = "webhook_deliveries"
 
@@ -265,7 +268,7 @@ class WebhookDelivery(Base):
     status: Mapped[str] = mapped_column(String(10))  # pending succeeded failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    job_id: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

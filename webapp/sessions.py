@@ -1,4 +1,4 @@
-"""Verification sessions: creating them from a platform's request, their lifecycle, their API shape.
+"""Verification sessions: creating them from a platform's request and their lifecycle.
 
     requires_input ──submit──> processing ──verdict──> verified
          ^  │                      │
@@ -21,9 +21,10 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from webapp import crypto, webhooks
+from webapp import webhooks
 from webapp.db import empty_log
 from webapp.errors import InvalidRequest, InvalidState
+from webapp.links import link_hash
 from webapp.models import (
     IdempotencyRecord,
     UploadedFile,
@@ -401,81 +402,3 @@ def redacted_report(payload: dict[str, Any]) -> dict[str, Any]:
             "error": {"code": error.get("code"), "reason": "[redacted]"} if error else None,
         }
     return stub
-
-
-def link_hash(db: Session, token: str) -> str:
-    """What a session is found by from its link (never the token itself)."""
-    return crypto.lookup_hash(crypto.ring_for(db.get_bind().dialect), token)
-
-
-def is_link_usable(session: VerificationSession) -> bool:
-    return (
-        session.status in ("requires_input", "processing")
-        and session.redacted_at is None
-        and session.expires_at > utcnow()
-    )
-
-
-def hosted_url(base_url: str, session: VerificationSession) -> str:
-    return f"{base_url}/v/{session.link_token}"
-
-
-def to_api(session: VerificationSession, base_url: str) -> dict[str, Any]:
-    usable = session.status == "requires_input" and is_link_usable(session)
-    last_error = (
-        {"code": session.last_error_code, "reason": session.last_error_reason}
-        if session.last_error_code
-        else None
-    )
-    provided = dict(session.provided_details)
-    if "dob" in provided:
-        provided["dob"] = dob_object(provided["dob"])
-    outputs = session.verified_outputs
-    if outputs is not None and outputs.get("dob"):
-        outputs = {**outputs, "dob": dob_object(outputs["dob"])}
-    return {
-        "id": session.id,
-        "object": "identity.verification_session",
-        "client_reference_id": session.client_reference_id,
-        "client_secret": f"{session.id}_secret_{session.link_token}" if usable else None,
-        "created": int(session.created_at.timestamp()),
-        "expires_at": int(session.expires_at.timestamp()),
-        "last_error": last_error,
-        "last_verification_report": session.last_report_id,
-        "livemode": session.livemode,
-        "metadata": session.metadata_,
-        "options": session.options,
-        "provided_details": provided,
-        "redaction": {"status": "redacted"} if session.redacted_at else None,
-        "return_url": session.return_url,
-        "status": session.status,
-        "type": session.type,
-        "url": hosted_url(base_url, session) if usable else None,
-        "verified_outputs": outputs,
-    }
-
-
-def dob_object(iso: str) -> dict[str, int]:
-    born = date.fromisoformat(iso)
-    return {"day": born.day, "month": born.month, "year": born.year}
-
-
-_REPORT_DATES = ("dob", "issued_date", "expiration_date")
-
-
-def report_to_api(report: VerificationReport) -> dict[str, Any]:
-    payload = dict(report.payload)
-    document = payload.get("document")
-    if isinstance(document, dict):
-        payload["document"] = {
-            key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
-            for key, value in document.items()
-        }
-    return {
-        "object": "identity.verification_report",
-        "created": int(report.created_at.timestamp()),
-        "livemode": report.livemode,
-        **payload,
-        "id": report.id,
-        "verification_session": report.session_id,
-    }

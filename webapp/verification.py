@@ -26,8 +26,9 @@ from webapp import liveness, test_mode, webhooks
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
+from webapp.links import is_link_usable
 from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
-from webapp.sessions import DOCUMENT_TYPES, hold, is_link_usable
+from webapp.sessions import DOCUMENT_TYPES, hold
 from webapp.storage import Storage, storage
 
 log = logging.getLogger(__name__)

@@ -46,8 +46,8 @@ from webapp.flow.forms import (
     SubmitForm,
     TestSubmitForm,
 )
+from webapp.links import hosted_url, link_hash
 from webapp.models import Platform, UploadedFile, VerificationSession, utcnow
-from webapp.sessions import hosted_url, link_hash
 from webapp.storage import storage
 
 _TOKEN_LENGTH = 64  # the column's width; anything longer cannot be a link token
