@@ -90,6 +90,76 @@ def test_a_failing_job_is_retried_later_then_given_up(app: Flask) -> None:
     assert given_up == [0]
 
 
+def test_a_retry_policy_bounds_attempts_and_window() -> None:
+    written = utcnow()
+    policy = jobs.RetryPolicy(attempts=4, backoff=jobs.stepped(10, 20), window_seconds=45)
+    assert policy.retry_at(1, written, written) == written + timedelta(seconds=10)
+    assert policy.retry_at(2, written, written) == written + timedelta(seconds=20)
+    later = written + timedelta(seconds=30)
+    assert policy.retry_at(3, written, later) is None  # due at 50 s: past the 45 s window
+    assert policy.retry_at(4, written, written) is None  # every attempt used
+    assert policy.delays() == [10, 20]  # a third wait would end at 50 s
+    assert jobs.RetryPolicy(attempts=4, backoff=jobs.stepped(10, 20)).delays() == [10, 20, 20]
+    assert jobs.RetryPolicy(attempts=1, backoff=jobs.stepped(10)).delays() == []
+
+
+@jobs.handler(
+    "test_fail_thrice",
+    retry=jobs.RetryPolicy(attempts=3, backoff=jobs.stepped(60, 600)),
+    give_up=lambda _app, payload: given_up.append(payload["n"]),
+)
+def _fail_thrice(_app: Flask, payload: dict[str, Any]) -> None:
+    raise RuntimeError("this job always fails")
+
+
+def _make_due(app: Flask) -> None:
+    with database(app).sessions() as db:
+        db.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+        db.commit()
+
+
+def test_the_runner_follows_the_handlers_retry_policy(app: Flask) -> None:
+    _enqueue(app, "test_fail_thrice")
+    before = utcnow()
+    assert jobs.run_pending(app) == 1
+    (job,) = _jobs(app)
+    assert job.status == "pending"
+    assert timedelta(seconds=59) < job.run_at - before < timedelta(seconds=61)  # its first wait
+    _make_due(app)
+    before = utcnow()
+    jobs.run_pending(app)
+    (job,) = _jobs(app)
+    assert timedelta(seconds=599) < job.run_at - before < timedelta(seconds=601)
+    _make_due(app)
+    jobs.run_pending(app)
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("failed", 3)  # its own 3, not the default 5
+    assert given_up == [0]
+
+
+def _windowed(_app: Flask) -> jobs.RetryPolicy:
+    """A policy decided from the app, as settings decide the webhooks' one."""
+    return jobs.RetryPolicy(attempts=10, backoff=jobs.stepped(60), window_seconds=90)
+
+
+@jobs.handler("test_fail_windowed", retry=_windowed)
+def _fail_windowed(_app: Flask, payload: dict[str, Any]) -> None:
+    raise RuntimeError("this job always fails")
+
+
+def test_the_runner_gives_up_once_a_retry_would_leave_the_window(app: Flask) -> None:
+    _enqueue(app, "test_fail_windowed")
+    jobs.run_pending(app)
+    assert _jobs(app)[0].status == "pending"  # due 60 s after it was written: inside
+    with database(app).sessions() as db:  # 40 s later, the next would be due at 100 s
+        db.execute(update(Job).values(created_at=utcnow() - timedelta(seconds=40)))
+        db.commit()
+    _make_due(app)
+    jobs.run_pending(app)
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("failed", 2)
+
+
 def test_a_job_whose_runner_died_is_taken_again_after_its_lease(app: Flask) -> None:
     _enqueue(app, "test_record")
     with database(app).sessions() as db:

@@ -213,6 +213,53 @@ def test_a_failing_job_is_retried_then_given_up_once(app: Flask) -> None:
         )
 
 
+@jobs.handler(
+    "test_redis_fail_thrice",
+    retry=jobs.RetryPolicy(attempts=3, backoff=jobs.stepped(1, 2)),
+    give_up=lambda _app, payload: given_up.append(payload["n"]),
+)
+def _fail_thrice(_app: Flask, payload: dict[str, Any]) -> None:
+    attempts.append(payload["n"])
+    raise RuntimeError("this job always fails")
+
+
+@jobs.handler(
+    "test_redis_windowed",
+    retry=jobs.RetryPolicy(attempts=10, backoff=jobs.stepped(60), window_seconds=150),
+)
+def _windowed(_app: Flask, _payload: dict[str, Any]) -> None:
+    raise RuntimeError("never run here")
+
+
+def test_rq_is_told_the_handlers_retry_policy(app: Flask) -> None:
+    queue = _rq(app)
+    told = {}
+    for kind in ("test_redis_fail_thrice", "test_redis_windowed", "test_redis_record"):
+        sent = RQJob.fetch(
+            queue.send(1, kind), connection=queue.redis, serializer=queue.rq.serializer
+        )
+        told[kind] = (sent.retries_left, sent.retry_intervals)
+    assert told == {
+        "test_redis_fail_thrice": (2, [1, 2]),  # three attempts: two retries
+        "test_redis_windowed": (2, [60, 60]),  # a third wait would end past 150 s
+        "test_redis_record": (4, [5, 30, 120, 600]),  # the default policy
+    }
+
+
+def test_a_worker_follows_the_handlers_retry_policy(app: Flask) -> None:
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_redis_fail_thrice", {"n": 3})
+        db.commit()
+    deadline = time.monotonic() + 20
+    while not given_up and time.monotonic() < deadline:
+        jobs.work(app, burst=True)
+        time.sleep(0.2)
+    assert attempts == [3] * 3 and given_up == [3]  # its own 3 attempts, not the default 5
+    with database(app).sessions() as db:
+        (row,) = db.query(Job).where(Job.kind == "test_redis_fail_thrice").all()
+        assert (row.status, row.attempts) == ("failed", 3)
+
+
 def test_a_periodic_job_is_scheduled_once_however_often_asked(app: Flask) -> None:
     queue = _rq(app)
     for _ in range(3):  # e.g. three workers starting

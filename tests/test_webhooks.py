@@ -301,6 +301,71 @@ def test_retries_after_500_and_timeout(
     assert shown["status"] == "enabled" and shown["failing_since"] is None
 
 
+def _delivery_jobs(app: Flask) -> list[Job]:
+    with database(app).sessions() as db:
+        return list(db.scalars(select(Job).where(Job.kind == "deliver_event").order_by(Job.id)))
+
+
+def test_the_jobs_runner_retries_a_delivery_under_its_policy(tmp_path: Path) -> None:
+    """One job per delivery: a failed attempt leaves it waiting for the runner's retry, whose
+    time is the delivery's next attempt, as the webhook settings' policy gives it."""
+    slow = {"WEBHOOK_RETRY_BASE_SECONDS": 60, "WEBHOOK_RETRY_MAX_DELAY_SECONDS": 3600}
+    app = create_app(_config(tmp_path / "data", WEBHOOK_RETRY_WINDOW_SECONDS=7200, **slow))
+    upgrade(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    with serve_receiver() as receiver:
+        add_endpoint(client, platform, receiver.url)
+        receiver.plan = ["500"]
+        new_session(client, platform)
+        failed_at = utcnow()
+        assert run_pending(app) == 1
+        (job,) = _delivery_jobs(app)
+        (found,) = deliveries(app)
+        assert (job.status, job.attempts, job.last_error) == ("pending", 1, "DeliveryFailed")
+        assert (found.status, found.attempts, found.job_id) == ("pending", 1, job.id)
+        waited = (job.run_at - failed_at).total_seconds()
+        assert 30 <= waited <= 61  # the first wait: 60 s times 0.5-1.0
+        policy = retry_policy(app)
+        assert policy.window_seconds == 7200 and policy.attempts > 2
+        _make_due(app)
+        assert run_pending(app) == 1
+    (job,) = _delivery_jobs(app)
+    assert (job.status, job.attempts) == ("done", 2)
+    (found,) = deliveries(app)
+    assert (found.status, found.attempts) == ("succeeded", 2)
+    assert [a.status_code for a in attempts(app)] == [500, 200]
+
+
+def _make_due(app: Flask) -> None:
+    with database(app).sessions() as db:
+        db.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+        db.commit()
+
+
+def test_a_redelivery_takes_over_from_a_waiting_retry(tmp_path: Path) -> None:
+    """The retry of the replaced job finds the delivery held by the new one and sends nothing."""
+    slow = {"WEBHOOK_RETRY_BASE_SECONDS": 60, "WEBHOOK_RETRY_MAX_DELAY_SECONDS": 3600}
+    app = create_app(_config(tmp_path / "data", **slow))
+    upgrade(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    with serve_receiver() as receiver:
+        add_endpoint(client, platform, receiver.url)
+        receiver.plan = ["500"]
+        new_session(client, platform)
+        run_pending(app)
+        event_id = client.get("/v1/events", headers=platform.headers).get_json()["data"][0]["id"]
+        client.post(f"/v1/events/{event_id}/redeliver", headers=platform.headers)
+        _make_due(app)
+        assert run_pending(app) == 2
+        assert receiver.count() == 2  # the first attempt and the redelivery, no retry
+    replaced, holder = _delivery_jobs(app)
+    assert (replaced.status, holder.status) == ("done", "done")
+    (found,) = deliveries(app)
+    assert (found.status, found.attempts, found.job_id) == ("succeeded", 2, holder.id)
+
+
 def _loopback_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
     """A server context with a self-signed certificate for 127.0.0.1, which delivery trusts."""
     key = ec.generate_private_key(ec.SECP256R1())

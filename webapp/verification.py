@@ -22,11 +22,12 @@ from processing import verify as checks
 from processing.capture import check_capture
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
-from webapp import liveness, test_mode, webhooks
+from webapp import test_mode, webhooks
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
 from webapp.links import is_link_usable
+from webapp.liveness_verdict import live_selfie_proven, refuse_unproven_selfie
 from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
 from webapp.sessions import DOCUMENT_TYPES, hold
 from webapp.storage import Storage, storage
@@ -358,7 +359,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             }
             outcome = None
         live_selfie_required = session.livemode and options.require_matching_selfie
-        selfie_proven = liveness.live_selfie_proven(latest_uploads(db, session).get("selfie"))
+        selfie_proven = live_selfie_proven(latest_uploads(db, session).get("selfie"))
         document_type = session.document_type
     if outcome is not None:
         verdict = test_mode.simulated_verdict(outcome, session.id, document_type, options, provided)
@@ -369,7 +370,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             images["front"], images.get("back"), images.get("selfie"), options, provided
         )
         if live_selfie_required and not selfie_proven:
-            verdict = liveness.refuse_unproven_selfie(verdict)
+            verdict = refuse_unproven_selfie(verdict)
     with sessions() as db:
         # Only one holder of this job writes its verdict: the update takes the row, and a
         # second holder (whose lease ran out while it worked) finds it decided already.

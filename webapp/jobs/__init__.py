@@ -17,29 +17,26 @@ from webapp.jobs.database_queue import (
     claim,
     run_job,
     run_pending,
-    sweep_exhausted,
 )
+
+# RQ finds `run_queued_job` and `give_up_queued` by these names (see `redis_queue`).
 from webapp.jobs.redis_queue import RedisQueue, give_up_queued, run_queued_job, work
 from webapp.jobs.registry import (
     DEFAULT_RETRY,
     EXTENSION,
     JobFailed,
-    JobQueue,
     RetryPolicy,
     current_job_id,
     exponential,
     handler,
     periodic,
-    policy_for,
     queue,
     stepped,
 )
 
 __all__ = [
     "DEFAULT_RETRY",
-    "DatabaseQueue",
     "JobFailed",
-    "JobQueue",
     "JobRunner",
     "RedisQueue",
     "RetryPolicy",
@@ -50,13 +47,11 @@ __all__ = [
     "handler",
     "init_app",
     "periodic",
-    "policy_for",
     "queue",
     "run_job",
     "run_pending",
     "run_queued_job",
     "stepped",
-    "sweep_exhausted",
     "work",
 ]
 

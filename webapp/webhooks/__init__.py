@@ -8,9 +8,8 @@ code calls the names below.
 
 from __future__ import annotations
 
-from webapp.webhooks.delivery import deliver_event
+from webapp.webhooks import delivery  # noqa: F401  (registers the `deliver_event` job handler)
 from webapp.webhooks.endpoints import (
-    EVENT_TYPES,
     create_endpoint,
     delete_endpoint,
     get_endpoint,
@@ -28,10 +27,8 @@ from webapp.webhooks.events import (
 )
 
 __all__ = [
-    "EVENT_TYPES",
     "create_endpoint",
     "delete_endpoint",
-    "deliver_event",
     "emit",
     "events_to_api",
     "get_endpoint",
