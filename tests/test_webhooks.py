@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from conftest import ApiPlatform, make_platform
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,14 +24,14 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import JSON, column, select, table, update
 from test_api import processing_session
 
 from idflow_signature import HEADER, SignatureError, sign, verify
 from webapp import create_app, jobs
 from webapp.cli import main
 from webapp.config import from_environment
-from webapp.db import database, upgrade
+from webapp.db import alembic_config, database, upgrade
 from webapp.jobs import claim, run_pending
 from webapp.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
 from webapp.webhooks import http_client
@@ -364,6 +365,29 @@ def test_a_redelivery_takes_over_from_a_waiting_retry(tmp_path: Path) -> None:
     assert (replaced.status, holder.status) == ("done", "done")
     (found,) = deliveries(app)
     assert (found.status, found.attempts, found.job_id) == ("succeeded", 2, holder.id)
+
+
+def test_a_delivery_waiting_at_the_upgrade_is_handed_to_its_job(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    """Migration 0008: a job written before it (its payload says after how many attempts it was
+    scheduled) gets the delivery it was to retry, and delivers it."""
+    client = fast_app.test_client()
+    add_endpoint(client, platform_fast, receiver.url)
+    new_session(client, platform_fast)
+    (waiting,) = deliveries(fast_app)
+    config = alembic_config(fast_app.config["DATABASE_URL"])
+    with database(fast_app).engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0007")
+        raw_jobs = table("jobs", column("payload", JSON))
+        legacy = {"delivery_id": waiting.id, "after": 0}
+        connection.execute(update(raw_jobs).values(payload=legacy))
+    upgrade(fast_app)
+    (job,) = _delivery_jobs(fast_app)
+    assert deliveries(fast_app)[0].job_id == job.id
+    assert run_pending(fast_app) == 1 and receiver.count() == 1
+    assert deliveries(fast_app)[0].status == "succeeded"
 
 
 def _loopback_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
