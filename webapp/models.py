@@ -141,6 +141,9 @@ class VerificationSession(PlatformOwned, Base):
     )
     verified_outputs = Sealed[dict[str, Any] | None]("_verified_outputs")
     redacted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last verdict's signals across sessions and whether an operator must review it
+    # (`webapp.risk`); names, reasons and session ids only, no personal data.
+    risk: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -176,6 +179,32 @@ class VerificationReport(PlatformOwned, Base):
     _payload: Mapped[Any] = mapped_column("payload", EncryptedJSON("verification_reports.payload"))
     payload = Sealed[dict[str, Any]]("_payload")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RiskMark(PlatformOwned, Base):
+    """What a later session of the same platform and mode is compared with (`webapp.risk`):
+    keyed hashes and an encrypted face descriptor, never the values. A verified session leaves
+    one `verified` mark, a submit from the hosted flow one `address` mark; redaction and
+    retention delete them."""
+
+    __tablename__ = "risk_marks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("verification_sessions.id", ondelete="CASCADE"), index=True
+    )
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(10))  # verified address
+    # The document's issuing country and number (verified) or the client's address (address).
+    value_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    name_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    dob_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    _descriptor: Mapped[Any | None] = mapped_column(
+        "descriptor", EncryptedJSON("risk_marks.descriptor"), default=None
+    )
+    descriptor = Sealed[list[float] | None]("_descriptor")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Job(Base):

@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from webapp import crypto, webhooks
+from webapp import crypto, risk, webhooks
 from webapp.db import empty_log
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.models import (
@@ -228,7 +228,7 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
             param="type",
         )
     options = _mapping(params.get("options"), "options")
-    _unknown(options, ("document",), "options")
+    _unknown(options, ("document", "idflow"), "options")
     provided = _provided_details(params.get("provided_details"))
     if kind == "id_number":
         missing = [
@@ -243,7 +243,10 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
             )
     return SessionRequest(
         type=kind,
-        options={"document": _document_options(options.get("document"))},
+        options={
+            "document": _document_options(options.get("document")),
+            "idflow": risk.parse_options(options.get("idflow")),
+        },
         provided_details=provided,
         return_url=_return_url(params.get("return_url")),
         client_reference_id=_text(params.get("client_reference_id"), "client_reference_id", 500),
@@ -367,6 +370,7 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     session.return_url = None  # platforms often put their user's id in it
     session.last_error_reason = None if session.last_error_reason is None else "[redacted]"
     session.redacted_at = utcnow()
+    risk.forget_session(db, session)
     _forget_replies(db, session)
     webhooks.emit(db, session, "identity.verification_session.redacted")
 
@@ -452,6 +456,7 @@ def to_api(session: VerificationSession, base_url: str) -> dict[str, Any]:
         "type": session.type,
         "url": hosted_url(base_url, session) if usable else None,
         "verified_outputs": outputs,
+        "idflow": risk.to_api(session),
     }
 
 
@@ -475,6 +480,7 @@ def report_to_api(report: VerificationReport) -> dict[str, Any]:
         "object": "identity.verification_report",
         "created": int(report.created_at.timestamp()),
         "livemode": report.livemode,
+        "idflow": risk.assessment([], risk.DEFAULT_MODE),  # reports made before the signals
         **payload,
         "id": report.id,
         "verification_session": report.session_id,

@@ -22,7 +22,7 @@ from processing import verify as checks
 from processing.capture import check_capture
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
-from webapp import liveness, test_mode, webhooks
+from webapp import liveness, risk, test_mode, webhooks
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
@@ -259,8 +259,15 @@ def save_upload(
     )
 
 
-def submit(db: Session, session: VerificationSession, outcome: str | None = None) -> None:
-    """`outcome` (test sessions only) is the verdict QA picked; it rides in the job's payload."""
+def submit(
+    db: Session,
+    session: VerificationSession,
+    outcome: str | None = None,
+    *,
+    address: str | None = None,
+) -> None:
+    """`outcome` (test sessions only) is the verdict QA picked; it rides in the job's payload.
+    `address` is the person's client address, counted by the address signal (`webapp.risk`)."""
     _usable(session)
     if current_step(db, session) != "review":
         raise InvalidState("Some photos are still missing.")
@@ -284,6 +291,7 @@ def submit(db: Session, session: VerificationSession, outcome: str | None = None
     db.refresh(session, ["status", "last_error_code", "last_error_reason", "last_error_step"])
     if getattr(moved, "rowcount", 0) != 1:
         raise InvalidState("This verification was submitted already.")
+    risk.note_address(db, session, address)
     queue().enqueue(db, "verify_session", payload)
     webhooks.emit(db, session, "identity.verification_session.processing")
 
@@ -335,6 +343,7 @@ def report_payload(
         "options": session.options,
         "status": verdict.status,
         **report,
+        "idflow": risk.to_api(session),
     }
 
 
@@ -349,6 +358,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             return  # done already by an earlier attempt whose lease ran out
         options, provided = _options(session), _provided(session.provided_details)
         outcome = payload.get("outcome")
+        images: dict[str, bytes] = {}
         if session.livemode or not test_mode.is_simulated(outcome):
             uploads = latest_uploads(db, session)
             files = storage(app)
@@ -359,9 +369,11 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         live_selfie_required = session.livemode and options.require_matching_selfie
         selfie_proven = liveness.live_selfie_proven(latest_uploads(db, session).get("selfie"))
         document_type = session.document_type
+    descriptor: list[float] | None = None
+    judged = outcome is None and "front" in images  # a verdict on real photos
     if outcome is not None:
         verdict = test_mode.simulated_verdict(outcome, session.id, document_type, options, provided)
-    elif "front" not in images:
+    elif not judged:
         verdict = _missing_front()
     else:
         verdict = verify(
@@ -369,6 +381,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         )
         if live_selfie_required and not selfie_proven:
             verdict = liveness.refuse_unproven_selfie(verdict)
+        descriptor = risk.descriptor_of(images)
     with sessions() as db:
         # Only one holder of this job writes its verdict: the update takes the row, and a
         # second holder (whose lease ran out while it worked) finds it decided already.
@@ -387,6 +400,10 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         if getattr(decided, "rowcount", 0) != 1 or session is None:
             db.rollback()
             return
+        if judged:
+            verdict = risk.judge(db, session, verdict, descriptor)
+        else:
+            session.risk = None  # a simulated outcome compares nothing
         report_id = new_id("vr")
         db.add(
             VerificationReport(

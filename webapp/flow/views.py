@@ -418,7 +418,8 @@ def review(token: str) -> ResponseReturnValue:
     else:
         form = TestSubmitForm().offer(verification.offered_outcomes(session))
     if _submitted(form):
-        verification.submit(db, session, None if session.livemode else form.outcome.data)
+        outcome = None if session.livemode else form.outcome.data
+        verification.submit(db, session, outcome, address=request.remote_addr)
         db.commit()
         return redirect(url_for("flow.processing", token=token), 303)
     uploads = verification.latest_uploads(db, session)
