@@ -22,7 +22,6 @@ import hashlib
 import hmac
 import ipaddress
 import unicodedata
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -185,16 +184,15 @@ def face_descriptor(
     return [float(value) for value in face_embedding(image, faces[0])]
 
 
-def descriptor_of(images: Mapping[str, bytes]) -> list[float] | None:
-    """The face this session shows: the selfie's when there is one, else the document's."""
-    data = images.get("selfie") or images.get("front")
-    if data is None:
-        return None
-    try:
-        image = load_image(data, min_side=1, max_side=_FACE_SIDE).image
-    except ImageError:
-        return None
-    return face_descriptor(image)
+def descriptor_of(selfie: bytes | None, portrait: NDArray[np.uint8] | None) -> list[float] | None:
+    """The face this session shows: the selfie's when there is one (a live face, matched to the
+    portrait already), else the document portrait's as the reader cut it out."""
+    if selfie is not None:
+        try:
+            return face_descriptor(load_image(selfie, max_side=_FACE_SIDE).image)
+        except ImageError:
+            return None
+    return face_descriptor(portrait) if portrait is not None else None
 
 
 def _distance(a: list[float], b: list[float]) -> float:

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 import io
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO, Literal
 
+import numpy as np
 from flask import Flask, current_app
+from numpy.typing import NDArray
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from processing import verify as checks
+from processing.authenticity import Evidence
 from processing.capture import check_capture
+from processing.pipeline import read_document
 from processing.result import to_plain
-from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
+from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate
 from webapp import liveness, risk, test_mode, webhooks
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
@@ -376,12 +381,10 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
     elif not judged:
         verdict = _missing_front()
     else:
-        verdict = verify(
-            images["front"], images.get("back"), images.get("selfie"), options, provided
-        )
+        verdict, portrait = _verify(images, options, provided)
         if live_selfie_required and not selfie_proven:
             verdict = liveness.refuse_unproven_selfie(verdict)
-        descriptor = risk.descriptor_of(images)
+        descriptor = risk.descriptor_of(images.get("selfie"), portrait)
     with sessions() as db:
         # Only one holder of this job writes its verdict: the update takes the row, and a
         # second holder (whose lease ran out while it worked) finds it decided already.
@@ -434,6 +437,21 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         verdict.status,
         verdict.timings.get("verify.total", 0.0),
     )
+
+
+def _verify(
+    images: dict[str, bytes], options: VerifyOptions, provided: ProvidedDetails
+) -> tuple[Verdict, NDArray[np.uint8] | None]:
+    """`processing.verify.verify`, keeping the document portrait the reader found: the face
+    signal across sessions describes it when there is no selfie."""
+    start = time.perf_counter()
+    front, back = images["front"], images.get("back")
+    result = read_document(front, back, read_visual=True)
+    verdict = evaluate(
+        result, images.get("selfie"), options, provided, evidence=Evidence(result, front, back)
+    )
+    verdict.timings["verify.total"] = time.perf_counter() - start
+    return verdict, result.portrait.image if result.portrait is not None else None
 
 
 def _missing_front() -> Verdict:
