@@ -254,7 +254,7 @@ def _document_reuse(
     return RiskSignal(
         "document_reuse",
         f"This document number was verified before with a different {differs}.",
-        tuple(dict.fromkeys(m.session_id for m in (*other_name, *other_dob))),
+        tuple(dict.fromkeys(m.session_id for m in marks if m in other_name or m in other_dob)),
     )
 
 
@@ -266,9 +266,7 @@ def _face_reuse(db: Session, session: VerificationSession, identity: Identity) -
     found = [
         mark.session_id
         for mark in db.scalars(
-            select(RiskMark)
-            .where(*_owned(session, "verified"), RiskMark._descriptor.is_not(None))
-            .order_by(RiskMark.created_at)
+            select(RiskMark).where(*_owned(session, "verified")).order_by(RiskMark.created_at)
         )
         if mark.value_hash != identity.document
         and mark.descriptor is not None
