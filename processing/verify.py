@@ -140,7 +140,7 @@ class IdNumberCheck:
 
 
 @dataclass(frozen=True)
-class VerificationReport:
+class ReportChecks:
     document: DocumentCheck
     selfie: SelfieCheck | None  # None when no matching selfie was required
     id_number: IdNumberCheck | None  # None when no id number was required or claimed
@@ -159,7 +159,7 @@ class VerifiedOutputs:
 class Verdict:
     status: VerdictStatus
     last_error: CheckError | None
-    report: VerificationReport
+    report: ReportChecks
     verified_outputs: VerifiedOutputs | None  # only when verified
     timings: dict[str, float]  # seconds per step
 
@@ -656,7 +656,7 @@ def evaluate(
     return Verdict(
         status="requires_input" if last_error else "verified",
         last_error=last_error,
-        report=VerificationReport(document, selfie_check, id_check),
+        report=ReportChecks(document, selfie_check, id_check),
         verified_outputs=outputs,
         timings=timings,
     )
@@ -702,10 +702,10 @@ __all__ = [
     "DocumentData",
     "IdNumberCheck",
     "ProvidedDetails",
+    "ReportChecks",
     "SelfieCheck",
     "SignalCheck",
     "Verdict",
-    "VerificationReport",
     "VerifiedOutputs",
     "VerifyOptions",
     "check_mrz_matches_visual",

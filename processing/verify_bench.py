@@ -27,7 +27,7 @@ from PIL import Image
 
 from processing.errors import FaceModelError, SampleGenerationError
 from processing.face import MATCH_THRESHOLD, active_detector, detect_faces, face_embedding
-from processing.models import YUNET_FILE, yunet_path
+from processing.model_files import YUNET_FILE, yunet_path
 from processing.portrait import find_portrait
 from processing.result import to_plain
 from processing.samples import Kind, SampleDocument, make_document, photograph

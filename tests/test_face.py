@@ -23,7 +23,7 @@ from processing.face import (
     face_embedding,
     similarity_of,
 )
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.verify_bench import GROUP_FOLDER, document_portrait
 
 FACES = SHARED / "samples" / "faces"

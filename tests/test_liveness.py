@@ -32,7 +32,7 @@ from processing.liveness.bench import (
 )
 from processing.liveness.burst import Frame, LivenessResult, judge_burst
 from processing.liveness.challenge import Challenge, Direction, new_challenge
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 
 VIDEO = SHARED / "samples" / "video"
 PAD = SHARED / "samples" / "pad"

@@ -10,7 +10,7 @@ from shared import SHARED
 
 from processing.cli import EXIT_OK, EXIT_USAGE, main
 from processing.face import MATCH_THRESHOLD
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.verify_bench import GROUP_FOLDER, people
 
 FACES = SHARED / "samples" / "faces"
