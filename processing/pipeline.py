@@ -37,7 +37,7 @@ from processing.locate import (
     warp_to,
     whole_frame,
 )
-from processing.mrz.model import MRZ
+from processing.mrz.model import MRZ, document_type_of
 from processing.mrz.ocr import BandRead, read_band
 from processing.mrz.zone import MRZBand, extract_band, find_mrz_bands
 from processing.portrait import Portrait, find_portrait
@@ -373,12 +373,7 @@ def _document_type(mrz: MRZ | None, barcode: AAMVARecord | None) -> DocumentType
         return "driving_license"
     if mrz is None:
         return None
-    code = mrz.document_code[:1]
-    if code == "P":
-        return "passport"
-    if code == "V":
-        return "visa"
-    return "id_card"
+    return document_type_of(mrz.document_code)
 
 
 def _visual_complete(visual: VisualZone | None) -> bool:

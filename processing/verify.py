@@ -32,6 +32,7 @@ from processing.errors import ImageError
 from processing.face import compare_faces
 from processing.load import load_image
 from processing.names import compare_names
+from processing.ocr_text import DIGIT_FOR_LETTER
 from processing.pipeline import read_document
 from processing.result import DocumentResult, to_plain
 
@@ -47,7 +48,7 @@ _MAX_NUMBER_SLIPS = 1
 _LONG_NUMBER = 8
 # OCR of printed numbers confuses these letters and digits (CNPTS5CVPO read for CNPT5CVP0); they
 # are folded together before counting slips. Readings below _NUMBER_TRUST are not compared at all.
-_LOOKALIKES = str.maketrans("OQDILZSBG", "000112586")
+_LOOKALIKES = str.maketrans(DIGIT_FOR_LETTER)
 _NUMBER_TRUST = 0.5
 # A printed number read only in part (478071 of A93478071) agrees from this many characters on.
 _MIN_PARTIAL_NUMBER = 6
