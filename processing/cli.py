@@ -82,12 +82,17 @@ def _print_result(result: Any) -> None:
 
 def _read(args: argparse.Namespace) -> int:
     from processing.pipeline import read_document_files
+    from processing.trace import Trace
 
-    result = read_document_files(args.front, args.back)
+    trace = Trace() if args.trace else None
+    result = read_document_files(args.front, args.back, trace=trace)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_result(result)
+    if trace is not None:
+        written = trace.write(args.trace)
+        print(f"wrote {len(written)} step images to {args.trace}", file=sys.stderr)
     return EXIT_OK if result.status == "read" else EXIT_UNREADABLE
 
 
@@ -191,6 +196,12 @@ def register_commands(commands: Any) -> None:
     read.add_argument("front", type=_existing_file, help="photo of the front (or data page)")
     read.add_argument("--back", type=_existing_file, help="photo of the back")
     read.add_argument("--json", action="store_true", help="print the result as JSON")
+    read.add_argument(
+        "--trace",
+        type=Path,
+        metavar="DIR",
+        help="write each step's image (outline found, crop, MRZ band, portrait) as PNGs to DIR",
+    )
     read.set_defaults(handler=_read)
 
     check = commands.add_parser("verify", help="check a document (and selfie) against claims")
