@@ -1,5 +1,5 @@
-"""Benchmark of `verify`: its speed on photographed documents with a real face and a selfie, and
-the face match's error rates at `MATCH_THRESHOLD` on a folder of face photos.
+"""`idflow bench-verify`: how fast `verify` runs on photographed documents with a real face and
+a selfie, and the face match's error rates at `MATCH_THRESHOLD` on a folder of face photos.
 
 The faces folder holds one folder per person (`_multiple_or_partial`, group and partial shots, is
 skipped). Each document carries one photo of a person, cropped passport-style and printed by the
