@@ -7,5 +7,6 @@ compare against) and run as `idflow bench ...`:
 - `verify` (`idflow bench-verify`): whole-verify time and the face match's error rates;
 - `web` (`idflow bench-web`): the hosted pages under load, memory while photos upload;
 - `webhooks` (`idflow bench-webhooks`): webhook delay after a verdict and throughput;
-- `quality` (`python -m bench.quality`): the figures behind the quality thresholds.
+- `quality` (`python -m bench.quality`): the figures behind the quality thresholds;
+- `liveness` (`python -m bench.liveness`): the selfie challenge on real clips and attacks.
 """

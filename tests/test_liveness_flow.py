@@ -20,7 +20,7 @@ from sqlalchemy import select
 from test_flow import DESKTOP, PHONE, consent, html, landing, passport_photo, send, start
 from werkzeug.test import TestResponse
 
-from processing.liveness.bench import burst_from, read_clip, still_burst
+from bench.liveness import burst_from, read_clip, still_burst
 from processing.liveness.burst import Frame
 from processing.model_files import YUNET_FILE
 from processing.verify import (
