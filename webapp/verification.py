@@ -461,7 +461,7 @@ def _missing_front() -> Verdict:
         "The photo of the front of the document is missing; please take it again.",
     )
     nothing = checks.document_check(checks.DocumentData.empty(), error)
-    report = checks.VerificationReport(nothing, selfie=None, id_number=None)
+    report = checks.ReportChecks(nothing, selfie=None, id_number=None)
     return Verdict("requires_input", error, report, verified_outputs=None, timings={})
 
 
