@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryContext, mapped_column
 
 from webapp.crypto import EncryptedJSON, Sealed, open_sealed
+
+# A session's life cycle (`webapp.lifecycle` holds the moves between them).
+SessionStatus = Literal["requires_input", "processing", "verified", "canceled"]
+# A job's way through the queue: "pending" in the outbox, "sent" once Redis holds its id.
+JobStatus = Literal["pending", "sent", "running", "done", "failed"]
 
 
 def new_id(prefix: str) -> str:
@@ -100,7 +105,7 @@ class VerificationSession(PlatformOwned, Base):
     platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
     livemode: Mapped[bool] = mapped_column(Boolean)
     type: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[SessionStatus] = mapped_column(String(20), index=True)
     options: Mapped[dict[str, Any]]
     _provided_details: Mapped[Any] = mapped_column(
         "provided_details", EncryptedJSON("verification_sessions.provided_details")
@@ -215,7 +220,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(10), index=True)  # pending sent running done failed
+    status: Mapped[JobStatus] = mapped_column(String(10), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
