@@ -27,9 +27,9 @@ from processing.samples import photograph
 from processing.verify import (
     CheckError,
     DocumentCheck,
+    ReportChecks,
     SelfieCheck,
     Verdict,
-    VerificationReport,
     VerifiedOutputs,
     VerifyOptions,
 )
@@ -75,7 +75,7 @@ def verdict(
     return Verdict(
         "verified" if error is None else "requires_input",
         error,
-        VerificationReport(document, selfie_check, None),
+        ReportChecks(document, selfie_check, None),
         outputs,
         {},
     )
