@@ -32,6 +32,7 @@ from processing.errors import ImageError
 from processing.face import compare_faces
 from processing.load import load_image
 from processing.names import compare_names
+from processing.ocr_text import DIGIT_FOR_LETTER
 from processing.pipeline import read_document
 from processing.result import DocumentResult, to_plain
 
@@ -47,7 +48,7 @@ _MAX_NUMBER_SLIPS = 1
 _LONG_NUMBER = 8
 # OCR of printed numbers confuses these letters and digits (CNPTS5CVPO read for CNPT5CVP0); they
 # are folded together before counting slips. Readings below _NUMBER_TRUST are not compared at all.
-_LOOKALIKES = str.maketrans("OQDILZSBG", "000112586")
+_LOOKALIKES = str.maketrans(DIGIT_FOR_LETTER)
 _NUMBER_TRUST = 0.5
 # A printed number read only in part (478071 of A93478071) agrees from this many characters on.
 _MIN_PARTIAL_NUMBER = 6
@@ -140,7 +141,7 @@ class IdNumberCheck:
 
 
 @dataclass(frozen=True)
-class VerificationReport:
+class ReportChecks:
     document: DocumentCheck
     selfie: SelfieCheck | None  # None when no matching selfie was required
     id_number: IdNumberCheck | None  # None when no id number was required or claimed
@@ -159,7 +160,7 @@ class VerifiedOutputs:
 class Verdict:
     status: VerdictStatus
     last_error: CheckError | None
-    report: VerificationReport
+    report: ReportChecks
     verified_outputs: VerifiedOutputs | None  # only when verified
     timings: dict[str, float]  # seconds per step
 
@@ -656,7 +657,7 @@ def evaluate(
     return Verdict(
         status="requires_input" if last_error else "verified",
         last_error=last_error,
-        report=VerificationReport(document, selfie_check, id_check),
+        report=ReportChecks(document, selfie_check, id_check),
         verified_outputs=outputs,
         timings=timings,
     )
@@ -702,10 +703,10 @@ __all__ = [
     "DocumentData",
     "IdNumberCheck",
     "ProvidedDetails",
+    "ReportChecks",
     "SelfieCheck",
     "SignalCheck",
     "Verdict",
-    "VerificationReport",
     "VerifiedOutputs",
     "VerifyOptions",
     "check_mrz_matches_visual",

@@ -16,7 +16,7 @@ from stand_ins import stand_in
 
 from processing.authenticity import Evidence, assess, dates, generated, specimen
 from processing.authenticity import portrait as portrait_signal
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.pipeline import read_document
 from processing.samples import KINDS, Kind, make_document, photograph
 from processing.samples.generate import SampleDocument

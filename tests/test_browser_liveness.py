@@ -30,8 +30,8 @@ from served import Server, api, idflow, served_app
 from shared import SHARED
 from test_browser import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, phone_page
 
-from processing.liveness.bench import read_clip
-from processing.models import YUNET_FILE
+from bench.liveness import read_clip
+from processing.model_files import YUNET_FILE
 from processing.samples import make_document, photograph
 
 VIDEO = SHARED / "samples" / "video"

@@ -16,7 +16,7 @@ from PIL import Image
 from shared import SHARED
 
 from processing.capture import MESSAGES, CaptureCheck, check_capture
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.samples import SampleDocument, make_document, photograph
 
 FACES = SHARED / "samples" / "faces"

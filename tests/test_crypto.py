@@ -507,8 +507,8 @@ def _sealed_values(app: Flask) -> dict[tuple[str, str], Any]:
     found: dict[tuple[str, str], Any] = {}
     with database(app).engine.connect() as connection:
         for model_table, model_column, purpose, _row in encrypted_columns():
-            if purpose == "verification_sessions.link_token":
-                continue  # 0007's, not there before it
+            if purpose in ("verification_sessions.link_token", "risk_marks.descriptor"):
+                continue  # 0007's and 0008's, not there before them
             raw = table(model_table.name, column(model_column.name, JSON))
             values = connection.execute(select(raw)).scalars()
             found[(model_table.name, model_column.name)] = sorted(

@@ -20,14 +20,14 @@ from sqlalchemy import select
 from test_flow import DESKTOP, PHONE, consent, html, landing, passport_photo, send, start
 from werkzeug.test import TestResponse
 
-from processing.liveness.bench import burst_from, read_clip, still_burst
+from bench.liveness import burst_from, read_clip, still_burst
 from processing.liveness.burst import Frame
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.verify import (
     CheckError,
     DocumentData,
+    ReportChecks,
     Verdict,
-    VerificationReport,
     document_check,
 )
 from webapp import liveness, liveness_verdict
@@ -194,8 +194,8 @@ def test_a_live_verdict_refuses_a_selfie_without_a_passed_challenge() -> None:
     assert liveness_verdict.refuse_unproven_selfie(expired).last_error == document
 
 
-def _report(error: CheckError | None = None) -> VerificationReport:
-    return VerificationReport(document_check(DocumentData.empty(), error), None, None)
+def _report(error: CheckError | None = None) -> ReportChecks:
+    return ReportChecks(document_check(DocumentData.empty(), error), None, None)
 
 
 def test_bursts_count_against_the_session_upload_limit(

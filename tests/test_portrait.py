@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 from shared import SHARED
 
 from processing.errors import FaceDetectorError
-from processing.models import YUNET_FILE, models_dir, verify_model, yunet_path
+from processing.model_files import YUNET_FILE, models_dir, verify_model, yunet_path
 from processing.portrait import find_portrait, haar_available
 
 YUNET = SHARED / "models" / YUNET_FILE

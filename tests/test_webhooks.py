@@ -370,7 +370,7 @@ def test_a_redelivery_takes_over_from_a_waiting_retry(tmp_path: Path) -> None:
 def test_a_delivery_waiting_at_the_upgrade_is_handed_to_its_job(
     fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
 ) -> None:
-    """Migration 0008: a job written before it (its payload says after how many attempts it was
+    """Migration 0009: a job written before it (its payload says after how many attempts it was
     scheduled) gets the delivery it was to retry, and delivers it."""
     client = fast_app.test_client()
     add_endpoint(client, platform_fast, receiver.url)
@@ -379,7 +379,7 @@ def test_a_delivery_waiting_at_the_upgrade_is_handed_to_its_job(
     config = alembic_config(fast_app.config["DATABASE_URL"])
     with database(fast_app).engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.downgrade(config, "0007")
+        command.downgrade(config, "0008")
         raw_jobs = table("jobs", column("payload", JSON))
         legacy = {"delivery_id": waiting.id, "after": 0}
         connection.execute(update(raw_jobs).values(payload=legacy))

@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from processing.cli import EXIT_OK, EXIT_USAGE, register_commands, run
+from webapp.benchcommands import add_commands as add_bench_commands
 from webapp.datacommands import add_commands
 from webapp.errors import ApiError
 
@@ -167,43 +168,6 @@ def _demo(_args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bench_web(args: argparse.Namespace) -> int:
-    from webapp.bench import BenchError, print_figures, run_bench
-
-    try:
-        figures = run_bench(
-            clients=args.clients,
-            seconds=args.seconds,
-            upload_mb=args.upload_mb,
-            uploads=args.uploads,
-            workers=args.workers,
-            threads=args.threads,
-        )
-    except BenchError as exc:
-        print(f"idflow: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        print_figures(figures)
-    return EXIT_OK
-
-
-def _bench_webhooks(args: argparse.Namespace) -> int:
-    from webapp.webhook_bench import BenchError, figures_dict, print_figures, run_bench
-
-    try:
-        figures = run_bench(verdicts=args.verdicts, events=args.events, workers=args.workers)
-    except BenchError as exc:
-        print(f"idflow: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps(figures_dict(figures), indent=2))
-    else:
-        print_figures(figures)
-    return EXIT_OK
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="idflow", description="Self-hosted identity verification."
@@ -255,25 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=_worker)
 
-    bench_web = commands.add_parser("bench-web", help="hosted pages under load, upload memory")
-    bench_web.add_argument("--clients", type=int, default=50)
-    bench_web.add_argument("--seconds", type=float, default=15.0)
-    bench_web.add_argument("--upload-mb", type=float, default=10.0)
-    bench_web.add_argument("--uploads", type=int, default=5)
-    bench_web.add_argument("--workers", type=int, default=2)
-    bench_web.add_argument("--threads", type=int, default=8)
-    bench_web.add_argument("--json", action="store_true")
-    bench_web.set_defaults(handler=_bench_web)
-
     add_commands(commands, _app)
-    bench_hooks = commands.add_parser(
-        "bench-webhooks", help="webhook delay after a verdict and deliveries per second"
-    )
-    bench_hooks.add_argument("--verdicts", type=int, default=50)
-    bench_hooks.add_argument("--events", type=int, default=500)
-    bench_hooks.add_argument("--workers", type=int, default=2, help="job runner threads")
-    bench_hooks.add_argument("--json", action="store_true")
-    bench_hooks.set_defaults(handler=_bench_webhooks)
+    add_bench_commands(commands)
 
     commands.add_parser("demo", help="create a demo session and print its link").set_defaults(
         handler=_demo

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from webapp import risk
 from webapp.links import hosted_url, is_link_usable
 from webapp.models import Event, VerificationReport, VerificationSession, WebhookEndpoint
 
@@ -49,6 +50,7 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
         "type": session.type,
         "url": hosted_url(base_url, session) if usable else None,
         "verified_outputs": outputs,
+        "idflow": risk.to_api(session),
     }
 
 
@@ -73,6 +75,7 @@ def verification_report(report: VerificationReport) -> dict[str, Any]:
         "object": "identity.verification_report",
         "created": int(report.created_at.timestamp()),
         "livemode": report.livemode,
+        "idflow": risk.assessment([], risk.DEFAULT_MODE),  # reports made before the signals
         **payload,
         "id": report.id,
         "verification_session": report.session_id,

@@ -6,8 +6,8 @@ one job per delivery is retried by the runner under the handler's retry policy, 
 its delivery, replaced by a redelivery, stops). Deliveries waiting at the upgrade are handed to
 the job that was to make their next attempt, found by the payload it was written with.
 
-Revision ID: 0008_webhook_job_retries
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 06:00:00.000000
 """
 
@@ -18,8 +18,8 @@ from alembic import op
 
 import webapp.models
 
-revision = "0008_webhook_job_retries"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
