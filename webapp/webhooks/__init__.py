@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from webapp.webhooks import delivery  # noqa: F401  (registers the `deliver_event` job handler)
 from webapp.webhooks.endpoints import (
+    EVENT_TYPES,
     create_endpoint,
     delete_endpoint,
     get_endpoint,
@@ -27,6 +28,7 @@ from webapp.webhooks.events import (
 )
 
 __all__ = [
+    "EVENT_TYPES",
     "create_endpoint",
     "delete_endpoint",
     "emit",
