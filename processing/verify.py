@@ -94,8 +94,9 @@ class CheckError:
 
 @dataclass(frozen=True)
 class SignalCheck:
-    """One authenticity signal as the report shows it; `waived` in test mode for the generator's
-    own documents."""
+    """One authenticity signal as the report shows it. `waived`: it does not count towards the
+    verdict, fired or not: in test mode the generator's traits on its own documents, and always a
+    signal that only reports (a named editor without a pasted patch, a patch alone)."""
 
     name: str
     score: float
@@ -574,7 +575,9 @@ def signal_checks(
 ) -> tuple[SignalCheck, ...]:
     ignored = waived(signals, accept_generated=options.accept_generated)
     return tuple(
-        SignalCheck(s.name, s.score, s.threshold, s.fired, s.reason, s.name in ignored)
+        SignalCheck(
+            s.name, s.score, s.threshold, s.fired, s.reason, s.name in ignored or not s.refusing
+        )
         for s in signals
     )
 
