@@ -57,10 +57,14 @@ class Tally:
         self.fired: Counter[str] = Counter()
         self.refused: Counter[str] = Counter()
         self.highest: dict[str, tuple[float, str]] = {}
+        self.refused_by: Counter[str] = Counter()  # the first counting signal, else the reason
 
     def add(self, verdict: Verdict, label: str) -> None:
         error = verdict.last_error
         self.outcomes[error.code if error else "verified"] += 1
+        if error is not None and error.code == "document_unverified_other":
+            counted = [s for s in verdict.report.document.authenticity if s.fired and not s.waived]
+            self.refused_by[counted[0].name if counted else error.reason[:50]] += 1
         for signal in verdict.report.document.authenticity:
             if signal.name not in SIGNALS:
                 continue
@@ -72,6 +76,7 @@ class Tally:
 
     def report(self, title: str) -> None:
         print(f"\n## {title}: {dict(self.outcomes)}")
+        print(f"document_unverified_other by: {dict(self.refused_by)}")
         for name in SIGNALS:
             score, label = self.highest.get(name, (0.0, "-"))
             print(
@@ -195,12 +200,19 @@ def main() -> None:
         "--shared", type=Path, default=Path(__file__).resolve().parents[2] / "shared"
     )
     parser.add_argument("--attacks", type=int, default=10, help="stand-ins to forge")
+    parser.add_argument(
+        "--sets", nargs="+", choices=("specimens", "stand-ins", "attacks"), default=None
+    )
     args = parser.parse_args()
+    sets = args.sets or ("specimens", "stand-ins", "attacks")
     yunet = args.shared / "models" / YUNET_FILE
     faces = face_files(args.shared / "samples/faces")
-    _specimens(args.shared, yunet)
-    _stand_ins(faces, yunet)
-    _attacks(faces, yunet, args.attacks)
+    if "specimens" in sets:
+        _specimens(args.shared, yunet)
+    if "stand-ins" in sets:
+        _stand_ins(faces, yunet)
+    if "attacks" in sets:
+        _attacks(faces, yunet, args.attacks)
 
 
 if __name__ == "__main__":

@@ -442,3 +442,26 @@ def test_a_stand_in_with_another_face_pasted_in_an_editor_is_refused() -> None:
     _assert_refused(verdict, "editing_software", "compressed separately")
     pasted = _signals(verdict)["compression_inconsistency"]
     assert pasted.fired and pasted.waived  # reported; the editor's name makes it count
+
+
+@needs_faces
+def test_test_mode_accepts_a_sample_shown_on_a_screen_and_live_mode_refuses_it() -> None:
+    """QA points the phone at the sample on its screen; only the generator's own documents."""
+    document = make_document("td3", 4, today=TODAY)
+    shot = attacks.screen_photo(
+        document.front,
+        np.random.default_rng(5),
+        screen_width=1400,
+        camera_px_per_screen_px=1.8,
+        bands=0.03,
+    )
+    photo = attacks.jpeg(shot, 92)
+    live = _verify_live(photo, document)
+    _assert_refused(live, "generated", "generator")
+    assert _signals(live)["screen_recapture"].fired
+    holder = document.truth_front["holder"]
+    claims = ProvidedDetails(holder["given_names"].split()[0], holder["surname"])
+    test = verify(photo, None, None, VerifyOptions(accept_generated=True), claims, today=TODAY)
+    assert test.status == "verified", test.last_error
+    screen = _signals(test)["screen_recapture"]
+    assert screen.fired and screen.waived

@@ -11,8 +11,9 @@ report shows them fired and `waived`, for a reviewer.
 
 Test mode accepts what idflow's own generator makes: for a document whose generator code was
 read, the signals the generator sets off by design (its code, its SPECIMEN print, its drawn
-portrait) are waived (`GENERATOR_TRAITS`); every other signal still counts. A government specimen
-carries no generator code, so test mode refuses it like live mode.
+portrait) are waived (`GENERATOR_TRAITS`), and so are the ways QA shows a sample to a phone (a
+screen, a black-and-white printout: `QA_CAPTURES`); every other signal still counts. A
+government specimen carries no generator code, so test mode refuses it like live mode.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ CHECKS: list[Check] = [
     recapture.check,
 ]
 GENERATOR_TRAITS = frozenset({"generated", "specimen", "portrait"})
+# How QA shows a sample to a phone: on the screen it was downloaded to, or printed on an office
+# printer in black and white. Waived with the traits, on the generator's own documents only.
+QA_CAPTURES = frozenset({"screen_recapture", "photocopy"})
 
 
 def assess(evidence: Evidence) -> tuple[AuthenticitySignal, ...]:
@@ -43,7 +47,7 @@ def waived(signals: Sequence[AuthenticitySignal], *, accept_generated: bool) -> 
     """The signal names that do not count: the generator's traits on its own documents, in test
     mode only."""
     made_here = any(s.name == "generated" and s.fired for s in signals)
-    return GENERATOR_TRAITS if accept_generated and made_here else frozenset()
+    return GENERATOR_TRAITS | QA_CAPTURES if accept_generated and made_here else frozenset()
 
 
 def refusal(
