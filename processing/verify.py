@@ -12,8 +12,9 @@ The document's data come from the most trustworthy zone read: a valid MRZ, else 
 barcode, else the printed (visual) zone.
 
 Whether the document is genuine (`processing.authenticity`: specimen, generator's mark, portrait,
-dates, and here the agreement of its zones and sides) is judged first: a specimen is
-`document_unverified_other` with its reason however unreadable, expired or mismatched it is.
+dates, screen recapture, photocopy and edits, and here the agreement of its zones and sides) is
+judged first: a specimen is `document_unverified_other` with its reason however unreadable,
+expired or mismatched it is.
 """
 
 from __future__ import annotations

@@ -44,8 +44,8 @@ def assess(evidence: Evidence) -> tuple[AuthenticitySignal, ...]:
 
 
 def waived(signals: Sequence[AuthenticitySignal], *, accept_generated: bool) -> frozenset[str]:
-    """The signal names that do not count: the generator's traits on its own documents, in test
-    mode only."""
+    """The signal names that do not count: on the generator's own documents, in test mode only,
+    its traits and the ways QA shows a sample."""
     made_here = any(s.name == "generated" and s.fired for s in signals)
     return GENERATOR_TRAITS | QA_CAPTURES if accept_generated and made_here else frozenset()
 
