@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.samples import KINDS, Kind, SampleDocument, attacks, make_document, photograph
 from processing.samples.portrait import face_files, load_face
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify

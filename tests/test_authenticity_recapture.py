@@ -35,7 +35,7 @@ from processing.authenticity.recapture import (
 )
 from processing.load import load_image
 from processing.locate import warp_to
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.samples import Kind, SampleDocument, attacks, make_document, photograph
 from processing.samples.portrait import load_face
 from processing.verify import ProvidedDetails, SignalCheck, Verdict, VerifyOptions, verify
