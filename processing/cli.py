@@ -132,6 +132,14 @@ def _verify(args: argparse.Namespace) -> int:
             if isinstance(check, dict) and "status" in check:
                 error = check.get("error")
                 print(f"{name}: {check['status']}" + (f" ({error['code']})" if error else ""))
+        # The authenticity signals that fired; --json has every one, quiet ones too.
+        for signal in data["report"]["document"]["authenticity"]:
+            if signal["fired"]:
+                counted = "waived" if signal["waived"] else "fired"
+                print(
+                    f"  {signal['name']}: {counted} ({signal['score']:g} >= "
+                    f"{signal['threshold']:g}): {signal['reason']}"
+                )
     return EXIT_OK if verdict.status == "verified" else EXIT_UNREADABLE
 
 

@@ -381,6 +381,7 @@ def _read_side(
         mrz_engine=attempt.read.engine if attempt else "",
         mrz_confidence=attempt.read.confidence if attempt else 0.0,
         findings=tuple(findings),
+        portrait_found=portrait is not None,
         crop=crop,
     )
     return _SideRead(result, mrz, portrait, barcode)

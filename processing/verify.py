@@ -12,8 +12,9 @@ The document's data come from the most trustworthy zone read: a valid MRZ, else 
 barcode, else the printed (visual) zone.
 
 Whether the document is genuine (`processing.authenticity`: specimen, generator's mark, portrait,
-dates, and here the agreement of its zones and sides) is judged first: a specimen is
-`document_unverified_other` with its reason however unreadable, expired or mismatched it is.
+dates, screen recapture, photocopy and edits, and here the agreement of its zones and sides) is
+judged first: a specimen is `document_unverified_other` with its reason however unreadable,
+expired or mismatched it is.
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ class CheckError:
 
 @dataclass(frozen=True)
 class SignalCheck:
-    """One authenticity signal as the report shows it; `waived` in test mode for the generator's
-    own documents."""
+    """One authenticity signal as the report shows it. `waived`: it does not count towards the
+    verdict, fired or not: in test mode the generator's traits on its own documents, and always a
+    signal that only reports (a named editor without a pasted patch, a patch alone)."""
 
     name: str
     score: float
@@ -575,7 +577,9 @@ def signal_checks(
 ) -> tuple[SignalCheck, ...]:
     ignored = waived(signals, accept_generated=options.accept_generated)
     return tuple(
-        SignalCheck(s.name, s.score, s.threshold, s.fired, s.reason, s.name in ignored)
+        SignalCheck(
+            s.name, s.score, s.threshold, s.fired, s.reason, s.name in ignored or not s.refusing
+        )
         for s in signals
     )
 

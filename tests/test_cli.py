@@ -119,6 +119,10 @@ def test_verify_judges_as_live_mode_and_refuses_a_generated_document(
     assert data["last_error"]["code"] == "document_unverified_other"
     signals = {s["name"]: s for s in data["report"]["document"]["authenticity"]}
     assert signals["generated"]["fired"] and not signals["generated"]["waived"]
+    recapture_and_edits = {"screen_recapture", "editing_software", "compression_inconsistency"}
+    assert set(signals) >= recapture_and_edits  # photocopy: only where a portrait was found
+    assert main(["verify", str(image), *claims]) == EXIT_UNREADABLE
+    assert "  generated: fired (1 >= 1): " in capsys.readouterr().out
 
 
 def test_verify_exits_1_with_the_error_code_when_a_claim_differs(
