@@ -14,6 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 # The links `make run` prints must reach this server; set it to the address phones will use.
 IDFLOW_BASE_URL ?= http://$(if $(filter 0.0.0.0,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
+LINTED := processing webapp idflow_signature bench tests scripts
 BENCH_DIR ?= out/bench-samples
 BENCH_COUNT ?= 100
 
@@ -36,8 +37,8 @@ test-fast: $(STAMP) lint
 	$(BIN)/pytest -n auto --dist loadfile -m "not slow and not browser and not postgres and not redis"
 
 lint: $(STAMP)
-	$(BIN)/ruff check processing webapp idflow_signature tests scripts
-	$(BIN)/ruff format --check processing webapp idflow_signature tests scripts
+	$(BIN)/ruff check $(LINTED)
+	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -81,6 +82,7 @@ system test-system:
 		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	fi
 
+# dev brings the bench extra (PassportEye) too: the tests run the benchmarks, `make bench` needs it.
 $(STAMP): pyproject.toml | system
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip

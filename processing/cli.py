@@ -28,7 +28,7 @@ def _existing_file(value: str) -> Path:
     return path
 
 
-def _existing_dir(value: str) -> Path:
+def existing_dir(value: str) -> Path:
     path = Path(value)
     if not path.is_dir():
         raise argparse.ArgumentTypeError(f"no such folder: {value}")
@@ -41,7 +41,7 @@ def _non_negative(value: str) -> int:
     return int(value)
 
 
-def _positive(value: str) -> int:
+def positive(value: str) -> int:
     try:
         number = int(value)
     except ValueError:
@@ -82,12 +82,17 @@ def _print_result(result: Any) -> None:
 
 def _read(args: argparse.Namespace) -> int:
     from processing.pipeline import read_document_files
+    from processing.trace import Trace
 
-    result = read_document_files(args.front, args.back)
+    trace = Trace() if args.trace else None
+    result = read_document_files(args.front, args.back, trace=trace)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
     else:
         _print_result(result)
+    if trace is not None:
+        written = trace.write(args.trace)
+        print(f"wrote {len(written)} step images to {args.trace}", file=sys.stderr)
     return EXIT_OK if result.status == "read" else EXIT_UNREADABLE
 
 
@@ -127,6 +132,14 @@ def _verify(args: argparse.Namespace) -> int:
             if isinstance(check, dict) and "status" in check:
                 error = check.get("error")
                 print(f"{name}: {check['status']}" + (f" ({error['code']})" if error else ""))
+        # The authenticity signals that fired; --json has every one, quiet ones too.
+        for signal in data["report"]["document"]["authenticity"]:
+            if signal["fired"]:
+                counted = "waived" if signal["waived"] else "fired"
+                print(
+                    f"  {signal['name']}: {counted} ({signal['score']:g} >= "
+                    f"{signal['threshold']:g}): {signal['reason']}"
+                )
     return EXIT_OK if verdict.status == "verified" else EXIT_UNREADABLE
 
 
@@ -146,51 +159,18 @@ def _samples(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _bench(args: argparse.Namespace) -> int:
-    from processing.bench import benchmark, format_report, summaries_to_json
-
-    summaries = benchmark(args.folder, compare=args.compare, limit=args.limit)
-    if not summaries[0].documents:
-        print(f"no images with an MRZ in {args.folder}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps(summaries_to_json(summaries), indent=2))
-    else:
-        print(f"{args.folder}:")
-        print(format_report(summaries))
-    return EXIT_OK
-
-
-def _bench_verify(args: argparse.Namespace) -> int:
-    from processing.verify_bench import (
-        default_detector_model,
-        default_faces_dir,
-        format_report,
-        run_bench,
-    )
-
-    faces = args.faces or default_faces_dir()
-    if faces is None:
-        print(
-            "idflow: no faces folder: pass --faces DIR (one folder of photos per person) or set "
-            "IDFLOW_SHARED_DIR to a folder holding samples/faces",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    report = run_bench(faces, args.count, detector_model=default_detector_model(faces))
-    if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
-    else:
-        print(format_report(report))
-    return EXIT_OK
-
-
 def register_commands(commands: Any) -> None:
-    """Add `read`, `verify`, `samples`, `bench` and `bench-verify` to an argparse subparsers."""
+    """Add `read`, `verify` and `samples` to an argparse subparsers (`idflow` adds the rest)."""
     read = commands.add_parser("read", help="read a document photo and print what was found")
     read.add_argument("front", type=_existing_file, help="photo of the front (or data page)")
     read.add_argument("--back", type=_existing_file, help="photo of the back")
     read.add_argument("--json", action="store_true", help="print the result as JSON")
+    read.add_argument(
+        "--trace",
+        type=Path,
+        metavar="DIR",
+        help="write each step's image (outline found, crop, MRZ band, portrait) as PNGs to DIR",
+    )
     read.set_defaults(handler=_read)
 
     check = commands.add_parser("verify", help="check a document (and selfie) against claims")
@@ -203,7 +183,7 @@ def register_commands(commands: Any) -> None:
     check.add_argument("--id-number")
     check.add_argument("--require-selfie", action="store_true")
     check.add_argument("--require-id-number", action="store_true")
-    check.add_argument("--min-age", type=_positive)
+    check.add_argument("--min-age", type=positive)
     check.add_argument(
         "--test-mode",
         action="store_true",
@@ -214,31 +194,12 @@ def register_commands(commands: Any) -> None:
 
     samples = commands.add_parser("samples", help="generate synthetic specimen documents")
     samples.add_argument("outdir", type=Path)
-    samples.add_argument("--count", type=_positive, default=10, help="number of documents")
+    samples.add_argument("--count", type=positive, default=10, help="number of documents")
     samples.add_argument("--seed", type=_non_negative, default=0)
     samples.add_argument("--kind", choices=KINDS, help="only this kind (default: all)")
     samples.add_argument("--variant", choices=("clean", "photographed", "both"), default="clean")
-    samples.add_argument("--faces", type=_existing_dir, help="folder of face photos to print")
+    samples.add_argument("--faces", type=existing_dir, help="folder of face photos to print")
     samples.set_defaults(handler=_samples)
-
-    bench = commands.add_parser("bench", help="measure read rate and speed on a folder")
-    bench.add_argument("folder", type=_existing_dir)
-    bench.add_argument("--compare", choices=("passporteye",), help="also run this reader")
-    bench.add_argument("--limit", type=_positive, help="only the first N images")
-    bench.add_argument("--json", action="store_true")
-    bench.set_defaults(handler=_bench)
-
-    bench_verify = commands.add_parser(
-        "bench-verify", help="time verify and measure the face match's error rates"
-    )
-    bench_verify.add_argument(
-        "--faces", type=_existing_dir, help="face photos, one folder per person"
-    )
-    bench_verify.add_argument(
-        "--count", type=_positive, default=8, help="documents per kind (default 8)"
-    )
-    bench_verify.add_argument("--json", action="store_true")
-    bench_verify.set_defaults(handler=_bench_verify)
 
 
 def run(args: argparse.Namespace) -> int:

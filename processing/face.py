@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processing.errors import FaceModelError
-from processing.models import yunet_path
+from processing.model_files import yunet_path
 from processing.portrait import detect_yunet
 from processing.quality import NO_EDGE_SIGMA, blur_sigma
 

@@ -37,12 +37,13 @@ from processing.locate import (
     warp_to,
     whole_frame,
 )
-from processing.mrz.model import MRZ
+from processing.mrz.model import MRZ, document_type_of
 from processing.mrz.ocr import BandRead, read_band
 from processing.mrz.zone import MRZBand, extract_band, find_mrz_bands
 from processing.portrait import Portrait, find_portrait
 from processing.quality import assess_quality
 from processing.result import DocumentResult, DocumentType, SideResult
+from processing.trace import Trace
 from processing.visual import VisualZone, read_visual_zone
 
 Side = Literal["front", "back"]
@@ -91,12 +92,13 @@ class MRZAttempt:
     read: BandRead
     crop: NDArray[np.uint8]
     rotation: int
-    box_in_image: tuple[int, int, int, int]
+    band_in_image: Points  # the band's four corners in the photo
+    band_image: NDArray[np.uint8]  # the straightened band the OCR read
 
-
-def _to_box(points: Points) -> tuple[int, int, int, int]:
-    x, y, w, h = cv2.boundingRect(points.reshape(-1, 1, 2).astype(np.float32))
-    return int(x), int(y), int(w), int(h)
+    @property
+    def box_in_image(self) -> tuple[int, int, int, int]:
+        x, y, w, h = cv2.boundingRect(self.band_in_image.reshape(-1, 1, 2).astype(np.float32))
+        return int(x), int(y), int(w), int(h)
 
 
 def _band_corners(band: MRZBand) -> Points:
@@ -135,12 +137,13 @@ def _candidate_bands(image: NDArray[np.uint8], char_heights: tuple[float, ...]) 
 
 def _read_bands(
     image: NDArray[np.uint8], char_heights: tuple[float, ...], today: date | None
-) -> tuple[BandRead, MRZBand] | None:
-    best: tuple[BandRead, MRZBand] | None = None
+) -> tuple[BandRead, MRZBand, NDArray[np.uint8]] | None:
+    best: tuple[BandRead, MRZBand, NDArray[np.uint8]] | None = None
     for band in _candidate_bands(image, char_heights)[:_BANDS_TRIED]:
-        read = read_band(extract_band(image, band), band.lines, today=today)
+        band_image = extract_band(image, band)
+        read = read_band(band_image, band.lines, today=today)
         if _better(best[0] if best else None, read):
-            best = (read, band)
+            best = (read, band, band_image)
         if read.mrz is not None and read.mrz.valid:
             break
     return best
@@ -173,7 +176,7 @@ def mrz_on_crop(
     found = _read_bands(warp_to(image, quad.corners, reading_size), _ON_DOCUMENT, today)
     if found is None:
         return None
-    read, band = found
+    read, band, band_image = found
     size_class = _SIZE_CLASS[read.mrz.format] if read.mrz else quad.size_class
     corners = np.roll(quad.corners, 2, axis=0) if read.flipped else quad.corners
     to_image = np.linalg.inv(perspective_matrix(quad.corners, reading_size))
@@ -182,7 +185,8 @@ def mrz_on_crop(
         read,
         warp_document(image, corners, size_class),
         _quarter_turns(_edge_angle(corners)),
-        _to_box(in_image),
+        in_image.reshape(-1, 2),
+        band_image,
     )
 
 
@@ -209,17 +213,17 @@ def _document_corners_from_band(band: MRZBand, read: BandRead) -> Points:
 
 def mrz_on_photo(image: NDArray[np.uint8], today: date | None) -> MRZAttempt | None:
     """No usable outline: look for the MRZ in the whole photo, also turned a quarter."""
-    best: tuple[BandRead, MRZBand, int] | None = None
+    best: tuple[BandRead, MRZBand, NDArray[np.uint8], int] | None = None
     for turns in (0, 1):
         turned = image if turns == 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
         found = _read_bands(turned, _ON_PHOTO, today)
         if found and _better(best[0] if best else None, found[0]):
-            best = (found[0], found[1], turns)
+            best = (*found, turns)
         if best and best[0].mrz and best[0].mrz.valid:
             break
     if best is None:
         return None
-    read, band, turns = best
+    read, band, band_image, turns = best
     turned = image if turns == 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
     corners = _document_corners_from_band(band, read)
     fmt = read.mrz.format if read.mrz else "TD3"
@@ -229,7 +233,7 @@ def mrz_on_photo(image: NDArray[np.uint8], today: date | None) -> MRZAttempt | N
         band_points = np.stack([band_points[:, 1], image.shape[0] - 1 - band_points[:, 0]], 1)
     # Turning the photo a quarter clockwise added 90 degrees to every direction in it.
     rotation = _quarter_turns(_upright_angle(band, read) - 90 * turns)
-    return MRZAttempt(read, crop, rotation, _to_box(band_points))
+    return MRZAttempt(read, crop, rotation, band_points, band_image)
 
 
 def find_mrz(
@@ -305,7 +309,12 @@ class _SideRead:
 
 
 def _read_side(
-    data: bytes, side: Side, timer: _Timer, today: date | None, detector_model: Path | None
+    data: bytes,
+    side: Side,
+    timer: _Timer,
+    today: date | None,
+    detector_model: Path | None,
+    trace: Trace | None = None,
 ) -> _SideRead:
     with timer.step(f"{side}.load"):
         try:
@@ -351,6 +360,16 @@ def _read_side(
                 except BarcodeFormatError as exc:
                     findings.append(Finding(exc.code, exc.reason, "warning"))
 
+    if trace is not None:
+        trace.add_side(
+            side,
+            image,
+            outline=quad.corners if quad else None,
+            band_outline=attempt.band_in_image if attempt else None,
+            crop=crop,
+            band=attempt.band_image if attempt else None,
+            portrait=portrait.image if portrait else None,
+        )
     mrz = attempt.read.mrz if attempt else None
     result = SideResult(
         side=side,
@@ -362,6 +381,7 @@ def _read_side(
         mrz_engine=attempt.read.engine if attempt else "",
         mrz_confidence=attempt.read.confidence if attempt else 0.0,
         findings=tuple(findings),
+        portrait_found=portrait is not None,
         crop=crop,
     )
     return _SideRead(result, mrz, portrait, barcode)
@@ -373,12 +393,7 @@ def _document_type(mrz: MRZ | None, barcode: AAMVARecord | None) -> DocumentType
         return "driving_license"
     if mrz is None:
         return None
-    code = mrz.document_code[:1]
-    if code == "P":
-        return "passport"
-    if code == "V":
-        return "visa"
-    return "id_card"
+    return document_type_of(mrz.document_code)
 
 
 def _visual_complete(visual: VisualZone | None) -> bool:
@@ -444,13 +459,15 @@ def read_document(
     today: date | None = None,
     detector_model: Path | None = None,
     read_visual: bool = False,
+    trace: Trace | None = None,
 ) -> DocumentResult:
-    """Read both sides. `read_visual` OCRs the printed text even when an MRZ was read."""
+    """Read both sides. `read_visual` OCRs the printed text even when an MRZ was read; `trace`
+    collects each step's image (`processing.trace`)."""
     timer = _Timer()
     with timer.step("total"):
-        sides = [_read_side(front, "front", timer, today, detector_model)]
+        sides = [_read_side(front, "front", timer, today, detector_model, trace)]
         if back is not None:
-            sides.append(_read_side(back, "back", timer, today, detector_model))
+            sides.append(_read_side(back, "back", timer, today, detector_model, trace))
         mrz = _pick_mrz([side.mrz for side in sides if side.mrz is not None])
         barcode = next((side.barcode for side in sides if side.barcode), None)
         portraits = [side.portrait for side in sides if side.portrait is not None]
@@ -510,6 +527,7 @@ def read_document_files(
     *,
     today: date | None = None,
     detector_model: Path | None = None,
+    trace: Trace | None = None,
 ) -> DocumentResult:
     """Convenience for the CLI and the benchmark."""
     return read_document(
@@ -517,4 +535,5 @@ def read_document_files(
         back.read_bytes() if back else None,
         today=today,
         detector_model=detector_model,
+        trace=trace,
     )

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processing.errors import FaceDetectorError
-from processing.models import yunet_path
+from processing.model_files import yunet_path
 
 Method = Literal["yunet", "haar"]
 Box = tuple[int, int, int, int]
@@ -99,7 +99,7 @@ def _detect_haar(image: NDArray[np.uint8]) -> list[DetectedFace]:
     cascade_path = haar_cascade_path()
     if not hasattr(cv2, "CascadeClassifier") or cascade_path is None:
         raise FaceDetectorError(
-            "No face detector: install the YuNet model (see processing.models) or use an "
+            "No face detector: install the YuNet model (see processing.model_files) or use an "
             "OpenCV build with CascadeClassifier and its Haar cascade files."
         )
     small, scale = _downscale(image)

@@ -37,6 +37,7 @@ class SideResult:
     mrz_engine: str  # which reader produced the MRZ: "templates", "tesseract" or ""
     mrz_confidence: float  # mean glyph-template match over the MRZ cells, 0-1
     findings: tuple[Finding, ...]  # load errors and reading problems of this side
+    portrait_found: bool = False  # the holder's portrait was found on this side's crop
     crop: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
 

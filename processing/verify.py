@@ -12,8 +12,9 @@ The document's data come from the most trustworthy zone read: a valid MRZ, else 
 barcode, else the printed (visual) zone.
 
 Whether the document is genuine (`processing.authenticity`: specimen, generator's mark, portrait,
-dates, and here the agreement of its zones and sides) is judged first: a specimen is
-`document_unverified_other` with its reason however unreadable, expired or mismatched it is.
+dates, screen recapture, photocopy and edits, and here the agreement of its zones and sides) is
+judged first: a specimen is `document_unverified_other` with its reason however unreadable,
+expired or mismatched it is.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from processing.errors import ImageError
 from processing.face import compare_faces
 from processing.load import load_image
 from processing.names import compare_names
+from processing.ocr_text import DIGIT_FOR_LETTER
 from processing.pipeline import read_document
 from processing.result import DocumentResult, to_plain
 
@@ -47,7 +49,7 @@ _MAX_NUMBER_SLIPS = 1
 _LONG_NUMBER = 8
 # OCR of printed numbers confuses these letters and digits (CNPTS5CVPO read for CNPT5CVP0); they
 # are folded together before counting slips. Readings below _NUMBER_TRUST are not compared at all.
-_LOOKALIKES = str.maketrans("OQDILZSBG", "000112586")
+_LOOKALIKES = str.maketrans(DIGIT_FOR_LETTER)
 _NUMBER_TRUST = 0.5
 # A printed number read only in part (478071 of A93478071) agrees from this many characters on.
 _MIN_PARTIAL_NUMBER = 6
@@ -94,8 +96,9 @@ class CheckError:
 
 @dataclass(frozen=True)
 class SignalCheck:
-    """One authenticity signal as the report shows it; `waived` in test mode for the generator's
-    own documents."""
+    """One authenticity signal as the report shows it. `waived`: it does not count towards the
+    verdict, fired or not: in test mode the generator's traits on its own documents, and always a
+    signal that only reports (a named editor without a pasted patch, a patch alone)."""
 
     name: str
     score: float
@@ -140,7 +143,7 @@ class IdNumberCheck:
 
 
 @dataclass(frozen=True)
-class VerificationReport:
+class ReportChecks:
     document: DocumentCheck
     selfie: SelfieCheck | None  # None when no matching selfie was required
     id_number: IdNumberCheck | None  # None when no id number was required or claimed
@@ -159,7 +162,7 @@ class VerifiedOutputs:
 class Verdict:
     status: VerdictStatus
     last_error: CheckError | None
-    report: VerificationReport
+    report: ReportChecks
     verified_outputs: VerifiedOutputs | None  # only when verified
     timings: dict[str, float]  # seconds per step
 
@@ -574,7 +577,9 @@ def signal_checks(
 ) -> tuple[SignalCheck, ...]:
     ignored = waived(signals, accept_generated=options.accept_generated)
     return tuple(
-        SignalCheck(s.name, s.score, s.threshold, s.fired, s.reason, s.name in ignored)
+        SignalCheck(
+            s.name, s.score, s.threshold, s.fired, s.reason, s.name in ignored or not s.refusing
+        )
         for s in signals
     )
 
@@ -656,7 +661,7 @@ def evaluate(
     return Verdict(
         status="requires_input" if last_error else "verified",
         last_error=last_error,
-        report=VerificationReport(document, selfie_check, id_check),
+        report=ReportChecks(document, selfie_check, id_check),
         verified_outputs=outputs,
         timings=timings,
     )
@@ -702,10 +707,10 @@ __all__ = [
     "DocumentData",
     "IdNumberCheck",
     "ProvidedDetails",
+    "ReportChecks",
     "SelfieCheck",
     "SignalCheck",
     "Verdict",
-    "VerificationReport",
     "VerifiedOutputs",
     "VerifyOptions",
     "check_mrz_matches_visual",

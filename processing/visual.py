@@ -26,6 +26,12 @@ import pytesseract
 from numpy.typing import NDArray
 
 from processing.errors import OCREngineError
+from processing.ocr_text import (
+    CAPTION_LETTER_FOR_DIGIT,
+    DATE_DIGIT_FOR_LETTER,
+    DateKind,
+    full_year,
+)
 
 DocumentType = Literal["passport", "id_card", "driving_license"]
 DateOrder = Literal["DMY", "MDY"]
@@ -135,7 +141,7 @@ _NUMBERS_US = {**_NUMBERS_COMMON, "4D": "document_number", "15": "sex"}
 _NUMBERS_EU = {**_NUMBERS_COMMON, "5": "document_number"}
 _OTHER_NUMBERS = {"4C", "4D", "5", "9", "9A", "10", "11", "12", "16", "17", "18", "19"}
 
-_DIGIT_AS_LETTER = str.maketrans("0815", "OBIS")  # small captions: "P08" is "DOB"
+_DIGIT_AS_LETTER = str.maketrans(CAPTION_LETTER_FOR_DIGIT)
 _US_MARKERS = {"USA", "DLN", "DOB", "AAMVA"}
 _US_PHRASES = ("UNITED STATES", "DRIVER LICENSE")  # British and EU licences say "DRIVING LICENCE"
 
@@ -446,19 +452,18 @@ def _confidence(words: list[Word]) -> float:
     return float(np.mean([w.confidence for w in words])) if words else 0.0
 
 
-def _full_year(year: int, digits: int, kind: str, today: date) -> int:
-    """Two-digit years: births lie in the past, expiry dates in this century."""
-    if digits == 4:
-        return year
-    if kind == "expiry_date":
-        return 2000 + year
-    return 2000 + year if 2000 + year <= today.year else 1900 + year
+_DATE_DIGITS = str.maketrans(DATE_DIGIT_FOR_LETTER)
+_DATE_NUMBER = re.compile(f"[0-9{''.join(DATE_DIGIT_FOR_LETTER)}]+(?=[-./ ]|$)")
+_DATE_KIND: dict[str, DateKind] = {
+    "birth_date": "birth",
+    "issue_date": "issue",
+    "expiry_date": "expiry",
+}
 
 
 def _digits_fixed(text: str) -> str:
     """Letters Tesseract puts for digits inside numeric dates: O1/02/2O28 -> 01/02/2028."""
-    table = str.maketrans({"O": "0", "D": "0", "I": "1", "L": "1", "S": "5", "B": "8"})
-    return re.sub(r"[0-9OIDLSB]+(?=[-./ ]|$)", lambda m: m.group(0).translate(table), text)
+    return _DATE_NUMBER.sub(lambda m: m.group(0).translate(_DATE_DIGITS), text)
 
 
 @dataclass(frozen=True)
@@ -502,15 +507,25 @@ def _month(word: str) -> int:
     return _MONTHS.get(word[:4], 0) or _MONTHS.get(word[:3], 0)
 
 
-def iso_date(reading: DateReading, order: DateOrder, kind: str, today: date) -> str | None:
-    """ISO 8601 text, or None when the numbers make no calendar date."""
+def iso_date(
+    reading: DateReading,
+    order: DateOrder,
+    kind: str,
+    today: date,
+    document_type: DocumentType | None = None,
+) -> str | None:
+    """ISO 8601 text, or None when the numbers make no calendar date.
+
+    A two-digit year gets its century from `processing.ocr_text.full_year`.
+    """
     day, month = reading.first, reading.second
     if reading.numeric and (reading.order_hint or order) == "MDY":
         day, month = month, day
+    year = reading.year
+    if reading.year_digits == 2:
+        year = full_year(year, month, day, _DATE_KIND[kind], today, document_type)
     try:
-        return date(
-            _full_year(reading.year, reading.year_digits, kind, today), month, day
-        ).isoformat()
+        return date(year, month, day).isoformat()
     except ValueError:
         return None
 
@@ -605,7 +620,7 @@ def extract_fields(
         confidence = _confidence(words)
         if reading.ambiguous and not order_proven:
             confidence *= _AMBIGUOUS_DATE_PENALTY
-        if iso := iso_date(reading, order, name, today):
+        if iso := iso_date(reading, order, name, today, document_type):
             _store(fields, name, VisualField(iso, confidence))
     if "full_name" not in fields and "surname" in fields and "given_names" in fields:
         given, surname = fields["given_names"], fields["surname"]
@@ -623,7 +638,8 @@ def read_visual_zone(
 ) -> VisualZone:
     """OCR the whole flattened document and pick the captioned fields out of it.
 
-    `today` fixes the century of two-digit birth years (defaults to the current date).
+    `today` and `document_type` fix the century of two-digit years (`today` defaults to the
+    current date).
     Raises OCREngineError when Tesseract is missing.
     """
     gray, scale = prepare_for_ocr(document)

@@ -47,8 +47,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["idflow.keyring"] = ring
     storage.init_app(app, ring)
 
+    # The route modules register on their blueprint as they load: imported here, not at the foot
+    # of the blueprint's package, so no package imports its own modules back (an import cycle).
     from webapp.api import bp as api_bp
+    from webapp.api import views as api_views  # noqa: F401
+    from webapp.api import webhook_views  # noqa: F401
     from webapp.flow import bp as flow_bp
+    from webapp.flow import views as flow_views  # noqa: F401
     from webapp.health import bp as health_bp
 
     app.register_blueprint(health_bp)

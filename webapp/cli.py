@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from processing.cli import EXIT_OK, EXIT_USAGE, register_commands, run
+from webapp.benchcommands import add_commands as add_bench_commands
 from webapp.datacommands import add_commands
 from webapp.errors import ApiError
 
@@ -67,7 +68,7 @@ def _platform_create(args: argparse.Namespace) -> int:
 
 
 def _webhook_add(args: argparse.Namespace) -> int:
-    from webapp import webhooks
+    from webapp import representations, webhooks
     from webapp.db import database
     from webapp.models import Platform
     from webapp.platforms import Caller
@@ -80,7 +81,7 @@ def _webhook_add(args: argparse.Namespace) -> int:
         request = webhooks.parse_endpoint({"url": args.url, "enabled_events": args.events})
         endpoint = webhooks.create_endpoint(db, Caller(args.platform, not args.test), request)
         db.commit()
-        shown = webhooks.endpoint_to_api(endpoint, with_secret=True)
+        shown = representations.webhook_endpoint(endpoint, with_secret=True)
     if args.json:
         print(json.dumps(shown))
     else:
@@ -127,6 +128,7 @@ def _demo(_args: argparse.Namespace) -> int:
     """A platform and a session to try the hosted flow at once, as `make run` does."""
     from webapp import sessions
     from webapp.db import database
+    from webapp.links import hosted_url
     from webapp.models import Platform
     from webapp.platforms import Caller, create_platform, issue_key
 
@@ -150,7 +152,7 @@ def _demo(_args: argparse.Namespace) -> int:
             db, Caller(platform.id, True), request, int(app.config["SESSION_TTL_HOURS"])
         )
         db.commit()
-        link = sessions.hosted_url(app.config["BASE_URL"], session)
+        link = hosted_url(app.config["BASE_URL"], session)
     base = app.config["BASE_URL"]
     print(f"Hosted verification link: {link}")
     print(f"Demo platform {platform.id}, new secret key: {secret}")
@@ -163,43 +165,6 @@ def _demo(_args: argparse.Namespace) -> int:
         f"  curl -s {base}/v1/verification_sessions/{session.id} "
         f"-H 'Authorization: Bearer {secret}'"
     )
-    return EXIT_OK
-
-
-def _bench_web(args: argparse.Namespace) -> int:
-    from webapp.bench import BenchError, print_figures, run_bench
-
-    try:
-        figures = run_bench(
-            clients=args.clients,
-            seconds=args.seconds,
-            upload_mb=args.upload_mb,
-            uploads=args.uploads,
-            workers=args.workers,
-            threads=args.threads,
-        )
-    except BenchError as exc:
-        print(f"idflow: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        print_figures(figures)
-    return EXIT_OK
-
-
-def _bench_webhooks(args: argparse.Namespace) -> int:
-    from webapp.webhook_bench import BenchError, figures_dict, print_figures, run_bench
-
-    try:
-        figures = run_bench(verdicts=args.verdicts, events=args.events, workers=args.workers)
-    except BenchError as exc:
-        print(f"idflow: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    if args.json:
-        print(json.dumps(figures_dict(figures), indent=2))
-    else:
-        print_figures(figures)
     return EXIT_OK
 
 
@@ -254,25 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.set_defaults(handler=_worker)
 
-    bench_web = commands.add_parser("bench-web", help="hosted pages under load, upload memory")
-    bench_web.add_argument("--clients", type=int, default=50)
-    bench_web.add_argument("--seconds", type=float, default=15.0)
-    bench_web.add_argument("--upload-mb", type=float, default=10.0)
-    bench_web.add_argument("--uploads", type=int, default=5)
-    bench_web.add_argument("--workers", type=int, default=2)
-    bench_web.add_argument("--threads", type=int, default=8)
-    bench_web.add_argument("--json", action="store_true")
-    bench_web.set_defaults(handler=_bench_web)
-
     add_commands(commands, _app)
-    bench_hooks = commands.add_parser(
-        "bench-webhooks", help="webhook delay after a verdict and deliveries per second"
-    )
-    bench_hooks.add_argument("--verdicts", type=int, default=50)
-    bench_hooks.add_argument("--events", type=int, default=500)
-    bench_hooks.add_argument("--workers", type=int, default=2, help="job runner threads")
-    bench_hooks.add_argument("--json", action="store_true")
-    bench_hooks.set_defaults(handler=_bench_webhooks)
+    add_bench_commands(commands)
 
     commands.add_parser("demo", help="create a demo session and print its link").set_defaults(
         handler=_demo

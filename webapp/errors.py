@@ -3,6 +3,7 @@
     ApiError (type, code, message, param, HTTP status)
     ├── InvalidRequest        400 invalid_request_error: a parameter is missing or wrong
     │   └── InvalidState      400 the session is not in a state that allows this
+    │       └── MoveRefused   400 the session's status cannot make this move (`webapp.lifecycle`)
     ├── AuthenticationFailed  401 authentication_error: no key, or not a valid one
     ├── NotFound              404 invalid_request_error / resource_missing
     ├── IdempotencyConflict   409 idempotency_error: the key was used for another request
@@ -45,6 +46,15 @@ class InvalidRequest(ApiError):
 class InvalidState(InvalidRequest):
     def __init__(self, message: str) -> None:
         super().__init__(message, code="session_invalid_state")
+
+
+class MoveRefused(InvalidState):
+    """A status change the life cycle does not allow, or one another request made first."""
+
+    def __init__(self, message: str, *, start: str | None, to: str) -> None:
+        super().__init__(message)
+        self.start = start
+        self.to = to
 
 
 class AuthenticationFailed(ApiError):

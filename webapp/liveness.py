@@ -6,14 +6,15 @@ CHALLENGE_SECONDS and for one burst: every stored frame records its nonce, and a
 before is refused. The frames are judged by `processing.liveness` against this session's earlier
 frames too (a burst sent again is refused), then all are stored encrypted like any upload (the
 straightest one as the selfie, the others as `burst` files), so redaction and retention delete
-them with the rest. A live session's verdict refuses a selfie without a passed challenge.
+them with the rest. A live session's verdict refuses a selfie without a passed challenge
+(`webapp.liveness_verdict`).
 """
 
 from __future__ import annotations
 
 import io
 import secrets
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,6 @@ from processing.errors import ImageError
 from processing.liveness import ERROR_CODE, Challenge, Frame, judge_burst, new_challenge
 from processing.liveness.burst import MAX_FRAMES
 from processing.load import load_image
-from processing.verify import CheckError, SelfieCheck, Verdict
 from webapp import verification
 from webapp.errors import InvalidRequest
 from webapp.models import UploadedFile, VerificationSession, new_id
@@ -38,7 +38,6 @@ CHALLENGE_SECONDS = 120  # time to read the instruction, open the camera and fil
 BURST_STEP = "burst"  # the frames other than the selfie
 _SALT = "idflow.liveness-challenge"
 _EARLIER_FRAMES = 40  # the newest frames of this session a new burst is compared with
-_NOT_LIVE = "The selfie was not taken with the live camera challenge. Take the selfie again."
 _STALE = "The camera instruction has expired or was already used. Start the selfie again."
 
 
@@ -205,31 +204,3 @@ def save_burst(
         raise
     left = verification.attempts_left(session, max_attempts)
     return BurstOutcome(accepted, code, message, left, tuple(keys))
-
-
-def live_selfie_proven(upload: UploadedFile | None) -> bool:
-    """Whether this selfie upload came from a passed challenge."""
-    if upload is None:
-        return False
-    liveness = upload.check.get("liveness")
-    return isinstance(liveness, dict) and liveness.get("passed") is True
-
-
-def refuse_unproven_selfie(verdict: Verdict) -> Verdict:
-    """The verdict with its selfie check failed as manipulated: no passed challenge behind it."""
-    error = CheckError(ERROR_CODE, _NOT_LIVE)
-    previous = verdict.report.selfie
-    selfie = (
-        replace(previous, status="unverified", error=error)
-        if previous is not None
-        else SelfieCheck("unverified", error, None, False, False)
-    )
-    report = replace(verdict.report, selfie=selfie)
-    first = verdict.report.document.error or error
-    return replace(
-        verdict,
-        status="requires_input",
-        last_error=first,
-        report=report,
-        verified_outputs=None,
-    )

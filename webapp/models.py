@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,11 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryContext, mapped_column
 
 from webapp.crypto import EncryptedJSON, Sealed, open_sealed
+
+# A session's life cycle (`webapp.lifecycle` holds the moves between them).
+SessionStatus = Literal["requires_input", "processing", "verified", "canceled"]
+# A job's way through the queue: "pending" in the outbox, "sent" once Redis holds its id.
+JobStatus = Literal["pending", "sent", "running", "done", "failed"]
 
 
 def new_id(prefix: str) -> str:
@@ -100,7 +105,7 @@ class VerificationSession(PlatformOwned, Base):
     platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
     livemode: Mapped[bool] = mapped_column(Boolean)
     type: Mapped[str] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[SessionStatus] = mapped_column(String(20), index=True)
     options: Mapped[dict[str, Any]]
     _provided_details: Mapped[Any] = mapped_column(
         "provided_details", EncryptedJSON("verification_sessions.provided_details")
@@ -141,6 +146,9 @@ class VerificationSession(PlatformOwned, Base):
     )
     verified_outputs = Sealed[dict[str, Any] | None]("_verified_outputs")
     redacted_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The last verdict's signals across sessions and whether an operator must review it
+    # (`webapp.risk`); names, reasons and session ids only, no personal data.
+    risk: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -178,6 +186,32 @@ class VerificationReport(PlatformOwned, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class RiskMark(PlatformOwned, Base):
+    """What a later session of the same platform and mode is compared with (`webapp.risk`):
+    keyed hashes and an encrypted face descriptor, never the values. A verified session leaves
+    one `verified` mark, a submit from the hosted flow one `address` mark; redaction and
+    retention delete them."""
+
+    __tablename__ = "risk_marks"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("verification_sessions.id", ondelete="CASCADE"), index=True
+    )
+    platform_id: Mapped[str] = mapped_column(ForeignKey("platforms.id"), index=True)
+    livemode: Mapped[bool] = mapped_column(Boolean)
+    kind: Mapped[str] = mapped_column(String(10))  # verified address
+    # The document's issuing country and number (verified) or the client's address (address).
+    value_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    name_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    dob_hash: Mapped[str | None] = mapped_column(String(64), default=None)
+    _descriptor: Mapped[Any | None] = mapped_column(
+        "descriptor", EncryptedJSON("risk_marks.descriptor"), default=None
+    )
+    descriptor = Sealed[list[float] | None]("_descriptor")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class Job(Base):
     """Work done off the request by whichever runner claims it first (see `webapp.jobs`)."""
 
@@ -186,7 +220,7 @@ class Job(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(10), index=True)  # pending sent running done failed
+    status: Mapped[JobStatus] = mapped_column(String(10), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     run_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     lease_until: Mapped[datetime | None] = mapped_column(default=None)
@@ -253,7 +287,10 @@ class Event(PlatformOwned, Base):
 
 
 class WebhookDelivery(Base):
-    """One event on its way to one endpoint: pending until a 2xx, or failed once retries end."""
+    """One event on its way to one endpoint: pending until a 2xx, or failed once retries end.
+
+    `job_id` is the `deliver_event` job that holds it now (a redelivery replaces it); while the
+    delivery is pending, that job's `run_at` is its next attempt."""
 
     __tablename__ = "webhook_deliveries"
 
@@ -265,7 +302,7 @@ class WebhookDelivery(Base):
     status: Mapped[str] = mapped_column(String(10))  # pending succeeded failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     window_started_at: Mapped[datetime] = mapped_column(default=utcnow)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    job_id: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -4,7 +4,9 @@ The uploads' rows stay as a stub (step, size, whether accepted) with their stora
 check (which holds what was read from the image) cleared; the session and its report are kept,
 since the platform may still need the outcome. Sessions that never reached a verdict lose their
 images the same number of days after their link expired. Stored Idempotency-Key replies go after
-a day. The job runner runs this every hour; `idflow retention run` does it at once.
+a day. The marks that signals across sessions compare with (`webapp.risk`) go with the images,
+an address's once its window has passed. The job runner runs this every hour; `idflow retention
+run` does it at once.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import delete, exists, or_, select
 
+from webapp import risk
 from webapp.db import database
 from webapp.jobs import periodic
 from webapp.models import (
@@ -73,6 +76,9 @@ def run_retention(app: Flask, now: datetime | None = None) -> int:
     now = now or utcnow()
     forget_old_replies(app, now)
     days = int(app.config["RETENTION_DAYS"])
+    with database(app).sessions() as db:
+        risk.forget_old(db, now, days)
+        db.commit()
     if days <= 0:
         return 0
     files = storage(app)

@@ -1,12 +1,10 @@
-"""Verification sessions: creating them from a platform's request, their lifecycle, their API shape.
+"""Verification sessions: creating them from a platform's request, canceling and redacting
+them (their API shape is `webapp.representations`').
 
-    requires_input ──submit──> processing ──verdict──> verified
-         ^  │                      │
-         │  └──cancel──> canceled  └──────────────────> requires_input (last_error says why)
-
-Redaction is separate from the status: it wipes personal data and images of a session that is not
-processing, and leaves a stub. Every change goes through a function here, so the rules live in
-one place and the API and the hosted flow cannot disagree.
+Their statuses and the moves between them are `webapp.lifecycle`'s; every change of status goes
+through its `transition`. Redaction is separate from the status: it wipes personal data and
+images of a session that is not processing, and leaves a stub. The API and the hosted flow both
+call these functions, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -16,16 +14,18 @@ import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from webapp import crypto, webhooks
+from webapp import lifecycle, risk
 from webapp.db import empty_log
 from webapp.errors import InvalidRequest, InvalidState
+from webapp.links import link_hash
 from webapp.models import (
     IdempotencyRecord,
+    SessionStatus,
     UploadedFile,
     VerificationReport,
     VerificationSession,
@@ -39,7 +39,7 @@ from webapp.urls import parse_http_url
 
 DOCUMENT_TYPES = ("passport", "id_card", "driving_license")
 SESSION_TYPES = ("document", "id_number")
-STATUSES = ("requires_input", "processing", "verified", "canceled")
+STATUSES: tuple[SessionStatus, ...] = get_args(SessionStatus)
 _METADATA_KEYS = 50
 _METADATA_KEY_LENGTH = 40
 _METADATA_VALUE_LENGTH = 500
@@ -228,7 +228,7 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
             param="type",
         )
     options = _mapping(params.get("options"), "options")
-    _unknown(options, ("document",), "options")
+    _unknown(options, ("document", "idflow"), "options")
     provided = _provided_details(params.get("provided_details"))
     if kind == "id_number":
         missing = [
@@ -243,7 +243,10 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
             )
     return SessionRequest(
         type=kind,
-        options={"document": _document_options(options.get("document"))},
+        options={
+            "document": _document_options(options.get("document")),
+            "idflow": risk.parse_options(options.get("idflow")),
+        },
         provided_details=provided,
         return_url=_return_url(params.get("return_url")),
         client_reference_id=_text(params.get("client_reference_id"), "client_reference_id", 500),
@@ -260,7 +263,6 @@ def create(
         platform_id=caller.platform_id,
         livemode=caller.livemode,
         type=request.type,
-        status="requires_input",
         options=request.options,
         provided_details=request.provided_details,
         return_url=request.return_url,
@@ -271,7 +273,7 @@ def create(
         expires_at=utcnow() + timedelta(hours=ttl_hours),
     )
     db.add(session)
-    webhooks.emit(db, session, "identity.verification_session.created")
+    lifecycle.transition(db, session, "requires_input")
     return session
 
 
@@ -315,12 +317,7 @@ def hold(db: Session, session: VerificationSession) -> None:
 
 def cancel(db: Session, session: VerificationSession) -> None:
     hold(db, session)
-    if session.status != "requires_input":
-        raise InvalidState(
-            f"Only a session that requires input can be canceled; this one is {session.status}."
-        )
-    session.status = "canceled"
-    webhooks.emit(db, session, "identity.verification_session.canceled")
+    lifecycle.transition(db, session, "canceled")
 
 
 def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
@@ -333,8 +330,7 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     if session.redacted_at is not None:
         return
     if session.status == "requires_input":
-        session.status = "canceled"
-        webhooks.emit(db, session, "identity.verification_session.canceled")
+        lifecycle.transition(db, session, "canceled")
     prefix = f"sessions/{session.id}"
     stored: list[str] = []
     for upload in db.scalars(select(UploadedFile).where(UploadedFile.session_id == session.id)):
@@ -366,9 +362,9 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     session.client_reference_id = None
     session.return_url = None  # platforms often put their user's id in it
     session.last_error_reason = None if session.last_error_reason is None else "[redacted]"
-    session.redacted_at = utcnow()
+    risk.forget_session(db, session)
     _forget_replies(db, session)
-    webhooks.emit(db, session, "identity.verification_session.redacted")
+    lifecycle.mark_redacted(db, session)
 
 
 def _forget_replies(db: Session, session: VerificationSession) -> None:
@@ -401,81 +397,3 @@ def redacted_report(payload: dict[str, Any]) -> dict[str, Any]:
             "error": {"code": error.get("code"), "reason": "[redacted]"} if error else None,
         }
     return stub
-
-
-def link_hash(db: Session, token: str) -> str:
-    """What a session is found by from its link (never the token itself)."""
-    return crypto.lookup_hash(crypto.ring_for(db.get_bind().dialect), token)
-
-
-def is_link_usable(session: VerificationSession) -> bool:
-    return (
-        session.status in ("requires_input", "processing")
-        and session.redacted_at is None
-        and session.expires_at > utcnow()
-    )
-
-
-def hosted_url(base_url: str, session: VerificationSession) -> str:
-    return f"{base_url}/v/{session.link_token}"
-
-
-def to_api(session: VerificationSession, base_url: str) -> dict[str, Any]:
-    usable = session.status == "requires_input" and is_link_usable(session)
-    last_error = (
-        {"code": session.last_error_code, "reason": session.last_error_reason}
-        if session.last_error_code
-        else None
-    )
-    provided = dict(session.provided_details)
-    if "dob" in provided:
-        provided["dob"] = dob_object(provided["dob"])
-    outputs = session.verified_outputs
-    if outputs is not None and outputs.get("dob"):
-        outputs = {**outputs, "dob": dob_object(outputs["dob"])}
-    return {
-        "id": session.id,
-        "object": "identity.verification_session",
-        "client_reference_id": session.client_reference_id,
-        "client_secret": f"{session.id}_secret_{session.link_token}" if usable else None,
-        "created": int(session.created_at.timestamp()),
-        "expires_at": int(session.expires_at.timestamp()),
-        "last_error": last_error,
-        "last_verification_report": session.last_report_id,
-        "livemode": session.livemode,
-        "metadata": session.metadata_,
-        "options": session.options,
-        "provided_details": provided,
-        "redaction": {"status": "redacted"} if session.redacted_at else None,
-        "return_url": session.return_url,
-        "status": session.status,
-        "type": session.type,
-        "url": hosted_url(base_url, session) if usable else None,
-        "verified_outputs": outputs,
-    }
-
-
-def dob_object(iso: str) -> dict[str, int]:
-    born = date.fromisoformat(iso)
-    return {"day": born.day, "month": born.month, "year": born.year}
-
-
-_REPORT_DATES = ("dob", "issued_date", "expiration_date")
-
-
-def report_to_api(report: VerificationReport) -> dict[str, Any]:
-    payload = dict(report.payload)
-    document = payload.get("document")
-    if isinstance(document, dict):
-        payload["document"] = {
-            key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
-            for key, value in document.items()
-        }
-    return {
-        "object": "identity.verification_report",
-        "created": int(report.created_at.timestamp()),
-        "livemode": report.livemode,
-        **payload,
-        "id": report.id,
-        "verification_session": report.session_id,
-    }

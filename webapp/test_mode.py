@@ -32,9 +32,9 @@ from processing.verify import (
     DocumentData,
     IdNumberCheck,
     ProvidedDetails,
+    ReportChecks,
     SelfieCheck,
     Verdict,
-    VerificationReport,
     VerifiedOutputs,
     VerifyOptions,
     check_age,
@@ -187,7 +187,7 @@ def simulated_verdict(
     return Verdict(
         status="requires_input" if last_error else "verified",
         last_error=last_error,
-        report=VerificationReport(document, selfie, id_check),
+        report=ReportChecks(document, selfie, id_check),
         verified_outputs=outputs,
         timings={"simulated": 0.0},
     )

@@ -1,77 +1,47 @@
 """What the person does through the hosted link, and the job that reaches the verdict.
 
-The flow's steps follow from the session's options and what was already captured, so a person
-who comes back (or moves from a desktop to a phone) lands on the step they had reached.
-Uploads are checked at once (`processing.capture`); each rejected upload and each failed verdict
-counts against the session's attempts, after which the link stops working.
+The flow's steps are the table in `webapp.steps`; every status change goes through
+`webapp.lifecycle.transition`. Uploads are checked at once (`processing.capture`); each rejected
+upload and each failed verdict counts against the session's attempts, after which the link stops
+working.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO
 
+import numpy as np
 from flask import Flask, current_app
+from numpy.typing import NDArray
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from processing import verify as checks
+from processing.authenticity import Evidence
 from processing.capture import check_capture
+from processing.pipeline import read_document
 from processing.result import to_plain
-from processing.verify import ProvidedDetails, Verdict, VerifyOptions, verify
-from webapp import liveness, test_mode, webhooks
+from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate
+from webapp import risk, steps, test_mode
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
+from webapp.lifecycle import MOVES, LastError, transition
+from webapp.links import is_link_usable
+from webapp.liveness_verdict import live_selfie_proven, refuse_unproven_selfie
 from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
-from webapp.sessions import DOCUMENT_TYPES, hold, is_link_usable
+from webapp.sessions import DOCUMENT_TYPES, hold
+from webapp.steps import CAPTURE_STEPS, CaptureStep, StepName, allowed_types, capture_steps
 from webapp.storage import Storage, storage
 
 log = logging.getLogger(__name__)
 
-Step = Literal[
-    "consent", "document_type", "front", "back", "selfie", "review", "processing", "done"
-]
-CaptureStep = Literal["front", "back", "selfie"]
-CAPTURE_STEPS: tuple[CaptureStep, ...] = ("front", "back", "selfie")
 TOO_MANY_ATTEMPTS = "too_many_attempts"
-
-# Where a person starts again after a verdict's error: a document that cannot pass (wrong type,
-# expired, someone else's) needs another document, a bad photo only a new photo.
-_RESTART_WITH_ANOTHER_DOCUMENT = {
-    "document_type_not_supported",
-    "country_not_supported",
-    "document_expired",
-    "under_supported_age",
-    "document_name_mismatch",
-    "document_dob_mismatch",
-    "id_number_mismatch",
-}
-
-
-def allowed_types(session: VerificationSession) -> list[str]:
-    types: list[str] = session.options["document"]["allowed_types"]
-    return types
-
-
-def needs_back(document_type: str | None) -> bool:
-    return document_type in ("id_card", "driving_license")
-
-
-def needs_selfie(session: VerificationSession) -> bool:
-    return bool(session.options["document"]["require_matching_selfie"])
-
-
-def capture_steps(session: VerificationSession) -> list[CaptureStep]:
-    steps: list[CaptureStep] = ["front"]
-    if needs_back(session.document_type):
-        steps.append("back")
-    if needs_selfie(session):
-        steps.append("selfie")
-    return steps
 
 
 def latest_uploads(db: Session, session: VerificationSession) -> dict[str, UploadedFile]:
@@ -84,20 +54,8 @@ def latest_uploads(db: Session, session: VerificationSession) -> dict[str, Uploa
     return {upload.step: upload for upload in uploads if upload.storage_key is not None}
 
 
-def current_step(db: Session, session: VerificationSession) -> Step:
-    if session.status == "processing":
-        return "processing"
-    if session.status != "requires_input":
-        return "done"
-    if session.consented_at is None:
-        return "consent"
-    if session.document_type is None:
-        return "document_type"
-    captured = latest_uploads(db, session)
-    for step in capture_steps(session):
-        if step not in captured:
-            return step
-    return "review"
+def current_step(db: Session, session: VerificationSession) -> StepName:
+    return steps.current(steps.Progress(session, lambda: latest_uploads(db, session)))
 
 
 def _usable(session: VerificationSession) -> None:
@@ -117,10 +75,9 @@ def give_consent(session: VerificationSession) -> None:
 
 def decline_consent(db: Session, session: VerificationSession) -> None:
     _usable(session)
-    session.last_error_code = "consent_declined"
-    session.last_error_reason = "The person declined to be verified."
-    session.last_error_step = "consent"
-    webhooks.emit(db, session, "identity.verification_session.requires_input")
+    code = "consent_declined"
+    reason = "The person declined to be verified."
+    transition(db, session, "requires_input", LastError(code, reason, steps.retry_step(code)))
 
 
 def choose_document_type(db: Session, session: VerificationSession, document_type: str) -> None:
@@ -154,30 +111,18 @@ def attempts_left(session: VerificationSession, max_attempts: int) -> int:
 
 def count_rejection(db: Session, session: VerificationSession, max_attempts: int) -> None:
     """Counted in SQL: parallel uploads of the same session each add their own rejection, and
-    only the one that stops the session cancels it (and says so once)."""
-    row = VerificationSession.id == session.id
+    only the one that stops the session cancels it (and says so once): the count's update holds
+    the row until the commit, so the status read after it stays true."""
     db.execute(
         update(VerificationSession)
-        .where(row)
+        .where(VerificationSession.id == session.id)
         .values(rejections=VerificationSession.rejections + 1)
         .execution_options(synchronize_session=False)
     )
-    db.refresh(session, ["rejections"])
-    if session.rejections < max_attempts:
-        return
-    stopped = db.execute(
-        update(VerificationSession)
-        .where(row, VerificationSession.status != "canceled")
-        .values(
-            status="canceled",
-            last_error_code=TOO_MANY_ATTEMPTS,
-            last_error_reason="The person made too many unsuccessful attempts.",
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.refresh(session, ["status", "last_error_code", "last_error_reason"])
-    if getattr(stopped, "rowcount", 0) == 1:
-        webhooks.emit(db, session, "identity.verification_session.canceled")
+    db.refresh(session, ["rejections", "status"])
+    if session.rejections >= max_attempts and (session.status, "canceled") in MOVES:
+        reason = "The person made too many unsuccessful attempts."
+        transition(db, session, "canceled", LastError(TOO_MANY_ATTEMPTS, reason))
 
 
 # EXIF capture times are the camera's local time, UTC-12 to UTC+14: older than this is older
@@ -259,8 +204,15 @@ def save_upload(
     )
 
 
-def submit(db: Session, session: VerificationSession, outcome: str | None = None) -> None:
-    """`outcome` (test sessions only) is the verdict QA picked; it rides in the job's payload."""
+def submit(
+    db: Session,
+    session: VerificationSession,
+    outcome: str | None = None,
+    *,
+    address: str | None = None,
+) -> None:
+    """`outcome` (test sessions only) is the verdict QA picked; it rides in the job's payload.
+    `address` is the person's client address, counted by the address signal (`webapp.risk`)."""
     _usable(session)
     if current_step(db, session) != "review":
         raise InvalidState("Some photos are still missing.")
@@ -273,27 +225,9 @@ def submit(db: Session, session: VerificationSession, outcome: str | None = None
             raise InvalidRequest(message, param="outcome")
         if test_mode.is_simulated(outcome):
             payload["outcome"] = outcome
-    moved = db.execute(  # two submits at once: only one moves the session on
-        update(VerificationSession)
-        .where(VerificationSession.id == session.id, VerificationSession.status == "requires_input")
-        .values(
-            status="processing", last_error_code=None, last_error_reason=None, last_error_step=None
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.refresh(session, ["status", "last_error_code", "last_error_reason", "last_error_step"])
-    if getattr(moved, "rowcount", 0) != 1:
-        raise InvalidState("This verification was submitted already.")
+    transition(db, session, "processing")  # of two submits at once, the second is refused
+    risk.note_address(db, session, address)
     queue().enqueue(db, "verify_session", payload)
-    webhooks.emit(db, session, "identity.verification_session.processing")
-
-
-def restart_step(code: str) -> Step:
-    if code.startswith("selfie_"):
-        return "selfie"
-    if code in _RESTART_WITH_ANOTHER_DOCUMENT:
-        return "document_type"
-    return "front"
 
 
 def _provided(details: dict[str, Any]) -> ProvidedDetails:
@@ -335,6 +269,7 @@ def report_payload(
         "options": session.options,
         "status": verdict.status,
         **report,
+        "idflow": risk.to_api(session),
     }
 
 
@@ -349,6 +284,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             return  # done already by an earlier attempt whose lease ran out
         options, provided = _options(session), _provided(session.provided_details)
         outcome = payload.get("outcome")
+        images: dict[str, bytes] = {}
         if session.livemode or not test_mode.is_simulated(outcome):
             uploads = latest_uploads(db, session)
             files = storage(app)
@@ -357,36 +293,34 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             }
             outcome = None
         live_selfie_required = session.livemode and options.require_matching_selfie
-        selfie_proven = liveness.live_selfie_proven(latest_uploads(db, session).get("selfie"))
+        selfie_proven = live_selfie_proven(latest_uploads(db, session).get("selfie"))
         document_type = session.document_type
+    descriptor: list[float] | None = None
+    judged = outcome is None and "front" in images  # a verdict on real photos
     if outcome is not None:
         verdict = test_mode.simulated_verdict(outcome, session.id, document_type, options, provided)
-    elif "front" not in images:
+    elif not judged:
         verdict = _missing_front()
     else:
-        verdict = verify(
-            images["front"], images.get("back"), images.get("selfie"), options, provided
-        )
+        verdict, portrait = _verify(images, options, provided)
         if live_selfie_required and not selfie_proven:
-            verdict = liveness.refuse_unproven_selfie(verdict)
+            verdict = refuse_unproven_selfie(verdict)
+        descriptor = risk.descriptor_of(images.get("selfie"), portrait)
     with sessions() as db:
-        # Only one holder of this job writes its verdict: the update takes the row, and a
-        # second holder (whose lease ran out while it worked) finds it decided already.
-        decided = db.execute(
-            update(VerificationSession)
-            .where(
-                VerificationSession.id == payload["session_id"],
-                VerificationSession.status == "processing",
-            )
-            .values(status=verdict.status)
-            .execution_options(synchronize_session=False)
-        )
+        # Only one holder of this job writes its verdict: it holds the row, and a second holder
+        # (whose lease ran out while it worked) waits, then finds it decided already.
         session = db.scalar(
             select(VerificationSession).where(VerificationSession.id == payload["session_id"])
         )
-        if getattr(decided, "rowcount", 0) != 1 or session is None:
-            db.rollback()
+        if session is None:
             return
+        hold(db, session)
+        if session.status != "processing":
+            return
+        if judged:
+            verdict = risk.judge(db, session, verdict, descriptor)
+        else:
+            session.risk = None  # a simulated outcome compares nothing
         report_id = new_id("vr")
         db.add(
             VerificationReport(
@@ -398,18 +332,17 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             )
         )
         session.last_report_id = report_id
-        session.status = verdict.status
-        if verdict.last_error is None:
+        failed = verdict.last_error
+        if failed is None:
             session.verified_outputs = to_plain(verdict.verified_outputs)
+            transition(db, session, "verified")
         else:
-            session.last_error_code = verdict.last_error.code
-            session.last_error_reason = verdict.last_error.reason
-            session.last_error_step = restart_step(verdict.last_error.code)
-            count_rejection(db, session, int(app.config["MAX_ATTEMPTS"]))
-            if session.status == "requires_input":
-                session.last_error_step = _reopen(db, session, session.last_error_step)
-        if session.last_error_code != TOO_MANY_ATTEMPTS:  # its cancel told the platform already
-            webhooks.emit(db, session, f"identity.verification_session.{session.status}")
+            count_rejection(db, session, int(app.config["MAX_ATTEMPTS"]))  # the last one cancels
+            if session.status == "processing":
+                step = _reopen(db, session, steps.retry_step(failed.code))
+                transition(
+                    db, session, "requires_input", LastError(failed.code, failed.reason, step)
+                )
         db.commit()
     log.info(
         "session %s: %s in %.2f s",
@@ -419,6 +352,21 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
     )
 
 
+def _verify(
+    images: dict[str, bytes], options: VerifyOptions, provided: ProvidedDetails
+) -> tuple[Verdict, NDArray[np.uint8] | None]:
+    """`processing.verify.verify`, keeping the document portrait the reader found: the face
+    signal across sessions describes it when there is no selfie."""
+    start = time.perf_counter()
+    front, back = images["front"], images.get("back")
+    result = read_document(front, back, read_visual=True)
+    verdict = evaluate(
+        result, images.get("selfie"), options, provided, evidence=Evidence(result, front, back)
+    )
+    verdict.timings["verify.total"] = time.perf_counter() - start
+    return verdict, result.portrait.image if result.portrait is not None else None
+
+
 def _missing_front() -> Verdict:
     """The front was discarded after the submit (a new document type chosen meanwhile)."""
     error = checks.CheckError(
@@ -426,23 +374,18 @@ def _missing_front() -> Verdict:
         "The photo of the front of the document is missing; please take it again.",
     )
     nothing = checks.document_check(checks.DocumentData.empty(), error)
-    report = checks.VerificationReport(nothing, selfie=None, id_number=None)
+    report = checks.ReportChecks(nothing, selfie=None, id_number=None)
     return Verdict("requires_input", error, report, verified_outputs=None, timings={})
 
 
-def _reopen(db: Session, session: VerificationSession, step: str) -> str:
-    """Send the person back to the step that failed; what came before it still counts. Returns
-    the step they land on, which tells them why."""
-    if step == "document_type":
-        discard_uploads(db, session, CAPTURE_STEPS)
-        if len(allowed_types(session)) == 1:  # nothing to choose again: a new photo
-            return "front"
+def _reopen(db: Session, session: VerificationSession, name: StepName) -> StepName:
+    """Send the person back to the step that failed: its photos are taken again, what came
+    before it still counts. Returns the step they land on, which tells them why."""
+    discard_uploads(db, session, steps.STEP[name].retakes)
+    landing = steps.landing(session, name)
+    if landing == "document_type":  # another document, chosen again
         session.document_type = None
-    elif step == "front":
-        discard_uploads(db, session, ("front", "back"))
-    else:
-        discard_uploads(db, session, (step,))
-    return step
+    return landing
 
 
 def fail_processing(app: Flask, payload: dict[str, Any]) -> None:
@@ -453,9 +396,8 @@ def fail_processing(app: Flask, payload: dict[str, Any]) -> None:
         )
         if session is None or session.status != "processing":
             return
-        session.status = "requires_input"
-        session.last_error_code = "processing_failed"
-        session.last_error_reason = "The verification could not be completed; please try again."
-        session.last_error_step = "review"
-        webhooks.emit(db, session, "identity.verification_session.requires_input")
+        code = "processing_failed"
+        reason = "The verification could not be completed; please try again."
+        error = LastError(code, reason, steps.landing(session, steps.retry_step(code)))
+        transition(db, session, "requires_input", error)
         db.commit()

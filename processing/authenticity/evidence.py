@@ -6,6 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,6 +18,24 @@ from processing.result import DocumentResult
 # As the reader loads them (processing.pipeline): tiny scans still count, huge photos shrink.
 _MIN_SIDE = 150
 _WORKING_SIDE = 3000
+Side = Literal["front", "back"]
+
+
+@dataclass(frozen=True)
+class Upload:
+    """One uploaded side, in the three forms the checks need.
+
+    `raw`: the bytes as received (metadata, the JPEG block grid); `image`: decoded upright at the
+    reader's working size (a screen's pixel grid is finest there); `flattened`: the document as
+    the reader cut it out and turned it upright, None when the reading kept no crop;
+    `portrait`: the reader found the holder's portrait on this side.
+    """
+
+    side: Side
+    raw: bytes
+    image: NDArray[np.uint8]
+    flattened: NDArray[np.uint8] | None
+    portrait: bool
 
 
 @dataclass(frozen=True)
@@ -34,14 +53,26 @@ class Evidence:
     detector_model: Path | None = None
 
     @functools.cached_property
-    def photos(self) -> tuple[NDArray[np.uint8], ...]:
-        """The uploads decoded (EXIF orientation applied) once for all checks; bad ones left out."""
+    def uploads(self) -> tuple[Upload, ...]:
+        """The uploads decoded (EXIF orientation applied) once for all checks, each with its
+        side's reading; one that does not decode is left out (the reading already reported it)."""
+        sides = {side.side: side for side in self.result.sides}
+        sent: tuple[tuple[Side, bytes | None], ...] = (("front", self.front), ("back", self.back))
         decoded = []
-        for data in (self.front, self.back):
+        for name, data in sent:
             if data is None:
                 continue
             try:
-                decoded.append(load_image(data, min_side=_MIN_SIDE, max_side=_WORKING_SIDE).image)
+                image = load_image(data, min_side=_MIN_SIDE, max_side=_WORKING_SIDE).image
             except ImageError:
-                continue  # the reading already reported it
+                continue
+            read = sides.get(name)
+            crop = read.crop if read is not None else None
+            found = read is not None and read.portrait_found
+            decoded.append(Upload(name, data, image, crop, found))
         return tuple(decoded)
+
+    @property
+    def photos(self) -> tuple[NDArray[np.uint8], ...]:
+        """The uploads decoded, as `uploads` has them."""
+        return tuple(upload.image for upload in self.uploads)

@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processing.authenticity.edits import compression_inconsistency, editing_software
+from processing.authenticity.evidence import Evidence
 from processing.authenticity.signal import AuthenticitySignal
 
 Image = NDArray[np.uint8]
@@ -179,11 +180,35 @@ def recapture_and_edit_signals(
     or None when it was not found. The photocopy check needs that cut-out (the table around a
     document would lend it colour) and a side that must be in colour: the portrait side. Backs
     of cards and licences are often black print on a pale ground, so `portrait_side=False`
-    leaves it out.
+    leaves it out. A named editor counts only with a pasted patch (`editing_software`).
     """
     signals = [screen_recapture(image)]
     if flattened is not None and portrait_side:
         signals.append(photocopy(flattened))
-    signals.append(editing_software(raw))
-    signals.append(compression_inconsistency(raw))
+    pasted = compression_inconsistency(raw)
+    signals.append(editing_software(raw, pasted=pasted.fired))
+    signals.append(pasted)
     return signals
+
+
+def _worse(a: AuthenticitySignal, b: AuthenticitySignal) -> AuthenticitySignal:
+    """Of one signal on two sides, the one to report: one that refuses, else one that fired,
+    else the higher score."""
+    return max(a, b, key=lambda s: (s.fired and s.refusing, s.fired, s.score))
+
+
+def check(evidence: Evidence) -> list[AuthenticitySignal]:
+    """Each side's recapture and edit signals, one per name: the worse side's.
+
+    Colour is judged on the side the reader found the portrait on (every document prints that
+    side in colour; backs often are not); a side without it leaves the photocopy signal out.
+    Nothing is reported without the uploads (a verdict on a reading alone).
+    """
+    worst: dict[str, AuthenticitySignal] = {}
+    for upload in evidence.uploads:
+        for signal in recapture_and_edit_signals(
+            upload.raw, upload.image, upload.flattened, portrait_side=upload.portrait
+        ):
+            seen = worst.get(signal.name)
+            worst[signal.name] = signal if seen is None else _worse(seen, signal)
+    return list(worst.values())

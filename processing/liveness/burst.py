@@ -24,7 +24,7 @@ from processing.errors import FaceDetectorError
 from processing.face import MATCH_THRESHOLD, FaceBox, detect_faces, face_embedding
 from processing.liveness.challenge import Challenge
 from processing.liveness.passive import real_face_score
-from processing.models import yunet_path
+from processing.model_files import yunet_path
 
 LivenessReason = Literal[
     "liveness_too_few_frames",

@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processing.errors import LivenessModelError
-from processing.models import sha256_of
+from processing.model_files import sha256_of
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 

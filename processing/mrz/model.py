@@ -16,6 +16,18 @@ FORMAT_SHAPES: dict[MRZFormat, tuple[int, int]] = {
     "MRVB": (2, 36),
 }
 
+MRZDocumentType = Literal["passport", "visa", "id_card"]
+
+
+def document_type_of(document_code: str) -> MRZDocumentType:
+    """What a document code says the document is: P passports, V visas, I, A and C cards."""
+    code = document_code[:1]
+    if code == "P":
+        return "passport"
+    if code == "V":
+        return "visa"
+    return "id_card"
+
 
 # Every character an MRZ may hold, in the order the template reader scores them.
 MRZ_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"

@@ -29,11 +29,11 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
 from processing.errors import MRZFormatError, OCREngineError
-from processing.fonts import ocrb_path
 from processing.mrz.decode import decode_lines
 from processing.mrz.model import MRZ, MRZ_ALPHABET
 from processing.mrz.repair import repair_mrz
 from processing.mrz.text import mrz_from_text
+from processing.ocrb_font import ocrb_path
 
 ALPHABET = MRZ_ALPHABET
 

@@ -15,7 +15,14 @@ from processing.errors import MRZFormatError
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.countries import is_known_country
 from processing.mrz.dates import parse_mrz_date
-from processing.mrz.model import FORMAT_SHAPES, MRZ, MRZ_ALPHABET, CheckDigit, MRZFormat
+from processing.mrz.model import (
+    FORMAT_SHAPES,
+    MRZ,
+    MRZ_ALPHABET,
+    CheckDigit,
+    MRZFormat,
+    document_type_of,
+)
 
 MRZ_CHARSET = frozenset(MRZ_ALPHABET)
 
@@ -210,10 +217,12 @@ def parse_mrz(lines: Sequence[str], *, today: datetime.date | None = None) -> MR
     surname, given_names = _split_name(name_field)
     issuing_country = text("issuing_country")
     nationality = text("nationality")
+    document_code = text("document_code")
+    kind = document_type_of(document_code)
     return MRZ(
         format=fmt,
         lines=lines,
-        document_code=text("document_code"),
+        document_code=document_code,
         issuing_country=issuing_country,
         surname=surname,
         given_names=given_names,
@@ -221,7 +230,7 @@ def parse_mrz(lines: Sequence[str], *, today: datetime.date | None = None) -> MR
         nationality=nationality,
         birth_date=parse_mrz_date(field_text(lines, spans["birth_date"]), "birth", day),
         sex=_sex(field_text(lines, spans["sex"])),
-        expiry_date=parse_mrz_date(field_text(lines, spans["expiry_date"]), "expiry", day),
+        expiry_date=parse_mrz_date(field_text(lines, spans["expiry_date"]), "expiry", day, kind),
         optional_data=doc.optional_data,
         optional_data_2=text("optional_data_2") if "optional_data_2" in spans else "",
         check_digits=compute_check_digits(lines, fmt),

@@ -33,27 +33,15 @@ from processing.mrz.parse import (
     detect_format,
     parse_mrz,
 )
+from processing.ocr_text import (
+    LETTER_FOR_DIGIT,
+    MRZ_ALNUM_ALTERNATIVES,
+    MRZ_COUNTRY_ALTERNATIVES,
+    MRZ_DIGIT_FOR_CHAR,
+    MRZ_SEX_FOR_CHAR,
+)
 
 Position = tuple[int, int]  # (line, column), 0-based
-
-_TO_DIGIT = {
-    "O": "0", "Q": "0", "D": "0", "U": "0",
-    "I": "1", "L": "1", "Z": "2", "A": "4", "S": "5",
-    "G": "6", "T": "7", "B": "8", "K": "<",
-}  # fmt: skip
-_TO_LETTER = {"0": "O", "1": "I", "2": "Z", "4": "A", "5": "S", "6": "G", "7": "T", "8": "B"}
-_SEX_LOOKALIKES = {"K": "<", "H": "M", "N": "M", "P": "F", "E": "F"}
-_ALNUM_LOOKALIKES = {
-    "0": "OD", "O": "0", "D": "0", "Q": "0",
-    "1": "I", "I": "1", "L": "1",
-    "2": "Z", "Z": "2", "5": "S", "S": "5",
-    "6": "G", "G": "6", "8": "B", "B": "8",
-    "4": "A", "A": "4", "7": "T", "T": "7",
-}  # fmt: skip
-_COUNTRY_LOOKALIKES = {
-    **_TO_LETTER,
-    "0": "OD", "O": "DQ", "D": "O", "Q": "O", "K": "<",
-}  # fmt: skip
 
 _DIGIT_FIELDS = (
     "birth_date", "birth_date_check", "expiry_date", "expiry_date_check",
@@ -113,7 +101,7 @@ def _best_country(code: str) -> str:
     """The known code closest to what was read; plain digit-to-letter when none is unique."""
     if is_known_country(code):
         return code
-    options = [c + _COUNTRY_LOOKALIKES.get(c, "") for c in code]
+    options = [c + MRZ_COUNTRY_ALTERNATIVES.get(c, "") for c in code]
     known = [
         "".join(chars) for chars in itertools.product(*options) if is_known_country("".join(chars))
     ]
@@ -122,7 +110,7 @@ def _best_country(code: str) -> str:
         best = [k for k in known if _changes(code, k) == fewest]
         if len(best) == 1:
             return best[0]
-    return _map_chars(code, _TO_LETTER)
+    return _map_chars(code, LETTER_FOR_DIGIT)
 
 
 def _changes(a: str, b: str) -> int:
@@ -134,13 +122,15 @@ def _fix_unambiguous(grid: _Grid) -> None:
     spans = FIELD_SPANS[grid.fmt]
     for name in _DIGIT_FIELDS:
         if name in spans:
-            grid.put(spans[name], _map_chars(grid.get(spans[name]), _TO_DIGIT))
-    code = _map_chars(grid.get(spans["document_code"]), _TO_LETTER)
+            grid.put(spans[name], _map_chars(grid.get(spans[name]), MRZ_DIGIT_FOR_CHAR))
+    code = _map_chars(grid.get(spans["document_code"]), LETTER_FOR_DIGIT)
     grid.put(spans["document_code"], code[0] + ("<" if code[1] == "K" else code[1]))
     for name in ("issuing_country", "nationality"):
         grid.put(spans[name], _best_country(grid.get(spans[name])))
-    grid.put(spans["sex"], _map_chars(grid.get(spans["sex"]), _SEX_LOOKALIKES))
-    grid.put(spans["name"], clean_filler_runs(_map_chars(grid.get(spans["name"]), _TO_LETTER)))
+    grid.put(spans["sex"], _map_chars(grid.get(spans["sex"]), MRZ_SEX_FOR_CHAR))
+    grid.put(
+        spans["name"], clean_filler_runs(_map_chars(grid.get(spans["name"]), LETTER_FOR_DIGIT))
+    )
     for name in ("document_number", "optional_data", "optional_data_2"):
         if name in spans:
             grid.put(spans[name], clean_filler_runs(grid.get(spans[name]), lone_k_after=1))
@@ -191,7 +181,7 @@ def _options(
             if is_date:
                 options = "".join(c for c in options if c.isdigit())
             else:
-                options += _ALNUM_LOOKALIKES.get(current, "") + original[span.line][col]
+                options += MRZ_ALNUM_ALTERNATIVES.get(current, "") + original[span.line][col]
             unique = "".join(dict.fromkeys(c for c in options if c != current))
             if unique:
                 found[pos] = unique

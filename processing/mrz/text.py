@@ -17,23 +17,15 @@ from processing.errors import MRZFormatError
 from processing.mrz.model import FORMAT_SHAPES, MRZ, MRZFormat
 from processing.mrz.parse import MRZ_CHARSET
 from processing.mrz.repair import clean_filler_runs, repair_mrz
+from processing.ocr_text import MRZ_FILLER_FOR_MARK
 
 _LENGTH_TOLERANCE = 4  # characters a line may be off by before it is no longer an MRZ line
 _MIN_MRZ_SHARE = 0.8  # share of a raw line's characters that must be MRZ characters
-_FILLER_LOOKALIKES = {
-    "«": "<<",
-    "\u2039": "<",  # single angle quotation mark
-    "≪": "<<",
-    "\uff1c": "<",  # full-width less-than sign
-    "(": "<",
-    "[": "<",
-    "{": "<",
-}
 
 
 def _normalise(raw: str) -> str:
     """Upper case, no spaces, look-alikes as '<', K-for-filler undone, other marks dropped."""
-    text = "".join(_FILLER_LOOKALIKES.get(c, c) for c in raw.upper() if not c.isspace())
+    text = "".join(MRZ_FILLER_FOR_MARK.get(c, c) for c in raw.upper() if not c.isspace())
     return clean_filler_runs("".join(c for c in text if c in MRZ_CHARSET))
 
 

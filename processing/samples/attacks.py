@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from processing.samples.fonts import font
+from processing.samples.print_fonts import font
 
 Picture = NDArray[np.uint8]
 _SUBPIXELS = 3  # R, G, B stripes side by side in each screen pixel

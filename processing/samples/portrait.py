@@ -1,7 +1,7 @@
 """Portraits for specimens: a drawn head-and-shoulders silhouette, or a crop of a real face photo.
 
 OpenCV 5 ships no Haar cascades, so real faces are found with YuNet when the operator installed
-it (`processing.models.yunet_path`); without it the crop falls back to the upper centre of the
+it (`processing.model_files.yunet_path`); without it the crop falls back to the upper centre of the
 photo, where portrait-style pictures keep the face.
 """
 
@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFilter
 
 from processing.errors import SampleGenerationError
-from processing.models import yunet_path
+from processing.model_files import yunet_path
 
 PORTRAIT_ASPECT = 35 / 45  # ICAO portrait: 35 mm wide, 45 mm high
 _FACE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}

@@ -21,9 +21,9 @@ from PIL import Image, ImageDraw
 from processing.authenticity.generated import GENERATOR_MARK
 from processing.locate import canonical_size
 from processing.samples.aamva import pdf417_image
-from processing.samples.fonts import font
 from processing.samples.identities import Identity
 from processing.samples.portrait import fit_portrait
+from processing.samples.print_fonts import font
 
 Box = tuple[int, int, int, int]  # x, y, width, height
 Color = tuple[int, int, int]

@@ -27,8 +27,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from processing.liveness.bench import read_clip
-from processing.models import YUNET_FILE
+from bench.liveness import read_clip
+from processing.model_files import YUNET_FILE
 from processing.samples import make_document, photograph
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, phone_page
 from tests.support.served import Server, api, idflow, served_app

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import secrets
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import select
 
 from tests.support import postgres
 from tests.support.api import await_verdict, processing_session
 from tests.support.platform import make_platform
-from webapp import create_app, jobs
-from webapp.db import database, upgrade
+from webapp import jobs
+from webapp.db import database
 from webapp.models import Base, Job, VerificationSession
 
 pytestmark = [
@@ -26,37 +23,6 @@ pytestmark = [
         postgres.binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def server_url() -> Iterator[str]:
-    with postgres.server() as url:
-        yield url
-
-
-@pytest.fixture
-def pg_app(server_url: str, tmp_path: Path) -> Iterator[Flask]:
-    """An app on a fresh database of its own on the shared server."""
-    name = f"idflow_{secrets.token_hex(6)}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATA_DIR": str(tmp_path / "data"),
-            "DATABASE_URL": server_url.rsplit("/", 1)[0] + f"/{name}",
-            "SECRET_KEY": "test-secret",
-            "BASE_URL": "http://idflow.test",
-            "JOB_WORKERS": 0,
-        }
-    )
-    upgrade(app)
-    yield app
-    database(app).engine.dispose()
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_migrations_match_the_models_on_postgresql(pg_app: Flask) -> None:

@@ -27,6 +27,7 @@ from tests.support.served import PROJECT
 from webapp import create_app, jobs
 from webapp.cli import main
 from webapp.db import database, upgrade
+from webapp.jobs import redis_queue
 from webapp.models import Job, utcnow
 
 pytestmark = [
@@ -49,7 +50,11 @@ def _record(_app: Flask, payload: dict[str, Any]) -> None:
     recorded.append(payload["n"])
 
 
-@jobs.handler("test_redis_fail", give_up=lambda _app, payload: given_up.append(payload["n"]))
+@jobs.handler(
+    "test_redis_fail",
+    retry=jobs.RetryPolicy(attempts=5, backoff=jobs.stepped(1)),
+    give_up=lambda _app, payload: given_up.append(payload["n"]),
+)
 def _fail(_app: Flask, payload: dict[str, Any]) -> None:
     attempts.append(payload["n"])
     raise RuntimeError("this job always fails")
@@ -80,7 +85,7 @@ def app(redis_url: str, tmp_path: Path) -> Iterator[Flask]:
     )
     upgrade(app)
     yield app
-    jobs._worker_app = None  # `work` bound this process's worker to the test's app
+    redis_queue._worker_app = None  # `work` bound this process's worker to the test's app
 
 
 def _rq(app: Flask) -> jobs.RedisQueue:
@@ -191,7 +196,6 @@ def test_a_delayed_job_waits_for_its_time(app: Flask) -> None:
 
 
 def test_a_failing_job_is_retried_then_given_up_once(app: Flask) -> None:
-    app.extensions["idflow.jobs"] = jobs.RedisQueue(app.config["QUEUE_URL"], backoff=(1, 1, 1, 1))
     with database(app).sessions() as db:
         jobs.queue(app).enqueue(db, "test_redis_fail", {"n": 9})
         db.commit()
@@ -199,7 +203,7 @@ def test_a_failing_job_is_retried_then_given_up_once(app: Flask) -> None:
     while not given_up and time.monotonic() < deadline:
         jobs.work(app, burst=True)
         time.sleep(0.2)
-    assert attempts == [9] * jobs.MAX_ATTEMPTS
+    assert attempts == [9] * 5
     assert given_up == [9]
     failed = _rq(app).rq.failed_job_registry.get_job_ids()
     assert _kinds(_rq(app), failed) == ["test_redis_fail"]
@@ -207,9 +211,56 @@ def test_a_failing_job_is_retried_then_given_up_once(app: Flask) -> None:
         (row,) = db.query(Job).where(Job.kind == "test_redis_fail").all()
         assert (row.status, row.attempts, row.last_error) == (
             "failed",
-            jobs.MAX_ATTEMPTS,
+            5,
             "RuntimeError",
         )
+
+
+@jobs.handler(
+    "test_redis_fail_thrice",
+    retry=jobs.RetryPolicy(attempts=3, backoff=jobs.stepped(1, 2)),
+    give_up=lambda _app, payload: given_up.append(payload["n"]),
+)
+def _fail_thrice(_app: Flask, payload: dict[str, Any]) -> None:
+    attempts.append(payload["n"])
+    raise RuntimeError("this job always fails")
+
+
+@jobs.handler(
+    "test_redis_windowed",
+    retry=jobs.RetryPolicy(attempts=10, backoff=jobs.stepped(60), window_seconds=150),
+)
+def _windowed(_app: Flask, _payload: dict[str, Any]) -> None:
+    raise RuntimeError("never run here")
+
+
+def test_rq_is_told_the_handlers_retry_policy(app: Flask) -> None:
+    queue = _rq(app)
+    told = {}
+    for kind in ("test_redis_fail_thrice", "test_redis_windowed", "test_redis_record"):
+        sent = RQJob.fetch(
+            queue.send(1, kind), connection=queue.redis, serializer=queue.rq.serializer
+        )
+        told[kind] = (sent.retries_left, sent.retry_intervals)
+    assert told == {
+        "test_redis_fail_thrice": (2, [1, 2]),  # three attempts: two retries
+        "test_redis_windowed": (2, [60, 60]),  # a third wait would end past 150 s
+        "test_redis_record": (4, [5, 30, 120, 600]),  # the default policy
+    }
+
+
+def test_a_worker_follows_the_handlers_retry_policy(app: Flask) -> None:
+    with database(app).sessions() as db:
+        jobs.queue(app).enqueue(db, "test_redis_fail_thrice", {"n": 3})
+        db.commit()
+    deadline = time.monotonic() + 20
+    while not given_up and time.monotonic() < deadline:
+        jobs.work(app, burst=True)
+        time.sleep(0.2)
+    assert attempts == [3] * 3 and given_up == [3]  # its own 3 attempts, not the default 5
+    with database(app).sessions() as db:
+        (row,) = db.query(Job).where(Job.kind == "test_redis_fail_thrice").all()
+        assert (row.status, row.attempts) == ("failed", 3)
 
 
 def test_a_periodic_job_is_scheduled_once_however_often_asked(app: Flask) -> None:
@@ -237,7 +288,7 @@ def test_a_job_redis_missed_is_relayed_after_its_grace_and_runs_once(
     app: Flask, caplog: pytest.LogCaptureFixture
 ) -> None:
     sending = _rq(app)
-    app.extensions["idflow.jobs"] = jobs.RedisQueue(NO_REDIS)
+    app.extensions["idflow.jobs"] = jobs.RedisQueue(app, NO_REDIS)
     with database(app).sessions() as db:
         jobs.queue(app).enqueue(db, "test_redis_record", {"n": 5})
         db.commit()  # does not raise: the change is committed, the row waits in the outbox
@@ -326,7 +377,7 @@ def test_a_session_committed_while_redis_was_away_reaches_its_verdict(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     queue = _rq(app)
-    app.extensions["idflow.jobs"] = jobs.RedisQueue(NO_REDIS)
+    app.extensions["idflow.jobs"] = jobs.RedisQueue(app, NO_REDIS)
     session_id = processing_session(
         app, client, platform, provided_details={"last_name": "nobody-at-all"}
     )

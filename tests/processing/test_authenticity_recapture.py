@@ -2,6 +2,8 @@
 
 Attacks are made in code (processing.samples.attacks); genuine stand-ins are generated documents
 photographed on a table, and the real specimen and face photos of ../shared (skipped without it).
+The last part judges whole verifications: the attacks made from a genuine stand-in (an unmarked
+document with a real face, tests/support/stand_ins.py) are refused with document_unverified_other.
 Rates and thresholds: docs/authenticity.md, measured by scripts/measure_recapture.py.
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import io
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,11 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from processing.authenticity import AuthenticitySignal
-from processing.authenticity.edits import compression_inconsistency, editing_software
+from processing.authenticity.edits import (
+    compression_inconsistency,
+    editing_software,
+    editor_named,
+)
 from processing.authenticity.recapture import (
     photocopy,
     recapture_and_edit_signals,
@@ -26,12 +33,27 @@ from processing.authenticity.recapture import (
 )
 from processing.load import load_image
 from processing.locate import warp_to
-from processing.samples import Kind, attacks, make_document, photograph
+from processing.model_files import YUNET_FILE
+from processing.samples import Kind, SampleDocument, attacks, make_document, photograph
+from processing.samples.portrait import load_face
+from processing.verify import ProvidedDetails, SignalCheck, Verdict, VerifyOptions, verify
 from tests.support.shared import SHARED
+from tests.support.stand_ins import stand_in
 
 Picture = NDArray[np.uint8]
 SPECIMENS = SHARED / "samples" / "specimens"
 FACES = SHARED / "samples" / "faces"
+YUNET = SHARED / "models" / YUNET_FILE
+TODAY = date(2026, 11, 25)
+RECAPTURE_AND_EDITS = {
+    "screen_recapture",
+    "photocopy",
+    "editing_software",
+    "compression_inconsistency",
+}
+needs_faces = pytest.mark.skipif(
+    not (FACES.is_dir() and YUNET.is_file()), reason="shared face photos or YuNet model absent"
+)
 # Files whose own metadata says an image editor saved them (read with exiftool-like eyes: EXIF
 # Software or XMP CreatorTool "Adobe Photoshop ..."): published images, not camera originals.
 SAVED_BY_PHOTOSHOP = {
@@ -174,10 +196,19 @@ def test_a_back_side_is_not_judged_for_colour() -> None:
     "software",
     ["Adobe Photoshop 25.0 (Windows)", "GIMP 2.10.36", "Snapseed 2.0", "PicsArt", "Canva"],
 )
-def test_editing_software_fires_when_an_editor_saved_the_file(software: str) -> None:
+def test_editing_software_alone_is_reported_but_does_not_refuse(software: str) -> None:
+    """An editor's save without a pasted patch: 9 genuine published images measured are that."""
     signal = editing_software(attacks.with_software(_photographed("td3"), software))
-    _assert_fired(signal)
+    assert signal.fired and not signal.refusing
     assert signal.reason is not None and software[:20] in signal.reason
+
+
+def test_editing_software_refuses_when_the_pixels_back_it() -> None:
+    edited = attacks.with_software(_photographed("td3"), "Adobe Photoshop 25.0 (Windows)")
+    signal = editing_software(edited, pasted=True)
+    _assert_fired(signal)
+    assert signal.refusing
+    _assert_quiet(editing_software(_photographed("td3"), pasted=True), "no editor named")
 
 
 def test_editing_software_reads_png_text_xmp_and_jpeg_comments() -> None:
@@ -186,14 +217,14 @@ def test_editing_software_reads_png_text_xmp_and_jpeg_comments() -> None:
     info = PngInfo()
     info.add_text("Software", "GIMP 2.10")
     image.save(out, "PNG", pnginfo=info)
-    _assert_fired(editing_software(out.getvalue()))
+    assert editor_named(out.getvalue()) == "GIMP 2.10"
     xmp = b'<x:xmpmeta><rdf:Description xmp:CreatorTool="Picsart Photo Studio"/></x:xmpmeta>'
     out = io.BytesIO()
     image.save(out, "JPEG", xmp=xmp)
-    _assert_fired(editing_software(out.getvalue()))
+    assert editor_named(out.getvalue()) == "Picsart Photo Studio"
     out = io.BytesIO()
     image.save(out, "JPEG", comment=b"Created with GIMP")  # GIMP's JPEG comment by default
-    _assert_fired(editing_software(out.getvalue()))
+    assert editor_named(out.getvalue()) == "Created with GIMP"
 
 
 @pytest.mark.parametrize(
@@ -209,12 +240,18 @@ def test_editing_software_is_quiet_on_files_without_metadata_or_not_images() -> 
 
 
 def test_editing_software_names_exactly_the_real_files_an_editor_saved() -> None:
-    fired = {
-        path.name
-        for path in _real(SPECIMENS) + _real(FACES)
-        if editing_software(path.read_bytes()).fired
+    named = {
+        path.name for path in _real(SPECIMENS) + _real(FACES) if editor_named(path.read_bytes())
     }
-    assert fired == SAVED_BY_PHOTOSHOP
+    assert named == SAVED_BY_PHOTOSHOP
+
+
+def test_editing_software_never_refuses_a_real_specimen() -> None:
+    """Three of them were saved by Photoshop; none has a patch of another grid to back it."""
+    for path in _real(SPECIMENS):
+        raw = path.read_bytes()
+        signal = editing_software(raw, pasted=compression_inconsistency(raw).fired)
+        assert not (signal.fired and signal.refusing), (path.name, signal)
 
 
 # --- digital edits: regions compressed differently --------------------------------------------
@@ -306,3 +343,125 @@ def test_recapture_and_edit_signals_reports_every_signal_quiet_on_a_genuine_phot
     assert not any(s.fired for s in signals), signals
     without_document = recapture_and_edit_signals(raw, image, None)
     assert "photocopy" not in [s.name for s in without_document]
+
+
+# --- in the verdict ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _genuine(kind: Kind) -> SampleDocument:
+    return stand_in(kind, 3, today=TODAY)
+
+
+def _verify_live(front: bytes, document: SampleDocument) -> Verdict:
+    """Verified live, claiming the document's own printed details."""
+    holder = document.truth_front["holder"]
+    claims = ProvidedDetails(
+        first_name=holder["given_names"].split()[0],
+        last_name=holder["surname"],
+        dob=date.fromisoformat(holder["birth_date"]),
+    )
+    return verify(front, None, None, VerifyOptions(), claims, today=TODAY, detector_model=YUNET)
+
+
+def _signals(verdict: Verdict) -> dict[str, SignalCheck]:
+    return {s.name: s for s in verdict.report.document.authenticity}
+
+
+def _assert_refused(verdict: Verdict, signal: str, words: str) -> None:
+    assert verdict.status == "requires_input"
+    assert verdict.last_error is not None
+    assert verdict.last_error.code == "document_unverified_other", verdict.last_error
+    assert words in verdict.last_error.reason, verdict.last_error
+    check = _signals(verdict)[signal]
+    assert check.fired and not check.waived and check.reason == verdict.last_error.reason
+
+
+@needs_faces
+@pytest.mark.parametrize(("kind", "photographed"), [("td3", True), ("td2", True), ("td3", False)])
+def test_a_genuine_stand_in_verifies_with_every_recapture_and_edit_signal_reported(
+    kind: Kind, photographed: bool
+) -> None:
+    """Photographed on a table, or a clean scan (whose square print the compression signal may
+    report: it never refuses on its own)."""
+    document = _genuine(kind)
+    side = document.front
+    if photographed:
+        side = photograph(side, np.random.default_rng(11))[0]
+    verdict = _verify_live(attacks.jpeg(side, 90), document)
+    assert verdict.status == "verified", verdict.last_error
+    signals = _signals(verdict)
+    assert set(signals) >= RECAPTURE_AND_EDITS
+    assert not [s for s in signals.values() if s.fired and not s.waived]
+    for name in ("screen_recapture", "photocopy", "editing_software"):
+        assert not signals[name].fired and signals[name].reason is None, signals[name]
+
+
+@needs_faces
+def test_a_photo_saved_by_an_editor_verifies_with_the_editor_reported() -> None:
+    document = _genuine("td3")
+    shot, _ = photograph(document.front, np.random.default_rng(12))
+    saved = attacks.with_software(attacks.jpeg(shot, 90), "Adobe Photoshop 25.0")
+    verdict = _verify_live(saved, document)
+    assert verdict.status == "verified", verdict.last_error
+    noted = _signals(verdict)["editing_software"]
+    assert noted.fired and noted.waived
+    assert noted.reason is not None and "Adobe Photoshop" in noted.reason
+
+
+@needs_faces
+def test_a_stand_in_photographed_off_a_screen_is_refused() -> None:
+    document = _genuine("td3")
+    shot = attacks.screen_photo(
+        document.front, np.random.default_rng(5), camera_px_per_screen_px=1.3, angle_deg=2.0
+    )
+    verdict = _verify_live(attacks.jpeg(shot, 90), document)
+    _assert_refused(verdict, "screen_recapture", "photo of a screen")
+
+
+@needs_faces
+def test_a_black_and_white_copy_of_a_stand_in_is_refused() -> None:
+    document = _genuine("td3")
+    copy = attacks.photocopy(document.front, np.random.default_rng(3))
+    verdict = _verify_live(attacks.jpeg(copy, 92), document)
+    _assert_refused(verdict, "photocopy", "no colour")
+
+
+@needs_faces
+def test_a_stand_in_with_another_face_pasted_in_an_editor_is_refused() -> None:
+    document = _genuine("td3")
+    photo = attacks.jpeg(document.front, 92)
+    height, width = document.front.shape[:2]
+    face = np.asarray(load_face(FACES / "biden" / "biden.jpg").convert("RGB"))[..., ::-1]
+    patch = np.ascontiguousarray(face[: face.shape[1] * 13 // 10])
+    patch = np.asarray(Image.fromarray(patch).resize((width // 5, width // 5 * 13 // 10)))
+    forged = attacks.paste_jpeg_region(
+        photo, patch, (width * 2 // 5 + 3, height * 2 // 5 + 5), patch_quality=60, final_quality=92
+    )
+    verdict = _verify_live(attacks.with_software(forged, "Adobe Photoshop 25.0"), document)
+    _assert_refused(verdict, "editing_software", "compressed separately")
+    pasted = _signals(verdict)["compression_inconsistency"]
+    assert pasted.fired and pasted.waived  # reported; the editor's name makes it count
+
+
+@needs_faces
+def test_test_mode_accepts_a_sample_shown_on_a_screen_and_live_mode_refuses_it() -> None:
+    """QA points the phone at the sample on its screen; only the generator's own documents."""
+    document = make_document("td3", 4, today=TODAY)
+    shot = attacks.screen_photo(
+        document.front,
+        np.random.default_rng(5),
+        screen_width=1400,
+        camera_px_per_screen_px=1.8,
+        bands=0.03,
+    )
+    photo = attacks.jpeg(shot, 92)
+    live = _verify_live(photo, document)
+    _assert_refused(live, "generated", "generator")
+    assert _signals(live)["screen_recapture"].fired
+    holder = document.truth_front["holder"]
+    claims = ProvidedDetails(holder["given_names"].split()[0], holder["surname"])
+    test = verify(photo, None, None, VerifyOptions(accept_generated=True), claims, today=TODAY)
+    assert test.status == "verified", test.last_error
+    screen = _signals(test)["screen_recapture"]
+    assert screen.fired and screen.waived

@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from PIL import Image
 
 from processing.capture import MESSAGES, CaptureCheck, check_capture
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.samples import SampleDocument, make_document, photograph
 from tests.support.images import jpeg
 from tests.support.shared import SHARED

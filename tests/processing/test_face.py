@@ -1,7 +1,7 @@
 """Selfie-to-portrait face matching on the real face photos in ../shared.
 
 The measurement behind MATCH_THRESHOLD (docs/face-match.md) is `idflow bench-verify`
-(`processing.verify_bench`); tests/processing/test_verify_bench.py checks it.
+(`bench.verify`); tests/webapp/test_bench_verify.py checks it.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from bench.verify import GROUP_FOLDER, document_portrait
 from processing.face import (
     MATCH_THRESHOLD,
     MAX_SELFIE_BLUR,
@@ -22,8 +23,7 @@ from processing.face import (
     face_embedding,
     similarity_of,
 )
-from processing.models import YUNET_FILE
-from processing.verify_bench import GROUP_FOLDER, document_portrait
+from processing.model_files import YUNET_FILE
 from tests.support.shared import SHARED
 
 FACES = SHARED / "samples" / "faces"

@@ -17,10 +17,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from processing.errors import LivenessModelError
-from processing.face import detect_faces
-from processing.liveness import passive
-from processing.liveness.bench import (
+from bench.liveness import (
     burst_from,
     looped_photo_burst,
     moved_copy,
@@ -29,9 +26,12 @@ from processing.liveness.bench import (
     swapped_burst,
     tilted_photo_burst,
 )
+from processing.errors import LivenessModelError
+from processing.face import detect_faces
+from processing.liveness import passive
 from processing.liveness.burst import Frame, LivenessResult, judge_burst
 from processing.liveness.challenge import Challenge, Direction, new_challenge
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from tests.support.shared import SHARED
 
 VIDEO = SHARED / "samples" / "video"

@@ -11,8 +11,8 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from processing.fonts import ocrb_path
 from processing.mrz import ocr
+from processing.ocrb_font import ocrb_path
 from tests.support.icao import TD1, TD3
 
 

@@ -10,7 +10,7 @@ import pytest
 from numpy.typing import NDArray
 
 from processing.errors import FaceDetectorError
-from processing.models import YUNET_FILE, models_dir, verify_model, yunet_path
+from processing.model_files import YUNET_FILE, models_dir, verify_model, yunet_path
 from processing.portrait import find_portrait, haar_available
 from tests.support.shared import SHARED
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.mrz.parse import parse_mrz
 from processing.pipeline import read_document
 from processing.result import DocumentResult

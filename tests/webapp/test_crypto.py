@@ -242,12 +242,24 @@ def test_migration_encrypts_existing_webhook_secrets_and_keeps_deliveries(
             created_at=datetime.now(UTC),
         )
         db.add(event)
-        db.flush()
-        delivery = WebhookDelivery(
-            event_id=event.id, endpoint_id="we_legacy", status="failed", attempts=1
-        )
-        db.add(delivery)
         db.commit()
+    deliveries = table(  # the table as 0002 made it, not as the model has it now
+        "webhook_deliveries",
+        *(column(name) for name in ("event_id", "endpoint_id", "status", "attempts")),
+        *(column(name, UTCDateTime(timezone=True)) for name in ("window_started_at", "created_at")),
+    )
+    with database(app).engine.begin() as connection:
+        now = datetime.now(UTC)
+        connection.execute(
+            insert(deliveries).values(
+                event_id="evt_legacy",
+                endpoint_id="we_legacy",
+                status="failed",
+                attempts=1,
+                window_started_at=now,
+                created_at=now,
+            )
+        )
 
     upgrade(app)
     stored = _raw_secret(app)
@@ -377,8 +389,8 @@ def _sealed_values(app: Flask) -> dict[tuple[str, str], Any]:
     found: dict[tuple[str, str], Any] = {}
     with database(app).engine.connect() as connection:
         for model_table, model_column, purpose, _row in encrypted_columns():
-            if purpose == "verification_sessions.link_token":
-                continue  # 0007's, not there before it
+            if purpose in ("verification_sessions.link_token", "risk_marks.descriptor"):
+                continue  # 0007's and 0008's, not there before them
             raw = table(model_table.name, column(model_column.name, JSON))
             values = connection.execute(select(raw)).scalars()
             found[(model_table.name, model_column.name)] = sorted(

@@ -78,20 +78,90 @@ def test_a_failing_job_is_retried_later_then_given_up(app: Flask) -> None:
     assert (job.status, job.attempts, job.last_error) == ("pending", 1, "RuntimeError")
     assert job.run_at > utcnow()  # backing off: not due yet
     assert jobs.run_pending(app) == 0
-    for _ in range(jobs.MAX_ATTEMPTS - 1):
+    for _ in range(jobs.DEFAULT_RETRY.attempts - 1):
         with database(app).sessions() as db:
             db.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
             db.commit()
         jobs.run_pending(app)
     (job,) = _jobs(app)
-    assert (job.status, job.attempts) == ("failed", jobs.MAX_ATTEMPTS)
+    assert (job.status, job.attempts) == ("failed", jobs.DEFAULT_RETRY.attempts)
     assert given_up == [0]
+
+
+def test_a_retry_policy_bounds_attempts_and_window() -> None:
+    written = utcnow()
+    policy = jobs.RetryPolicy(attempts=4, backoff=jobs.stepped(10, 20), window_seconds=45)
+    assert policy.retry_at(1, written, written) == written + timedelta(seconds=10)
+    assert policy.retry_at(2, written, written) == written + timedelta(seconds=20)
+    later = written + timedelta(seconds=30)
+    assert policy.retry_at(3, written, later) is None  # due at 50 s: past the 45 s window
+    assert policy.retry_at(4, written, written) is None  # every attempt used
+    assert policy.delays() == [10, 20]  # a third wait would end at 50 s
+    assert jobs.RetryPolicy(attempts=4, backoff=jobs.stepped(10, 20)).delays() == [10, 20, 20]
+    assert jobs.RetryPolicy(attempts=1, backoff=jobs.stepped(10)).delays() == []
+
+
+@jobs.handler(
+    "test_fail_thrice",
+    retry=jobs.RetryPolicy(attempts=3, backoff=jobs.stepped(60, 600)),
+    give_up=lambda _app, payload: given_up.append(payload["n"]),
+)
+def _fail_thrice(_app: Flask, payload: dict[str, Any]) -> None:
+    raise RuntimeError("this job always fails")
+
+
+def _make_due(app: Flask) -> None:
+    with database(app).sessions() as db:
+        db.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+        db.commit()
+
+
+def test_the_runner_follows_the_handlers_retry_policy(app: Flask) -> None:
+    _enqueue(app, "test_fail_thrice")
+    before = utcnow()
+    assert jobs.run_pending(app) == 1
+    (job,) = _jobs(app)
+    assert job.status == "pending"
+    assert timedelta(seconds=59) < job.run_at - before < timedelta(seconds=61)  # its first wait
+    _make_due(app)
+    before = utcnow()
+    jobs.run_pending(app)
+    (job,) = _jobs(app)
+    assert timedelta(seconds=599) < job.run_at - before < timedelta(seconds=601)
+    _make_due(app)
+    jobs.run_pending(app)
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("failed", 3)  # its own 3, not the default 5
+    assert given_up == [0]
+
+
+def _windowed(_app: Flask) -> jobs.RetryPolicy:
+    """A policy decided from the app, as settings decide the webhooks' one."""
+    return jobs.RetryPolicy(attempts=10, backoff=jobs.stepped(60), window_seconds=90)
+
+
+@jobs.handler("test_fail_windowed", retry=_windowed)
+def _fail_windowed(_app: Flask, payload: dict[str, Any]) -> None:
+    raise RuntimeError("this job always fails")
+
+
+def test_the_runner_gives_up_once_a_retry_would_leave_the_window(app: Flask) -> None:
+    _enqueue(app, "test_fail_windowed")
+    jobs.run_pending(app)
+    assert _jobs(app)[0].status == "pending"  # due 60 s after it was written: inside
+    with database(app).sessions() as db:  # 40 s later, the next would be due at 100 s
+        db.execute(update(Job).values(created_at=utcnow() - timedelta(seconds=40)))
+        db.commit()
+    _make_due(app)
+    jobs.run_pending(app)
+    (job,) = _jobs(app)
+    assert (job.status, job.attempts) == ("failed", 2)
 
 
 def test_a_job_whose_runner_died_is_taken_again_after_its_lease(app: Flask) -> None:
     _enqueue(app, "test_record")
     with database(app).sessions() as db:
-        claimed = jobs.claim(db, lease_seconds=60)
+        claimed = jobs.claim(app, db, lease_seconds=60)
     assert claimed is not None  # this "runner" now dies without finishing
     assert jobs.run_pending(app) == 0  # the lease still holds
     with database(app).sessions() as db:
@@ -152,15 +222,15 @@ def _expire_leases(app: Flask) -> None:
 
 def test_a_job_that_keeps_killing_its_runner_is_failed_and_given_up(app: Flask) -> None:
     _enqueue(app, "test_fail")
-    for _ in range(jobs.MAX_ATTEMPTS):
+    for _ in range(jobs.DEFAULT_RETRY.attempts):
         with database(app).sessions() as db:
-            assert jobs.claim(db, lease_seconds=60) is not None  # the job kills its process
+            assert jobs.claim(app, db, lease_seconds=60) is not None  # the job kills its process
         _expire_leases(app)
     assert jobs.run_pending(app) == 0
     (job,) = _jobs(app)
     assert (job.status, job.attempts, job.last_error) == (
         "failed",
-        jobs.MAX_ATTEMPTS,
+        jobs.DEFAULT_RETRY.attempts,
         "lease expired",
     )
     assert given_up == [0]
@@ -171,10 +241,10 @@ def test_a_job_that_keeps_killing_its_runner_is_failed_and_given_up(app: Flask) 
 def test_a_runner_that_lost_its_lease_does_not_overwrite_the_new_holder(app: Flask) -> None:
     _enqueue(app, "test_record")
     with database(app).sessions() as db:
-        late = jobs.claim(db, lease_seconds=60)
+        late = jobs.claim(app, db, lease_seconds=60)
     _expire_leases(app)
     with database(app).sessions() as db:
-        holder = jobs.claim(db, lease_seconds=60)
+        holder = jobs.claim(app, db, lease_seconds=60)
     assert late is not None and holder is not None
     jobs.run_job(app, late, 60)  # finishes after its lease ran out
     (job,) = _jobs(app)
@@ -203,7 +273,7 @@ def _wait_for(condition: Any, seconds: float = 10) -> bool:
 def test_a_worker_thread_outlives_a_failure_to_record_a_job(app: Flask) -> None:
     _enqueue(app, "test_fail_twice")
     with database(app).sessions() as db:  # its last attempt: failing it calls give_up
-        db.execute(update(Job).values(attempts=jobs.MAX_ATTEMPTS - 1))
+        db.execute(update(Job).values(attempts=jobs.DEFAULT_RETRY.attempts - 1))
         db.commit()
     runner = jobs.JobRunner(app, workers=1, poll_seconds=0.05)
     runner.start()

@@ -15,21 +15,21 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from processing.liveness.bench import burst_from, read_clip, still_burst
+from bench.liveness import burst_from, read_clip, still_burst
 from processing.liveness.burst import Frame
-from processing.models import YUNET_FILE
+from processing.model_files import YUNET_FILE
 from processing.verify import (
     CheckError,
     DocumentData,
+    ReportChecks,
     Verdict,
-    VerificationReport,
     document_check,
 )
 from tests.support.flow import DESKTOP, PHONE, consent, html, landing, passport_photo, send, start
 from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
 from tests.support.shared import SHARED
-from webapp import liveness
+from webapp import liveness, liveness_verdict
 from webapp.db import database
 from webapp.models import UploadedFile
 
@@ -112,7 +112,7 @@ def test_a_genuine_turn_passes_and_its_frames_are_stored_encrypted(
     assert landing(client, response) == f"{link}/review"
     stored = frames_of(flow, session_id)
     selfies = [u for u in stored if u.step == "selfie" and u.accepted]
-    assert len(selfies) == 1 and liveness.live_selfie_proven(selfies[0])
+    assert len(selfies) == 1 and liveness_verdict.live_selfie_proven(selfies[0])
     assert sum(u.step == liveness.BURST_STEP for u in stored) == 9
     files = Path(flow.config["DATA_DIR"]) / "files"
     for upload in stored:
@@ -177,18 +177,18 @@ def test_a_challenge_of_another_session_is_refused(
 def test_a_live_verdict_refuses_a_selfie_without_a_passed_challenge() -> None:
     document = CheckError("document_expired", "expired")
     base = Verdict("verified", None, _report(), None, {})
-    refused = liveness.refuse_unproven_selfie(base)
+    refused = liveness_verdict.refuse_unproven_selfie(base)
     assert refused.status == "requires_input" and refused.verified_outputs is None
     assert refused.last_error is not None and refused.last_error.code == "selfie_manipulated"
     assert refused.report.selfie is not None and refused.report.selfie.status == "unverified"
-    assert liveness.live_selfie_proven(None) is False
+    assert liveness_verdict.live_selfie_proven(None) is False
     # a document error still comes first, as in every verdict
     expired = Verdict("requires_input", document, _report(document), None, {})
-    assert liveness.refuse_unproven_selfie(expired).last_error == document
+    assert liveness_verdict.refuse_unproven_selfie(expired).last_error == document
 
 
-def _report(error: CheckError | None = None) -> VerificationReport:
-    return VerificationReport(document_check(DocumentData.empty(), error), None, None)
+def _report(error: CheckError | None = None) -> ReportChecks:
+    return ReportChecks(document_check(DocumentData.empty(), error), None, None)
 
 
 def test_bursts_count_against_the_session_upload_limit(

@@ -109,10 +109,10 @@ def test_two_holders_of_a_verify_job_write_one_verdict(
     submitted = client.post(f"{link}/review", data={"outcome": "document_expired"})
     assert submitted.status_code == 303
     with database(flow).sessions() as db:
-        late = jobs.claim(db, lease_seconds=60)
+        late = jobs.claim(flow, db, lease_seconds=60)
     expire_leases(flow)  # its runner stalled; another takes the job
     with database(flow).sessions() as db:
-        holder = jobs.claim(db, lease_seconds=60)
+        holder = jobs.claim(flow, db, lease_seconds=60)
     assert late is not None and holder is not None
     at_once(
         flow,
@@ -210,9 +210,9 @@ def test_a_verification_that_keeps_killing_its_runner_asks_to_try_again(
     session_id, link = start(client, tester, options=PASSPORT_ONLY)
     to_review(client, link)
     assert client.post(f"{link}/review", data={"outcome": "verified"}).status_code == 303
-    for _ in range(jobs.MAX_ATTEMPTS):
+    for _ in range(jobs.DEFAULT_RETRY.attempts):
         with database(flow).sessions() as db:
-            assert jobs.claim(db, lease_seconds=60) is not None  # the process dies
+            assert jobs.claim(flow, db, lease_seconds=60) is not None  # the process dies
         expire_leases(flow)
     jobs.run_pending(flow)
     row = session_row(flow, session_id)

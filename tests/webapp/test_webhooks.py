@@ -12,25 +12,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import JSON, column, select, table, update
 
 from idflow_signature import HEADER, SignatureError, sign, verify
 from tests.support.api import processing_session
 from tests.support.database import migrate
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.webhooks import Received, Receiver, serve_receiver
-from webapp import create_app, jobs, webhooks
+from webapp import create_app, jobs
 from webapp.cli import main
 from webapp.config import from_environment
-from webapp.db import database
+from webapp.db import alembic_config, database, upgrade
 from webapp.jobs import claim, run_pending
 from webapp.models import Job, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
+from webapp.webhooks import http_client
+from webapp.webhooks.delivery import retry_policy
 
 SESSIONS = "/v1/verification_sessions"
 ENDPOINTS = "/v1/webhook_endpoints"
@@ -137,11 +140,12 @@ def test_signature_round_trip_and_every_refusal() -> None:
 
 
 def test_backoff_grows_is_capped_and_jittered() -> None:
-    delays = [webhooks.backoff_seconds(n, 60, 3600) for n in range(1, 12)]
+    backoff = jobs.exponential(60, 3600)
+    delays = [backoff(n) for n in range(1, 12)]
     for attempt, delay in enumerate(delays, start=1):
         full = min(3600, 60 * 2 ** (attempt - 1))
         assert full / 2 <= delay <= full
-    assert len({round(webhooks.backoff_seconds(3, 60, 3600), 6) for _ in range(20)}) > 1
+    assert len({round(backoff(3), 6) for _ in range(20)}) > 1
 
 
 # --- delivery ------------------------------------------------------------------------------
@@ -205,6 +209,94 @@ def test_retries_after_500_and_timeout(
     assert deliveries(fast_app)[0].attempts == 4
     shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform_fast.headers).get_json()
     assert shown["status"] == "enabled" and shown["failing_since"] is None
+
+
+def _delivery_jobs(app: Flask) -> list[Job]:
+    with database(app).sessions() as db:
+        return list(db.scalars(select(Job).where(Job.kind == "deliver_event").order_by(Job.id)))
+
+
+def test_the_jobs_runner_retries_a_delivery_under_its_policy(tmp_path: Path) -> None:
+    """One job per delivery: a failed attempt leaves it waiting for the runner's retry, whose
+    time is the delivery's next attempt, as the webhook settings' policy gives it."""
+    slow = {"WEBHOOK_RETRY_BASE_SECONDS": 60, "WEBHOOK_RETRY_MAX_DELAY_SECONDS": 3600}
+    app = create_app(_config(tmp_path / "data", WEBHOOK_RETRY_WINDOW_SECONDS=7200, **slow))
+    migrate(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    with serve_receiver() as receiver:
+        add_endpoint(client, platform, receiver.url)
+        receiver.plan = ["500"]
+        new_session(client, platform)
+        failed_at = utcnow()
+        assert run_pending(app) == 1
+        (job,) = _delivery_jobs(app)
+        (found,) = deliveries(app)
+        assert (job.status, job.attempts, job.last_error) == ("pending", 1, "DeliveryFailed")
+        assert (found.status, found.attempts, found.job_id) == ("pending", 1, job.id)
+        waited = (job.run_at - failed_at).total_seconds()
+        assert 30 <= waited <= 61  # the first wait: 60 s times 0.5-1.0
+        policy = retry_policy(app)
+        assert policy.window_seconds == 7200 and policy.attempts > 2
+        _make_due(app)
+        assert run_pending(app) == 1
+    (job,) = _delivery_jobs(app)
+    assert (job.status, job.attempts) == ("done", 2)
+    (found,) = deliveries(app)
+    assert (found.status, found.attempts) == ("succeeded", 2)
+    assert [a.status_code for a in attempts(app)] == [500, 200]
+
+
+def _make_due(app: Flask) -> None:
+    with database(app).sessions() as db:
+        db.execute(update(Job).values(run_at=utcnow() - timedelta(seconds=1)))
+        db.commit()
+
+
+def test_a_redelivery_takes_over_from_a_waiting_retry(tmp_path: Path) -> None:
+    """The retry of the replaced job finds the delivery held by the new one and sends nothing."""
+    slow = {"WEBHOOK_RETRY_BASE_SECONDS": 60, "WEBHOOK_RETRY_MAX_DELAY_SECONDS": 3600}
+    app = create_app(_config(tmp_path / "data", **slow))
+    migrate(app)
+    platform = make_platform(app)
+    client = app.test_client()
+    with serve_receiver() as receiver:
+        add_endpoint(client, platform, receiver.url)
+        receiver.plan = ["500"]
+        new_session(client, platform)
+        run_pending(app)
+        event_id = client.get("/v1/events", headers=platform.headers).get_json()["data"][0]["id"]
+        client.post(f"/v1/events/{event_id}/redeliver", headers=platform.headers)
+        _make_due(app)
+        assert run_pending(app) == 2
+        assert receiver.count() == 2  # the first attempt and the redelivery, no retry
+    replaced, holder = _delivery_jobs(app)
+    assert (replaced.status, holder.status) == ("done", "done")
+    (found,) = deliveries(app)
+    assert (found.status, found.attempts, found.job_id) == ("succeeded", 2, holder.id)
+
+
+def test_a_delivery_waiting_at_the_upgrade_is_handed_to_its_job(
+    fast_app: Flask, receiver: Receiver, platform_fast: ApiPlatform
+) -> None:
+    """Migration 0009: a job written before it (its payload says after how many attempts it was
+    scheduled) gets the delivery it was to retry, and delivers it."""
+    client = fast_app.test_client()
+    add_endpoint(client, platform_fast, receiver.url)
+    new_session(client, platform_fast)
+    (waiting,) = deliveries(fast_app)
+    config = alembic_config(fast_app.config["DATABASE_URL"])
+    with database(fast_app).engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0008")
+        raw_jobs = table("jobs", column("payload", JSON))
+        legacy = {"delivery_id": waiting.id, "after": 0}
+        connection.execute(update(raw_jobs).values(payload=legacy))
+    upgrade(fast_app)
+    (job,) = _delivery_jobs(fast_app)
+    assert deliveries(fast_app)[0].job_id == job.id
+    assert run_pending(fast_app) == 1 and receiver.count() == 1
+    assert deliveries(fast_app)[0].status == "succeeded"
 
 
 def _loopback_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
@@ -318,7 +410,7 @@ def test_pending_delivery_survives_a_restart(tmp_path: Path, receiver: Receiver)
     endpoint = add_endpoint(client, platform, receiver.url)
     new_session(client, platform)
     with database(first).sessions() as db:
-        taken = claim(db, lease_seconds=1)  # claimed, never finished: the process was killed
+        taken = claim(first, db, lease_seconds=1)  # claimed, never finished: the process was killed
         assert taken is not None and taken.kind == "deliver_event"
     database(first).engine.dispose()
     del first, client
@@ -405,6 +497,7 @@ def _age(app: Flask, by: timedelta) -> None:
         waiting = select(Job).where(Job.kind == "deliver_event", Job.status == "pending")
         for job in db.scalars(waiting):
             job.run_at -= by
+            job.created_at -= by  # the retry window counts from when the job was written
         db.commit()
 
 
@@ -626,7 +719,7 @@ def test_a_refused_url_says_only_that_its_address_is_not_allowed(
 
 def test_translated_public_addresses_pass() -> None:
     """NAT64 (DNS64 networks resolve every IPv4-only name so) and 6to4 of public addresses."""
-    assert webhooks.refused_address(["64:ff9b::808:808", "2002:808:808::1"]) is None
+    assert http_client.refused_address(["64:ff9b::808:808", "2002:808:808::1"]) is None
 
 
 def test_endpoint_moved_to_an_internal_url_is_refused(
@@ -642,9 +735,9 @@ def test_endpoint_moved_to_an_internal_url_is_refused(
 
 
 def test_public_addresses_pass_and_internal_ones_are_named() -> None:
-    assert webhooks.refused_address(["8.8.8.8", "2606:4700:4700::1111"]) is None
-    assert webhooks.refused_address(["8.8.8.8", "172.16.0.1"]) == "172.16.0.1"
-    assert webhooks.refused_address(["fe80::1%lo"]) == "fe80::1%lo"
+    assert http_client.refused_address(["8.8.8.8", "2606:4700:4700::1111"]) is None
+    assert http_client.refused_address(["8.8.8.8", "172.16.0.1"]) == "172.16.0.1"
+    assert http_client.refused_address(["fe80::1%lo"]) == "fe80::1%lo"
 
 
 def test_allow_private_setting_comes_from_the_environment(tmp_path: Path) -> None:
@@ -745,13 +838,17 @@ def test_a_delivery_whose_job_keeps_dying_is_marked_failed(
     fast_app: Flask, platform_fast: ApiPlatform
 ) -> None:
     client = fast_app.test_client()
-    add_endpoint(client, platform_fast, "http://127.0.0.1:9/never-answers")
+    endpoint = add_endpoint(client, platform_fast, "http://127.0.0.1:9/never-answers")
     new_session(client, platform_fast)
-    for _ in range(jobs.MAX_ATTEMPTS):
-        with database(fast_app).sessions() as db:
-            assert claim(db, lease_seconds=60) is not None  # the process dies mid-delivery
-            db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
-            db.commit()
+    allowed = retry_policy(fast_app).attempts
+    with database(fast_app).sessions() as db:  # every run but the last already killed its process
+        db.execute(update(Job).values(attempts=allowed - 1))
+        db.commit()
+        assert claim(fast_app, db, lease_seconds=60) is not None  # the last dies mid-delivery too
+        db.execute(update(Job).values(lease_until=utcnow() - timedelta(seconds=1)))
+        db.commit()
     run_pending(fast_app)
-    (delivery,) = deliveries(fast_app)
-    assert delivery.status == "failed"  # not `pending` for ever; a redelivery can still send it
+    (found,) = deliveries(fast_app)
+    assert found.status == "failed"  # not `pending` for ever; a redelivery can still send it
+    shown = client.get(f"{ENDPOINTS}/{endpoint['id']}", headers=platform_fast.headers).get_json()
+    assert shown["status"] == "enabled"  # no attempt was made: nothing known of the endpoint

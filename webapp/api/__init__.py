@@ -59,6 +59,3 @@ def http_error_body(error: HTTPException) -> dict[str, Any]:
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> tuple[Response, int]:
     return jsonify(http_error_body(error)), error.code or 500
-
-
-from webapp.api import views, webhook_views  # noqa: E402,F401  (routes register on `bp`)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, current_app, g, jsonify, request, url_for
 
-from webapp import sessions
+from webapp import representations, sessions
 from webapp.api import bp
 from webapp.api.idempotency import idempotent
 from webapp.api.params import body, list_page
@@ -15,7 +15,7 @@ from webapp.storage import storage
 
 
 def _session_json(session: VerificationSession) -> Response:
-    return jsonify(sessions.to_api(session, current_app.config["BASE_URL"]))
+    return jsonify(representations.verification_session(session, current_app.config["BASE_URL"]))
 
 
 @bp.post("/verification_sessions")
@@ -46,7 +46,7 @@ def list_sessions() -> tuple[Response, int]:
         object="list",
         url=url_for("api.list_sessions"),
         has_more=has_more,
-        data=[sessions.to_api(session, base_url) for session in rows],
+        data=[representations.verification_session(session, base_url) for session in rows],
     ), 200
 
 
@@ -73,7 +73,7 @@ def redact_session(session_id: str) -> tuple[Response, int]:
 @bp.get("/verification_reports/<report_id>")
 def retrieve_report(report_id: str) -> tuple[Response, int]:
     report = sessions.get_report(db_session(), g.caller, report_id)
-    return jsonify(sessions.report_to_api(report)), 200
+    return jsonify(representations.verification_report(report)), 200
 
 
 @bp.get("/openapi.json")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Response, g, jsonify, request, url_for
 
-from webapp import webhooks
+from webapp import representations, webhooks
 from webapp.api import bp
 from webapp.api.idempotency import idempotent
 from webapp.api.params import body, list_page
@@ -19,7 +19,7 @@ def create_webhook_endpoint() -> tuple[Response, int]:
     db = db_session()
     endpoint = webhooks.create_endpoint(db, g.caller, parsed)
     db.commit()
-    return jsonify(webhooks.endpoint_to_api(endpoint, with_secret=True)), 200
+    return jsonify(representations.webhook_endpoint(endpoint, with_secret=True)), 200
 
 
 @bp.get("/webhook_endpoints")
@@ -29,14 +29,14 @@ def list_webhook_endpoints() -> tuple[Response, int]:
         object="list",
         url=url_for("api.list_webhook_endpoints"),
         has_more=False,
-        data=[webhooks.endpoint_to_api(endpoint) for endpoint in rows],
+        data=[representations.webhook_endpoint(endpoint) for endpoint in rows],
     ), 200
 
 
 @bp.get("/webhook_endpoints/<endpoint_id>")
 def retrieve_webhook_endpoint(endpoint_id: str) -> tuple[Response, int]:
     endpoint = webhooks.get_endpoint(db_session(), g.caller, endpoint_id)
-    return jsonify(webhooks.endpoint_to_api(endpoint)), 200
+    return jsonify(representations.webhook_endpoint(endpoint)), 200
 
 
 @bp.post("/webhook_endpoints/<endpoint_id>")
@@ -46,7 +46,7 @@ def update_webhook_endpoint(endpoint_id: str) -> tuple[Response, int]:
     endpoint = webhooks.get_endpoint(db, g.caller, endpoint_id)
     webhooks.update_endpoint(endpoint, body(request))
     db.commit()
-    return jsonify(webhooks.endpoint_to_api(endpoint)), 200
+    return jsonify(representations.webhook_endpoint(endpoint)), 200
 
 
 @bp.delete("/webhook_endpoints/<endpoint_id>")

@@ -9,5 +9,3 @@ from __future__ import annotations
 from flask import Blueprint
 
 bp = Blueprint("flow", __name__, url_prefix="/v")
-
-from webapp.flow import views  # noqa: E402,F401  (routes register on `bp`)

@@ -2,7 +2,8 @@
 
 Every step page redirects to the step the person has actually reached when asked for one ahead
 of it, so a bookmarked or shared URL (desktop to phone) always lands somewhere sensible. Earlier
-steps stay open, so a photo can be retaken from the review page.
+steps stay open, so a photo can be retaken from the review page. The order, and which steps a
+session needs, are the table in `webapp.steps`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from werkzeug.wrappers import Response
 
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
-from webapp import liveness, test_mode, verification
+from webapp import liveness, steps, test_mode, verification
 from webapp.crypto import EncryptionError
 from webapp.db import db_session
 from webapp.errors import ApiError
@@ -46,8 +47,8 @@ from webapp.flow.forms import (
     SubmitForm,
     TestSubmitForm,
 )
+from webapp.links import hosted_url, link_hash
 from webapp.models import Platform, UploadedFile, VerificationSession, utcnow
-from webapp.sessions import hosted_url, link_hash
 from webapp.storage import storage
 
 _TOKEN_LENGTH = 64  # the column's width; anything longer cannot be a link token
@@ -94,14 +95,6 @@ _GONE: dict[str, tuple[int, str, str]] = {
         "Its photos and details have been deleted. Ask the service that sent the link for a "
         "new one if you still need to verify.",
     ),
-}
-
-_STEP_ENDPOINTS = {
-    "consent": "flow.consent",
-    "document_type": "flow.document_type",
-    "review": "flow.review",
-    "processing": "flow.processing",
-    "done": "flow.result",
 }
 
 
@@ -163,23 +156,12 @@ def return_link(return_url: str, session_id: str) -> str:
     return urlunsplit(parts._replace(query=urlencode(query)))
 
 
-def _step_url(session: VerificationSession, step: str) -> str:
-    if step in verification.CAPTURE_STEPS:
-        return url_for("flow.capture", token=session.link_token, step=step)
-    return url_for(_STEP_ENDPOINTS[step], token=session.link_token)
-
-
-def _order(session: VerificationSession) -> list[str]:
-    return ["consent", "document_type", *verification.capture_steps(session), "review"]
-
-
-def _ahead(session: VerificationSession, step: str) -> Response | None:
+def _ahead(session: VerificationSession, step: steps.StepName) -> Response | None:
     """A redirect to where the person really is when `step` is not open to them yet."""
     current = verification.current_step(db_session(), session)
-    order = _order(session)
-    if current in order and step in order and order.index(step) <= order.index(current):
+    if steps.is_open(session, step, current):
         return None
-    return redirect(_step_url(session, current))
+    return redirect(steps.url(session, current))
 
 
 def _to_entry(session: VerificationSession) -> Response:
@@ -217,18 +199,12 @@ def _qr_code(session: VerificationSession) -> Markup | None:
 
 
 def _page(template: str, session: VerificationSession, step: str, **context: Any) -> str:
-    shown = [
-        s
-        for s in _order(session)
-        if not (s == "document_type" and len(verification.allowed_types(session)) == 1)
-    ]
     return render_template(
         template,
         session=session,
         token=session.link_token,
         step=step,
-        step_number=shown.index(step) + 1 if step in shown else None,
-        step_count=len(shown),
+        position=steps.position(session, step),
         **context,
     )
 
@@ -249,7 +225,7 @@ def _domain_error(error: ApiError) -> tuple[str, int]:
 @bp.get("/<token>")
 def entry(token: str) -> ResponseReturnValue:
     session = _session(token)
-    return redirect(_step_url(session, verification.current_step(db_session(), session)))
+    return redirect(steps.url(session, verification.current_step(db_session(), session)))
 
 
 @bp.route("/<token>/consent", methods=["GET", "POST"])
@@ -276,8 +252,8 @@ def consent(token: str) -> ResponseReturnValue:
         "consent",
         form=form,
         platform_name=platform.name if platform else "The service you came from",
-        documents=[DOCUMENT_LABELS[kind] for kind in verification.allowed_types(session)],
-        selfie=verification.needs_selfie(session),
+        documents=[DOCUMENT_LABELS[kind] for kind in steps.allowed_types(session)],
+        selfie=steps.needs_selfie(session),
         qr=_qr_code(session),
     )
 
@@ -288,7 +264,7 @@ def document_type(token: str) -> ResponseReturnValue:
     if (moved := _ahead(session, "document_type")) is not None:
         return moved
     db = db_session()
-    allowed = verification.allowed_types(session)
+    allowed = steps.allowed_types(session)
     if allowed == [session.document_type]:  # consent chose the only type: nothing to ask
         return _to_entry(session)
     form = DocumentTypeForm().offer(allowed)
@@ -306,7 +282,7 @@ def document_type(token: str) -> ResponseReturnValue:
 
 def _capture_page(
     session: VerificationSession,
-    step: verification.CaptureStep,
+    step: steps.CaptureStep,
     form: CaptureForm,
     message: str | None,
     attempts_left: int | None,
@@ -375,7 +351,7 @@ def selfie_burst(token: str) -> ResponseReturnValue:
 
 
 @bp.route("/<token>/<any(front, back, selfie):step>", methods=["GET", "POST"])
-def capture(token: str, step: verification.CaptureStep) -> ResponseReturnValue:
+def capture(token: str, step: steps.CaptureStep) -> ResponseReturnValue:
     session = _session(token)
     if (moved := _ahead(session, step)) is not None:
         return moved
@@ -418,7 +394,8 @@ def review(token: str) -> ResponseReturnValue:
     else:
         form = TestSubmitForm().offer(verification.offered_outcomes(session))
     if _submitted(form):
-        verification.submit(db, session, None if session.livemode else form.outcome.data)
+        outcome = None if session.livemode else form.outcome.data
+        verification.submit(db, session, outcome, address=request.remote_addr)
         db.commit()
         return redirect(url_for("flow.processing", token=token), 303)
     uploads = verification.latest_uploads(db, session)
@@ -426,9 +403,9 @@ def review(token: str) -> ResponseReturnValue:
         {
             "step": step,
             "src": url_for("flow.file", token=token, file_id=uploads[step].id),
-            "retake": _step_url(session, step),
+            "retake": steps.url(session, step),
         }
-        for step in verification.capture_steps(session)
+        for step in steps.capture_steps(session)
     ]
     page = _page(
         "flow/review.html",
@@ -450,7 +427,7 @@ def processing(token: str) -> ResponseReturnValue:
     return render_template(
         "flow/processing.html",
         status_url=url_for("flow.status", token=token),
-        selfie=verification.needs_selfie(session),
+        selfie=steps.needs_selfie(session),
     )
 
 
@@ -486,7 +463,7 @@ def result(token: str) -> ResponseReturnValue:
         "flow/result.html",
         verified=False,
         reason=session.last_error_reason,
-        retry_url=_step_url(session, retry),
+        retry_url=steps.url(session, retry),
         return_url=back,
     )
 

@@ -10,7 +10,7 @@ from typing import Literal
 from PIL import ImageFont
 
 from processing.errors import SampleGenerationError
-from processing.fonts import ocrb_path
+from processing.ocrb_font import ocrb_path
 
 TEXT_DEFAULT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 FontRole = Literal["mrz", "text", "bold"]

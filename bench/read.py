@@ -1,4 +1,4 @@
-"""Benchmark the MRZ reader on a folder of images, optionally against PassportEye in the same run.
+"""`idflow bench`: the MRZ reader on a folder of images, optionally against PassportEye too.
 
 Ground truth is the generator's `<image>.json` beside each image; an image without one (the real
 specimens) counts as read when every check digit of the returned MRZ holds. Each reader runs in

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from processing.cli import EXIT_OK, EXIT_USAGE, main
+from bench.verify import GROUP_FOLDER, people
+from processing.cli import EXIT_OK, EXIT_USAGE
 from processing.face import MATCH_THRESHOLD
-from processing.models import YUNET_FILE
-from processing.verify_bench import GROUP_FOLDER, people
+from processing.model_files import YUNET_FILE
 from tests.support.shared import SHARED
+from webapp.cli import main
 
 FACES = SHARED / "samples" / "faces"
 YUNET = SHARED / "models" / YUNET_FILE

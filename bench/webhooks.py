@@ -27,6 +27,7 @@ from sqlalchemy import select
 from webapp import create_app, sessions, webhooks
 from webapp.db import database, upgrade
 from webapp.jobs import queue
+from webapp.lifecycle import transition
 from webapp.models import Event, VerificationSession
 from webapp.platforms import Caller, create_platform
 
@@ -105,7 +106,7 @@ def _verdict(app: Flask, session_id: str) -> None:
         session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
         if session is None:
             raise BenchError(f"session {session_id} vanished")
-        session.status = "processing"
+        transition(db, session, "processing")
         queue(app).enqueue(db, "verify_session", {"session_id": session_id, "outcome": "verified"})
         db.commit()
 

@@ -1,6 +1,6 @@
 """Measure the selfie challenge on clips of real people and on attacks built from them.
 
-`python -m processing.liveness.bench [VIDEO_DIR]` (default `$IDFLOW_SHARED_DIR/samples/video`,
+`python -m bench.liveness [VIDEO_DIR]` (default `$IDFLOW_SHARED_DIR/samples/video`,
 else `../shared/samples/video`) prints, per case, how many bursts pass, for docs/liveness.md.
 A burst is what the hosted page sends: BURST_FRAMES frames BURST_STEP_MS apart, here taken from a
 clip played in a loop at 30 fps (as Chromium's fake camera plays it) from every OFFSET_STEP-th

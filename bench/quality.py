@@ -2,7 +2,7 @@
 
 The figures behind the thresholds in processing/quality.py (docs/quality-thresholds.md):
 
-    IDFLOW_MODELS_DIR=../shared/models .venv/bin/python scripts/measure_quality.py \
+    IDFLOW_MODELS_DIR=../shared/models .venv/bin/python -m bench.quality \
         --workdir /tmp/idflow-quality [--specimens ../shared/samples/specimens]
 
 Three sets of generated documents (processing.samples), each image read by the full pipeline and

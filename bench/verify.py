@@ -1,5 +1,5 @@
-"""Benchmark of `verify`: its speed on photographed documents with a real face and a selfie, and
-the face match's error rates at `MATCH_THRESHOLD` on a folder of face photos.
+"""`idflow bench-verify`: how fast `verify` runs on photographed documents with a real face and
+a selfie, and the face match's error rates at `MATCH_THRESHOLD` on a folder of face photos.
 
 The faces folder holds one folder per person (`_multiple_or_partial`, group and partial shots, is
 skipped). Each document carries one photo of a person, cropped passport-style and printed by the
@@ -27,7 +27,7 @@ from PIL import Image
 
 from processing.errors import FaceModelError, SampleGenerationError
 from processing.face import MATCH_THRESHOLD, active_detector, detect_faces, face_embedding
-from processing.models import YUNET_FILE, yunet_path
+from processing.model_files import YUNET_FILE, yunet_path
 from processing.portrait import find_portrait
 from processing.result import to_plain
 from processing.samples import Kind, SampleDocument, make_document, photograph

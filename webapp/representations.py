@@ -1,0 +1,124 @@
+"""The JSON shapes of API objects, each built in one function from its row.
+
+Views, events and the CLI all show an object through here, so the API, a webhook's payload and
+what `idflow` prints cannot drift apart. Nothing here queries the database or changes a row:
+whatever a shape needs beyond its row (the public base URL, a count) is passed in.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from webapp import risk
+from webapp.links import hosted_url, is_link_usable
+from webapp.models import Event, VerificationReport, VerificationSession, WebhookEndpoint
+
+_REPORT_DATES = ("dob", "issued_date", "expiration_date")
+
+
+def verification_session(session: VerificationSession, base_url: str) -> dict[str, Any]:
+    """The session as its platform sees it; the link and client secret only while usable."""
+    usable = session.status == "requires_input" and is_link_usable(session)
+    last_error = (
+        {"code": session.last_error_code, "reason": session.last_error_reason}
+        if session.last_error_code
+        else None
+    )
+    provided = dict(session.provided_details)
+    if "dob" in provided:
+        provided["dob"] = dob_object(provided["dob"])
+    outputs = session.verified_outputs
+    if outputs is not None and outputs.get("dob"):
+        outputs = {**outputs, "dob": dob_object(outputs["dob"])}
+    return {
+        "id": session.id,
+        "object": "identity.verification_session",
+        "client_reference_id": session.client_reference_id,
+        "client_secret": f"{session.id}_secret_{session.link_token}" if usable else None,
+        "created": int(session.created_at.timestamp()),
+        "expires_at": int(session.expires_at.timestamp()),
+        "last_error": last_error,
+        "last_verification_report": session.last_report_id,
+        "livemode": session.livemode,
+        "metadata": session.metadata_,
+        "options": session.options,
+        "provided_details": provided,
+        "redaction": {"status": "redacted"} if session.redacted_at else None,
+        "return_url": session.return_url,
+        "status": session.status,
+        "type": session.type,
+        "url": hosted_url(base_url, session) if usable else None,
+        "verified_outputs": outputs,
+        "idflow": risk.to_api(session),
+    }
+
+
+def event_object(session: VerificationSession) -> dict[str, Any]:
+    """The session as an event carries it: minus the person's link, since events get logged and
+    kept."""
+    shown = verification_session(session, "")
+    shown["client_secret"] = None
+    shown["url"] = None
+    return shown
+
+
+def verification_report(report: VerificationReport) -> dict[str, Any]:
+    payload = dict(report.payload)
+    document = payload.get("document")
+    if isinstance(document, dict):
+        payload["document"] = {
+            key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
+            for key, value in document.items()
+        }
+    return {
+        "object": "identity.verification_report",
+        "created": int(report.created_at.timestamp()),
+        "livemode": report.livemode,
+        "idflow": risk.assessment([], risk.DEFAULT_MODE),  # reports made before the signals
+        **payload,
+        "id": report.id,
+        "verification_session": report.session_id,
+    }
+
+
+def event(row: Event, pending_webhooks: int) -> dict[str, Any]:
+    """An event with its count of deliveries still to make (the caller counts, once per page)."""
+    return {
+        "id": row.id,
+        "object": "event",
+        "created": int(row.created_at.timestamp()),
+        "data": row.data,
+        "livemode": row.livemode,
+        "pending_webhooks": pending_webhooks,
+        "type": row.type,
+    }
+
+
+def webhook_endpoint(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
+    """The secret is shown once, when the endpoint is created."""
+    shown: dict[str, Any] = {
+        "id": endpoint.id,
+        "object": "webhook_endpoint",
+        "created": int(endpoint.created_at.timestamp()),
+        "description": endpoint.description,
+        "disabled_at": _unix(endpoint.disabled_at),
+        "disabled_reason": endpoint.disabled_reason,
+        "enabled_events": endpoint.enabled_events,
+        "failing_since": _unix(endpoint.failing_since),
+        "livemode": endpoint.livemode,
+        "status": endpoint.status,
+        "url": endpoint.url,
+    }
+    if with_secret:
+        shown["secret"] = endpoint.secret
+    return shown
+
+
+def dob_object(iso: str) -> dict[str, int]:
+    born = date.fromisoformat(iso)
+    return {"day": born.day, "month": born.month, "year": born.year}
+
+
+def _unix(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp())

@@ -1,0 +1,153 @@
+"""Events: a stored record of each session change, and the deliveries it starts.
+
+An event row is written in the same transaction as the session change it reports, together with
+one delivery row and one `deliver_event` job per subscribed endpoint, so an event exists exactly
+when its change was committed and its delivery survives restarts (the job is in the database).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from webapp import representations
+from webapp.errors import InvalidRequest
+from webapp.jobs import queue
+from webapp.models import (
+    Event,
+    VerificationSession,
+    WebhookDelivery,
+    WebhookEndpoint,
+    new_id,
+    utcnow,
+)
+from webapp.paging import ListPage, paginate
+from webapp.platforms import Caller
+from webapp.webhooks.endpoints import EVENT_TYPES, get_endpoint, list_endpoints, subscribed
+
+DELIVER = "deliver_event"  # the job kind `webapp.webhooks.delivery` handles
+
+
+def emit(db: Session, session: VerificationSession, kind: str) -> Event:
+    """Record that `session` changed and schedule its delivery, in the caller's transaction."""
+    if kind not in EVENT_TYPES:
+        raise LookupError(f"unknown event type {kind!r}")
+    db.flush()  # defaults (created_at) are filled, so the session can be shown
+    event = Event(
+        id=new_id("evt"),
+        platform_id=session.platform_id,
+        livemode=session.livemode,
+        type=kind,
+        object_id=session.id,
+        data={"object": representations.event_object(session)},
+        created_at=utcnow(),
+    )
+    db.add(event)
+    if kind == EVENT_TYPES[-1]:
+        _redact_events(db, session)
+    endpoints = db.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.platform_id == session.platform_id,
+            WebhookEndpoint.livemode == session.livemode,
+            WebhookEndpoint.status == "enabled",
+        )
+    )
+    targets = [endpoint for endpoint in endpoints if subscribed(endpoint, kind)]
+    db.flush()
+    for endpoint in targets:
+        _schedule(db, event, endpoint.id)
+    return event
+
+
+def _redact_events(db: Session, session: VerificationSession) -> None:
+    """Earlier events carried the person's details; a redaction must reach them too."""
+    stub = {"object": representations.event_object(session)}
+    for earlier in db.scalars(select(Event).where(Event.object_id == session.id)):
+        earlier.data = stub
+
+
+def _schedule(db: Session, event: Event, endpoint_id: str) -> WebhookDelivery:
+    """Start a delivery (again) with a new job and a new retry window; a job this replaces finds
+    it no longer holds the delivery and stops."""
+    delivery = db.scalar(
+        select(WebhookDelivery).where(
+            WebhookDelivery.event_id == event.id, WebhookDelivery.endpoint_id == endpoint_id
+        )
+    )
+    if delivery is None:
+        delivery = WebhookDelivery(
+            event_id=event.id, endpoint_id=endpoint_id, status="pending", attempts=0
+        )
+        db.add(delivery)
+    delivery.status = "pending"
+    delivery.window_started_at = utcnow()
+    db.flush()
+    job = queue().enqueue(db, DELIVER, {"delivery_id": delivery.id})
+    db.flush()
+    delivery.job_id = job.id
+    return delivery
+
+
+def get_event(db: Session, caller: Caller, event_id: str) -> Event:
+    return caller.get(db, Event, event_id, "event")
+
+
+def page_events(
+    db: Session, caller: Caller, list_page: ListPage, *, kind: str | None
+) -> tuple[list[Event], bool]:
+    if kind is not None and kind not in EVENT_TYPES:
+        raise InvalidRequest(f"type must be one of {', '.join(EVENT_TYPES)}.", param="type")
+    query = select(Event).where(caller.owns(Event))
+    if kind is not None:
+        query = query.where(Event.type == kind)
+    return paginate(db, query, Event.pk, list_page, lambda found: get_event(db, caller, found))
+
+
+def parse_redeliver(params: dict[str, Any]) -> str | None:
+    """The optional endpoint id of a redelivery request (every endpoint when None)."""
+    for key in params:
+        if key != "webhook_endpoint":
+            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+    target = params.get("webhook_endpoint")
+    if target is not None and not isinstance(target, str):
+        raise InvalidRequest("webhook_endpoint must be an endpoint id.", param="webhook_endpoint")
+    return target or None
+
+
+def events_to_api(db: Session, events: list[Event]) -> list[dict[str, Any]]:
+    """The API shape of `events`, with each one's count of deliveries still to make (one query
+    for the whole page)."""
+    counted = db.execute(
+        select(WebhookDelivery.event_id, func.count())
+        .where(
+            WebhookDelivery.event_id.in_([event.id for event in events]),
+            WebhookDelivery.status == "pending",
+        )
+        .group_by(WebhookDelivery.event_id)
+    )
+    pending = {event_id: count for event_id, count in counted}
+    return [representations.event(event, pending.get(event.id, 0)) for event in events]
+
+
+def redeliver(db: Session, caller: Caller, event: Event, endpoint_id: str | None) -> int:
+    """Send `event` again to one endpoint, or to every enabled endpoint that wants its type."""
+    if endpoint_id is not None:
+        endpoint = get_endpoint(db, caller, endpoint_id)
+        if endpoint.status != "enabled":
+            raise InvalidRequest(
+                "This webhook endpoint is disabled; enable it first.",
+                code="webhook_endpoint_disabled",
+                param="webhook_endpoint",
+            )
+        targets = [endpoint]
+    else:
+        targets = [
+            endpoint
+            for endpoint in list_endpoints(db, caller)
+            if endpoint.status == "enabled" and subscribed(endpoint, event.type)
+        ]
+    for endpoint in targets:
+        _schedule(db, event, endpoint.id)
+    return len(targets)
