@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from webapp import config as settings
+from webapp.config import finish, from_environment, install
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,10 +22,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    app.config.from_mapping(settings.from_environment())
+    app.config.from_mapping(from_environment())
     if config is not None:
         app.config.from_mapping(config)
-    settings.finish(app.config)
+    finish(app.config)
+    configured = install(app)
 
     from webapp import (  # noqa: F401  (verification and retention register job handlers)
         crypto,
@@ -42,7 +43,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     logsafe.install()
     timing.init_app(app)
     db.init_app(app)
-    ring = crypto.keyring_from_config(app.config)
+    ring = crypto.keyring_from(configured)
     crypto.bind(db.database(app).engine, ring)
     app.extensions["idflow.keyring"] = ring
     storage.init_app(app, ring)

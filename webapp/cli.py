@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from processing.cli import EXIT_OK, EXIT_USAGE, register_commands, run
 from webapp.benchcommands import add_commands as add_bench_commands
+from webapp.config import settings
 from webapp.datacommands import add_commands
 from webapp.errors import ApiError
 
@@ -97,7 +98,7 @@ def _jobs_run(_args: argparse.Namespace) -> int:
     from webapp.jobs import run_pending, work
 
     app = _app()
-    if app.config["QUEUE_URL"]:
+    if settings(app).queue_url:
         work(app, burst=True)  # an RQ worker that stops once the queue is empty
         return EXIT_OK
     print(f"ran {run_pending(app)} job(s)")
@@ -110,7 +111,7 @@ def _worker(args: argparse.Namespace) -> int:
     from webapp.jobs import work
 
     app = create_app({"JOB_WORKERS": args.threads})  # no runner threads start with a QUEUE_URL
-    if app.config["QUEUE_URL"]:
+    if settings(app).queue_url:
         print("working jobs from Redis (one RQ worker with its scheduler); Ctrl-C stops")
         work(app)
         return EXIT_OK
@@ -144,16 +145,16 @@ def _demo(_args: argparse.Namespace) -> int:
             {
                 "type": "document",
                 "options": {"document": {"require_matching_selfie": True}},
-                "return_url": f"{app.config['BASE_URL']}/health",
+                "return_url": f"{settings(app).base_url}/health",
                 "client_reference_id": "demo",
             }
         )
         session = sessions.create(
-            db, Caller(platform.id, True), request, int(app.config["SESSION_TTL_HOURS"])
+            db, Caller(platform.id, True), request, settings(app).session_ttl_hours
         )
         db.commit()
-        link = hosted_url(app.config["BASE_URL"], session)
-    base = app.config["BASE_URL"]
+        link = hosted_url(settings(app).base_url, session)
+    base = settings(app).base_url
     print(f"Hosted verification link: {link}")
     print(f"Demo platform {platform.id}, new secret key: {secret}")
     print("Create another session:")

@@ -1,15 +1,24 @@
 """Settings from `IDFLOW_*` environment variables, with defaults that need no services at all.
 
-Every variable is listed with its default in README's "Configuration" section.
+Every variable is listed with its default in README's "Configuration" section. They are parsed
+once into Flask-style upper-case keys (`from_environment`), the app's own overrides go on top, and
+`create_app` freezes the result into one typed `Settings` that the code reads (`settings()`):
+no string lookups or casts at the call sites.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_type_hints
+
+from flask import Flask, current_app
+
+_EXTENSION = "idflow.settings"
 
 _SECRET_FILE = "secret_key"
 
@@ -53,6 +62,72 @@ def kept_secret_key(data_dir: Path) -> str:
     finally:
         draft.unlink()
     return key
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What idflow was configured with, typed; each field is the `IDFLOW_` variable of the same
+    name (README lists them); the upload limit is Flask's own MAX_CONTENT_LENGTH."""
+
+    data_dir: Path
+    database_url: str
+    secret_key: str
+    base_url: str
+    session_ttl_hours: int
+    max_attempts: int
+    job_workers: int
+    job_lease_seconds: float
+    queue_url: str
+    encryption_keys: str
+    retention_days: int
+    min_age: int
+    behind_https: bool
+    proxy_hops: int
+    ratelimit_enabled: bool
+    ratelimit_storage_uri: str
+    ratelimit_api: str
+    ratelimit_link_open: str
+    ratelimit_flow: str
+    ratelimit_upload_session: str
+    ratelimit_upload_ip: str
+    shared_dir: str
+    webhook_timeout_seconds: float
+    webhook_retry_base_seconds: float
+    webhook_retry_max_delay_seconds: float
+    webhook_retry_window_seconds: float
+    webhook_disable_after_seconds: float
+    webhook_allow_private: bool
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        """The fields from their upper-case keys, each checked against its type, so an override
+        of the wrong kind fails at start-up rather than deep in a request."""
+        types = get_type_hints(cls)
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            value = config[field.name.upper()]
+            wanted = types[field.name]
+            if wanted is Path:
+                value = Path(value)
+            elif wanted is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            elif (wanted is int and isinstance(value, bool)) or not isinstance(value, wanted):
+                raise SystemExit(f"{field.name.upper()} must be {wanted.__name__}, not {value!r}")
+            values[field.name] = value
+        return cls(**values)
+
+
+def install(app: Flask) -> Settings:
+    """Freeze the app's finished config into its `Settings`; Flask's own keys stay in config."""
+    frozen = Settings.from_config(app.config)
+    app.extensions[_EXTENSION] = frozen
+    return frozen
+
+
+def settings(app: Flask | None = None) -> Settings:
+    """The settings of `app`, or of the app handling this request or command."""
+    found: Settings = (app or current_app).extensions[_EXTENSION]
+    return found
 
 
 def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

@@ -26,7 +26,7 @@ import secrets
 import struct
 import tempfile
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +37,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import JSON, TypeDecorator, inspect
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import object_session
+
+from webapp.config import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -480,9 +482,9 @@ def open_file(ring: KeyRing, data: bytes, name: str) -> bytes:
         index += 1
 
 
-def keyring_from_config(config: Mapping[str, Any]) -> KeyRing:
-    ring = load_keyring(str(config.get("ENCRYPTION_KEYS") or ""), Path(config["DATA_DIR"]))
-    ring.lookup_key = hmac.digest(str(config["SECRET_KEY"]).encode(), _LOOKUP_CONTEXT, "sha256")
+def keyring_from(configured: Settings) -> KeyRing:
+    ring = load_keyring(configured.encryption_keys, configured.data_dir)
+    ring.lookup_key = hmac.digest(configured.secret_key.encode(), _LOOKUP_CONTEXT, "sha256")
     return ring
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from processing.cli import EXIT_OK, EXIT_USAGE
-from webapp import config as settings
+from webapp.config import from_environment, settings
 from webapp.crypto import (
     ENV_VARIABLE,
     EncryptionError,
@@ -33,7 +33,7 @@ def _print_usage(counts: dict[str, int], current: str) -> None:
 def _rotate(make_app: MakeApp, _args: argparse.Namespace) -> int:
     from webapp.keys import rotate
 
-    config = settings.from_environment()
+    config = from_environment()
     try:
         if config["ENCRYPTION_KEYS"]:
             print(f"keys come from {ENV_VARIABLE}: re-encrypting with its first key")
@@ -85,7 +85,7 @@ def _retention(make_app: MakeApp, _args: argparse.Namespace) -> int:
     from webapp.retention import run_retention
 
     app = make_app()
-    days = int(app.config["RETENTION_DAYS"])
+    days = settings(app).retention_days
     if days <= 0:
         print("IDFLOW_RETENTION_DAYS is 0: images are kept")
         return EXIT_OK

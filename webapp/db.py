@@ -19,6 +19,8 @@ from flask import Flask, current_app, g
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from webapp.config import settings
+
 _EXTENSION = "idflow.database"
 
 
@@ -63,7 +65,7 @@ def connect(url: str) -> Database:
 
 
 def init_app(app: Flask) -> None:
-    app.extensions[_EXTENSION] = connect(app.config["DATABASE_URL"])
+    app.extensions[_EXTENSION] = connect(settings(app).database_url)
     app.teardown_appcontext(_close_session)
 
 
@@ -96,7 +98,7 @@ def alembic_config(url: str) -> AlembicConfig:
 
 def upgrade(app: Flask) -> None:
     """Bring the schema to the newest migration; safe to run on every start."""
-    config = alembic_config(app.config["DATABASE_URL"])
+    config = alembic_config(settings(app).database_url)
     engine = database(app).engine
     with engine.begin() as connection:
         config.attributes["connection"] = connection

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
-from flask import current_app
 from itsdangerous import BadData, URLSafeTimedSerializer
 from numpy.typing import NDArray
 from sqlalchemy import select
@@ -30,6 +29,7 @@ from processing.liveness import ERROR_CODE, Challenge, Frame, judge_burst, new_c
 from processing.liveness.burst import MAX_FRAMES
 from processing.load import load_image
 from webapp import verification
+from webapp.config import settings
 from webapp.errors import InvalidRequest
 from webapp.models import UploadedFile, VerificationSession, new_id
 from webapp.storage import Storage
@@ -58,7 +58,7 @@ class IssuedChallenge:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_SALT)
+    return URLSafeTimedSerializer(settings().secret_key, salt=_SALT)
 
 
 def issue_challenge(session: VerificationSession) -> IssuedChallenge:

@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import delete, exists, or_, select
 
 from webapp import risk
+from webapp.config import settings
 from webapp.db import database
 from webapp.jobs import periodic
 from webapp.models import (
@@ -75,7 +76,7 @@ def run_retention(app: Flask, now: datetime | None = None) -> int:
     """Delete what is due and return how many images went; 0 days keeps images."""
     now = now or utcnow()
     forget_old_replies(app, now)
-    days = int(app.config["RETENTION_DAYS"])
+    days = settings(app).retention_days
     with database(app).sessions() as db:
         risk.forget_old(db, now, days)
         db.commit()

@@ -30,6 +30,7 @@ from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from webapp.config import settings
 from webapp.errors import InvalidRequest, RateLimited
 from webapp.urls import parse_http_url
 
@@ -65,17 +66,17 @@ def _digest(value: str) -> str:
 
 def _checks() -> list[tuple[str, str, str]]:
     """(name, limit setting, who) for the current request."""
-    config = current_app.config
+    limits = settings()
     address = request.remote_addr or "unknown"
     if request.blueprint != "flow":  # the API counts in `limit_api`, once it knows the caller
         return []
-    checks = [("flow", config["RATELIMIT_FLOW"], address)]
+    checks = [("flow", limits.ratelimit_flow, address)]
     if request.endpoint == "flow.entry":
-        checks.append(("link", config["RATELIMIT_LINK_OPEN"], address))
+        checks.append(("link", limits.ratelimit_link_open, address))
     if request.endpoint in ("flow.capture", "flow.selfie_burst") and request.method == "POST":
         token = str((request.view_args or {}).get("token", ""))
-        checks.append(("upload-session", config["RATELIMIT_UPLOAD_SESSION"], _digest(token)))
-        checks.append(("upload-ip", config["RATELIMIT_UPLOAD_IP"], address))
+        checks.append(("upload-session", limits.ratelimit_upload_session, _digest(token)))
+        checks.append(("upload-ip", limits.ratelimit_upload_ip, address))
     return checks
 
 
@@ -98,9 +99,9 @@ def _exceeded(checks: list[tuple[str, str, str]]) -> tuple[RateLimitItem, int] |
 def limit_api(who: str) -> None:
     """Count an API request against `who`: the key once it authenticated, else the address, so
     made-up keys cannot each get a fresh allowance."""
-    if not current_app.config["RATELIMIT_ENABLED"]:
+    if not settings().ratelimit_enabled:
         return
-    hit = _exceeded([("api", current_app.config["RATELIMIT_API"], _digest(who))])
+    hit = _exceeded([("api", settings().ratelimit_api, _digest(who))])
     if hit is not None:
         item, retry = hit
         raise RateLimited(
@@ -124,7 +125,7 @@ def _too_many(retry: int) -> Response:
 
 
 def _limit() -> Response | None:
-    if not current_app.config["RATELIMIT_ENABLED"]:
+    if not settings().ratelimit_enabled:
         return None
     hit = _exceeded(_checks())
     return _too_many(hit[1]) if hit is not None else None
@@ -145,7 +146,7 @@ def _form_targets() -> str:
 
 
 def _secure_request() -> bool:
-    return bool(request.is_secure or current_app.config["BEHIND_HTTPS"])
+    return bool(request.is_secure or settings().behind_https)
 
 
 def _headers(response: Response) -> Response:
@@ -179,18 +180,18 @@ class UploadsInMemory(Request):
 
 def init_app(app: Flask) -> None:
     app.request_class = UploadsInMemory
-    hops = int(app.config["PROXY_HOPS"])
+    hops = settings(app).proxy_hops
     if hops > 0:  # trust X-Forwarded-* from exactly this many proxies, never more
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
         )
-    https = bool(app.config["BEHIND_HTTPS"]) or app.config["BASE_URL"].startswith("https://")
+    https = settings(app).behind_https or settings(app).base_url.startswith("https://")
     app.config["SESSION_COOKIE_SECURE"] = https
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     limiter = Limiter(
         get_remote_address,
-        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        storage_uri=settings(app).ratelimit_storage_uri,
         headers_enabled=False,
     )
     limiter.init_app(app)

@@ -14,7 +14,7 @@ from typing import BinaryIO, Protocol
 
 from flask import Flask, current_app
 
-from webapp.config import private_folder
+from webapp.config import private_folder, settings
 from webapp.crypto import KeyRing, SealingStream, open_file
 
 _EXTENSION = "idflow.storage"
@@ -100,7 +100,7 @@ class EncryptingStorage:
 
 
 def init_app(app: Flask, ring: KeyRing) -> None:
-    local = LocalStorage(Path(app.config["DATA_DIR"]) / "files")
+    local = LocalStorage(Path(settings(app).data_dir) / "files")
     app.extensions[_EXTENSION] = EncryptingStorage(local, ring)
 
 

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
 import numpy as np
-from flask import Flask, current_app
+from flask import Flask
 from numpy.typing import NDArray
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from processing.pipeline import read_document
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate
 from webapp import risk, steps, test_mode
+from webapp.config import settings
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
@@ -243,7 +244,7 @@ def _provided(details: dict[str, Any]) -> ProvidedDetails:
 def _options(session: VerificationSession) -> VerifyOptions:
     """The checks a session asks for, plus the server's minimum age (`IDFLOW_MIN_AGE`)."""
     document = session.options["document"]
-    min_age = int(current_app.config["MIN_AGE"])
+    min_age = settings().min_age
     return VerifyOptions(
         allowed_types=tuple(document["allowed_types"]),
         require_id_number=bool(document["require_id_number"]) or session.type == "id_number",
@@ -337,7 +338,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             session.verified_outputs = to_plain(verdict.verified_outputs)
             transition(db, session, "verified")
         else:
-            count_rejection(db, session, int(app.config["MAX_ATTEMPTS"]))  # the last one cancels
+            count_rejection(db, session, settings(app).max_attempts)  # the last one cancels
             if session.status == "processing":
                 step = _reopen(db, session, steps.retry_step(failed.code))
                 transition(

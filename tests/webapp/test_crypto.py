@@ -32,6 +32,7 @@ from tests.support.crypto import (
 )
 from tests.support.flow import passport_photo
 from tests.support.platform import ApiPlatform, make_platform
+from tests.support.settings import reconfigure
 from webapp.cli import main
 from webapp.crypto import (
     FILE_MAGIC,
@@ -571,13 +572,13 @@ def test_retention_deletes_images_after_the_verdict(
     app: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     session_id, _ = full_session(app, client, platform)
-    app.config["RETENTION_DAYS"] = 30
+    reconfigure(app, RETENTION_DAYS=30)
     _age_verdicts(app, 29)
     assert run_retention(app) == 0 and None not in _stored(app)
-    app.config["RETENTION_DAYS"] = 0
+    reconfigure(app, RETENTION_DAYS=0)
     _age_verdicts(app, 2)
     assert run_retention(app) == 0
-    app.config["RETENTION_DAYS"] = 30
+    reconfigure(app, RETENTION_DAYS=30)
     assert run_retention(app) == 1
     assert _stored(app) == [None]
     assert not any((Path(app.config["DATA_DIR"]) / "files").rglob("file_*"))
@@ -590,7 +591,7 @@ def test_retention_keeps_photos_taken_after_the_old_verdict(
     app: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     full_session(app, client, platform)
-    app.config["RETENTION_DAYS"] = 1
+    reconfigure(app, RETENTION_DAYS=1)
     _age_verdicts(app, 2, uploads=False)  # as if the person retook the photos just now
     assert run_retention(app) == 0 and None not in _stored(app)
 

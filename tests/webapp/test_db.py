@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from pathlib import Path
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask import Flask
 
 from webapp import create_app
-from webapp.config import from_environment
+from webapp.config import from_environment, settings
 from webapp.db import database, upgrade
 from webapp.models import Base
 
@@ -30,8 +32,10 @@ def test_upgrade_twice_is_harmless(app: Flask) -> None:
 def test_defaults_need_no_services(tmp_path: Path) -> None:
     config = from_environment({"IDFLOW_DATA_DIR": str(tmp_path / "data")})
     app = create_app({**config, "JOB_WORKERS": 0})
-    assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path / 'data' / 'idflow.sqlite3'}"
-    assert app.config["BASE_URL"] == "http://127.0.0.1:8000"
+    configured = settings(app)
+    assert configured.database_url == f"sqlite:///{tmp_path / 'data' / 'idflow.sqlite3'}"
+    assert configured.base_url == "http://127.0.0.1:8000"
+    assert configured.data_dir == tmp_path / "data"
     with database(app).engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
@@ -57,3 +61,26 @@ def test_environment_overrides(tmp_path: Path) -> None:
     assert config["BASE_URL"] == "https://id.example.com"
     assert config["SECRET_KEY"] == "from-env"
     assert config["MAX_CONTENT_LENGTH"] == 3 * 1024 * 1024
+
+
+def test_settings_are_typed_and_frozen(tmp_path: Path) -> None:
+    config = from_environment(
+        {
+            "IDFLOW_DATA_DIR": str(tmp_path),
+            "IDFLOW_SESSION_TTL_HOURS": "5",
+            "IDFLOW_PROXY_HOPS": "1",
+        }
+    )
+    configured = settings(create_app({**config, "JOB_WORKERS": 0}))
+    assert (configured.session_ttl_hours, configured.proxy_hops) == (5, 1)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        configured.min_age = 16  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("key", "value"), [("RATELIMIT_ENABLED", "yes"), ("MIN_AGE", True)])
+def test_an_override_of_the_wrong_kind_stops_start_up(
+    tmp_path: Path, key: str, value: object
+) -> None:
+    config = {**from_environment({"IDFLOW_DATA_DIR": str(tmp_path)}), "JOB_WORKERS": 0}
+    with pytest.raises(SystemExit, match=key):
+        create_app({**config, key: value})

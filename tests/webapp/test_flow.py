@@ -32,6 +32,7 @@ from tests.support.flow import (
 )
 from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
+from tests.support.settings import reconfigure
 from webapp.db import database
 from webapp.flow.views import return_link
 from webapp.jobs import run_pending
@@ -272,7 +273,7 @@ def test_failed_verdict_says_why_and_offers_a_retry(
 def test_too_many_rejected_photos_stop_the_session(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
-    no_csrf.config["MAX_ATTEMPTS"] = 2
+    reconfigure(no_csrf, MAX_ATTEMPTS=2)
     session_id, link = start(
         client, platform, options={"document": {"allowed_types": ["passport"]}}
     )

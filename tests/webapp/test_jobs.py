@@ -12,6 +12,7 @@ from flask import Flask
 from sqlalchemy import event, select, update
 
 from tests.support.jobs import write_locked
+from tests.support.settings import reconfigure
 from webapp import jobs
 from webapp.db import database
 from webapp.models import Job, utcnow
@@ -204,7 +205,7 @@ def _slow(_app: Flask, payload: dict[str, Any]) -> None:
 
 
 def test_the_heartbeat_keeps_a_long_job_from_being_taken_twice(app: Flask) -> None:
-    app.config["JOB_LEASE_SECONDS"] = 0.6  # the job runs for 2.5 leases
+    reconfigure(app, JOB_LEASE_SECONDS=0.6)  # the job runs for 2.5 leases
     _enqueue(app, "test_slow")
     first = threading.Thread(target=jobs.run_pending, args=(app,))
     first.start()
@@ -290,7 +291,7 @@ def test_the_heartbeat_outlives_a_locked_database(app: Flask) -> None:
     engine = database(app).engine
     event.listen(engine, "connect", lambda connection, _record: _short_busy_wait(connection))
     engine.dispose()  # new connections give up on a lock after 50 ms
-    app.config["JOB_LEASE_SECONDS"] = 0.6
+    reconfigure(app, JOB_LEASE_SECONDS=0.6)
     _enqueue(app, "test_slow")  # runs for 1.5 s: heartbeats every 0.2 s
     first = threading.Thread(target=jobs.run_pending, args=(app,))
     first.start()

@@ -28,6 +28,7 @@ from processing.verify import (
 from tests.support.flow import DESKTOP, PHONE, consent, html, landing, passport_photo, send, start
 from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
+from tests.support.settings import reconfigure
 from tests.support.shared import SHARED
 from webapp import liveness, liveness_verdict
 from webapp.db import database
@@ -194,7 +195,7 @@ def _report(error: CheckError | None = None) -> ReportChecks:
 def test_bursts_count_against_the_session_upload_limit(
     flow: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
-    flow.config["RATELIMIT_UPLOAD_SESSION"] = "2 per hour"  # the front used one
+    reconfigure(flow, RATELIMIT_UPLOAD_SESSION="2 per hour")  # the front used one
     _, link = at_selfie(client, platform)
     issued = challenge(client, link)
     frames = genuine(issued["direction"])[:2]

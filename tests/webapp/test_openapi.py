@@ -17,6 +17,7 @@ from openapi_spec_validator import validate
 from tests.support.api import processing_session
 from tests.support.openapi import URI, Checker
 from tests.support.platform import ApiPlatform, make_platform
+from tests.support.settings import reconfigure
 from webapp.jobs import run_pending
 
 _METHODS = {"get", "post", "put", "patch", "delete"}
@@ -198,7 +199,7 @@ def test_rate_limited_answer_is_documented_everywhere(
 ) -> None:
     """One request per caller is allowed, then every operation answers a real 429 as the
     document says."""
-    app.config["RATELIMIT_API"] = "1 per hour"
+    reconfigure(app, RATELIMIT_API="1 per hour")
     assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
     assert client.get("/v1/openapi.json").status_code == 200  # no key: counted by address
     retry_after = checker.document["components"]["headers"]["RetryAfter"]["schema"]

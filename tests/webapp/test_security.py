@@ -20,6 +20,7 @@ from tests.support.crypto import DETAILS, PERSONAL, full_session
 from tests.support.database import migrate
 from tests.support.flow import consent, passport_photo, send, start
 from tests.support.platform import ApiPlatform, make_platform
+from tests.support.settings import reconfigure
 from webapp import create_app
 from webapp.db import database
 from webapp.logsafe import MASK, mask
@@ -159,7 +160,7 @@ def test_a_proxy_is_trusted_only_when_configured(tmp_path: Path) -> None:
 def test_the_api_is_limited_per_key_with_the_api_error_shape(
     app: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
-    app.config["RATELIMIT_API"] = "3 per minute"
+    reconfigure(app, RATELIMIT_API="3 per minute")
     for _ in range(3):
         assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
     limited = client.get("/v1/verification_sessions", headers=platform.headers)
@@ -175,7 +176,7 @@ def test_one_key_has_one_allowance_however_its_header_is_written(
 ) -> None:
     """Counted per authenticated key, not per raw Authorization header: the scheme's case, the
     spacing and the Basic form all draw on the same allowance."""
-    app.config["RATELIMIT_API"] = "5 per minute"
+    reconfigure(app, RATELIMIT_API="5 per minute")
     key = platform.secret_key
     basic = base64.b64encode(f"{key}:".encode()).decode()
     spellings = [
@@ -215,7 +216,7 @@ def test_made_up_keys_share_their_address_allowance(
     app: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     """Each random key would otherwise get a fresh allowance: flooding would be free."""
-    app.config["RATELIMIT_API"] = "3 per minute"
+    reconfigure(app, RATELIMIT_API="3 per minute")
     for number in range(3):
         bogus = {"Authorization": f"Bearer sk_live_made_up_{number}"}
         assert client.get("/v1/verification_sessions", headers=bogus).status_code == 401
@@ -227,7 +228,7 @@ def test_made_up_keys_share_their_address_allowance(
 def test_link_opens_are_limited_per_address_with_a_friendly_page(
     app: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
-    app.config["RATELIMIT_LINK_OPEN"] = "2 per minute"
+    reconfigure(app, RATELIMIT_LINK_OPEN="2 per minute")
     _, link = start(client, platform)
     assert client.get(link).status_code == 302
     assert client.get("/v/guessed-token-guessed-token-1").status_code == 404
@@ -241,8 +242,8 @@ def test_link_opens_are_limited_per_address_with_a_friendly_page(
 def test_uploads_are_limited_per_session_and_per_address(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
-    no_csrf.config["RATELIMIT_UPLOAD_SESSION"] = "2 per hour"
-    no_csrf.config["RATELIMIT_UPLOAD_IP"] = "3 per hour"
+    reconfigure(no_csrf, RATELIMIT_UPLOAD_SESSION="2 per hour")
+    reconfigure(no_csrf, RATELIMIT_UPLOAD_IP="3 per hour")
     options = {"document": {"allowed_types": ["passport"]}}
     _, first = start(client, platform, options=options)
     _, second = start(client, platform, options=options)
@@ -257,8 +258,8 @@ def test_uploads_are_limited_per_session_and_per_address(
 
 
 def test_limits_can_be_switched_off(app: Flask, client: FlaskClient, platform: ApiPlatform) -> None:
-    app.config["RATELIMIT_API"] = "1 per minute"
-    app.config["RATELIMIT_ENABLED"] = False
+    reconfigure(app, RATELIMIT_API="1 per minute")
+    reconfigure(app, RATELIMIT_ENABLED=False)
     for _ in range(3):
         assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.support.flow import consent, html, passport_photo, send, session_row, start
 from tests.support.jobs import write_locked
 from tests.support.platform import ApiPlatform, make_platform
+from tests.support.settings import reconfigure
 from webapp import jobs, verification
 from webapp.db import database
 from webapp.models import (
@@ -151,7 +152,7 @@ def test_parallel_rejected_uploads_each_count(
 def test_the_upload_that_reaches_the_limit_cancels_once(
     flow: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
-    flow.config["MAX_ATTEMPTS"] = 2
+    reconfigure(flow, MAX_ATTEMPTS=2)
     session_id, link = start(client, platform, options=PASSPORT_ONLY)
     consent(client, link)
     phones = [flow.test_client() for _ in range(3)]

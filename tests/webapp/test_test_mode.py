@@ -22,6 +22,7 @@ from processing.verify import ProvidedDetails, VerifyOptions
 from tests.support.api import passport_jpeg
 from tests.support.openapi import Checker
 from tests.support.platform import ApiPlatform
+from tests.support.settings import reconfigure
 from tests.support.shared import SHARED
 from tests.support.webhooks import serve_receiver
 from webapp import test_mode, verification
@@ -50,7 +51,7 @@ def keys(app: Flask) -> tuple[ApiPlatform, ApiPlatform]:
 @pytest.fixture
 def flow_app(app: Flask) -> Flask:
     app.config["WTF_CSRF_ENABLED"] = False
-    app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the webhook receiver listens on loopback
+    reconfigure(app, WEBHOOK_ALLOW_PRIVATE=True)  # the webhook receiver listens on loopback
     return app
 
 
@@ -281,7 +282,7 @@ def _decoded(data: bytes) -> np.ndarray[Any, Any]:
 def test_samples_without_faces_say_so(
     flow_app: Flask, keys: tuple[ApiPlatform, ApiPlatform]
 ) -> None:
-    flow_app.config["SHARED_DIR"] = ""
+    reconfigure(flow_app, SHARED_DIR="")
     client = flow_app.test_client()
     _session_id, link = start(client, keys[1])
     page = client.get(f"{link}/samples").get_data(as_text=True)
@@ -297,7 +298,7 @@ def test_samples_without_faces_say_so(
 def test_samples_with_faces_include_a_matching_selfie(
     flow_app: Flask, keys: tuple[ApiPlatform, ApiPlatform]
 ) -> None:
-    flow_app.config["SHARED_DIR"] = str(SHARED)
+    reconfigure(flow_app, SHARED_DIR=str(SHARED))
     client = flow_app.test_client()
     _session_id, link = start(client, keys[1])
     page = client.get(f"{link}/samples").get_data(as_text=True)

@@ -25,6 +25,7 @@ from idflow_signature import HEADER, SignatureError, sign, verify
 from tests.support.api import processing_session
 from tests.support.database import migrate
 from tests.support.platform import ApiPlatform, make_platform
+from tests.support.settings import reconfigure
 from tests.support.webhooks import Received, Receiver, serve_receiver
 from webapp import create_app, jobs
 from webapp.cli import main
@@ -775,7 +776,7 @@ def test_delivery_checks_the_address_again(
     """Saved while allowed, refused once it is not: stands in for a name re-pointed by DNS."""
     client = fast_app.test_client()
     add_endpoint(client, platform_fast, receiver.url)
-    fast_app.config["WEBHOOK_ALLOW_PRIVATE"] = False
+    reconfigure(fast_app, WEBHOOK_ALLOW_PRIVATE=False)
     new_session(client, platform_fast)
     assert run_pending(fast_app) == 1
     (attempt,) = attempts(fast_app)
@@ -785,7 +786,7 @@ def test_delivery_checks_the_address_again(
     (delivery,) = deliveries(fast_app)
     assert delivery.status == "pending" and delivery.attempts == 1  # retried like any failure
 
-    fast_app.config["WEBHOOK_ALLOW_PRIVATE"] = True  # the override lets the retry through
+    reconfigure(fast_app, WEBHOOK_ALLOW_PRIVATE=True)  # the override lets the retry through
     drain_until(fast_app, lambda: deliveries(fast_app)[0].status == "succeeded")
     assert receiver.count() == 1
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, jsonify, request, url_for
+from flask import Response, g, jsonify, request, url_for
 
 from webapp import representations, sessions
 from webapp.api import bp
 from webapp.api.idempotency import idempotent
 from webapp.api.params import body, list_page
 from webapp.api.spec import openapi_document
+from webapp.config import settings
 from webapp.db import db_session
 from webapp.models import VerificationSession
 from webapp.storage import storage
 
 
 def _session_json(session: VerificationSession) -> Response:
-    return jsonify(representations.verification_session(session, current_app.config["BASE_URL"]))
+    return jsonify(representations.verification_session(session, settings().base_url))
 
 
 @bp.post("/verification_sessions")
@@ -23,7 +24,7 @@ def _session_json(session: VerificationSession) -> Response:
 def create_session() -> tuple[Response, int]:
     request_ = sessions.parse_create(body(request))
     db = db_session()
-    session = sessions.create(db, g.caller, request_, int(current_app.config["SESSION_TTL_HOURS"]))
+    session = sessions.create(db, g.caller, request_, settings().session_ttl_hours)
     db.commit()
     return _session_json(session), 200
 
@@ -41,7 +42,7 @@ def list_sessions() -> tuple[Response, int]:
         list_page(),
         status=request.args.get("status"),  # an empty value is not a status: 400
     )
-    base_url = current_app.config["BASE_URL"]
+    base_url = settings().base_url
     return jsonify(
         object="list",
         url=url_for("api.list_sessions"),
@@ -78,4 +79,4 @@ def retrieve_report(report_id: str) -> tuple[Response, int]:
 
 @bp.get("/openapi.json")
 def openapi() -> tuple[Response, int]:
-    return jsonify(openapi_document(current_app.config["BASE_URL"])), 200
+    return jsonify(openapi_document(settings().base_url)), 200

@@ -17,7 +17,6 @@ import cv2
 import segno
 from flask import (
     abort,
-    current_app,
     g,
     jsonify,
     make_response,
@@ -34,6 +33,7 @@ from werkzeug.wrappers import Response
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
 from webapp import liveness, steps, test_mode, verification
+from webapp.config import settings
 from webapp.crypto import EncryptionError
 from webapp.db import db_session
 from webapp.errors import ApiError
@@ -194,7 +194,7 @@ def _qr_code(session: VerificationSession) -> Markup | None:
     """On a computer, the same link as a QR code, drawn here so the page needs nothing else."""
     if _HANDHELD.search(request.user_agent.string or ""):
         return None
-    link = hosted_url(current_app.config["BASE_URL"], session)
+    link = hosted_url(settings().base_url, session)
     return Markup(_qr_svg(link))  # segno's own markup: the link is only encoded in its modules
 
 
@@ -304,7 +304,7 @@ def _capture_page(
         live_selfie=live_selfie,
         burst_form=BurstForm() if live_selfie else None,
         challenge_url=url_for("flow.selfie_challenge", token=token) if live_selfie else None,
-        handoff_link=hosted_url(current_app.config["BASE_URL"], session) if live_selfie else None,
+        handoff_link=hosted_url(settings().base_url, session) if live_selfie else None,
         qr=_qr_code(session) if step != "selfie" or live_selfie else None,
     )
     return page, 422 if request.method == "POST" else 200
@@ -337,7 +337,7 @@ def selfie_burst(token: str) -> ResponseReturnValue:
     files = storage()
     frames = [(frame.stream.read(), at) for frame, at in zip(form.frames.data, times, strict=True)]
     outcome = liveness.save_burst(
-        db, files, session, form.challenge.data, frames, int(current_app.config["MAX_ATTEMPTS"])
+        db, files, session, form.challenge.data, frames, settings().max_attempts
     )
     try:
         db.commit()
@@ -368,7 +368,7 @@ def capture(token: str, step: steps.CaptureStep) -> ResponseReturnValue:
             step,
             photo.stream,
             photo.mimetype or "application/octet-stream",
-            int(current_app.config["MAX_ATTEMPTS"]),
+            settings().max_attempts,
         )
         try:
             db.commit()
@@ -505,7 +505,7 @@ def _test_session(token: str) -> VerificationSession:
 
 
 def _person(session: VerificationSession) -> test_mode.Person | None:
-    folder = test_mode.faces_dir(current_app.config["SHARED_DIR"])
+    folder = test_mode.faces_dir(settings().shared_dir)
     return test_mode.person(folder, session.id)
 
 
@@ -533,7 +533,7 @@ def sample(token: str, name: str) -> ResponseReturnValue:
     if name not in test_mode.SAMPLES:
         abort(404)
     try:
-        min_age = int(current_app.config["MIN_AGE"])
+        min_age = settings().min_age
         data = test_mode.sample_jpeg(name, session.id, _person(session), min_age)
     except SampleGenerationError:
         abort(404)

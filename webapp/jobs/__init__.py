@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from webapp.config import settings
 from webapp.jobs.database_queue import (
     DatabaseQueue,
     JobRunner,
@@ -57,11 +58,11 @@ __all__ = [
 
 
 def init_app(app: Flask) -> None:
-    if app.config["QUEUE_URL"]:
-        app.extensions[EXTENSION] = RedisQueue(app, app.config["QUEUE_URL"])
+    if settings(app).queue_url:
+        app.extensions[EXTENSION] = RedisQueue(app, settings(app).queue_url)
         return  # RQ workers (`idflow worker`) run the jobs, never threads of this process
     app.extensions[EXTENSION] = DatabaseQueue()
-    workers = int(app.config["JOB_WORKERS"])
+    workers = settings(app).job_workers
     if workers > 0:
         runner = JobRunner(app, workers)
         app.extensions["idflow.job_runner"] = runner

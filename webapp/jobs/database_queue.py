@@ -20,6 +20,7 @@ from flask import Flask
 from sqlalchemy import ColumnElement, and_, case, event, or_, select, update
 from sqlalchemy.orm import Session
 
+from webapp.config import settings
 from webapp.db import database
 from webapp.jobs.registry import (
     DEFAULT_RETRY,
@@ -192,7 +193,7 @@ def run_job(app: Flask, job: Job, lease_seconds: float) -> None:
 
 def run_pending(app: Flask) -> int:
     """Run every due job in this thread; how `idflow jobs run` and tests drain the queue."""
-    lease_seconds = float(app.config["JOB_LEASE_SECONDS"])
+    lease_seconds = settings(app).job_lease_seconds
     done = 0
     sweep_exhausted(app)
     while True:
@@ -211,7 +212,7 @@ class JobRunner:
         self.app = app
         self.workers = workers
         self.poll_seconds = poll_seconds
-        self.lease_seconds = float(app.config["JOB_LEASE_SECONDS"])
+        self.lease_seconds = settings(app).job_lease_seconds
         self.stopping = threading.Event()
         self.wake = app.extensions[EXTENSION].wake
         self.threads: list[threading.Thread] = []

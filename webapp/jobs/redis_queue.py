@@ -22,6 +22,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from webapp.config import settings
 from webapp.db import database
 from webapp.jobs.registry import (
     EXTENSION,
@@ -265,7 +266,7 @@ def give_up_queued(job: Any, _connection: Any, *_exc_info: Any) -> None:
 
 
 def _relay_forever(app: Flask, found: RedisQueue, stop: threading.Event) -> None:
-    grace = float(app.config["JOB_LEASE_SECONDS"])
+    grace = settings(app).job_lease_seconds
     while not stop.wait(min(grace, _RELAY_EVERY_SECONDS)):
         try:
             found.relay(app, grace)
@@ -286,7 +287,7 @@ def work(app: Flask, *, burst: bool = False) -> None:
         raise RuntimeError("IDFLOW_QUEUE_URL is not set: the embedded runner works the jobs")
     _worker_app = app
     schedule_periodic(app)
-    found.relay(app, float(app.config["JOB_LEASE_SECONDS"]))
+    found.relay(app, settings(app).job_lease_seconds)
     stop = threading.Event()
     if not burst:
         threading.Thread(

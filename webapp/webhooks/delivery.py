@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idflow_signature import HEADER, sign
+from webapp.config import settings
 from webapp.db import database
 from webapp.jobs import JobFailed, RetryPolicy, current_job_id, exponential, handler
 from webapp.models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint, utcnow
@@ -43,10 +44,10 @@ class DeliveryFailed(JobFailed):
 def retry_policy(app: Flask) -> RetryPolicy:
     """Retries until the window ends; the count of attempts is the most the window can hold
     with every wait at its shortest, so it only stops a job whose runner keeps dying."""
-    config = app.config
-    base = float(config["WEBHOOK_RETRY_BASE_SECONDS"])
-    cap = float(config["WEBHOOK_RETRY_MAX_DELAY_SECONDS"])
-    window = float(config["WEBHOOK_RETRY_WINDOW_SECONDS"])
+    configured = settings(app)
+    base = configured.webhook_retry_base_seconds
+    cap = configured.webhook_retry_max_delay_seconds
+    window = configured.webhook_retry_window_seconds
     attempts, waited, longest = 1, 0.0, base
     while attempts < _MOST_ATTEMPTS:
         waited += min(cap, longest) / 2
@@ -126,8 +127,8 @@ def deliver_event(app: Flask, payload: dict[str, Any]) -> None:
         work.url,
         work.body,
         signed_headers(work.body, work.secret),
-        float(app.config["WEBHOOK_TIMEOUT_SECONDS"]),
-        allow_private=bool(app.config["WEBHOOK_ALLOW_PRIVATE"]),
+        settings(app).webhook_timeout_seconds,
+        allow_private=settings(app).webhook_allow_private,
     )
     with sessions() as db:
         retry = _record(app, db, delivery_id, outcome)
@@ -167,7 +168,7 @@ def _record(app: Flask, db: Session, delivery_id: int, outcome: Outcome) -> bool
     endpoint.failing_since = endpoint.failing_since or now
     failing_for = (now - endpoint.failing_since).total_seconds()
     if endpoint.status == "enabled" and failing_for >= float(
-        app.config["WEBHOOK_DISABLE_AFTER_SECONDS"]
+        settings(app).webhook_disable_after_seconds
     ):
         _disable(db, endpoint, now)
         return False

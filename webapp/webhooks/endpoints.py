@@ -16,10 +16,10 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp.config import settings
 from webapp.errors import InvalidRequest
 from webapp.models import WebhookEndpoint, new_id, utcnow
 from webapp.platforms import Caller
@@ -54,7 +54,7 @@ def parse_url(value: Any, param: str = "url") -> str:
     parts = parse_http_url(url, param)
     if parts.has_credentials:
         raise InvalidRequest("url must not carry credentials.", param=param)
-    if not current_app.config["WEBHOOK_ALLOW_PRIVATE"]:
+    if not settings().webhook_allow_private:
         try:
             addresses = resolve(parts.host, parts.port)
         except OSError:
