@@ -153,3 +153,24 @@ def test_no_import_cycle_inside_webapp() -> None:
     graph = import_graph()
     loops = [" -> ".join(_path(graph, group)) for group in cycles(graph)]
     assert loops == [], "import cycles:\n" + "\n".join(loops)
+
+
+def test_processing_stays_a_pure_library() -> None:
+    """`processing/` takes images and claimed data and returns a result: no import of the web
+    app, Flask or the database anywhere in it, lazy imports included."""
+    forbidden = ("webapp", "flask", "flask_wtf", "sqlalchemy", "alembic", "rq", "redis")
+    found: list[str] = []
+    for path in sorted((PROJECT / "processing").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            found += [
+                f"{path.relative_to(PROJECT)}: {name}"
+                for name in names
+                if name.split(".")[0] in forbidden
+            ]
+    assert found == []
