@@ -59,6 +59,10 @@ PUBLISHED = {
         "P<NLDDE<BRUIJN<<WILLEKE<LISELOTTE<<<<<<<<<<<",
         "SPECI20142NLD6503101F2401151999999990<<<<<82",
     ),
+    "GBR passport (HM Passport Office)": (
+        "P<GBRUK<SPECIMEN<<ANGELA<ZOE<<<<<<<<<<<<<<<<",
+        "9250764733GBR8809117F2007162<<<<<<<<<<<<<<08",
+    ),
     "USA passport (Department of State)": (
         "P<USATRAVELER<<HAPPY<<<<<<<<<<<<<<<<<<<<<<<<",
         "1500000035USA5609165M0811150<<<<<<<<<<<<<<08",

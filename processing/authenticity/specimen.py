@@ -165,9 +165,9 @@ def findings(evidence: Evidence) -> list[tuple[str, str]]:
     if mrz is not None:
         born = mrz.birth_date if mrz.valid else None
         names = (_holder_name(mrz.surname), _holder_name(mrz.given_names))
-        if entry := published_holder(*names, born, frozenset(fields)):
-            holder = f"{entry.given_name} {entry.surname}"
-            found.append(("published_holder", f"It is made out to {holder}, a published specimen."))
+        # No name in the reason: reasons are stored in clear, and a namesake is a person.
+        if published_holder(*names, born, frozenset(fields)) is not None:
+            found.append(("published_holder", "It is made out to a published specimen's holder."))
     for where, text in _zone_texts(evidence):
         if word := specimen_word(text):
             found.append(("word", f"The word {word} is printed on it ({where})."))
