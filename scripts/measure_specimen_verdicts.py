@@ -171,7 +171,7 @@ def _stand_ins(shared: Path, yunet: Path) -> None:
             for signal in verdict.report.document.authenticity:
                 if signal.name == "specimen" and signal.fired:
                     fired[f"{kind}-{seed} {variant}: {signal.reason}"] += 1
-    print(f"\n## genuine stand-ins: {judged} verified, specimen fired on {sum(fired.values())}")
+    print(f"\n## genuine stand-ins: {judged} judged, specimen fired on {sum(fired.values())}")
     for label in fired:
         print(f"  {label}")
     print(f"verdicts: {dict(outcomes)}")
