@@ -7,8 +7,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from shared import SHARED
-from stand_ins import stand_in
 
 from processing.authenticity import Evidence, specimen
 from processing.mrz.compose import compose_mrz
@@ -16,6 +14,8 @@ from processing.mrz.parse import parse_mrz
 from processing.result import DocumentResult, DocumentType
 from processing.samples import Kind, attacks
 from processing.verify import ProvidedDetails, VerifyOptions, verify
+from tests.support.shared import SHARED
+from tests.support.stand_ins import stand_in
 
 TODAY = date(2026, 11, 25)
 SPECIMENS = SHARED / "samples" / "specimens"
