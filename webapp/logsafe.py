@@ -119,6 +119,8 @@ def _start() -> None:
 
 
 def _finish(response: Response) -> Response:
+    if "request_id" not in g:  # another hook answered before `_start` ran
+        _start()
     response.headers[REQUEST_ID] = g.request_id
     if settings().log_format == "json":
         elapsed_ms = (time.perf_counter() - g.log_started) * 1000

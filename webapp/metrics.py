@@ -15,8 +15,9 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, generate_latest
@@ -28,12 +29,19 @@ from prometheus_client.core import (
 )
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, extract, func, select
 from sqlalchemy.orm import Session
 
 from webapp.config import settings
 from webapp.db import database
-from webapp.models import Event, Job, VerificationSession, WebhookAttempt, WebhookDelivery, utcnow
+from webapp.models import (
+    Event,
+    Job,
+    VerificationSession,
+    WebhookAttempt,
+    WebhookDelivery,
+    utcnow,
+)
 
 bp = Blueprint("metrics", __name__)
 
@@ -114,37 +122,68 @@ def _sessions(db: Session) -> Iterator[Metric]:
 
 def _durations(db: Session) -> Metric:
     """From each `processing` event to the verdict event after it: the time a person waits for
-    the outcome, measured the same way whichever process ran the job."""
+    the outcome, measured the same way whichever process ran the job. The database pairs the
+    events (a window function) and counts the buckets: only a few numbers leave it."""
     family = HistogramMetricFamily(
         "idflow_verification_duration_seconds",
         "Time from submit to verdict, by outcome.",
         labels=["outcome", "mode"],
     )
-    kinds = [f"{_EVENT}{name}" for name in ("processing", *_VERDICTS)]
-    rows = db.execute(
-        select(Event.object_id, Event.type, Event.livemode, Event.created_at)
-        .where(Event.type.in_(kinds))
-        .order_by(Event.object_id, Event.pk)
+    submitted = f"{_EVENT}processing"
+    moves = (
+        select(
+            Event.type,
+            Event.livemode,
+            Event.created_at,
+            func.lag(Event.type)
+            .over(partition_by=Event.object_id, order_by=Event.pk)
+            .label("before"),
+            func.lag(Event.created_at)
+            .over(partition_by=Event.object_id, order_by=Event.pk)
+            .label("started"),
+        )
+        .where(Event.type.in_([submitted, *(f"{_EVENT}{name}" for name in _VERDICTS)]))
+        .subquery()
     )
-    observed: dict[tuple[str, str], list[float]] = {}
-    started: tuple[str, datetime] | None = None
-    for object_id, kind, livemode, at in rows:
-        if kind == kinds[0]:
-            started = (object_id, at)
-        elif started is not None and started[0] == object_id:
-            outcome = kind.removeprefix(_EVENT)
-            observed.setdefault((outcome, _mode(livemode)), []).append(_age(started[1], at))
-            started = None
-    for (outcome, mode), seconds in sorted(observed.items()):
-        family.add_metric([outcome, mode], _buckets(seconds, DURATION_BUCKETS), sum(seconds))
+    verdicts = (
+        select(moves.c.type, moves.c.livemode, _seconds(db, moves.c.started, moves.c.created_at))
+        .where(moves.c.before == submitted, moves.c.type != submitted)
+        .subquery()
+    )
+    taken = verdicts.c[2]
+    rows = db.execute(
+        select(verdicts.c.type, verdicts.c.livemode, *_histogram(taken, DURATION_BUCKETS)).group_by(
+            verdicts.c.type, verdicts.c.livemode
+        )
+    )
+    for kind, livemode, count, total, *under in rows:
+        buckets = _buckets(DURATION_BUCKETS, under, count)
+        family.add_metric([kind.removeprefix(_EVENT), _mode(livemode)], buckets, float(total))
     return family
 
 
-def _buckets(values: Iterable[float], bounds: tuple[float, ...]) -> list[tuple[str, float]]:
+def _previous(column: ColumnElement[Any]) -> Any:
+    """The column's value in the session's event before this one."""
+    return func.lag(column).over(partition_by=Event.object_id, order_by=Event.pk)
+
+
+def _seconds(db: Session, start: ColumnElement[Any], end: ColumnElement[Any]) -> Any:
+    """`end - start` in seconds, in the database's own arithmetic (SQLite keeps times as text)."""
+    if db.get_bind().dialect.name == "sqlite":
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
+    return extract("epoch", end - start)
+
+
+def _histogram(value: Any, bounds: tuple[float, ...]) -> list[Any]:
+    """count, sum and the count at or under each bound, as SQL aggregates of `value`."""
+    under = [func.coalesce(func.sum(case((value <= bound, 1), else_=0)), 0) for bound in bounds]
+    return [func.count(), func.coalesce(func.sum(value), 0), *under]
+
+
+def _buckets(bounds: tuple[float, ...], under: list[Any], count: int) -> list[tuple[str, float]]:
     """Cumulative bucket counts as prometheus-client's histogram families take them."""
-    ordered = sorted(values)
-    counts = [(str(bound), float(sum(1 for v in ordered if v <= bound))) for bound in bounds]
-    return [*counts, ("+Inf", float(len(ordered)))]
+    pairs = [(str(bound), float(n)) for bound, n in zip(bounds, under, strict=True)]
+    return [*pairs, ("+Inf", float(count))]
 
 
 def _jobs(db: Session) -> Iterator[Metric]:
@@ -175,15 +214,10 @@ def _jobs(db: Session) -> Iterator[Metric]:
     for kind in sorted(kinds):
         count, first = waiting.get(kind, (0, None))
         depth.add_metric([kind], count)
-        oldest.add_metric([kind], _age(_aware(first), now) if first is not None else 0.0)
+        oldest.add_metric([kind], _age(first, now) if first is not None else 0.0)
     yield jobs
     yield depth
     yield oldest
-
-
-def _aware(at: datetime) -> datetime:
-    """An aggregate (`min`) skips the column's type, so SQLite hands back a naive UTC time."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=utcnow().tzinfo)
 
 
 def _webhooks(db: Session) -> Iterator[Metric]:
@@ -210,19 +244,12 @@ def _webhooks(db: Session) -> Iterator[Metric]:
     for name, count in db.execute(select(outcome, func.count()).group_by(outcome)):
         attempts.add_metric([name], count)
     yield attempts
-    under = [
-        func.coalesce(func.sum(case((WebhookAttempt.latency_ms <= bound * 1000, 1), else_=0)), 0)
-        for bound in LATENCY_BUCKETS
-    ]
-    row = db.execute(
-        select(func.count(), func.coalesce(func.sum(WebhookAttempt.latency_ms), 0), *under)
-    ).one()
-    total, total_ms, *counts = row
+    seconds = WebhookAttempt.latency_ms / 1000.0
+    count, total, *under = db.execute(select(*_histogram(seconds, LATENCY_BUCKETS))).one()
     latency = HistogramMetricFamily(
         "idflow_webhook_latency_seconds", "How long endpoints took to answer a webhook POST."
     )
-    buckets = [(str(b), float(c)) for b, c in zip(LATENCY_BUCKETS, counts, strict=True)]
-    latency.add_metric([], [*buckets, ("+Inf", float(total))], total_ms / 1000)
+    latency.add_metric([], _buckets(LATENCY_BUCKETS, under, count), float(total))
     yield latency
 
 
