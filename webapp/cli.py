@@ -37,8 +37,9 @@ def _serve(args: argparse.Namespace) -> int:
     from webapp.serving import gunicorn_arguments
 
     _share_metrics()
-    _app()
-    sys.argv = ["gunicorn", *gunicorn_arguments(args.host, args.port, args.workers, args.threads)]
+    text_logs = settings(_app()).log_format == "text"
+    arguments = gunicorn_arguments(args.host, args.port, args.workers, args.threads, text_logs)
+    sys.argv = ["gunicorn", *arguments]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
     return EXIT_OK
 

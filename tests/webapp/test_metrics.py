@@ -6,6 +6,8 @@ import io
 import json
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +28,7 @@ from webapp.jobs import run_pending
 from webapp.logsafe import REQUEST_ID, JsonLines
 from webapp.webhooks.endpoints import EVENT_TYPES
 
+ROOT = Path(__file__).resolve().parents[2]  # the project, for the worker processes
 FAMILIES = {
     "idflow_sessions_created",
     "idflow_sessions",
@@ -93,6 +96,23 @@ def test_capture_rejections_are_counted_by_reason(
     assert rejections() == before + 1
     sessions = scrape(client)["idflow_sessions"]
     assert value(sessions, "idflow_sessions", status="requires_input", error_code="") == 1
+
+
+def test_rejections_counted_by_several_processes_add_up(
+    client: FlaskClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As under `idflow serve`: each gunicorn worker writes its counts to the shared folder,
+    and whichever worker is scraped reads them all."""
+    folder = tmp_path / "prometheus"
+    folder.mkdir()
+    count = "from webapp.metrics import count_capture_rejection as c; c('blurry'); c('glare')"
+    environ = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(folder), "PYTHONPATH": str(ROOT)}
+    workers = [subprocess.Popen([sys.executable, "-c", count], env=environ) for _ in range(2)]
+    assert [worker.wait(timeout=60) for worker in workers] == [0, 0]
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(folder))
+    samples = scrape(client)["idflow_capture_rejections"]
+    assert value(samples, "idflow_capture_rejections_total", reason="blurry") == 2
+    assert value(samples, "idflow_capture_rejections_total") == 4
 
 
 def test_webhook_deliveries_and_their_latency(
