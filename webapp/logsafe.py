@@ -106,7 +106,7 @@ def _use_format(log_format: str) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(JsonLines())
         root.addHandler(handler)
-        if root.level > logging.INFO or root.level == logging.NOTSET:
+        if root.getEffectiveLevel() > logging.INFO:  # Python's default is WARNING
             root.setLevel(logging.INFO)
     elif log_format != "json" and handler is not None:
         root.removeHandler(handler)
