@@ -41,6 +41,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
 
     logsafe.install()
+    logsafe.init_app(app)
     timing.init_app(app)
     db.init_app(app)
     ring = crypto.keyring_from(configured)
@@ -56,8 +57,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.flow import bp as flow_bp
     from webapp.flow import views as flow_views  # noqa: F401
     from webapp.health import bp as health_bp
+    from webapp.metrics import bp as metrics_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(api_bp)
     app.register_blueprint(flow_bp)
     app.register_error_handler(HTTPException, _http_error)

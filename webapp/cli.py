@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import select
 
 from processing.cli import EXIT_OK, EXIT_USAGE, register_commands, run
 from webapp.benchcommands import add_commands as add_bench_commands
-from webapp.config import settings
+from webapp.config import from_environment, settings
 from webapp.datacommands import add_commands
 from webapp.errors import ApiError
 
@@ -33,10 +36,25 @@ def _serve(args: argparse.Namespace) -> int:
 
     from webapp.serving import gunicorn_arguments
 
-    _app()
-    sys.argv = ["gunicorn", *gunicorn_arguments(args.host, args.port, args.workers, args.threads)]
+    _share_metrics()
+    text_logs = settings(_app()).log_format == "text"
+    arguments = gunicorn_arguments(args.host, args.port, args.workers, args.threads, text_logs)
+    sys.argv = ["gunicorn", *arguments]
     WSGIApplication("%(prog)s [OPTIONS] [APP_MODULE]").run()
     return EXIT_OK
+
+
+def _share_metrics() -> None:
+    """Capture rejections are counted in each gunicorn worker (`webapp.metrics`): the workers
+    write them to one folder, emptied here so counts start with the server, as Prometheus
+    expects. Set before prometheus-client is imported, which reads it then; an operator's own
+    folder is left alone."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return
+    folder = Path(from_environment()["DATA_DIR"]) / "prometheus"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(mode=0o700, parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
 
 
 def _db_upgrade(_args: argparse.Namespace) -> int:

@@ -44,6 +44,19 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     raise SystemExit(f"{name} must be true or false, not {raw!r}")
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices`, the first by default."""
+    raw = (environ.get(name) or "").strip().lower()
+    if raw == "":
+        return choices[0]
+    if raw not in choices:
+        raise SystemExit(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def kept_secret_key(data_dir: Path) -> str:
     """A key that survives restarts without anyone having to set one: sessions stay valid."""
     path = data_dir / _SECRET_FILE
@@ -97,6 +110,8 @@ class Settings:
     webhook_retry_window_seconds: float
     webhook_disable_after_seconds: float
     webhook_allow_private: bool
+    metrics_token: str
+    log_format: str
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -166,6 +181,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "WEBHOOK_RETRY_WINDOW_SECONDS": _int(env, "IDFLOW_WEBHOOK_RETRY_WINDOW_SECONDS", 259200),
         "WEBHOOK_DISABLE_AFTER_SECONDS": _int(env, "IDFLOW_WEBHOOK_DISABLE_AFTER_SECONDS", 259200),
         "WEBHOOK_ALLOW_PRIVATE": _flag(env, "IDFLOW_WEBHOOK_ALLOW_PRIVATE", False),
+        "METRICS_TOKEN": env.get("IDFLOW_METRICS_TOKEN") or "",
+        "LOG_FORMAT": _choice(env, "IDFLOW_LOG_FORMAT", LOG_FORMATS),
     }
 
 

@@ -156,7 +156,7 @@ def save_burst(
     earlier_uploads = _session_frames(db, session)
     used = {upload.check.get("challenge") for upload in earlier_uploads}
     if read is None or read[1] in used:
-        verification.count_rejection(db, session, max_attempts)
+        verification.count_rejection(db, session, max_attempts, ERROR_CODE)
         left = verification.attempts_left(session, max_attempts)
         return BurstOutcome(False, ERROR_CODE, _STALE, left, ())
     challenge, nonce = read
@@ -188,7 +188,7 @@ def save_burst(
     if accepted:
         verification.discard_uploads(db, session, ("selfie",))
     else:
-        verification.count_rejection(db, session, max_attempts)
+        verification.count_rejection(db, session, max_attempts, code or ERROR_CODE)
     keys: list[str] = []
     try:
         for index, (data, at) in enumerate(frames):

@@ -53,13 +53,18 @@ def _access_log_like_gunicorn(gunicorn_log: Any) -> None:
     """Tornado logs each request to `tornado.access`; send those lines where gunicorn's access
     log goes (`--access-logfile`), through the same masking filter as every record."""
     access = logging.getLogger("tornado.access")
-    access.handlers = list(gunicorn_log.access_log.handlers)
+    # None when there is no access log (JSON logs): not even Python's last-resort stderr line
+    access.handlers = list(gunicorn_log.access_log.handlers) or [logging.NullHandler()]
     access.setLevel(logging.INFO)
     access.propagate = False
 
 
-def gunicorn_arguments(host: str, port: int, workers: int, threads: int) -> list[str]:
-    """The command line `idflow serve` runs gunicorn with."""
+def gunicorn_arguments(
+    host: str, port: int, workers: int, threads: int, access_log: bool = True
+) -> list[str]:
+    """The command line `idflow serve` runs gunicorn with; without `access_log` (JSON logs,
+    whose own line per request has its id and no client address) there is no access log."""
+    access = ["--access-logfile", "-"] if access_log else []
     return [
         "--bind",
         f"{host}:{port}",
@@ -71,7 +76,6 @@ def gunicorn_arguments(host: str, port: int, workers: int, threads: int) -> list
         WORKER_CLASS,
         "--forwarded-allow-ips",
         "",  # gunicorn trusts loopback's X-Forwarded-* by default; IDFLOW_PROXY_HOPS decides
-        "--access-logfile",
-        "-",
+        *access,
         "webapp.wsgi:app",
     ]

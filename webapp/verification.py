@@ -35,6 +35,7 @@ from webapp.jobs import handler, queue
 from webapp.lifecycle import MOVES, LastError, transition
 from webapp.links import is_link_usable
 from webapp.liveness_verdict import live_selfie_proven, refuse_unproven_selfie
+from webapp.metrics import count_capture_rejection
 from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
 from webapp.sessions import DOCUMENT_TYPES, hold
 from webapp.steps import CAPTURE_STEPS, CaptureStep, StepName, allowed_types, capture_steps
@@ -110,8 +111,13 @@ def attempts_left(session: VerificationSession, max_attempts: int) -> int:
     return max(0, max_attempts - session.rejections)
 
 
-def count_rejection(db: Session, session: VerificationSession, max_attempts: int) -> None:
-    """Counted in SQL: parallel uploads of the same session each add their own rejection, and
+def count_rejection(
+    db: Session, session: VerificationSession, max_attempts: int, capture: str | None = None
+) -> None:
+    """A refused photo or burst passes `capture`, the reason the person was shown, which the
+    operators' metrics count (`webapp.metrics`); a failed verdict is counted from its event.
+
+    Counted in SQL: parallel uploads of the same session each add their own rejection, and
     only the one that stops the session cancels it (and says so once): the count's update holds
     the row until the commit, so the status read after it stays true."""
     db.execute(
@@ -121,6 +127,8 @@ def count_rejection(db: Session, session: VerificationSession, max_attempts: int
         .execution_options(synchronize_session=False)
     )
     db.refresh(session, ["rejections", "status"])
+    if capture is not None:
+        count_capture_rejection(capture)
     if session.rejections >= max_attempts and (session.status, "canceled") in MOVES:
         reason = "The person made too many unsuccessful attempts."
         transition(db, session, "canceled", LastError(TOO_MANY_ATTEMPTS, reason))
@@ -194,7 +202,7 @@ def save_upload(
         if check.accepted:
             discard_uploads(db, session, (step,))
         else:
-            count_rejection(db, session, max_attempts)
+            count_rejection(db, session, max_attempts, check.code or "unknown")
         db.add(upload)
         db.flush()
     except BaseException:
