@@ -220,7 +220,7 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     submitted = client.post(f"{link}/review", data={"submit": "Submit"})
     assert submitted.headers["Location"] == f"{link}/processing"
     waiting = html(client.get(f"{link}/processing"))
-    assert 'http-equiv="refresh"' in waiting and f'data-poll="{link}/status"' in waiting
+    assert f'data-poll="{link}/status"' in waiting
     assert client.get(f"{link}/status").json == {"status": "processing", "next": None}
     assert client.get(link).headers["Location"] == f"{link}/processing"
 
@@ -236,6 +236,23 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     finished = client.get(link)
     assert finished.status_code == 410 and "already verified" in html(finished)
     assert client.get(sources[0]).status_code == 410  # files close with the link
+
+
+def test_processing_page_refreshes_itself_only_without_javascript(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """The script polls; a meta refresh beside it would reload the page under it every 5 s
+    (axe: meta-refresh). Only a browser without JavaScript reads the one inside <noscript>."""
+    _, link = start(client, platform, options={"document": {"allowed_types": ["passport"]}})
+    consent(client, link)
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    client.post(f"{link}/review", data={"submit": "Submit"})
+    waiting = html(client.get(f"{link}/processing"))
+    outside = re.sub(r"<noscript>.*?</noscript>", "", waiting, flags=re.S)
+    assert 'http-equiv="refresh"' not in outside and f'data-poll="{link}/status"' in outside
+    fallback = re.findall(r"<noscript>(.*?)</noscript>", waiting, flags=re.S)
+    assert any('http-equiv="refresh"' in part for part in fallback)
+    assert any(f'href="{link}/processing"' in part for part in fallback)  # "check again"
 
 
 @pytest.mark.parametrize(

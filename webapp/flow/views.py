@@ -426,6 +426,7 @@ def processing(token: str) -> ResponseReturnValue:
         return redirect(url_for("flow.result", token=token))
     return render_template(
         "flow/processing.html",
+        token=token,
         status_url=url_for("flow.status", token=token),
         selfie=steps.needs_selfie(session),
     )
