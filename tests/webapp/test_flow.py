@@ -15,6 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from processing.capture import MESSAGES
 from processing.samples import make_document
@@ -52,7 +53,7 @@ def test_link_opens_on_the_consent_step(client: FlaskClient, platform: ApiPlatfo
     assert response.headers["Location"] == f"{link}/consent"
     page = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
     assert "Verify your identity" in page and "Test platform" in page
-    assert 'name="accept"' in page and 'name="decline"' in page
+    assert 'name="accept"' in page and f'href="{link}/decline"' in page
 
 
 def test_desktop_gets_a_qr_code_and_a_phone_does_not(
@@ -120,17 +121,48 @@ def test_every_form_refuses_a_post_without_its_csrf_token(
     assert client.get(link).headers["Location"] == f"{link}/{step}"
 
 
+def decline(client: FlaskClient, link: str) -> TestResponse:
+    """Decline as a person does: the consent page's link, then the confirmation's button."""
+    page = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
+    assert f'href="{link}/decline"' in page
+    asked = html(client.get(f"{link}/decline"))
+    assert 'name="confirm"' in asked
+    return client.post(f"{link}/decline", data={"confirm": "Yes, decline"})
+
+
 def test_decline_returns_to_the_platform_with_the_session_id(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     session_id, link = start(client, platform)
-    response = client.post(f"{link}/consent", data={"decline": "Decline"})
+    response = decline(client, link)
     assert response.status_code == 303
     assert response.headers["Location"] == f"{RETURN_URL}&session_id={session_id}"
     assert session_row(no_csrf, session_id).last_error_code == "consent_declined"
     _, link = start(client, platform, return_url=None)
-    declined = client.post(f"{link}/consent", data={"decline": "Decline"})
-    assert declined.status_code == 200 and "You declined" in html(declined)
+    declined = decline(client, link)
+    assert declined.status_code == 303
+    assert "You declined" in html(client.get(declined.headers["Location"]))
+
+
+def test_decline_is_a_secondary_action_that_asks_first(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """One tap under Continue must not end the verification: the consent page links to a
+    question, whose answer declines; the link is not dressed as the primary button."""
+    session_id, link = start(client, platform)
+    page = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
+    assert 'name="decline"' not in page
+    (tag,) = re.findall(rf'<a [^>]*href="{link}/decline"[^>]*>', page)
+    assert "primary" not in tag and "button" not in tag
+    asked = client.get(f"{link}/decline")
+    assert asked.status_code == 200 and "Test platform" in html(asked)
+    assert f'href="{link}/consent"' in html(asked)  # and a way back
+    assert session_row(no_csrf, session_id).last_error_code is None  # asking changes nothing
+    stale = client.post(f"{link}/consent", data={"decline": "Decline"})  # an old page's button
+    assert stale.headers["Location"] == f"{link}/decline"
+    assert session_row(no_csrf, session_id).last_error_code is None
+    assert decline(client, link).status_code == 303
+    assert session_row(no_csrf, session_id).last_error_code == "consent_declined"
 
 
 def test_return_link_keeps_the_query_and_replaces_an_old_session_id() -> None:

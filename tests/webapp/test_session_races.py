@@ -228,7 +228,7 @@ def test_declining_consent_tells_the_platform(
     flow: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     session_id, link = start(client, platform)
-    assert client.post(f"{link}/consent", data={"decline": "Decline"}).status_code == 303
+    assert client.post(f"{link}/decline", data={"confirm": "Yes, decline"}).status_code == 303
     assert events(flow, session_id, "requires_input") == 1
     event = client.get("/v1/events", headers=platform.headers).json
     assert event is not None
