@@ -59,6 +59,9 @@ _LOAD_CODES = {
     "image_too_large": "too_large",
     "image_too_small": "too_small",
 }
+# The file is not a photo at all (a PDF, a damaged download, a format no phone camera writes):
+# it says nothing about how the person photographs, so refusing it costs them no try.
+NOT_A_PHOTO = frozenset({"not_an_image", "unsupported_format", "damaged_file"})
 # Plain-words messages for a person holding a phone, by capture code.
 MESSAGES: dict[str, str] = {
     "side_not_needed": "A passport has no back side to photograph. Continue to the next step.",
@@ -135,6 +138,11 @@ class CaptureCheck:
     message: str | None
     findings: tuple[Finding, ...]
     seconds: float
+
+    @property
+    def costs_a_try(self) -> bool:
+        """A refused photo counts against the session's tries; a file that is no photo not."""
+        return not self.accepted and self.code not in NOT_A_PHOTO
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

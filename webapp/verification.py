@@ -2,8 +2,8 @@
 
 The flow's steps are the table in `webapp.steps`; every status change goes through
 `webapp.lifecycle.transition`. Uploads are checked at once (`processing.capture`); each rejected
-upload and each failed verdict counts against the session's attempts, after which the link stops
-working.
+photo (not a file that is no photo at all) and each failed verdict counts against the session's
+attempts, after which the link stops working.
 """
 
 from __future__ import annotations
@@ -193,7 +193,7 @@ def save_upload(
         )
         if check.accepted:
             discard_uploads(db, session, (step,))
-        else:
+        elif check.costs_a_try:
             count_rejection(db, session, max_attempts)
         db.add(upload)
         db.flush()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import re
@@ -18,11 +17,11 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from processing.capture import MESSAGES
-from processing.samples import make_document
 from tests.support.flow import (
     DESKTOP,
     PHONE,
     RETURN_URL,
+    blurred_passport,
     consent,
     html,
     landing,
@@ -31,7 +30,6 @@ from tests.support.flow import (
     session_row,
     start,
 )
-from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
 from tests.support.settings import reconfigure
 from webapp.db import database
@@ -39,11 +37,6 @@ from webapp.flow.views import return_link
 from webapp.jobs import run_pending
 from webapp.models import VerificationSession, utcnow
 from webapp.platforms import create_platform
-
-
-@functools.cache
-def blurred_passport() -> bytes:
-    return jpeg(cv2.GaussianBlur(make_document("td3", 1).front, (0, 0), 6))
 
 
 def test_link_opens_on_the_consent_step(client: FlaskClient, platform: ApiPlatform) -> None:
@@ -236,7 +229,7 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     assert MESSAGES["blurry"] in page and "Tries left: 9" in page
     junk = send(client, f"{link}/front", os.urandom(4096), "photo.bin")
     assert junk.status_code == 422
-    assert "Tries left: 8" in html(junk)
+    assert "Tries left: 9" in html(junk)  # not a photo: no try spent
 
     accepted = send(client, f"{link}/front", passport_photo())
     assert accepted.status_code == 303
@@ -313,6 +306,7 @@ def test_failed_verdict_says_why_and_offers_a_retry(
     assert status == {"status": "requires_input", "next": f"{link}/result"}
     result = html(client.get(f"{link}/result"))
     assert "date of birth" in result
+    assert "Tries left: 9" in result  # the failed verdict cost one of 10
     assert f'href="{link}/{lands_on}" data-retry' in result
     assert f'href="{RETURN_URL}&amp;session_id=' in result  # or give up and go back
     assert client.get(link).headers["Location"] == f"{link}/{lands_on}"
@@ -327,12 +321,40 @@ def test_too_many_rejected_photos_stop_the_session(
         client, platform, options={"document": {"allowed_types": ["passport"]}}
     )
     consent(client, link)
-    assert send(client, f"{link}/front", os.urandom(2048)).status_code == 422
-    stopped = send(client, f"{link}/front", os.urandom(2048))
+    assert send(client, f"{link}/front", blurred_passport()).status_code == 422
+    stopped = send(client, f"{link}/front", blurred_passport())
     assert stopped.status_code == 303
     page = client.get(stopped.headers["Location"])
     assert page.status_code == 410 and "Too many attempts" in html(page)
     assert session_row(no_csrf, session_id).status == "canceled"
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (os.urandom(4096), "photo.jpg"),
+        (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "scan.pdf"),
+        (b"", "empty.jpg"),
+    ],
+    ids=["random-bytes", "pdf", "empty"],
+)
+def test_a_file_that_is_not_a_photo_costs_no_try(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform, data: bytes, name: str
+) -> None:
+    """A wrong file picked from the phone says nothing about the person: they are told what is
+    wrong and keep every try; a real photo that is refused still costs one."""
+    session_id, link = start(
+        client, platform, options={"document": {"allowed_types": ["passport"]}}
+    )
+    consent(client, link)
+    for _ in range(3):
+        refused = send(client, f"{link}/front", data, name)
+        assert refused.status_code == 422
+        assert "Tries left: 10" in html(refused)
+    assert session_row(no_csrf, session_id).rejections == 0
+    blurred = send(client, f"{link}/front", blurred_passport())
+    assert "Tries left: 9" in html(blurred)
+    assert session_row(no_csrf, session_id).rejections == 1
 
 
 def test_unknown_expired_canceled_and_redacted_links(

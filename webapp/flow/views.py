@@ -491,6 +491,7 @@ def result(token: str) -> ResponseReturnValue:
         "flow/result.html",
         verified=False,
         reason=session.last_error_reason,
+        attempts_left=verification.attempts_left(session, settings().max_attempts),
         retry_url=steps.url(session, retry),
         return_url=back,
     )
