@@ -290,12 +290,8 @@ def test_processing_page_refreshes_itself_only_without_javascript(
 def test_failed_verdict_says_why_and_offers_a_retry(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform, allowed: list[str], lands_on: str
 ) -> None:
-    _, link = start(
-        client,
-        platform,
-        options={"document": {"allowed_types": allowed}},
-        provided_details={"dob": "1950-01-01"},
-    )
+    reconfigure(no_csrf, MIN_AGE=120)  # a document the person can replace: theirs is too young
+    _, link = start(client, platform, options={"document": {"allowed_types": allowed}})
     consent(client, link)
     if len(allowed) > 1:
         client.post(f"{link}/document", data={"document_type": "passport"})
@@ -305,12 +301,56 @@ def test_failed_verdict_says_why_and_offers_a_retry(
     status = client.get(f"{link}/status").json
     assert status == {"status": "requires_input", "next": f"{link}/result"}
     result = html(client.get(f"{link}/result"))
-    assert "date of birth" in result
+    assert "younger than 120" in result
     assert "Tries left: 9" in result  # the failed verdict cost one of 10
     assert f'href="{link}/{lands_on}" data-retry' in result
     assert f'href="{RETURN_URL}&amp;session_id=' in result  # or give up and go back
     assert client.get(link).headers["Location"] == f"{link}/{lands_on}"
-    assert "date of birth" in html(client.get(f"{link}/{lands_on}"))  # told why there too
+    assert "younger than 120" in html(client.get(f"{link}/{lands_on}"))  # told why there too
+
+
+@pytest.mark.parametrize(
+    ("claimed", "code", "words"),
+    [
+        ({"first_name": "Zbigniew", "last_name": "Quartermaine"}, "document_name_mismatch", "name"),
+        ({"dob": "1950-01-01"}, "document_dob_mismatch", "date of birth"),
+    ],
+    ids=["name", "dob"],
+)
+def test_details_the_platform_sent_wrong_send_the_person_back_to_it(
+    no_csrf: Flask,
+    client: FlaskClient,
+    platform: ApiPlatform,
+    claimed: dict[str, str],
+    code: str,
+    words: str,
+) -> None:
+    """New photos cannot change what the platform claimed: no loop through the document chooser
+    that costs a try each time, but plain words and the way back to the platform."""
+    session_id, link = start(
+        client,
+        platform,
+        options={"document": {"allowed_types": ["passport", "id_card"]}},
+        provided_details=claimed,
+    )
+    consent(client, link)
+    client.post(f"{link}/document", data={"document_type": "passport"})
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    for _ in range(2):  # opening the link again and submitting again costs nothing either
+        client.post(f"{link}/review", data={"submit": "Submit"})
+        run_pending(no_csrf)
+        result = html(client.get(f"{link}/result"))
+        assert f"The {words} that Test platform has for you is not the one on your document" in (
+            " ".join(result.split())
+        )
+        assert "machine-readable" not in result and "data-retry" not in result
+        assert f'href="{RETURN_URL}&amp;session_id={session_id}" data-return' in result
+        assert "Return to Test platform" in result
+        row = session_row(no_csrf, session_id)
+        assert (row.status, row.last_error_code, row.rejections) == ("requires_input", code, 0)
+        assert client.get(link).headers["Location"] == f"{link}/review"  # nothing to retake
+    api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json
+    assert api is not None and api["last_error"]["code"] == code
 
 
 def test_too_many_rejected_photos_stop_the_session(

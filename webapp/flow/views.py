@@ -486,6 +486,13 @@ def result(token: str) -> ResponseReturnValue:
         return render_template("flow/result.html", verified=True, return_url=back)
     if session.last_error_code in (None, "consent_declined"):
         return redirect(url_for("flow.entry", token=token))
+    if steps.fixed_by_platform(session.last_error_code):
+        return render_template(
+            "flow/details_differ.html",
+            code=session.last_error_code,
+            platform_name=_platform_name(session),
+            return_url=back,
+        )
     retry = verification.current_step(db_session(), session)
     return render_template(
         "flow/result.html",
