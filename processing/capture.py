@@ -105,14 +105,16 @@ _WRONG_SIDE: dict[tuple[CaptureDocumentType, Step], str] = {
     ("driving_license", "back"): "This looks like the front of the licence. Turn it over and "
     "photograph the back, with the large barcode.",
 }
-# Quality findings that block, most actionable first, and the capture code each becomes.
+# Quality findings that block, most actionable first, and the capture code each becomes. Blur
+# comes before over-exposure and glare: it greys the print as they do, while over-exposed or
+# glaring photos never measured blurred (docs/quality-thresholds.md).
 _BLOCKING_ORDER = (
     ("document_cut_off", "document_cut_off"),
     ("document_too_small", "document_too_far"),
     ("image_too_dark", "too_dark"),
+    ("image_blurry", "blurry"),
     ("image_overexposed", "overexposed"),
     ("glare_on_mrz", "glare_on_mrz"),
-    ("image_blurry", "blurry"),
 )
 # Warnings that explain why an expected MRZ or barcode was not found, in the same spirit.
 _EXPLAINING_ORDER = (
