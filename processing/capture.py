@@ -59,6 +59,9 @@ _LOAD_CODES = {
     "image_too_large": "too_large",
     "image_too_small": "too_small",
 }
+# The file is not a photo at all (a PDF, a damaged download, a format no phone camera writes):
+# it says nothing about how the person photographs, so refusing it costs them no try.
+NOT_A_PHOTO = frozenset({"not_an_image", "unsupported_format", "damaged_file"})
 # Plain-words messages for a person holding a phone, by capture code.
 MESSAGES: dict[str, str] = {
     "side_not_needed": "A passport has no back side to photograph. Continue to the next step.",
@@ -102,14 +105,16 @@ _WRONG_SIDE: dict[tuple[CaptureDocumentType, Step], str] = {
     ("driving_license", "back"): "This looks like the front of the licence. Turn it over and "
     "photograph the back, with the large barcode.",
 }
-# Quality findings that block, most actionable first, and the capture code each becomes.
+# Quality findings that block, most actionable first, and the capture code each becomes. Blur
+# comes before over-exposure and glare: it greys the print as they do, while over-exposed or
+# glaring photos never measured blurred (docs/quality-thresholds.md).
 _BLOCKING_ORDER = (
     ("document_cut_off", "document_cut_off"),
     ("document_too_small", "document_too_far"),
     ("image_too_dark", "too_dark"),
+    ("image_blurry", "blurry"),
     ("image_overexposed", "overexposed"),
     ("glare_on_mrz", "glare_on_mrz"),
-    ("image_blurry", "blurry"),
 )
 # Warnings that explain why an expected MRZ or barcode was not found, in the same spirit.
 _EXPLAINING_ORDER = (
@@ -135,6 +140,11 @@ class CaptureCheck:
     message: str | None
     findings: tuple[Finding, ...]
     seconds: float
+
+    @property
+    def costs_a_try(self) -> bool:
+        """A refused photo counts against the session's tries; a file that is no photo not."""
+        return not self.accepted and self.code not in NOT_A_PHOTO
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

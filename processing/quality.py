@@ -333,6 +333,7 @@ def _glare_findings(
     view: NDArray[np.uint8] | None,
     mrz_box: Box | None,
     median_level: float,
+    sigma: float,
 ) -> tuple[list[Finding], dict[str, float]]:
     share = 0.0
     if view is not None and median_level < GLARE_PAPER_CEILING:
@@ -346,7 +347,10 @@ def _glare_findings(
     if region is not None and min(image[region].shape[:2]) >= 8:
         mrz_share = _mrz_glare(image[region])
     findings = []
-    if mrz_share >= GLARE_ON_MRZ_SHARE:
+    # Blur flattens the print of the lines as a reflection does (no contrast within a line's
+    # height): on a photo blurred past the error, washed-out lines are the blur's. No photo with
+    # real glare on its lines measured blurred (docs/quality-thresholds.md).
+    if mrz_share >= GLARE_ON_MRZ_SHARE and sigma < BLUR_ERROR_SIGMA:
         findings.append(
             Finding(
                 "glare_on_mrz",
@@ -430,7 +434,9 @@ def assess_quality(
     sigma = _document_sigma(image, document_quad, mrz_box)
     gray = cv2.cvtColor(image if view is None else view, cv2.COLOR_BGR2GRAY)
     exposure, exposure_metrics = _exposure_findings(gray)
-    glare, glare_metrics = _glare_findings(image, view, mrz_box, exposure_metrics["median_level"])
+    glare, glare_metrics = _glare_findings(
+        image, view, mrz_box, exposure_metrics["median_level"], sigma
+    )
     framing, framing_metrics = _framing_findings(image, document_quad, mrz_box)
     findings = framing + exposure + glare + _sharpness_findings(sigma)
     findings.sort(key=lambda finding: finding.severity != "error")

@@ -296,8 +296,9 @@
     window.addEventListener("pagehide", stop);
   }
 
-  /* The processing page: ask for the status every 1.5 s, go on once it is decided. The page's
-     meta refresh does the same, more slowly, without JavaScript. */
+  /* The processing page: ask for the status every 1.5 s, go on once it is decided. Without
+     JavaScript the page's <noscript> refresh does the same, more slowly; with it nothing else
+     reloads the page. */
   function poll(element) {
     var url = element.getAttribute("data-poll");
     function tick() {

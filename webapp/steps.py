@@ -129,8 +129,8 @@ RETRY: dict[str, StepName] = {
     "country_not_supported": "document_type",
     "document_expired": "document_type",
     "under_supported_age": "document_type",
-    "document_name_mismatch": "document_type",
-    "document_dob_mismatch": "document_type",
+    "document_name_mismatch": "review",  # fixed by the platform (below): nothing to retake
+    "document_dob_mismatch": "review",
     "id_number_mismatch": "document_type",
     "document_unverified_other": "front",
     "id_number_insufficient_document_data": "front",
@@ -142,10 +142,18 @@ RETRY: dict[str, StepName] = {
     "processing_failed": "review",
 }
 _RETRY_UNKNOWN: StepName = "front"  # a code this table does not know: a new photo
+# The details the platform sent (`provided_details`) differ from the document: no photo the
+# person takes can change them, so the failure costs no try and the person is sent back to the
+# platform; the photos wait at review in case the platform corrects its claim.
+FIXED_BY_PLATFORM = frozenset({"document_name_mismatch", "document_dob_mismatch"})
 
 
 def retry_step(code: str) -> StepName:
     return RETRY.get(code, _RETRY_UNKNOWN)
+
+
+def fixed_by_platform(code: str | None) -> bool:
+    return code in FIXED_BY_PLATFORM
 
 
 def walk(session: VerificationSession) -> list[StepName]:

@@ -2,8 +2,9 @@
 
 The flow's steps are the table in `webapp.steps`; every status change goes through
 `webapp.lifecycle.transition`. Uploads are checked at once (`processing.capture`); each rejected
-upload and each failed verdict counts against the session's attempts, after which the link stops
-working.
+photo (not a file that is no photo at all) and each failed verdict the person could have helped
+(not details the platform sent wrong) counts against the session's attempts, after which the
+link stops working.
 """
 
 from __future__ import annotations
@@ -201,8 +202,10 @@ def save_upload(
         )
         if check.accepted:
             discard_uploads(db, session, (step,))
-        else:
+        elif check.costs_a_try:
             count_rejection(db, session, max_attempts, check.code or "unknown")
+        else:  # not a photo at all: the operators still see it, the person keeps the try
+            count_capture_rejection(check.code or "unknown")
         db.add(upload)
         db.flush()
     except BaseException:
@@ -346,7 +349,8 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
             session.verified_outputs = to_plain(verdict.verified_outputs)
             transition(db, session, "verified")
         else:
-            count_rejection(db, session, settings(app).max_attempts)  # the last one cancels
+            if not steps.fixed_by_platform(failed.code):  # the person could not have helped it
+                count_rejection(db, session, settings(app).max_attempts)  # the last one cancels
             if session.status == "processing":
                 step = _reopen(db, session, steps.retry_step(failed.code))
                 transition(

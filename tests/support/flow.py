@@ -9,13 +9,14 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+import cv2
 import numpy as np
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from processing.samples import photograph
+from processing.samples import make_document, photograph
 from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
 from tests.support.stand_ins import stand_in
@@ -38,6 +39,12 @@ def passport_photo() -> bytes:
         document.front, np.random.default_rng(1), machine_box=document.machine_box_front
     )
     return jpeg(photo)
+
+
+@functools.cache
+def blurred_passport() -> bytes:
+    """A photo refused for what the person can fix (it is blurred): it costs a try."""
+    return jpeg(cv2.GaussianBlur(make_document("td3", 1).front, (0, 0), 6))
 
 
 def html(response: TestResponse) -> str:

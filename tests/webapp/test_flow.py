@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import re
@@ -15,13 +14,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from processing.capture import MESSAGES
-from processing.samples import make_document
 from tests.support.flow import (
     DESKTOP,
     PHONE,
     RETURN_URL,
+    blurred_passport,
     consent,
     html,
     landing,
@@ -30,7 +30,6 @@ from tests.support.flow import (
     session_row,
     start,
 )
-from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
 from tests.support.settings import reconfigure
 from webapp.db import database
@@ -40,11 +39,6 @@ from webapp.models import VerificationSession, utcnow
 from webapp.platforms import create_platform
 
 
-@functools.cache
-def blurred_passport() -> bytes:
-    return jpeg(cv2.GaussianBlur(make_document("td3", 1).front, (0, 0), 6))
-
-
 def test_link_opens_on_the_consent_step(client: FlaskClient, platform: ApiPlatform) -> None:
     _, link = start(client, platform)
     response = client.get(link)
@@ -52,7 +46,7 @@ def test_link_opens_on_the_consent_step(client: FlaskClient, platform: ApiPlatfo
     assert response.headers["Location"] == f"{link}/consent"
     page = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
     assert "Verify your identity" in page and "Test platform" in page
-    assert 'name="accept"' in page and 'name="decline"' in page
+    assert 'name="accept"' in page and f'href="{link}/decline"' in page
 
 
 def test_desktop_gets_a_qr_code_and_a_phone_does_not(
@@ -120,17 +114,48 @@ def test_every_form_refuses_a_post_without_its_csrf_token(
     assert client.get(link).headers["Location"] == f"{link}/{step}"
 
 
+def decline(client: FlaskClient, link: str) -> TestResponse:
+    """Decline as a person does: the consent page's link, then the confirmation's button."""
+    page = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
+    assert f'href="{link}/decline"' in page
+    asked = html(client.get(f"{link}/decline"))
+    assert 'name="confirm"' in asked
+    return client.post(f"{link}/decline", data={"confirm": "Yes, decline"})
+
+
 def test_decline_returns_to_the_platform_with_the_session_id(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     session_id, link = start(client, platform)
-    response = client.post(f"{link}/consent", data={"decline": "Decline"})
+    response = decline(client, link)
     assert response.status_code == 303
     assert response.headers["Location"] == f"{RETURN_URL}&session_id={session_id}"
     assert session_row(no_csrf, session_id).last_error_code == "consent_declined"
     _, link = start(client, platform, return_url=None)
-    declined = client.post(f"{link}/consent", data={"decline": "Decline"})
-    assert declined.status_code == 200 and "You declined" in html(declined)
+    declined = decline(client, link)
+    assert declined.status_code == 303
+    assert "You declined" in html(client.get(declined.headers["Location"]))
+
+
+def test_decline_is_a_secondary_action_that_asks_first(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """One tap under Continue must not end the verification: the consent page links to a
+    question, whose answer declines; the link is not dressed as the primary button."""
+    session_id, link = start(client, platform)
+    page = html(client.get(f"{link}/consent", headers={"User-Agent": PHONE}))
+    assert 'name="decline"' not in page
+    (tag,) = re.findall(rf'<a [^>]*href="{link}/decline"[^>]*>', page)
+    assert "primary" not in tag and "button" not in tag
+    asked = client.get(f"{link}/decline")
+    assert asked.status_code == 200 and "Test platform" in html(asked)
+    assert f'href="{link}/consent"' in html(asked)  # and a way back
+    assert session_row(no_csrf, session_id).last_error_code is None  # asking changes nothing
+    stale = client.post(f"{link}/consent", data={"decline": "Decline"})  # an old page's button
+    assert stale.headers["Location"] == f"{link}/decline"
+    assert session_row(no_csrf, session_id).last_error_code is None
+    assert decline(client, link).status_code == 303
+    assert session_row(no_csrf, session_id).last_error_code == "consent_declined"
 
 
 def test_return_link_keeps_the_query_and_replaces_an_old_session_id() -> None:
@@ -204,7 +229,7 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     assert MESSAGES["blurry"] in page and "Tries left: 9" in page
     junk = send(client, f"{link}/front", os.urandom(4096), "photo.bin")
     assert junk.status_code == 422
-    assert "Tries left: 8" in html(junk)
+    assert "Tries left: 9" in html(junk)  # not a photo: no try spent
 
     accepted = send(client, f"{link}/front", passport_photo())
     assert accepted.status_code == 303
@@ -220,7 +245,7 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     submitted = client.post(f"{link}/review", data={"submit": "Submit"})
     assert submitted.headers["Location"] == f"{link}/processing"
     waiting = html(client.get(f"{link}/processing"))
-    assert 'http-equiv="refresh"' in waiting and f'data-poll="{link}/status"' in waiting
+    assert f'data-poll="{link}/status"' in waiting
     assert client.get(f"{link}/status").json == {"status": "processing", "next": None}
     assert client.get(link).headers["Location"] == f"{link}/processing"
 
@@ -238,6 +263,23 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     assert client.get(sources[0]).status_code == 410  # files close with the link
 
 
+def test_processing_page_refreshes_itself_only_without_javascript(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """The script polls; a meta refresh beside it would reload the page under it every 5 s
+    (axe: meta-refresh). Only a browser without JavaScript reads the one inside <noscript>."""
+    _, link = start(client, platform, options={"document": {"allowed_types": ["passport"]}})
+    consent(client, link)
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    client.post(f"{link}/review", data={"submit": "Submit"})
+    waiting = html(client.get(f"{link}/processing"))
+    outside = re.sub(r"<noscript>.*?</noscript>", "", waiting, flags=re.S)
+    assert 'http-equiv="refresh"' not in outside and f'data-poll="{link}/status"' in outside
+    fallback = re.findall(r"<noscript>(.*?)</noscript>", waiting, flags=re.S)
+    assert any('http-equiv="refresh"' in part for part in fallback)
+    assert any(f'href="{link}/processing"' in part for part in fallback)  # "check again"
+
+
 @pytest.mark.parametrize(
     ("allowed", "lands_on"),
     [
@@ -248,12 +290,8 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
 def test_failed_verdict_says_why_and_offers_a_retry(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform, allowed: list[str], lands_on: str
 ) -> None:
-    _, link = start(
-        client,
-        platform,
-        options={"document": {"allowed_types": allowed}},
-        provided_details={"dob": "1950-01-01"},
-    )
+    reconfigure(no_csrf, MIN_AGE=120)  # a document the person can replace: theirs is too young
+    _, link = start(client, platform, options={"document": {"allowed_types": allowed}})
     consent(client, link)
     if len(allowed) > 1:
         client.post(f"{link}/document", data={"document_type": "passport"})
@@ -263,11 +301,56 @@ def test_failed_verdict_says_why_and_offers_a_retry(
     status = client.get(f"{link}/status").json
     assert status == {"status": "requires_input", "next": f"{link}/result"}
     result = html(client.get(f"{link}/result"))
-    assert "date of birth" in result
+    assert "younger than 120" in result
+    assert "Tries left: 9" in result  # the failed verdict cost one of 10
     assert f'href="{link}/{lands_on}" data-retry' in result
     assert f'href="{RETURN_URL}&amp;session_id=' in result  # or give up and go back
     assert client.get(link).headers["Location"] == f"{link}/{lands_on}"
-    assert "date of birth" in html(client.get(f"{link}/{lands_on}"))  # told why there too
+    assert "younger than 120" in html(client.get(f"{link}/{lands_on}"))  # told why there too
+
+
+@pytest.mark.parametrize(
+    ("claimed", "code", "words"),
+    [
+        ({"first_name": "Zbigniew", "last_name": "Quartermaine"}, "document_name_mismatch", "name"),
+        ({"dob": "1950-01-01"}, "document_dob_mismatch", "date of birth"),
+    ],
+    ids=["name", "dob"],
+)
+def test_details_the_platform_sent_wrong_send_the_person_back_to_it(
+    no_csrf: Flask,
+    client: FlaskClient,
+    platform: ApiPlatform,
+    claimed: dict[str, str],
+    code: str,
+    words: str,
+) -> None:
+    """New photos cannot change what the platform claimed: no loop through the document chooser
+    that costs a try each time, but plain words and the way back to the platform."""
+    session_id, link = start(
+        client,
+        platform,
+        options={"document": {"allowed_types": ["passport", "id_card"]}},
+        provided_details=claimed,
+    )
+    consent(client, link)
+    client.post(f"{link}/document", data={"document_type": "passport"})
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    for _ in range(2):  # opening the link again and submitting again costs nothing either
+        client.post(f"{link}/review", data={"submit": "Submit"})
+        run_pending(no_csrf)
+        result = html(client.get(f"{link}/result"))
+        assert f"The {words} that Test platform has for you is not the one on your document" in (
+            " ".join(result.split())
+        )
+        assert "machine-readable" not in result and "data-retry" not in result
+        assert f'href="{RETURN_URL}&amp;session_id={session_id}" data-return' in result
+        assert "Return to Test platform" in result
+        row = session_row(no_csrf, session_id)
+        assert (row.status, row.last_error_code, row.rejections) == ("requires_input", code, 0)
+        assert client.get(link).headers["Location"] == f"{link}/review"  # nothing to retake
+    api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json
+    assert api is not None and api["last_error"]["code"] == code
 
 
 def test_too_many_rejected_photos_stop_the_session(
@@ -278,12 +361,40 @@ def test_too_many_rejected_photos_stop_the_session(
         client, platform, options={"document": {"allowed_types": ["passport"]}}
     )
     consent(client, link)
-    assert send(client, f"{link}/front", os.urandom(2048)).status_code == 422
-    stopped = send(client, f"{link}/front", os.urandom(2048))
+    assert send(client, f"{link}/front", blurred_passport()).status_code == 422
+    stopped = send(client, f"{link}/front", blurred_passport())
     assert stopped.status_code == 303
     page = client.get(stopped.headers["Location"])
     assert page.status_code == 410 and "Too many attempts" in html(page)
     assert session_row(no_csrf, session_id).status == "canceled"
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (os.urandom(4096), "photo.jpg"),
+        (b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog >>\nendobj\n", "scan.pdf"),
+        (b"", "empty.jpg"),
+    ],
+    ids=["random-bytes", "pdf", "empty"],
+)
+def test_a_file_that_is_not_a_photo_costs_no_try(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform, data: bytes, name: str
+) -> None:
+    """A wrong file picked from the phone says nothing about the person: they are told what is
+    wrong and keep every try; a real photo that is refused still costs one."""
+    session_id, link = start(
+        client, platform, options={"document": {"allowed_types": ["passport"]}}
+    )
+    consent(client, link)
+    for _ in range(3):
+        refused = send(client, f"{link}/front", data, name)
+        assert refused.status_code == 422
+        assert "Tries left: 10" in html(refused)
+    assert session_row(no_csrf, session_id).rejections == 0
+    blurred = send(client, f"{link}/front", blurred_passport())
+    assert "Tries left: 9" in html(blurred)
+    assert session_row(no_csrf, session_id).rejections == 1
 
 
 def test_unknown_expired_canceled_and_redacted_links(

@@ -83,9 +83,9 @@ def test_a_declined_consent_may_go_back_to_the_platform(
     no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     _, link = start(client, platform)  # return_url https://platform.example/done?order=42
-    page = client.get(f"{link}/consent")
+    page = client.get(f"{link}/decline")  # the page whose form goes back to the platform
     assert csp(page)["form-action"] == "'self' https://platform.example"
-    declined = client.post(f"{link}/consent", data={"decline": "Decline"})
+    declined = client.post(f"{link}/decline", data={"confirm": "Yes, decline"})
     assert declined.status_code == 303
     assert declined.headers["Location"].startswith("https://platform.example/done")
     other = client.get("/v/not-a-real-token-at-all")

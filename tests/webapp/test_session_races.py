@@ -23,7 +23,15 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from tests.support.flow import consent, html, passport_photo, send, session_row, start
+from tests.support.flow import (
+    blurred_passport,
+    consent,
+    html,
+    passport_photo,
+    send,
+    session_row,
+    start,
+)
 from tests.support.jobs import write_locked
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
@@ -141,7 +149,8 @@ def test_parallel_rejected_uploads_each_count(
     consent(client, link)
     phones = [flow.test_client(), flow.test_client()]
     statuses = at_once(
-        flow, *[lambda c=c: send(c, f"{link}/front", os.urandom(2048)).status_code for c in phones]
+        flow,
+        *[lambda c=c: send(c, f"{link}/front", blurred_passport()).status_code for c in phones],
     )
     assert statuses == [422, 422]
     assert session_row(flow, session_id).rejections == 2
@@ -228,7 +237,7 @@ def test_declining_consent_tells_the_platform(
     flow: Flask, client: FlaskClient, platform: ApiPlatform
 ) -> None:
     session_id, link = start(client, platform)
-    assert client.post(f"{link}/consent", data={"decline": "Decline"}).status_code == 303
+    assert client.post(f"{link}/decline", data={"confirm": "Yes, decline"}).status_code == 303
     assert events(flow, session_id, "requires_input") == 1
     event = client.get("/v1/events", headers=platform.headers).json
     assert event is not None

@@ -17,7 +17,12 @@ DOCUMENT_LABELS = {
 
 class ConsentForm(FlaskForm):  # type: ignore[misc]
     accept = SubmitField("Continue")
-    decline = SubmitField("Decline")
+
+
+class DeclineForm(FlaskForm):  # type: ignore[misc]
+    """Declining ends the verification: it is asked on a page of its own, never one tap away."""
+
+    confirm = SubmitField("Yes, decline")
 
 
 class DocumentTypeForm(FlaskForm):  # type: ignore[misc]

@@ -43,6 +43,7 @@ from webapp.flow.forms import (
     BurstForm,
     CaptureForm,
     ConsentForm,
+    DeclineForm,
     DocumentTypeForm,
     SubmitForm,
     TestSubmitForm,
@@ -198,6 +199,11 @@ def _qr_code(session: VerificationSession) -> Markup | None:
     return Markup(_qr_svg(link))  # segno's own markup: the link is only encoded in its modules
 
 
+def _platform_name(session: VerificationSession) -> str:
+    platform = db_session().get(Platform, session.platform_id)
+    return platform.name if platform else "The service you came from"
+
+
 def _page(template: str, session: VerificationSession, step: str, **context: Any) -> str:
     return render_template(
         template,
@@ -236,25 +242,46 @@ def consent(token: str) -> ResponseReturnValue:
     form = ConsentForm()
     db = db_session()
     if _submitted(form):
-        if form.decline.data:
-            verification.decline_consent(db, session)
-            db.commit()
-            if session.return_url:
-                return redirect(return_link(session.return_url, session.id), 303)
-            return render_template("flow/declined.html")
+        if not form.accept.data:  # an older page's Decline button: ask first
+            return redirect(url_for("flow.decline", token=token), 303)
         verification.give_consent(session)
         db.commit()
         return _to_entry(session)
-    platform = db.get(Platform, session.platform_id)
     return _page(
         "flow/consent.html",
         session,
         "consent",
         form=form,
-        platform_name=platform.name if platform else "The service you came from",
+        platform_name=_platform_name(session),
         documents=[DOCUMENT_LABELS[kind] for kind in steps.allowed_types(session)],
         selfie=steps.needs_selfie(session),
         qr=_qr_code(session),
+    )
+
+
+@bp.route("/<token>/decline", methods=["GET", "POST"])
+def decline(token: str) -> ResponseReturnValue:
+    """Asks before declining; once declined, says so (or goes back to the platform)."""
+    session = _session(token)
+    if session.last_error_code == "consent_declined" and request.method == "GET":
+        return render_template("flow/declined.html")
+    if (moved := _ahead(session, "consent")) is not None:
+        return moved
+    form = DeclineForm()
+    if _submitted(form):
+        db = db_session()
+        verification.decline_consent(db, session)
+        db.commit()
+        if session.return_url:
+            return redirect(return_link(session.return_url, session.id), 303)
+        return redirect(url_for("flow.decline", token=token), 303)
+    return _page(
+        "flow/decline.html",
+        session,
+        "consent",
+        form=form,
+        platform_name=_platform_name(session),
+        consent_url=url_for("flow.consent", token=token),
     )
 
 
@@ -426,6 +453,7 @@ def processing(token: str) -> ResponseReturnValue:
         return redirect(url_for("flow.result", token=token))
     return render_template(
         "flow/processing.html",
+        token=token,
         status_url=url_for("flow.status", token=token),
         selfie=steps.needs_selfie(session),
     )
@@ -458,11 +486,19 @@ def result(token: str) -> ResponseReturnValue:
         return render_template("flow/result.html", verified=True, return_url=back)
     if session.last_error_code in (None, "consent_declined"):
         return redirect(url_for("flow.entry", token=token))
+    if steps.fixed_by_platform(session.last_error_code):
+        return render_template(
+            "flow/details_differ.html",
+            code=session.last_error_code,
+            platform_name=_platform_name(session),
+            return_url=back,
+        )
     retry = verification.current_step(db_session(), session)
     return render_template(
         "flow/result.html",
         verified=False,
         reason=session.last_error_reason,
+        attempts_left=verification.attempts_left(session, settings().max_attempts),
         retry_url=steps.url(session, retry),
         return_url=back,
     )
