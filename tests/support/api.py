@@ -21,7 +21,7 @@ from webapp.db import database
 from webapp.models import VerificationSession
 from webapp.storage import storage
 
-SESSIONS = "/v1/verification_sessions"
+SESSIONS = "/v1/identity/verification_sessions"
 
 
 def create(client: FlaskClient, platform: ApiPlatform, **body: Any) -> TestResponse:

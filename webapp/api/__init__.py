@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Blueprint, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
@@ -15,6 +16,34 @@ from webapp.security import limit_api
 bp = Blueprint("api", __name__, url_prefix="/v1")
 
 _PUBLIC = {"api.openapi"}
+# Stripe's Identity paths, each with the path idflow served before it followed Stripe's. The alias
+# is the same rule registered again for the same view, so the two cannot answer differently.
+_ALIASES = {
+    "/identity/verification_sessions": "/verification_sessions",
+    "/identity/verification_reports": "/verification_reports",
+}
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def route(rule: str, *, methods: list[str]) -> Callable[[View], View]:
+    """Register `rule` under `/v1` and then its pre-Stripe alias; `url_for` builds the first."""
+
+    def register(view: View) -> View:
+        bp.add_url_rule(rule, view_func=view, methods=methods)
+        for stripe, alias in _ALIASES.items():
+            if rule.startswith(stripe):
+                bp.add_url_rule(alias + rule[len(stripe) :], view_func=view, methods=methods)
+        return view
+
+    return register
+
+
+def stripe_path(path: str) -> str:
+    """The Stripe path an alias stands for (any other path as it is)."""
+    for stripe, alias in _ALIASES.items():
+        if path.startswith(f"/v1{alias}"):
+            return f"/v1{stripe}" + path[len(f"/v1{alias}") :]
+    return path
 
 
 @bp.before_request

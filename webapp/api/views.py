@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Response, g, jsonify, request, url_for
 
 from webapp import representations, sessions
-from webapp.api import bp
+from webapp.api import bp, route
 from webapp.api.idempotency import idempotent
 from webapp.api.params import body, list_page
 from webapp.api.spec import openapi_document
@@ -19,7 +19,7 @@ def _session_json(session: VerificationSession) -> Response:
     return jsonify(representations.verification_session(session, settings().base_url))
 
 
-@bp.post("/verification_sessions")
+@route("/identity/verification_sessions", methods=["POST"])
 @idempotent
 def create_session() -> tuple[Response, int]:
     request_ = sessions.parse_create(body(request))
@@ -29,12 +29,12 @@ def create_session() -> tuple[Response, int]:
     return _session_json(session), 200
 
 
-@bp.get("/verification_sessions/<session_id>")
+@route("/identity/verification_sessions/<session_id>", methods=["GET"])
 def retrieve_session(session_id: str) -> tuple[Response, int]:
     return _session_json(sessions.get(db_session(), g.caller, session_id)), 200
 
 
-@bp.get("/verification_sessions")
+@route("/identity/verification_sessions", methods=["GET"])
 def list_sessions() -> tuple[Response, int]:
     rows, has_more = sessions.page(
         db_session(),
@@ -51,7 +51,7 @@ def list_sessions() -> tuple[Response, int]:
     ), 200
 
 
-@bp.post("/verification_sessions/<session_id>/cancel")
+@route("/identity/verification_sessions/<session_id>/cancel", methods=["POST"])
 @idempotent
 def cancel_session(session_id: str) -> tuple[Response, int]:
     db = db_session()
@@ -61,7 +61,7 @@ def cancel_session(session_id: str) -> tuple[Response, int]:
     return _session_json(session), 200
 
 
-@bp.post("/verification_sessions/<session_id>/redact")
+@route("/identity/verification_sessions/<session_id>/redact", methods=["POST"])
 @idempotent
 def redact_session(session_id: str) -> tuple[Response, int]:
     db = db_session()
@@ -71,7 +71,7 @@ def redact_session(session_id: str) -> tuple[Response, int]:
     return _session_json(session), 200
 
 
-@bp.get("/verification_reports/<report_id>")
+@route("/identity/verification_reports/<report_id>", methods=["GET"])
 def retrieve_report(report_id: str) -> tuple[Response, int]:
     report = sessions.get_report(db_session(), g.caller, report_id)
     return jsonify(representations.verification_report(report)), 200
