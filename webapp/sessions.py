@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from webapp import lifecycle, risk
 from webapp.db import empty_log
-from webapp.errors import InvalidRequest, InvalidState
+from webapp.errors import InvalidRequest, InvalidState, MissingParameter, UnknownParameter
 from webapp.links import link_hash
 from webapp.models import (
     IdempotencyRecord,
@@ -90,7 +90,7 @@ def _unknown(given: dict[str, Any], known: tuple[str, ...], prefix: str) -> None
     for key in given:
         if key not in known:
             name = f"{prefix}[{key}]" if prefix else key
-            raise InvalidRequest(f"Received unknown parameter: {name}", param=name)
+            raise UnknownParameter(name)
 
 
 def _document_options(raw: Any) -> dict[str, Any]:
@@ -218,9 +218,7 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
     _unknown(params, known, "")
     kind = params.get("type")
     if kind is None:
-        raise InvalidRequest(
-            "Missing required param: type.", code="parameter_missing", param="type"
-        )
+        raise MissingParameter("Missing required param: type.", param="type")
     if kind not in SESSION_TYPES:
         raise InvalidRequest(
             f"type must be one of {', '.join(SESSION_TYPES)}.",
@@ -236,10 +234,8 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
         ]
         if missing:
             param = f"provided_details[{missing[0]}]"
-            raise InvalidRequest(
-                "An id_number session needs first_name, last_name, dob and id_number.",
-                code="parameter_missing",
-                param=param,
+            raise MissingParameter(
+                "An id_number session needs first_name, last_name, dob and id_number.", param=param
             )
     return SessionRequest(
         type=kind,

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
-from tests.support.api import processing_session
+from tests.support.api import hold_key, processing_session
 from tests.support.openapi import URI, Checker
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
@@ -165,6 +165,9 @@ def test_every_operation_and_documented_response(
     checker.check(sessions, "post", client.post(sessions, json={"type": "document"}, headers=keyed))
     conflict = client.post(sessions, json={"type": "id_number"}, headers=keyed)
     assert checker.check(sessions, "post", conflict)["error"]["type"] == "idempotency_error"
+    hold_key(app, platform, "held")  # its first request still running: a 409 for any request
+    busy = {**headers, "Idempotency-Key": "held"}
+    checker.check(sessions, "post", client.post(sessions, json={"type": "document"}, headers=busy))
 
     sid = created["id"]
     checker.check(one, "get", client.get(f"{sessions}/{sid}", headers=headers))
@@ -184,6 +187,7 @@ def test_every_operation_and_documented_response(
         key = {**headers, "Idempotency-Key": f"{action}-key"}
         checker.check(path, "post", client.post(url.format(sid), headers=key))
         checker.check(path, "post", client.post(url.format(sid), headers=key, json={"x": 1}))
+        checker.check(path, "post", client.post(url.format(sid), headers=busy))
     # Canceled by the first loop, then redacted: canceling again is a state error.
     canceled = checker.check(
         cancel, "post", client.post(f"{sessions}/{sid}/cancel", headers=headers)
@@ -207,7 +211,7 @@ def test_every_operation_and_documented_response(
         ),
     )
     checker.check("/v1/openapi.json", "get", client.get("/v1/openapi.json"))
-    _webhook_operations(client, headers, checker)
+    _webhook_operations(client, headers, busy, checker)
 
     documented = {
         (path, method, status)
@@ -248,8 +252,11 @@ def test_rate_limited_answer_is_documented_everywhere(
     )
 
 
-def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: Checker) -> None:
-    """Every webhook endpoint and event operation, with each documented status."""
+def _webhook_operations(
+    client: FlaskClient, headers: dict[str, str], busy: dict[str, str], checker: Checker
+) -> None:
+    """Every webhook endpoint and event operation, with each documented status; `busy` holds
+    an Idempotency-Key whose first request is still running."""
     endpoints, one = "/v1/webhook_endpoints", "/v1/webhook_endpoints/{id}"
     events, event, redeliver = "/v1/events", "/v1/events/{id}", "/v1/events/{id}/redeliver"
     nobody = {"Authorization": "Bearer sk_live_nope"}
@@ -264,6 +271,7 @@ def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: C
     checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=keyed))
     other = {**hook, "url": "https://elsewhere.example/"}
     checker.check(endpoints, "post", client.post(endpoints, json=other, headers=keyed))
+    checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=busy))
     checker.check(endpoints, "get", client.get(endpoints, headers=headers))
     checker.check(endpoints, "get", client.get(endpoints))
 
@@ -279,6 +287,7 @@ def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: C
     key = {**headers, "Idempotency-Key": "hook-2"}
     checker.check(one, "post", client.post(url, json={"disabled": True}, headers=key))
     checker.check(one, "post", client.post(url, json={"disabled": False}, headers=key))
+    checker.check(one, "post", client.post(url, json={}, headers=busy))
 
     listed = checker.check(events, "get", client.get(f"{events}?limit=1", headers=headers))
     assert listed["has_more"] is True
@@ -298,6 +307,7 @@ def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: C
     key = {**headers, "Idempotency-Key": "redeliver-1"}
     checker.check(redeliver, "post", client.post(again, headers=key))
     checker.check(redeliver, "post", client.post(again, json={"x": 1}, headers=key))
+    checker.check(redeliver, "post", client.post(again, headers=busy))
 
     checker.check(one, "delete", client.delete(url, headers=nobody))
     checker.check(one, "delete", client.delete(url, headers=headers))

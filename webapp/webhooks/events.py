@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp import representations
-from webapp.errors import InvalidRequest
+from webapp.errors import InvalidRequest, UnknownParameter
 from webapp.jobs import queue
 from webapp.models import (
     Event,
@@ -109,7 +109,7 @@ def parse_redeliver(params: dict[str, Any]) -> str | None:
     """The optional endpoint id of a redelivery request (every endpoint when None)."""
     for key in params:
         if key != "webhook_endpoint":
-            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+            raise UnknownParameter(key)
     target = params.get("webhook_endpoint")
     if target is not None and not isinstance(target, str):
         raise InvalidRequest("webhook_endpoint must be an endpoint id.", param="webhook_endpoint")
