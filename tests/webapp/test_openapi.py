@@ -173,6 +173,19 @@ def test_every_operation_and_documented_response(
     checker.check(one, "get", client.get(f"{sessions}/{sid}", headers=headers))
     checker.check(one, "get", client.get(f"{sessions}/{sid}", headers=nobody))
     checker.check(one, "get", client.get(f"{sessions}/vs_missing", headers=headers))
+    checker.check(one, "get", client.get(f"{sessions}/{sid}?expand[]=nothing", headers=headers))
+    change = {"metadata": {"order": ""}, "expand": ["last_verification_report"]}
+    updated = checker.check(
+        one, "post", client.post(f"{sessions}/{sid}", json=change, headers=headers)
+    )
+    assert updated["metadata"] == {}
+    for who, target, body in (
+        (headers, sid, {"colour": "blue"}),
+        (nobody, sid, {}),
+        (headers, "vs_missing", {}),
+        (busy, sid, {}),
+    ):
+        checker.check(one, "post", client.post(f"{sessions}/{target}", json=body, headers=who))
 
     listed = checker.check(sessions, "get", client.get(f"{sessions}?limit=1", headers=headers))
     assert listed["has_more"] is True
@@ -210,6 +223,14 @@ def test_every_operation_and_documented_response(
             f"/v1/identity/verification_reports/{done['last_verification_report']}", headers=headers
         ),
     )
+    reports = "/v1/identity/verification_reports"
+    listed = checker.check(
+        reports, "get", client.get(f"{reports}?type=document&created[gte]=0", headers=headers)
+    )
+    assert [report["id"] for report in listed["data"]] == [done["last_verification_report"]]
+    checker.check(reports, "get", client.get(f"{reports}?colour=blue", headers=headers))
+    checker.check(reports, "get", client.get(reports, headers=nobody))
+    checker.check(reports, "get", client.get(f"{reports}?starting_after=vr_x", headers=headers))
     checker.check("/v1/openapi.json", "get", client.get("/v1/openapi.json"))
     _webhook_operations(client, headers, busy, checker)
 

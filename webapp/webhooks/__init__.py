@@ -19,6 +19,7 @@ from webapp.webhooks.endpoints import (
     update_endpoint,
 )
 from webapp.webhooks.events import (
+    EventFilter,
     emit,
     events_to_api,
     get_event,
@@ -29,6 +30,7 @@ from webapp.webhooks.events import (
 
 __all__ = [
     "EVENT_TYPES",
+    "EventFilter",
     "create_endpoint",
     "delete_endpoint",
     "emit",
