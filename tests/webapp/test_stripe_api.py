@@ -169,3 +169,23 @@ def test_event_list_filters(client: FlaskClient, platform: ApiPlatform) -> None:
         f"/v1/events?type={prefix}.created&types[]={prefix}.canceled", headers=platform.headers
     )
     assert both.get_json()["error"]["code"] == "parameters_exclusive"
+
+
+def test_a_bad_expand_leaves_the_session_as_it_was(
+    client: FlaskClient, platform: ApiPlatform
+) -> None:
+    made = create(client, platform).get_json()["id"]
+    refused = client.post(
+        f"{SESSIONS}/{made}/cancel",
+        data={"expand[0]": "verified_outputs"},
+        headers=platform.headers,
+    )
+    assert refused.status_code == 400 and refused.get_json()["error"]["param"] == "expand"
+    shown = client.get(f"{SESSIONS}/{made}", headers=platform.headers).get_json()
+    assert shown["status"] == "requires_input"
+    canceled = client.post(
+        f"{SESSIONS}/{made}/cancel",
+        data={"expand[0]": "last_verification_report"},
+        headers=platform.headers,
+    )
+    assert canceled.get_json()["status"] == "canceled"

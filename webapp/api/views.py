@@ -95,21 +95,23 @@ def list_sessions() -> tuple[Response, int]:
 @route("/identity/verification_sessions/<session_id>/cancel", methods=["POST"])
 @idempotent
 def cancel_session(session_id: str) -> tuple[Response, int]:
+    _, expand = _with_expand()  # read before acting: a bad `expand` must not leave it done
     db = db_session()
     session = sessions.get(db, g.caller, session_id)
     sessions.cancel(db, session)
     db.commit()
-    return _session_json(session, _with_expand()[1]), 200
+    return _session_json(session, expand), 200
 
 
 @route("/identity/verification_sessions/<session_id>/redact", methods=["POST"])
 @idempotent
 def redact_session(session_id: str) -> tuple[Response, int]:
+    _, expand = _with_expand()  # read before acting: a bad `expand` must not leave it done
     db = db_session()
     session = sessions.get(db, g.caller, session_id)
     sessions.redact(db, storage(), session)
     db.commit()
-    return _session_json(session, _with_expand()[1]), 200
+    return _session_json(session, expand), 200
 
 
 @route("/identity/verification_reports/<report_id>", methods=["GET"])
