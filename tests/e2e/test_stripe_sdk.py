@@ -77,6 +77,15 @@ def test_stripe_python_with_only_api_base_changed(
 ) -> None:
     with serve_receiver() as receiver:
         hook = stripe.WebhookEndpoint.create(url=receiver.url, enabled_events=["*"])
+        spare = stripe.WebhookEndpoint.create(
+            url="https://platform.example/hooks",
+            enabled_events=["identity.verification_session.verified"],
+        )
+        pages = stripe.WebhookEndpoint.list(limit=1)
+        assert pages.has_more and [found.id for found in pages.auto_paging_iter()] == [
+            spare.id,
+            hook.id,
+        ]
         session = stripe.identity.VerificationSession.create(
             type="document",
             client_reference_id="user-1",

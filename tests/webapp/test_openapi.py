@@ -295,6 +295,8 @@ def _webhook_operations(
     checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=busy))
     checker.check(endpoints, "get", client.get(endpoints, headers=headers))
     checker.check(endpoints, "get", client.get(endpoints))
+    checker.check(endpoints, "get", client.get(f"{endpoints}?limit=0", headers=headers))
+    checker.check(endpoints, "get", client.get(f"{endpoints}?starting_after=we_x", headers=headers))
 
     url = f"{endpoints}/{created['id']}"
     checker.check(one, "get", client.get(url, headers=headers))

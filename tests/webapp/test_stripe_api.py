@@ -189,3 +189,21 @@ def test_a_bad_expand_leaves_the_session_as_it_was(
         headers=platform.headers,
     )
     assert canceled.get_json()["status"] == "canceled"
+
+
+def test_webhook_endpoint_list_is_paged(client: FlaskClient, platform: ApiPlatform) -> None:
+    """Stripe pages it like every list; stripe-python's auto_paging_iter follows `has_more`."""
+    made = [
+        client.post(
+            "/v1/webhook_endpoints",
+            json={"url": f"https://platform.example/hooks/{number}", "enabled_events": ["*"]},
+            headers=platform.headers,
+        ).get_json()["id"]
+        for number in range(3)
+    ]
+    first = client.get("/v1/webhook_endpoints?limit=2", headers=platform.headers).get_json()
+    assert [shown["id"] for shown in first["data"]] == [made[2], made[1]] and first["has_more"]
+    rest = client.get(
+        f"/v1/webhook_endpoints?limit=2&starting_after={made[1]}", headers=platform.headers
+    ).get_json()
+    assert [shown["id"] for shown in rest["data"]] == [made[0]] and not rest["has_more"]

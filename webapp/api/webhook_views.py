@@ -24,11 +24,12 @@ def create_webhook_endpoint() -> tuple[Response, int]:
 
 @bp.get("/webhook_endpoints")
 def list_webhook_endpoints() -> tuple[Response, int]:
-    rows = webhooks.list_endpoints(db_session(), g.caller)
+    query_args()
+    rows, has_more = webhooks.page_endpoints(db_session(), g.caller, list_page())
     return jsonify(
         object="list",
         url=url_for("api.list_webhook_endpoints"),
-        has_more=False,
+        has_more=has_more,
         data=[representations.webhook_endpoint(endpoint) for endpoint in rows],
     ), 200
 

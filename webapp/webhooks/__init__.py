@@ -15,6 +15,7 @@ from webapp.webhooks.endpoints import (
     delete_endpoint,
     get_endpoint,
     list_endpoints,
+    page_endpoints,
     parse_endpoint,
     update_endpoint,
 )
@@ -38,6 +39,7 @@ __all__ = [
     "get_endpoint",
     "get_event",
     "list_endpoints",
+    "page_endpoints",
     "page_events",
     "parse_endpoint",
     "parse_redeliver",

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from webapp.config import settings
 from webapp.errors import InvalidRequest, MissingParameter, UnknownParameter
 from webapp.models import WebhookEndpoint, new_id, utcnow
+from webapp.paging import ListPage, paginate
 from webapp.platforms import Caller
 from webapp.urls import parse_http_url
 from webapp.webhooks.http_client import refused_address, resolve
@@ -137,6 +138,20 @@ def list_endpoints(db: Session, caller: Caller) -> list[WebhookEndpoint]:
             .where(caller.owns(WebhookEndpoint))
             .order_by(WebhookEndpoint.pk.desc())
         )
+    )
+
+
+def page_endpoints(
+    db: Session, caller: Caller, list_page: ListPage
+) -> tuple[list[WebhookEndpoint], bool]:
+    """The list as Stripe pages it (`limit` 10 by default), newest first."""
+    query = select(WebhookEndpoint).where(caller.owns(WebhookEndpoint))
+    return paginate(
+        db,
+        query,
+        (WebhookEndpoint.pk,),
+        list_page,
+        lambda found: get_endpoint(db, caller, found),
     )
 
 
