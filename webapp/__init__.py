@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask import Flask, Response, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from webapp.config import finish, from_environment, install
@@ -73,11 +73,9 @@ def _http_error(error: HTTPException) -> Response:
     """Unknown URLs and methods under `/v1` answer in the API's JSON shape, people get a page."""
     if not request.path.startswith("/v1/"):
         return _error_page(error)
-    from webapp.api import http_error_body
+    from webapp.api import error_response, http_error
 
-    response = jsonify(http_error_body(error))
-    response.status_code = error.code or 500
-    return response
+    return error_response(http_error(error))
 
 
 _ERROR_TEXT = {

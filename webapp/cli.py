@@ -177,11 +177,11 @@ def _demo(_args: argparse.Namespace) -> int:
     print(f"Demo platform {platform.id}, new secret key: {secret}")
     print("Create another session:")
     print(
-        f"  curl -s {base}/v1/verification_sessions -H 'Authorization: Bearer {secret}' "
+        f"  curl -s {base}/v1/identity/verification_sessions -H 'Authorization: Bearer {secret}' "
         "-d type=document -d 'options[document][require_matching_selfie]=true'"
     )
     print(
-        f"  curl -s {base}/v1/verification_sessions/{session.id} "
+        f"  curl -s {base}/v1/identity/verification_sessions/{session.id} "
         f"-H 'Authorization: Bearer {secret}'"
     )
     return EXIT_OK

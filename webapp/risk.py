@@ -37,7 +37,7 @@ from processing.face import detect_faces, face_embedding
 from processing.load import load_image
 from processing.verify import CheckError, Verdict, normalise_number
 from webapp import crypto
-from webapp.errors import InvalidRequest
+from webapp.errors import InvalidRequest, UnknownParameter
 from webapp.models import RiskMark, VerificationSession, new_id, utcnow
 
 Mode = Literal["flag", "fail"]
@@ -104,7 +104,7 @@ def parse_options(raw: Any) -> dict[str, str]:
     for key in raw:
         if key != "risk_signals":
             name = f"{param}[{key}]"
-            raise InvalidRequest(f"Received unknown parameter: {name}", param=name)
+            raise UnknownParameter(name)
     mode = raw.get("risk_signals") or DEFAULT_MODE
     if mode not in MODES:
         raise InvalidRequest(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, get_args
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from webapp import lifecycle, risk
 from webapp.db import empty_log
-from webapp.errors import InvalidRequest, InvalidState
+from webapp.errors import InvalidRequest, InvalidState, MissingParameter, UnknownParameter
 from webapp.links import link_hash
 from webapp.models import (
     IdempotencyRecord,
@@ -32,7 +32,7 @@ from webapp.models import (
     new_id,
     utcnow,
 )
-from webapp.paging import ListPage, paginate
+from webapp.paging import Created, ListPage, paginate
 from webapp.platforms import Caller
 from webapp.storage import Storage
 from webapp.urls import parse_http_url
@@ -90,7 +90,7 @@ def _unknown(given: dict[str, Any], known: tuple[str, ...], prefix: str) -> None
     for key in given:
         if key not in known:
             name = f"{prefix}[{key}]" if prefix else key
-            raise InvalidRequest(f"Received unknown parameter: {name}", param=name)
+            raise UnknownParameter(name)
 
 
 def _document_options(raw: Any) -> dict[str, Any]:
@@ -213,45 +213,107 @@ def _metadata(raw: Any) -> dict[str, str]:
     return metadata
 
 
-def parse_create(params: dict[str, Any]) -> SessionRequest:
-    known = ("type", "options", "provided_details", "return_url", "client_reference_id", "metadata")
-    _unknown(params, known, "")
-    kind = params.get("type")
-    if kind is None:
-        raise InvalidRequest(
-            "Missing required param: type.", code="parameter_missing", param="type"
-        )
+def _type(kind: Any) -> str:
     if kind not in SESSION_TYPES:
         raise InvalidRequest(
             f"type must be one of {', '.join(SESSION_TYPES)}.",
-            code="parameter_invalid",
+            code="parameter_invalid_empty" if kind == "" else "parameter_invalid",
             param="type",
         )
-    options = _mapping(params.get("options"), "options")
-    _unknown(options, ("document", "idflow"), "options")
+    return str(kind)
+
+
+def _options(raw: Any) -> dict[str, Any]:
+    """The option groups given (`document`, `idflow`), each parsed whole with its defaults."""
+    given = _mapping(raw, "options")
+    _unknown(given, ("document", "idflow"), "options")
+    parsers = {"document": _document_options, "idflow": risk.parse_options}
+    return {group: parse(given[group]) for group, parse in parsers.items() if group in given}
+
+
+def _check_id_number(kind: str, provided: dict[str, Any]) -> None:
+    if kind != "id_number":
+        return
+    missing = [
+        key for key in ("first_name", "last_name", "dob", "id_number") if key not in provided
+    ]
+    if missing:
+        raise MissingParameter(
+            "An id_number session needs first_name, last_name, dob and id_number.",
+            param=f"provided_details[{missing[0]}]",
+        )
+
+
+def parse_create(params: dict[str, Any]) -> SessionRequest:
+    known = ("type", "options", "provided_details", "return_url", "client_reference_id", "metadata")
+    _unknown(params, known, "")
+    if params.get("type") is None:
+        raise MissingParameter("Missing required param: type.", param="type")
+    kind = _type(params["type"])
+    options = _options(params.get("options"))
     provided = _provided_details(params.get("provided_details"))
-    if kind == "id_number":
-        missing = [
-            key for key in ("first_name", "last_name", "dob", "id_number") if key not in provided
-        ]
-        if missing:
-            param = f"provided_details[{missing[0]}]"
-            raise InvalidRequest(
-                "An id_number session needs first_name, last_name, dob and id_number.",
-                code="parameter_missing",
-                param=param,
-            )
+    _check_id_number(kind, provided)
     return SessionRequest(
         type=kind,
         options={
-            "document": _document_options(options.get("document")),
-            "idflow": risk.parse_options(options.get("idflow")),
+            "document": options.get("document") or _document_options(None),
+            "idflow": options.get("idflow") or risk.parse_options(None),
         },
         provided_details=provided,
         return_url=_return_url(params.get("return_url")),
         client_reference_id=_text(params.get("client_reference_id"), "client_reference_id", 500),
-        metadata=_metadata(params.get("metadata")),
+        # An empty value deletes a key (Stripe's rule); on creation there is none to delete.
+        metadata={key: value for key, value in _metadata(params.get("metadata")).items() if value},
     )
+
+
+@dataclass(frozen=True)
+class SessionUpdate:
+    """What an update request changes; None leaves a field as it is. `metadata` holds the keys
+    given, an empty value deleting its key (Stripe's rule); `metadata=""` empties it first."""
+
+    type: str | None
+    options: dict[str, Any]
+    provided_details: dict[str, Any] | None
+    metadata: dict[str, str]
+    clear_metadata: bool
+
+
+def parse_update(params: dict[str, Any]) -> SessionUpdate:
+    _unknown(params, ("type", "options", "provided_details", "metadata"), "")
+    return SessionUpdate(
+        type=_type(params["type"]) if "type" in params else None,
+        options=_options(params.get("options")),
+        provided_details=(
+            _provided_details(params["provided_details"]) if "provided_details" in params else None
+        ),
+        metadata=_metadata(params.get("metadata")),
+        clear_metadata=params.get("metadata") == "",
+    )
+
+
+def change(db: Session, session: VerificationSession, changes: SessionUpdate) -> None:
+    """Stripe's update: only while the session waits for the person (held meanwhile, so a
+    submit cannot slip between the check and the change); its status stays as it is."""
+    hold(db, session)
+    if session.status != "requires_input" or session.redacted_at is not None:
+        raise InvalidState(
+            f"Only a session that requires input can be updated; this one is {session.status}."
+        )
+    kind = changes.type or session.type
+    provided = (
+        session.provided_details if changes.provided_details is None else changes.provided_details
+    )
+    _check_id_number(kind, provided)
+    metadata = {} if changes.clear_metadata else dict(session.metadata_)
+    metadata.update(changes.metadata)
+    metadata = {key: value for key, value in metadata.items() if value}
+    if len(metadata) > _METADATA_KEYS:
+        raise InvalidRequest(f"metadata holds at most {_METADATA_KEYS} keys.", param="metadata")
+    session.type = kind
+    session.options = {**session.options, **changes.options}
+    session.provided_details = provided
+    session.metadata_ = metadata
 
 
 def create(
@@ -282,21 +344,83 @@ def get(db: Session, caller: Caller, session_id: str) -> VerificationSession:
     return caller.get(db, VerificationSession, session_id, "verification session")
 
 
+@dataclass(frozen=True)
+class SessionFilter:
+    """A session list's filters (None: any)."""
+
+    status: str | None = None
+    created: Created = field(default_factory=Created)
+    client_reference_id: str | None = None
+
+
 def page(
-    db: Session, caller: Caller, list_page: ListPage, *, status: str | None
+    db: Session, caller: Caller, list_page: ListPage, wanted: SessionFilter
 ) -> tuple[list[VerificationSession], bool]:
-    if status is not None and status not in STATUSES:
-        raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.", param="status")
-    query = select(VerificationSession).where(caller.owns(VerificationSession))
-    if status is not None:
-        query = query.where(VerificationSession.status == status)
+    if wanted.status is not None and wanted.status not in STATUSES:
+        raise InvalidRequest(
+            f"status must be one of {', '.join(STATUSES)}.",
+            code="parameter_invalid_empty" if wanted.status == "" else None,
+            param="status",
+        )
+    query = select(VerificationSession).where(
+        caller.owns(VerificationSession), *wanted.created.where(VerificationSession.created_at)
+    )
+    if wanted.status is not None:
+        query = query.where(VerificationSession.status == wanted.status)
+    reference = wanted.client_reference_id
     return paginate(
-        db, query, VerificationSession.pk, list_page, lambda found: get(db, caller, found)
+        db,
+        query,
+        (VerificationSession.pk,),
+        list_page,
+        lambda found: get(db, caller, found),
+        # Stored encrypted: compared row by row as the page is read.
+        None if reference is None else lambda row: row.client_reference_id == reference,
     )
 
 
 def get_report(db: Session, caller: Caller, report_id: str) -> VerificationReport:
     return caller.get(db, VerificationReport, report_id, "verification report")
+
+
+@dataclass(frozen=True)
+class ReportFilter:
+    """A report list's filters (None: any)."""
+
+    type: str | None = None
+    verification_session: str | None = None
+    created: Created = field(default_factory=Created)
+    client_reference_id: str | None = None
+
+
+def page_reports(
+    db: Session, caller: Caller, list_page: ListPage, wanted: ReportFilter
+) -> tuple[list[VerificationReport], bool]:
+    if wanted.type is not None:
+        _type(wanted.type)
+    query = select(VerificationReport).where(
+        caller.owns(VerificationReport), *wanted.created.where(VerificationReport.created_at)
+    )
+    if wanted.verification_session is not None:
+        query = query.where(VerificationReport.session_id == wanted.verification_session)
+
+    def keep(report: VerificationReport) -> bool:
+        # The report's type and its session's reference are stored encrypted.
+        if wanted.type is not None and report.payload.get("type") != wanted.type:
+            return False
+        return wanted.client_reference_id is None or (
+            get(db, caller, report.session_id).client_reference_id == wanted.client_reference_id
+        )
+
+    filtered = wanted.type is not None or wanted.client_reference_id is not None
+    return paginate(
+        db,
+        query,
+        (VerificationReport.created_at, VerificationReport.id),
+        list_page,
+        lambda found: get_report(db, caller, found),
+        keep if filtered else None,
+    )
 
 
 def hold(db: Session, session: VerificationSession) -> None:

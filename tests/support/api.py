@@ -18,14 +18,25 @@ from tests.support.platform import ApiPlatform
 from tests.support.stand_ins import stand_in
 from webapp import verification
 from webapp.db import database
-from webapp.models import VerificationSession
+from webapp.models import IdempotencyRecord, VerificationSession
 from webapp.storage import storage
 
-SESSIONS = "/v1/verification_sessions"
+SESSIONS = "/v1/identity/verification_sessions"
 
 
 def create(client: FlaskClient, platform: ApiPlatform, **body: Any) -> TestResponse:
     return client.post(SESSIONS, json={"type": "document", **body}, headers=platform.headers)
+
+
+def hold_key(app: Flask, platform: ApiPlatform, key: str) -> None:
+    """An Idempotency-Key whose first request is still running (no reply kept yet)."""
+    with database(app).sessions() as db:
+        db.add(
+            IdempotencyRecord(
+                platform_id=platform.id, livemode=True, key=key, fingerprint="running"
+            )
+        )
+        db.commit()
 
 
 def passport_jpeg(seed: int = 7, *, generated: bool = False) -> bytes:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import OperationalError
 from werkzeug.test import TestResponse
 
-from tests.support.api import SESSIONS, create, processing_session
+from tests.support.api import SESSIONS, create, hold_key, processing_session
 from tests.support.platform import ApiPlatform, make_platform
 from webapp import create_app
 from webapp.cli import main
@@ -29,7 +29,18 @@ from webapp.platforms import issue_key
 def error_of(response: TestResponse, status: int) -> dict[str, Any]:
     assert response.status_code == status, response.get_data(as_text=True)
     error: dict[str, Any] = response.get_json()["error"]
-    assert set(error) == {"type", "code", "message", "param"}
+    assert (
+        {"type", "code", "message", "param"}
+        <= set(error)
+        <= {
+            "type",
+            "code",
+            "message",
+            "param",
+            "doc_url",
+        }
+    )
+    assert "Request-Id" in response.headers
     return error
 
 
@@ -74,12 +85,12 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
 @pytest.mark.parametrize(
     ("body", "param", "code"),
     [
-        ({"type": "document", "colour": "blue"}, "colour", None),
+        ({"type": "document", "colour": "blue"}, "colour", "parameter_unknown"),
         ({}, "type", "parameter_missing"),
         ({"type": "selfie"}, "type", "parameter_invalid"),
         ({"type": ["document"]}, "type", "parameter_invalid"),
         ({"type": "document", "options": "x"}, "options", None),
-        ({"type": "document", "options": {"selfie": {}}}, "options[selfie]", None),
+        ({"type": "document", "options": {"selfie": {}}}, "options[selfie]", "parameter_unknown"),
         (
             {"type": "document", "options": {"document": {"allowed_types": ["visa"]}}},
             "options[document][allowed_types]",
@@ -98,7 +109,7 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
         (
             {"type": "document", "options": {"document": {"max_age": 3}}},
             "options[document][max_age]",
-            None,
+            "parameter_unknown",
         ),
         ({"type": "document", "return_url": "ftp://example.org/x"}, "return_url", None),
         ({"type": "document", "return_url": "/relative/path"}, "return_url", None),
@@ -157,7 +168,7 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
                 "provided_details": {"dob": {"day": 1, "month": 1, "year": 1990, "era": "ce"}},
             },
             "provided_details[dob][era]",
-            None,
+            "parameter_unknown",
         ),
         (
             {"type": "document", "provided_details": {"email": "nobody"}},
@@ -172,7 +183,7 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
         (
             {"type": "document", "provided_details": {"nickname": "Al"}},
             "provided_details[nickname]",
-            None,
+            "parameter_unknown",
         ),
         (
             {"type": "id_number", "provided_details": {"first_name": "Anna", "last_name": "Meier"}},
@@ -194,7 +205,7 @@ def test_invalid_json_parameters_name_the_param(
     error = error_of(client.post(SESSIONS, json=body, headers=platform.headers), 400)
     assert error["type"] == "invalid_request_error"
     assert error["param"] == param
-    assert error["code"] == code
+    assert error["code"] == (code or "parameter_invalid")  # never empty on a parameter error
 
 
 def test_metadata_at_the_limits_is_accepted(client: FlaskClient, platform: ApiPlatform) -> None:
@@ -463,10 +474,27 @@ def test_same_key_other_body_conflicts(client: FlaskClient, platform: ApiPlatfor
     other = client.post(
         SESSIONS, json={"type": "document", "metadata": {"a": "1"}}, headers=headers
     )
-    error = error_of(other, 409)
+    error = error_of(other, 400)  # Stripe's SDKs raise a 400 idempotency_error as such
     assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_reused")
+    assert other.headers["Stripe-Should-Retry"] == "false"
     elsewhere = client.post(f"{SESSIONS}/vs_x/cancel", headers=headers)
-    assert error_of(elsewhere, 409)["type"] == "idempotency_error"
+    assert error_of(elsewhere, 400)["type"] == "idempotency_error"
+
+
+def test_key_still_in_use_is_a_conflict_to_retry(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """While the first request runs, any request with its key gets a 409, which clients retry."""
+    hold_key(app, platform, "busy-1")
+    busy = client.post(
+        SESSIONS,
+        json={"type": "id_number"},
+        headers={**platform.headers, "Idempotency-Key": "busy-1"},
+    )
+    error = error_of(busy, 409)
+    assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_in_use")
+    assert error["doc_url"] == "https://stripe.com/docs/error-codes/idempotency-key-in-use"
+    assert "Stripe-Should-Retry" not in busy.headers
 
 
 def test_errors_are_replayed_too(client: FlaskClient, platform: ApiPlatform) -> None:
@@ -668,3 +696,30 @@ def test_cli_platform_create_key_authenticates(
     assert response.status_code == 200
     assert _ids(client.get(SESSIONS, headers=headers)) == [response.get_json()["id"]]
     assert main(["platform", "create", "   ", "--json"]) != 0
+
+
+def test_errors_carry_stripe_codes_doc_urls_and_a_request_id(
+    client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """What Stripe's SDKs read: the code, its page, and the request's id on every answer."""
+    unknown = error_of(
+        client.post(
+            SESSIONS, json={"type": "document", "colour": "blue"}, headers=platform.headers
+        ),
+        400,
+    )
+    assert (unknown["code"], unknown["param"]) == ("parameter_unknown", "colour")
+    assert unknown["doc_url"] == "https://stripe.com/docs/error-codes/parameter-unknown"
+    missing = error_of(client.post(SESSIONS, json={}, headers=platform.headers), 400)
+    assert (missing["code"], missing["param"]) == ("parameter_missing", "type")
+    nowhere = error_of(client.get("/v1/identity/nothing", headers=platform.headers), 404)
+    assert nowhere["doc_url"] == "https://stripe.com/docs/error-codes/resource-missing"
+    invalid = error_of(
+        client.post(SESSIONS, json={"type": "selfie"}, headers=platform.headers), 400
+    )
+    assert invalid["code"] == "parameter_invalid" and "doc_url" not in invalid  # idflow's own
+    first = client.get(SESSIONS, headers=platform.headers)
+    second = client.get(SESSIONS, headers=platform.headers)
+    assert first.headers["Request-Id"].startswith("req_")
+    assert first.headers["Request-Id"] != second.headers["Request-Id"]
+    assert "Request-Id" not in client.get("/health").headers

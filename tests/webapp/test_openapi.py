@@ -14,10 +14,11 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
-from tests.support.api import processing_session
+from tests.support.api import hold_key, processing_session
 from tests.support.openapi import URI, Checker
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
+from webapp.api import stripe_path
 from webapp.jobs import run_pending
 
 _METHODS = {"get", "post", "put", "patch", "delete"}
@@ -54,8 +55,9 @@ def test_document_is_valid_openapi(document: dict[str, Any]) -> None:
 
 
 def test_document_lists_exactly_the_served_routes(app: Flask, document: dict[str, Any]) -> None:
+    """Every served rule is documented, the pre-Stripe aliases under the Stripe path they alias."""
     served = {
-        (_shape(rule.rule), method.lower())
+        (_shape(stripe_path(rule.rule)), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.rule.startswith("/v1/")
         for method in rule.methods or ()
@@ -63,6 +65,22 @@ def test_document_lists_exactly_the_served_routes(app: Flask, document: dict[str
     }
     documented = {(_shape(path), method) for path, method in _operations(document)}
     assert documented == served
+
+
+def test_pre_stripe_paths_answer_as_stripe_paths(
+    client: FlaskClient, platform: ApiPlatform
+) -> None:
+    created = client.post(
+        "/v1/verification_sessions", json={"type": "document"}, headers=platform.headers
+    ).get_json()
+    stripe = client.get(
+        f"/v1/identity/verification_sessions/{created['id']}", headers=platform.headers
+    )
+    alias = client.get(f"/v1/verification_sessions/{created['id']}", headers=platform.headers)
+    assert stripe.status_code == alias.status_code == 200
+    assert stripe.get_json() == alias.get_json()
+    listed = client.get("/v1/verification_sessions", headers=platform.headers).get_json()
+    assert listed["url"] == "/v1/identity/verification_sessions"
 
 
 def test_served_document_is_the_file_with_this_server(
@@ -101,11 +119,13 @@ def test_request_schema_matches_what_the_server_accepts(
         "metadata": {"order": "42"},
     }
     assert validator.is_valid(good)
-    response = client.post("/v1/verification_sessions", json=good, headers=platform.headers)
+    response = client.post(
+        "/v1/identity/verification_sessions", json=good, headers=platform.headers
+    )
     assert response.status_code == 200
     bad = {**good, "colour": "blue"}
     assert not validator.is_valid(bad)
-    response = client.post("/v1/verification_sessions", json=bad, headers=platform.headers)
+    response = client.post("/v1/identity/verification_sessions", json=bad, headers=platform.headers)
     assert response.status_code == 400
 
 
@@ -113,11 +133,11 @@ def test_every_operation_and_documented_response(
     app: Flask, client: FlaskClient, platform: ApiPlatform, checker: Checker
 ) -> None:
     headers = platform.headers
-    sessions = "/v1/verification_sessions"
-    one = "/v1/verification_sessions/{id}"
-    cancel = "/v1/verification_sessions/{id}/cancel"
-    redact = "/v1/verification_sessions/{id}/redact"
-    report = "/v1/verification_reports/{id}"
+    sessions = "/v1/identity/verification_sessions"
+    one = "/v1/identity/verification_sessions/{id}"
+    cancel = "/v1/identity/verification_sessions/{id}/cancel"
+    redact = "/v1/identity/verification_sessions/{id}/redact"
+    report = "/v1/identity/verification_reports/{id}"
     nobody = {"Authorization": "Bearer sk_live_nope"}
 
     created = checker.check(
@@ -145,11 +165,27 @@ def test_every_operation_and_documented_response(
     checker.check(sessions, "post", client.post(sessions, json={"type": "document"}, headers=keyed))
     conflict = client.post(sessions, json={"type": "id_number"}, headers=keyed)
     assert checker.check(sessions, "post", conflict)["error"]["type"] == "idempotency_error"
+    hold_key(app, platform, "held")  # its first request still running: a 409 for any request
+    busy = {**headers, "Idempotency-Key": "held"}
+    checker.check(sessions, "post", client.post(sessions, json={"type": "document"}, headers=busy))
 
     sid = created["id"]
     checker.check(one, "get", client.get(f"{sessions}/{sid}", headers=headers))
     checker.check(one, "get", client.get(f"{sessions}/{sid}", headers=nobody))
     checker.check(one, "get", client.get(f"{sessions}/vs_missing", headers=headers))
+    checker.check(one, "get", client.get(f"{sessions}/{sid}?expand[]=nothing", headers=headers))
+    change = {"metadata": {"order": ""}, "expand": ["last_verification_report"]}
+    updated = checker.check(
+        one, "post", client.post(f"{sessions}/{sid}", json=change, headers=headers)
+    )
+    assert updated["metadata"] == {}
+    for who, target, body in (
+        (headers, sid, {"colour": "blue"}),
+        (nobody, sid, {}),
+        (headers, "vs_missing", {}),
+        (busy, sid, {}),
+    ):
+        checker.check(one, "post", client.post(f"{sessions}/{target}", json=body, headers=who))
 
     listed = checker.check(sessions, "get", client.get(f"{sessions}?limit=1", headers=headers))
     assert listed["has_more"] is True
@@ -164,6 +200,7 @@ def test_every_operation_and_documented_response(
         key = {**headers, "Idempotency-Key": f"{action}-key"}
         checker.check(path, "post", client.post(url.format(sid), headers=key))
         checker.check(path, "post", client.post(url.format(sid), headers=key, json={"x": 1}))
+        checker.check(path, "post", client.post(url.format(sid), headers=busy))
     # Canceled by the first loop, then redacted: canceling again is a state error.
     canceled = checker.check(
         cancel, "post", client.post(f"{sessions}/{sid}/cancel", headers=headers)
@@ -173,17 +210,29 @@ def test_every_operation_and_documented_response(
     refused = client.post(f"{sessions}/{processing}/redact", headers=headers)
     assert checker.check(redact, "post", refused)["error"]["code"] == "session_invalid_state"
 
-    checker.check(report, "get", client.get("/v1/verification_reports/vr_missing", headers=headers))
-    checker.check(report, "get", client.get("/v1/verification_reports/vr_missing"))
+    checker.check(
+        report, "get", client.get("/v1/identity/verification_reports/vr_missing", headers=headers)
+    )
+    checker.check(report, "get", client.get("/v1/identity/verification_reports/vr_missing"))
     run_pending(app)
     done = client.get(f"{sessions}/{processing}", headers=headers).get_json()
     checker.check(
         report,
         "get",
-        client.get(f"/v1/verification_reports/{done['last_verification_report']}", headers=headers),
+        client.get(
+            f"/v1/identity/verification_reports/{done['last_verification_report']}", headers=headers
+        ),
     )
+    reports = "/v1/identity/verification_reports"
+    listed = checker.check(
+        reports, "get", client.get(f"{reports}?type=document&created[gte]=0", headers=headers)
+    )
+    assert [report["id"] for report in listed["data"]] == [done["last_verification_report"]]
+    checker.check(reports, "get", client.get(f"{reports}?colour=blue", headers=headers))
+    checker.check(reports, "get", client.get(reports, headers=nobody))
+    checker.check(reports, "get", client.get(f"{reports}?starting_after=vr_x", headers=headers))
     checker.check("/v1/openapi.json", "get", client.get("/v1/openapi.json"))
-    _webhook_operations(client, headers, checker)
+    _webhook_operations(client, headers, busy, checker)
 
     documented = {
         (path, method, status)
@@ -200,7 +249,10 @@ def test_rate_limited_answer_is_documented_everywhere(
     """One request per caller is allowed, then every operation answers a real 429 as the
     document says."""
     reconfigure(app, RATELIMIT_API="1 per hour")
-    assert client.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
+    assert (
+        client.get("/v1/identity/verification_sessions", headers=platform.headers).status_code
+        == 200
+    )
     assert client.get("/v1/openapi.json").status_code == 200  # no key: counted by address
     retry_after = checker.document["components"]["headers"]["RetryAfter"]["schema"]
     for path, method in _operations(checker.document):
@@ -221,8 +273,11 @@ def test_rate_limited_answer_is_documented_everywhere(
     )
 
 
-def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: Checker) -> None:
-    """Every webhook endpoint and event operation, with each documented status."""
+def _webhook_operations(
+    client: FlaskClient, headers: dict[str, str], busy: dict[str, str], checker: Checker
+) -> None:
+    """Every webhook endpoint and event operation, with each documented status; `busy` holds
+    an Idempotency-Key whose first request is still running."""
     endpoints, one = "/v1/webhook_endpoints", "/v1/webhook_endpoints/{id}"
     events, event, redeliver = "/v1/events", "/v1/events/{id}", "/v1/events/{id}/redeliver"
     nobody = {"Authorization": "Bearer sk_live_nope"}
@@ -237,8 +292,11 @@ def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: C
     checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=keyed))
     other = {**hook, "url": "https://elsewhere.example/"}
     checker.check(endpoints, "post", client.post(endpoints, json=other, headers=keyed))
+    checker.check(endpoints, "post", client.post(endpoints, json=hook, headers=busy))
     checker.check(endpoints, "get", client.get(endpoints, headers=headers))
     checker.check(endpoints, "get", client.get(endpoints))
+    checker.check(endpoints, "get", client.get(f"{endpoints}?limit=0", headers=headers))
+    checker.check(endpoints, "get", client.get(f"{endpoints}?starting_after=we_x", headers=headers))
 
     url = f"{endpoints}/{created['id']}"
     checker.check(one, "get", client.get(url, headers=headers))
@@ -252,6 +310,7 @@ def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: C
     key = {**headers, "Idempotency-Key": "hook-2"}
     checker.check(one, "post", client.post(url, json={"disabled": True}, headers=key))
     checker.check(one, "post", client.post(url, json={"disabled": False}, headers=key))
+    checker.check(one, "post", client.post(url, json={}, headers=busy))
 
     listed = checker.check(events, "get", client.get(f"{events}?limit=1", headers=headers))
     assert listed["has_more"] is True
@@ -271,6 +330,7 @@ def _webhook_operations(client: FlaskClient, headers: dict[str, str], checker: C
     key = {**headers, "Idempotency-Key": "redeliver-1"}
     checker.check(redeliver, "post", client.post(again, headers=key))
     checker.check(redeliver, "post", client.post(again, json={"x": 1}, headers=key))
+    checker.check(redeliver, "post", client.post(again, headers=busy))
 
     checker.check(one, "delete", client.delete(url, headers=nobody))
     checker.check(one, "delete", client.delete(url, headers=headers))
@@ -281,21 +341,23 @@ def test_report_from_real_processing_matches_schema(
     app: Flask, client: FlaskClient, platform: ApiPlatform, checker: Checker
 ) -> None:
     session_id = processing_session(app, client, platform)
-    processing = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
-    assert checker.check("/v1/verification_sessions/{id}", "get", processing)["status"] == (
-        "processing"
+    processing = client.get(
+        f"/v1/identity/verification_sessions/{session_id}", headers=platform.headers
     )
+    assert checker.check("/v1/identity/verification_sessions/{id}", "get", processing)[
+        "status"
+    ] == ("processing")
     assert run_pending(app) == 1
     session = checker.check(
-        "/v1/verification_sessions/{id}",
+        "/v1/identity/verification_sessions/{id}",
         "get",
-        client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers),
+        client.get(f"/v1/identity/verification_sessions/{session_id}", headers=platform.headers),
     )
     assert session["status"] == "verified", session["last_error"]
     assert session["verified_outputs"]["dob"].keys() == {"day", "month", "year"}
-    url = f"/v1/verification_reports/{session['last_verification_report']}"
+    url = f"/v1/identity/verification_reports/{session['last_verification_report']}"
     report = checker.check(
-        "/v1/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
+        "/v1/identity/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
     )
     assert report["verification_session"] == session_id
     assert report["document"]["status"] == "verified"
@@ -305,21 +367,21 @@ def test_report_from_real_processing_matches_schema(
 
     other = make_platform(app, "Other platform")
     hidden = client.get(url, headers=other.headers)
-    assert checker.check("/v1/verification_reports/{id}", "get", hidden)["error"]["code"] == (
-        "resource_missing"
-    )
+    assert checker.check("/v1/identity/verification_reports/{id}", "get", hidden)["error"][
+        "code"
+    ] == ("resource_missing")
 
     redacted_session = client.post(
-        f"/v1/verification_sessions/{session_id}/redact", headers=platform.headers
+        f"/v1/identity/verification_sessions/{session_id}/redact", headers=platform.headers
     )
     assert (
-        checker.check("/v1/verification_sessions/{id}/redact", "post", redacted_session)[
+        checker.check("/v1/identity/verification_sessions/{id}/redact", "post", redacted_session)[
             "verified_outputs"
         ]
         is None
     )
     redacted = checker.check(
-        "/v1/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
+        "/v1/identity/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
     )
     assert redacted["document"] == {"status": "verified", "error": None}
     assert redacted["status"] == "verified" and redacted["type"] == "document"
@@ -333,16 +395,16 @@ def test_failed_verdict_matches_schema(
     session_id = processing_session(app, client, platform, provided_details=details)
     assert run_pending(app) == 1
     session = checker.check(
-        "/v1/verification_sessions/{id}",
+        "/v1/identity/verification_sessions/{id}",
         "get",
-        client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers),
+        client.get(f"/v1/identity/verification_sessions/{session_id}", headers=platform.headers),
     )
     assert session["status"] == "requires_input"
     assert session["last_error"]["code"] == "document_name_mismatch"
     assert session["verified_outputs"] is None and session["url"] is not None
-    url = f"/v1/verification_reports/{session['last_verification_report']}"
+    url = f"/v1/identity/verification_reports/{session['last_verification_report']}"
     report = checker.check(
-        "/v1/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
+        "/v1/identity/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
     )
     assert report["status"] == "requires_input"
     assert report["document"]["error"]["code"] == "document_name_mismatch"

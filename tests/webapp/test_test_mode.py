@@ -183,12 +183,12 @@ def test_chosen_outcome_through_the_flow_fires_webhooks(
         run_pending(flow_app)
         run_pending(flow_app)  # the verdict's own event
     session = checker.check(
-        "/v1/verification_sessions/{id}",
+        "/v1/identity/verification_sessions/{id}",
         "get",
         client.get(f"{SESSIONS}/{session_id}", headers=test.headers),
     )
     report = checker.check(
-        "/v1/verification_reports/{id}",
+        "/v1/identity/verification_reports/{id}",
         "get",
         client.get(
             f"/v1/verification_reports/{session['last_verification_report']}",

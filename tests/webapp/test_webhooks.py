@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import stripe
 from alembic import command
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -170,6 +171,11 @@ def test_event_is_stored_signed_and_delivered(
     assert run_pending(fast_app) == 1
     (got,) = receiver.received
     verify(got.body, got.headers[HEADER], endpoint["secret"])
+    assert got.headers["Stripe-Signature"] == got.headers[HEADER]  # a Stripe handler works as is
+    verified = stripe.Webhook.construct_event(
+        got.body, got.headers["Stripe-Signature"], endpoint["secret"]
+    )
+    assert verified.id == stored["id"] and verified.type == CREATED
     event = got.event
     assert event["id"] == stored["id"] and event["object"] == "event"
     assert event["type"] == CREATED and event["livemode"] is True

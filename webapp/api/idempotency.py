@@ -15,8 +15,9 @@ from typing import Any, ParamSpec
 from flask import Response, g, jsonify, request
 from sqlalchemy.exc import IntegrityError
 
+from webapp.api import error_body
 from webapp.db import db_session
-from webapp.errors import ApiError, IdempotencyConflict, InvalidRequest
+from webapp.errors import ApiError, IdempotencyConflict, IdempotencyInUse, InvalidRequest
 from webapp.models import IdempotencyRecord
 
 P = ParamSpec("P")
@@ -63,19 +64,20 @@ def idempotent(view: Callable[P, tuple[Response, int]]) -> Callable[P, tuple[Res
             except IntegrityError:
                 db.rollback()
                 raise _in_progress() from None
-        elif record.fingerprint != fingerprint:
-            raise IdempotencyConflict(
-                "This Idempotency-Key was already used with other parameters.",
-                code="idempotency_key_reused",
-            )
         elif record.status_code is None:
             raise _in_progress()
+        elif record.fingerprint != fingerprint:
+            raise IdempotencyConflict(
+                "Keys for idempotent requests can only be used with the same parameters they "
+                "were first used with.",
+                code="idempotency_key_reused",
+            )
         else:
             return _replay(record)
         try:
             response, status = view(*args, **kwargs)
         except ApiError as error:
-            _keep(record, error.to_dict(), error.status)
+            _keep(record, error_body(error), error.status)
             raise
         except Exception:  # our failure, not the caller's: a retry with the key must run anew
             _forget(record)
@@ -102,8 +104,8 @@ def _forget(record: IdempotencyRecord) -> None:
     db.commit()
 
 
-def _in_progress() -> IdempotencyConflict:
-    return IdempotencyConflict(
+def _in_progress() -> IdempotencyInUse:
+    return IdempotencyInUse(
         "A request with this Idempotency-Key is still being processed; retry shortly.",
         code="idempotency_key_in_use",
     )

@@ -7,13 +7,14 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, request
 from werkzeug.datastructures import MultiDict
 
-from webapp.errors import InvalidRequest
-from webapp.paging import MAX_LIST_LIMIT, ListPage
+from webapp.errors import InvalidRequest, UnknownParameter
+from webapp.paging import MAX_LIST_LIMIT, Created, ListPage
 
 _PART = re.compile(r"\[([^\[\]]*)\]")
 _NAME = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
@@ -95,6 +96,66 @@ def body(request: Request) -> dict[str, Any]:
     if not storable:
         raise InvalidRequest("The body holds characters that are not text (NUL or surrogates).")
     return data
+
+
+_PAGING = ("limit", "starting_after", "ending_before")
+_BOUNDS = ("gt", "gte", "lt", "lte")
+_INDEXED = re.compile(r"^([a-z_]+)\[([a-z0-9]*)\]$")
+
+
+def _taken(name: str, known: tuple[str, ...]) -> bool:
+    if name in _PAGING or name in known:
+        return True
+    indexed = _INDEXED.match(name)
+    if indexed is None or indexed.group(1) not in known:
+        return False
+    base, part = indexed.groups()
+    return part in _BOUNDS if base == "created" else part == "" or part.isdigit()
+
+
+def query_args(*known: str) -> None:
+    """Refuse a list parameter the list does not take, as Stripe does: a filter silently
+    ignored returns data the caller did not ask for. `created` stands for its bounds too, a
+    list's name (`types`) for its `types[]` or `types[0]` entries."""
+    for name in request.args:
+        if not _taken(name, known):
+            raise UnknownParameter(name)
+
+
+def listed(name: str) -> list[str]:
+    """A list in the query string: `name[]=a&name[]=b` or, as Stripe's SDKs send it,
+    `name[0]=a&name[1]=b`."""
+    found: list[tuple[int, str]] = []
+    for key, value in request.args.items(multi=True):
+        indexed = _INDEXED.match(key)
+        if indexed is None or indexed.group(1) != name:
+            continue
+        part = indexed.group(2)
+        if part == "" or (part.isdigit() and len(part) <= 3):
+            found.append((int(part) if part else len(found), value))
+    return [value for _, value in sorted(found, key=lambda item: item[0])]
+
+
+def _unix(name: str) -> int:
+    raw = request.args[name]
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 11):
+        raise InvalidRequest(
+            f"{name} must be a Unix time in seconds.", code="parameter_invalid_integer", param=name
+        )
+    return int(raw)
+
+
+def created() -> Created:
+    """Stripe's `created` filter of a list: `created=<unix>` or `created[gte]=<unix>` and the
+    other bounds."""
+    if "created" in request.args:
+        return Created.at(_unix("created"))
+    bounds = {
+        bound: datetime.fromtimestamp(_unix(f"created[{bound}]"), UTC)
+        for bound in _BOUNDS
+        if f"created[{bound}]" in request.args
+    }
+    return Created(**bounds)
 
 
 def list_page() -> ListPage:

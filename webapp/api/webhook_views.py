@@ -7,7 +7,7 @@ from flask import Response, g, jsonify, request, url_for
 from webapp import representations, webhooks
 from webapp.api import bp
 from webapp.api.idempotency import idempotent
-from webapp.api.params import body, list_page
+from webapp.api.params import body, created, list_page, listed, query_args
 from webapp.db import db_session
 from webapp.models import Event
 
@@ -24,11 +24,12 @@ def create_webhook_endpoint() -> tuple[Response, int]:
 
 @bp.get("/webhook_endpoints")
 def list_webhook_endpoints() -> tuple[Response, int]:
-    rows = webhooks.list_endpoints(db_session(), g.caller)
+    query_args()
+    rows, has_more = webhooks.page_endpoints(db_session(), g.caller, list_page())
     return jsonify(
         object="list",
         url=url_for("api.list_webhook_endpoints"),
-        has_more=False,
+        has_more=has_more,
         data=[representations.webhook_endpoint(endpoint) for endpoint in rows],
     ), 200
 
@@ -66,12 +67,13 @@ def _event_json(event: Event) -> Response:
 @bp.get("/events")
 def list_events() -> tuple[Response, int]:
     db = db_session()
-    rows, has_more = webhooks.page_events(
-        db,
-        g.caller,
-        list_page(),
-        kind=request.args.get("type"),  # "" is not a type: 400
+    query_args("type", "types", "created")
+    wanted = webhooks.EventFilter(
+        type=request.args.get("type"),  # "" is not a type: 400
+        types=tuple(listed("types")),
+        created=created(),
     )
+    rows, has_more = webhooks.page_events(db, g.caller, list_page(), wanted)
     return jsonify(
         object="list",
         url=url_for("api.list_events"),

@@ -15,10 +15,12 @@ from webapp.webhooks.endpoints import (
     delete_endpoint,
     get_endpoint,
     list_endpoints,
+    page_endpoints,
     parse_endpoint,
     update_endpoint,
 )
 from webapp.webhooks.events import (
+    EventFilter,
     emit,
     events_to_api,
     get_event,
@@ -29,6 +31,7 @@ from webapp.webhooks.events import (
 
 __all__ = [
     "EVENT_TYPES",
+    "EventFilter",
     "create_endpoint",
     "delete_endpoint",
     "emit",
@@ -36,6 +39,7 @@ __all__ = [
     "get_endpoint",
     "get_event",
     "list_endpoints",
+    "page_endpoints",
     "page_events",
     "parse_endpoint",
     "parse_redeliver",

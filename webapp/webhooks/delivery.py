@@ -58,12 +58,19 @@ def retry_policy(app: Flask) -> RetryPolicy:
     return RetryPolicy(attempts=attempts, backoff=exponential(base, cap), window_seconds=window)
 
 
+STRIPE_HEADER = "Stripe-Signature"
+
+
 def signed_headers(body: bytes, secret: str) -> dict[str, str]:
-    """The request's headers, with the signature a receiver checks (`idflow_signature.verify`)."""
+    """The request's headers, with the signature a receiver checks (`idflow_signature.verify`).
+    It goes under Stripe's name too, same value (the scheme is Stripe's), so a handler written
+    for Stripe (`stripe.Webhook.construct_event` on `Stripe-Signature`) works unchanged."""
+    signature = sign(body, secret)
     return {
         "Content-Type": "application/json; charset=utf-8",
         "User-Agent": "idflow-webhooks/1",
-        HEADER: sign(body, secret),
+        HEADER: signature,
+        STRIPE_HEADER: signature,
     }
 
 

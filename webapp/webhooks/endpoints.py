@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from webapp.config import settings
-from webapp.errors import InvalidRequest
+from webapp.errors import InvalidRequest, MissingParameter, UnknownParameter
 from webapp.models import WebhookEndpoint, new_id, utcnow
+from webapp.paging import ListPage, paginate
 from webapp.platforms import Caller
 from webapp.urls import parse_http_url
 from webapp.webhooks.http_client import refused_address, resolve
@@ -47,7 +48,7 @@ class EndpointRequest:
 
 def parse_url(value: Any, param: str = "url") -> str:
     if not isinstance(value, str) or not value.strip():
-        raise InvalidRequest("Missing required param: url.", code="parameter_missing", param=param)
+        raise MissingParameter("Missing required param: url.", param=param)
     url = value.strip()
     if len(url) > _URL_LENGTH:
         raise InvalidRequest(f"url must be at most {_URL_LENGTH} characters.", param=param)
@@ -73,9 +74,7 @@ def parse_url(value: Any, param: str = "url") -> str:
 
 def parse_events(value: Any, param: str = "enabled_events") -> list[str]:
     if value is None or value == "" or value == []:
-        raise InvalidRequest(
-            f"Missing required param: {param}.", code="parameter_missing", param=param
-        )
+        raise MissingParameter(f"Missing required param: {param}.", param=param)
     given = [value] if isinstance(value, str) else value
     if not isinstance(given, list) or not all(isinstance(item, str) for item in given):
         raise InvalidRequest(f"{param} must be a list of event types.", param=param)
@@ -93,7 +92,7 @@ def parse_events(value: Any, param: str = "enabled_events") -> list[str]:
 def parse_endpoint(params: dict[str, Any]) -> EndpointRequest:
     for key in params:
         if key not in ("url", "enabled_events", "description"):
-            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+            raise UnknownParameter(key)
     description = params.get("description")
     if description is not None and not isinstance(description, str):
         raise InvalidRequest("description must be a string.", param="description")
@@ -142,6 +141,20 @@ def list_endpoints(db: Session, caller: Caller) -> list[WebhookEndpoint]:
     )
 
 
+def page_endpoints(
+    db: Session, caller: Caller, list_page: ListPage
+) -> tuple[list[WebhookEndpoint], bool]:
+    """The list as Stripe pages it (`limit` 10 by default), newest first."""
+    query = select(WebhookEndpoint).where(caller.owns(WebhookEndpoint))
+    return paginate(
+        db,
+        query,
+        (WebhookEndpoint.pk,),
+        list_page,
+        lambda found: get_endpoint(db, caller, found),
+    )
+
+
 def delete_endpoint(db: Session, endpoint: WebhookEndpoint) -> None:
     """Its deliveries and attempts go with it; the events stay (they belong to the platform)."""
     db.delete(endpoint)
@@ -151,7 +164,7 @@ def update_endpoint(endpoint: WebhookEndpoint, params: dict[str, Any]) -> None:
     """Stripe's update: change url, events, description; `disabled` false re-enables it."""
     for key in params:
         if key not in ("url", "enabled_events", "description", "disabled"):
-            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+            raise UnknownParameter(key)
     if "url" in params:
         endpoint.url = parse_url(params["url"])
     if "enabled_events" in params:

@@ -7,13 +7,14 @@ when its change was committed and its delivery survives restarts (the job is in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from webapp import representations
-from webapp.errors import InvalidRequest
+from webapp.errors import InvalidRequest, UnknownParameter
 from webapp.jobs import queue
 from webapp.models import (
     Event,
@@ -23,11 +24,12 @@ from webapp.models import (
     new_id,
     utcnow,
 )
-from webapp.paging import ListPage, paginate
+from webapp.paging import Created, ListPage, paginate
 from webapp.platforms import Caller
 from webapp.webhooks.endpoints import EVENT_TYPES, get_endpoint, list_endpoints, subscribed
 
 DELIVER = "deliver_event"  # the job kind `webapp.webhooks.delivery` handles
+_MOST_TYPES = 20
 
 
 def emit(db: Session, session: VerificationSession, kind: str) -> Event:
@@ -94,22 +96,57 @@ def get_event(db: Session, caller: Caller, event_id: str) -> Event:
     return caller.get(db, Event, event_id, "event")
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    """An event list's filters, as Stripe's: `type` (a name, or a group ending in `*`), or
+    `types` (up to 20 names), and `created`."""
+
+    type: str | None = None
+    types: tuple[str, ...] = ()
+    created: Created = field(default_factory=Created)
+
+
+def _event_types(wanted: EventFilter) -> list[str] | None:
+    """The event names the filter lets through (None: all)."""
+    if wanted.type is not None and wanted.types:
+        raise InvalidRequest(
+            "Give type or types, not both.", code="parameters_exclusive", param="types"
+        )
+    if len(wanted.types) > _MOST_TYPES:
+        raise InvalidRequest(f"types holds at most {_MOST_TYPES} names.", param="types")
+    for name in wanted.types:
+        if name not in EVENT_TYPES:
+            raise InvalidRequest(f"types must be among {', '.join(EVENT_TYPES)}.", param="types")
+    if wanted.types:
+        return list(wanted.types)
+    if wanted.type is None:
+        return None
+    if wanted.type.endswith("*"):
+        return [name for name in EVENT_TYPES if name.startswith(wanted.type[:-1])]
+    if wanted.type not in EVENT_TYPES:
+        raise InvalidRequest(
+            f"type must be one of {', '.join(EVENT_TYPES)}.",
+            code="parameter_invalid_empty" if wanted.type == "" else None,
+            param="type",
+        )
+    return [wanted.type]
+
+
 def page_events(
-    db: Session, caller: Caller, list_page: ListPage, *, kind: str | None
+    db: Session, caller: Caller, list_page: ListPage, wanted: EventFilter
 ) -> tuple[list[Event], bool]:
-    if kind is not None and kind not in EVENT_TYPES:
-        raise InvalidRequest(f"type must be one of {', '.join(EVENT_TYPES)}.", param="type")
-    query = select(Event).where(caller.owns(Event))
-    if kind is not None:
-        query = query.where(Event.type == kind)
-    return paginate(db, query, Event.pk, list_page, lambda found: get_event(db, caller, found))
+    query = select(Event).where(caller.owns(Event), *wanted.created.where(Event.created_at))
+    names = _event_types(wanted)
+    if names is not None:
+        query = query.where(Event.type.in_(names))
+    return paginate(db, query, (Event.pk,), list_page, lambda found: get_event(db, caller, found))
 
 
 def parse_redeliver(params: dict[str, Any]) -> str | None:
     """The optional endpoint id of a redelivery request (every endpoint when None)."""
     for key in params:
         if key != "webhook_endpoint":
-            raise InvalidRequest(f"Received unknown parameter: {key}", param=key)
+            raise UnknownParameter(key)
     target = params.get("webhook_endpoint")
     if target is not None and not isinstance(target, str):
         raise InvalidRequest("webhook_endpoint must be an endpoint id.", param="webhook_endpoint")
