@@ -347,17 +347,21 @@ class AuditEntry(Base):
     """Who did what, when: logins (also failed ones), every view of personal data, every refusal.
     Append-only: the ORM refuses to change or delete a row (see the listeners below). `detail`
     holds ids and reasons only; a failed login for an unknown email keeps the email's keyed hash,
-    never the email."""
+    never the email; a review decision's note is sealed."""
 
     __tablename__ = "audit_log"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
     operator_id: Mapped[str | None] = mapped_column(
         ForeignKey("operators.id"), index=True, default=None
     )
     action: Mapped[str] = mapped_column(String(40), index=True)
     session_id: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A reviewer's note may name the person: encrypted like other personal data.
+    _note: Mapped[Any | None] = mapped_column("note", EncryptedJSON("audit_log.note"), default=None)
+    note = Sealed[str | None]("_note")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 

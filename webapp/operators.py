@@ -117,13 +117,16 @@ def audit(
     operator: Operator | None,
     action: str,
     session_id: str | None = None,
+    note: str | None = None,
     **detail: Any,
 ) -> None:
     """Append one entry to the audit log in the caller's transaction."""
     entry = AuditEntry(
+        id=new_id("audit"),
         operator_id=operator.id if operator else None,
         action=action,
         session_id=session_id,
         detail=detail,
     )
+    entry.note = note
     db.add(entry)

@@ -13,10 +13,14 @@ from werkzeug.test import TestResponse
 
 from tests.support.api import create
 from tests.support.platform import ApiPlatform, make_platform
-from webapp import operators
+from tests.support.settings import reconfigure
+from tests.support.webhooks import serve_receiver
+from webapp import operators, risk
 from webapp.cli import main
 from webapp.db import database
-from webapp.models import AuditEntry, Operator
+from webapp.jobs import run_pending
+from webapp.lifecycle import transition
+from webapp.models import AuditEntry, Operator, VerificationSession
 
 PASSWORD = "correct horse battery staple"
 
@@ -42,7 +46,7 @@ def add(app: Flask, email: str, role: str, platform: ApiPlatform | None = None) 
 
 def audit_actions(app: Flask) -> list[tuple[str, str | None]]:
     with database(app).sessions() as db:
-        entries = db.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        entries = db.scalars(select(AuditEntry).order_by(AuditEntry.pk))
         return [(entry.action, entry.session_id) for entry in entries]
 
 
@@ -171,3 +175,78 @@ def test_sign_out_ends_the_session(app: Flask) -> None:
     token = _csrf(client.get("/console/sessions"))
     assert client.post("/console/logout", data={"csrf_token": token}).status_code == 303
     assert client.get("/console/sessions").location.startswith("/console/login")
+
+
+def flagged_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> str:
+    """A session an automatic verdict left verified but flagged for review (risk mode `flag`)."""
+    session_id: str = create(client, platform).get_json()["id"]
+    with app.app_context(), database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert session is not None
+        transition(db, session, "processing")
+        signal = risk.RiskSignal("document_reuse", "Seen under another name.", ("vs_earlier",))
+        session.risk = risk.assessment([signal], "flag")
+        transition(db, session, "verified")
+        db.commit()
+    return session_id
+
+
+def decide(client: FlaskClient, session_id: str, button: str, note: str) -> TestResponse:
+    token = _csrf(client.get(f"/console/sessions/{session_id}"))
+    form = {"note": note, button: button.title(), "csrf_token": token}
+    return client.post(f"/console/sessions/{session_id}/review", data=form)
+
+
+def test_a_declined_review_cancels_the_session_and_reaches_the_webhook(app: Flask) -> None:
+    reconfigure(app, WEBHOOK_ALLOW_PRIVATE=True)  # the receiver listens on loopback
+    platform = make_platform(app)
+    client = app.test_client()
+    with serve_receiver() as receiver:
+        endpoint = {"url": receiver.url, "enabled_events": ["*"]}
+        assert client.post("/v1/webhook_endpoints", json=endpoint, headers=platform.headers)
+        session_id = flagged_session(app, client, platform)
+        run_pending(app)
+        add(app, "reviewer@platform.example", "reviewer", platform)
+        staff = app.test_client()
+        sign_in(staff, "reviewer@platform.example")
+        assert session_id in staff.get("/console/reviews").get_data(True)
+        note = "The portrait is not the person of vs_earlier's name, Jane Roe."
+        assert decide(staff, session_id, "decline", note).status_code == 303
+        assert session_id not in staff.get("/console/reviews").get_data(True)
+        assert decide(staff, session_id, "approve", note).status_code == 409  # decided already
+        while run_pending(app):
+            pass
+        last = receiver.received[-1].event
+    assert last["type"] == "identity.verification_session.canceled"
+    assert last["data"]["object"]["id"] == session_id
+    assert last["data"]["object"]["last_error"]["code"] == "document_unverified_other"
+    shown = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
+    assert shown.get_json()["status"] == "canceled"
+    assert shown.get_json()["idflow"]["review"]["required"] is False
+    assert ("review_declined", session_id) in audit_actions(app)
+    with database(app).engine.connect() as connection:
+        stored = connection.execute(select(AuditEntry.__table__)).all()
+    assert "Jane Roe" not in repr(stored)
+
+
+def test_an_approved_review_keeps_the_verdict_and_viewers_cannot_decide(app: Flask) -> None:
+    platform = make_platform(app)
+    client = app.test_client()
+    session_id = flagged_session(app, client, platform)
+    add(app, "viewer@platform.example", "viewer", platform)
+    add(app, "admin@platform.example", "admin", platform)
+    viewer = app.test_client()
+    sign_in(viewer, "viewer@platform.example")
+    assert 'name="approve"' not in viewer.get(f"/console/sessions/{session_id}").get_data(True)
+    token = _csrf(viewer.get("/console/sessions"))
+    form = {"note": "fine", "approve": "Approve", "csrf_token": token}
+    assert viewer.post(f"/console/sessions/{session_id}/review", data=form).status_code == 403
+    admin = app.test_client()
+    sign_in(admin, "admin@platform.example")
+    assert decide(admin, session_id, "approve", "Same person, new passport.").status_code == 303
+    shown = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
+    assert shown.get_json()["status"] == "verified"
+    assert shown.get_json()["idflow"]["review"]["required"] is False
+    actions = audit_actions(app)
+    assert ("review_refused", session_id) in actions and ("review_approved", session_id) in actions
+    assert "Same person, new passport." in admin.get("/console/audit").get_data(True)

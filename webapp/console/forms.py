@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
+from wtforms import EmailField, PasswordField, SubmitField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length
 
 from webapp.operators import MIN_PASSWORD_LENGTH
@@ -37,3 +37,11 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
 
 class LogoutForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField("Sign out")
+
+
+class ReviewForm(FlaskForm):  # type: ignore[misc]
+    """Two buttons, one note: the note is required and stays with the staff (sealed)."""
+
+    note = TextAreaField("Note (why)", validators=[InputRequired(), Length(max=2000)])
+    approve = SubmitField("Approve")
+    decline = SubmitField("Decline")

@@ -11,10 +11,10 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from webapp import operators
+from webapp import operators, reviews
 from webapp.config import settings
 from webapp.console import bp
-from webapp.console.forms import LoginForm, LogoutForm, PasswordForm
+from webapp.console.forms import LoginForm, LogoutForm, PasswordForm, ReviewForm
 from webapp.crypto import KeyRing
 from webapp.db import db_session
 from webapp.errors import InvalidRequest
@@ -216,12 +216,43 @@ def session_detail(session_id: str) -> ResponseReturnValue:
         )
         .all()
     )
+    may_decide = _operator().role in ("reviewer", "admin")
     return render_template(
         "console/session.html",
         row=row,
         history=history,
-        may_see_personal=_operator().role in ("reviewer", "admin"),
+        may_see_personal=may_decide,
+        review_form=ReviewForm() if may_decide and reviews.waiting(row) else None,
     )
+
+
+@bp.route("/reviews")
+def review_queue() -> ResponseReturnValue:
+    rows = reviews.queue(db_session(), _operator().platform_id)
+    return render_template("console/reviews.html", rows=rows)
+
+
+@bp.route("/sessions/<session_id>/review", methods=["POST"])
+def decide(session_id: str) -> ResponseReturnValue:
+    """A reviewer's approve or decline; viewers are refused (403) and the attempt audited."""
+    operator = _operator()
+    db = db_session()
+    if operator.role not in ("reviewer", "admin"):
+        operators.audit(db, operator, "review_refused", session_id=session_id)
+        db.commit()
+        abort(403, description="Your role (viewer) does not decide reviews.")
+    form = ReviewForm()
+    if not form.validate_on_submit():
+        _refused_csrf(form)
+        abort(400, description="Write a note that says why, then approve or decline.")
+    decision: reviews.Decision = "decline" if form.decline.data else "approve"
+    try:
+        reviews.decide(db, operator, session_id, decision, form.note.data)
+    except InvalidRequest as exc:
+        db.rollback()
+        abort(409, description=exc.message)
+    db.commit()
+    return redirect(url_for("console.review_queue"), 303)
 
 
 @bp.route("/sessions/<session_id>/personal")
@@ -255,7 +286,7 @@ def audit() -> ResponseReturnValue:
     operator = _operator()
     if operator.role != "admin":
         abort(403, description="Only admins see the audit log.")
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)
+    query = select(AuditEntry).order_by(AuditEntry.pk.desc()).limit(200)
     if operator.platform_id is not None:
         query = query.join(Operator, AuditEntry.operator_id == Operator.id).where(
             Operator.platform_id == operator.platform_id

@@ -2,7 +2,8 @@
 
 An operator's email is personal data: the `email` JSON column holds an `EncryptedJSON` envelope
 bound to the row, and `email_hash` (HMAC-SHA256 under the lookup key, as link tokens) finds the
-account at login. Passwords are kept as werkzeug scrypt hashes.
+account at login. Passwords are kept as werkzeug scrypt hashes. A review decision's note in the
+audit log is sealed the same way (`note`).
 
 Revision ID: 0010
 Revises: 0009
@@ -41,14 +42,17 @@ def upgrade() -> None:
     )
     op.create_table(
         "audit_log",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("pk", sa.Integer(), autoincrement=True, nullable=False),
+        sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("operator_id", sa.String(length=40), nullable=True),
         sa.Column("action", sa.String(length=40), nullable=False),
         sa.Column("session_id", sa.String(length=40), nullable=True),
         sa.Column("detail", sa.JSON(), nullable=False),
+        sa.Column("note", sa.JSON(), nullable=True),  # holds an EncryptedJSON envelope
         sa.Column("created_at", webapp.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["operator_id"], ["operators.id"]),
-        sa.PrimaryKeyConstraint("id"),
+        sa.PrimaryKeyConstraint("pk"),
+        sa.UniqueConstraint("id"),
     )
     for column in ("operator_id", "action", "session_id", "created_at"):
         op.create_index(op.f(f"ix_audit_log_{column}"), "audit_log", [column], unique=False)
