@@ -134,7 +134,7 @@ def test_admin_reads_the_audit_log_of_logins(app: Flask) -> None:
     assert "login_failed" in page and "reason=unknown" in page and "reason=password" in page
     assert "nobody@idflow.example" not in page
     actions = [action for action, _ in audit_actions(app)]
-    assert actions == ["login_failed", "login_failed", "login"]
+    assert actions == ["login_failed", "login_failed", "login", "audit_log_viewed"]
 
 
 def test_wrong_passwords_are_rate_limited(app: Flask) -> None:

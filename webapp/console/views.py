@@ -122,8 +122,12 @@ def login() -> ResponseReturnValue:
     return render_template("console/login.html", form=form, failed=failed), 401 if failed else 200
 
 
-@bp.route("/logout", methods=["POST"])
+@bp.route("/logout", methods=["GET", "POST"])
 def logout() -> ResponseReturnValue:
+    """Only a POST with its CSRF token signs out (no page elsewhere can); a GET (the error
+    page's way back) leads to the console."""
+    if request.method == "GET":
+        return redirect(url_for("console.sessions"))
     form = LogoutForm()
     if not form.validate_on_submit():
         _refused_csrf(form)
@@ -232,9 +236,12 @@ def review_queue() -> ResponseReturnValue:
     return render_template("console/reviews.html", rows=rows)
 
 
-@bp.route("/sessions/<session_id>/review", methods=["POST"])
+@bp.route("/sessions/<session_id>/review", methods=["GET", "POST"])
 def decide(session_id: str) -> ResponseReturnValue:
-    """A reviewer's approve or decline; viewers are refused (403) and the attempt audited."""
+    """A reviewer's approve or decline; viewers are refused (403) and the attempt audited. A GET
+    (the error page's way back) leads to the session."""
+    if request.method == "GET":
+        return redirect(url_for("console.session_detail", session_id=session_id))
     operator = _operator()
     db = db_session()
     if operator.role not in ("reviewer", "admin"):
@@ -291,5 +298,8 @@ def audit() -> ResponseReturnValue:
         query = query.join(Operator, AuditEntry.operator_id == Operator.id).where(
             Operator.platform_id == operator.platform_id
         )
-    entries = db_session().scalars(query).all()
-    return render_template("console/audit.html", entries=entries)
+    db = db_session()
+    page = render_template("console/audit.html", entries=db.scalars(query).all())
+    operators.audit(db, operator, "audit_log_viewed")  # the notes in it may name people
+    db.commit()
+    return page
