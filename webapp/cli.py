@@ -111,6 +111,51 @@ def _webhook_add(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _operator_add(args: argparse.Namespace) -> int:
+    from webapp import operators
+    from webapp.db import database
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+    app = _app()
+    with app.app_context(), database(app).sessions() as db:
+        ring = app.extensions["idflow.keyring"]
+        added = operators.add(db, ring, args.email, args.role, args.platform, password)
+        db.commit()
+        scope = added.operator.platform_id or "all platforms"
+        print(f"operator {added.operator.id} ({args.role}, {scope})")
+    if added.one_time_password is not None:
+        print(
+            f"one-time password (shown once, to be changed at first login): "
+            f"{added.one_time_password}"
+        )
+    return EXIT_OK
+
+
+def _operator_list(_args: argparse.Namespace) -> int:
+    from webapp.db import database
+    from webapp.models import Operator
+
+    app = _app()
+    with app.app_context(), database(app).sessions() as db:
+        for operator in db.scalars(select(Operator).order_by(Operator.created_at)):
+            state = "disabled" if operator.disabled_at else "active"
+            scope = operator.platform_id or "all platforms"
+            print(f"{operator.id}  {operator.email}  {operator.role}  {scope}  {state}")
+    return EXIT_OK
+
+
+def _operator_disable(args: argparse.Namespace) -> int:
+    from webapp import operators
+    from webapp.db import database
+
+    app = _app()
+    with app.app_context(), database(app).sessions() as db:
+        operator = operators.disable(db, app.extensions["idflow.keyring"], args.email)
+        db.commit()
+        print(f"operator {operator.id} disabled")
+    return EXIT_OK
+
+
 def _jobs_run(_args: argparse.Namespace) -> int:
     """Drain due jobs once; a worker machine runs `idflow worker` instead."""
     from webapp.jobs import run_pending, work
@@ -226,6 +271,27 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--test", action="store_true", help="an endpoint for test-mode events")
     add.add_argument("--json", action="store_true", help="print the endpoint with its secret")
     add.set_defaults(handler=_webhook_add)
+
+    operator = commands.add_parser("operator", help="staff accounts of the console")
+    operator_actions = operator.add_subparsers(dest="action", required=True)
+    add_operator = operator_actions.add_parser(
+        "add", help="add a console account; prints a one-time password"
+    )
+    add_operator.add_argument("email")
+    add_operator.add_argument("--role", required=True, choices=["admin", "reviewer", "viewer"])
+    add_operator.add_argument(
+        "--platform", default=None, help="platform id (plat_...); without it instance-wide"
+    )
+    add_operator.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    add_operator.set_defaults(handler=_operator_add)
+    operator_actions.add_parser("list", help="list the console accounts").set_defaults(
+        handler=_operator_list
+    )
+    disable = operator_actions.add_parser("disable", help="disable a console account")
+    disable.add_argument("email")
+    disable.set_defaults(handler=_operator_disable)
 
     jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
         dest="action", required=True

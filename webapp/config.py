@@ -103,6 +103,8 @@ class Settings:
     ratelimit_flow: str
     ratelimit_upload_session: str
     ratelimit_upload_ip: str
+    ratelimit_console_login: str
+    console_idle_minutes: int
     shared_dir: str
     webhook_timeout_seconds: float
     webhook_retry_base_seconds: float
@@ -172,6 +174,9 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "RATELIMIT_FLOW": env.get("IDFLOW_RATELIMIT_FLOW") or "300 per minute",
         "RATELIMIT_UPLOAD_SESSION": env.get("IDFLOW_RATELIMIT_UPLOAD_SESSION") or "30 per hour",
         "RATELIMIT_UPLOAD_IP": env.get("IDFLOW_RATELIMIT_UPLOAD_IP") or "200 per hour",
+        "RATELIMIT_CONSOLE_LOGIN": env.get("IDFLOW_RATELIMIT_CONSOLE_LOGIN")
+        or "5 per minute; 30 per hour",
+        "CONSOLE_IDLE_MINUTES": _int(env, "IDFLOW_CONSOLE_IDLE_MINUTES", 30),
         "SHARED_DIR": env.get("IDFLOW_SHARED_DIR") or "",
         "WEBHOOK_TIMEOUT_SECONDS": _int(env, "IDFLOW_WEBHOOK_TIMEOUT_SECONDS", 10),
         "WEBHOOK_RETRY_BASE_SECONDS": _int(env, "IDFLOW_WEBHOOK_RETRY_BASE_SECONDS", 60),

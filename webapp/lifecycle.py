@@ -6,7 +6,8 @@ makes them.
        declined  └──┘    │  └───failed verdict─┤ (last_error says why, and where to start again)
                          │                     │
     cancel, redaction,   └──> canceled <───────┘ a failed verdict used the last attempt
-    too many attempts
+    too many attempts           ^
+                                └── verified, declined by a reviewer (flagged for review)
 
 `transition` checks the move against `MOVES`, sets the status (and the last error) only if the
 row still has the status the caller saw, and records the event platforms are told of, all in the
@@ -57,6 +58,8 @@ MOVES: dict[tuple[SessionStatus | None, SessionStatus], Move] = {
     ("processing", "verified"): Move(f"{_EVENT}verified", "forbidden"),
     ("processing", "requires_input"): Move(f"{_EVENT}requires_input", "required"),
     ("processing", "canceled"): Move(f"{_EVENT}canceled", "required"),  # the last attempt failed
+    # A reviewer declined a verdict that signals flagged (`webapp.reviews`); always says why.
+    ("verified", "canceled"): Move(f"{_EVENT}canceled", "required"),
 }
 _LAST_ERROR = ("last_error_code", "last_error_reason", "last_error_step")
 # What a refused move tells the platform or the person, by the status it was to reach.

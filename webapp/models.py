@@ -28,6 +28,8 @@ from webapp.crypto import EncryptedJSON, Sealed, open_sealed
 
 # A session's life cycle (`webapp.lifecycle` holds the moves between them).
 SessionStatus = Literal["requires_input", "processing", "verified", "canceled"]
+# What an operator of the console may do (`webapp.operators`): each role adds to the one before.
+OperatorRole = Literal["viewer", "reviewer", "admin"]
 # A job's way through the queue: "pending" in the outbox, "sent" once Redis holds its id.
 JobStatus = Literal["pending", "sent", "running", "done", "failed"]
 
@@ -319,3 +321,51 @@ class WebhookAttempt(Base):
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Operator(Base):
+    """A staff account of the console. The email is personal data: kept encrypted, and found at
+    login by a keyed hash of its lower-cased form (`crypto.lookup_hash`), as hosted links are.
+    Without a platform the operator sees every platform (instance-wide)."""
+
+    __tablename__ = "operators"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    _email: Mapped[Any] = mapped_column("email", EncryptedJSON("operators.email"))
+    email = Sealed[str]("_email")
+    role: Mapped[OperatorRole] = mapped_column(String(10))
+    platform_id: Mapped[str | None] = mapped_column(ForeignKey("platforms.id"), default=None)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_login_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what, when: logins (also failed ones), every view of personal data, every refusal.
+    Append-only: the ORM refuses to change or delete a row (see the listeners below). `detail`
+    holds ids and reasons only; a failed login for an unknown email keeps the email's keyed hash,
+    never the email; a review decision's note is sealed."""
+
+    __tablename__ = "audit_log"
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(40), unique=True)
+    operator_id: Mapped[str | None] = mapped_column(
+        ForeignKey("operators.id"), index=True, default=None
+    )
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    session_id: Mapped[str | None] = mapped_column(String(40), index=True, default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # A reviewer's note may name the person: encrypted like other personal data.
+    _note: Mapped[Any | None] = mapped_column("note", EncryptedJSON("audit_log.note"), default=None)
+    note = Sealed[str | None]("_note")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+@event.listens_for(AuditEntry, "before_update")
+@event.listens_for(AuditEntry, "before_delete")
+def _append_only(_mapper: Any, _connection: Any, target: AuditEntry) -> None:
+    raise PermissionError(f"the audit log is append-only (entry {target.id})")

@@ -3,8 +3,9 @@
 The hosted link carries a token, so no page may leak it (no referrer, no caching, no framing) and
 no script may run but idflow's own files (a CSP without inline script). Rate limits slow down
 guessing and abuse: uploads per session and per address, link opens and pages per address, the
-API per key. Counters live in Flask-Limiter's storage: memory by default, Redis (or any `limits`
-storage) with `IDFLOW_RATELIMIT_STORAGE_URI`, which several servers must share.
+API per key, console sign-ins per address. Counters live in Flask-Limiter's storage: memory by
+default, Redis (or any `limits` storage) with `IDFLOW_RATELIMIT_STORAGE_URI`, which several
+servers must share.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ def _checks() -> list[tuple[str, str, str]]:
     """(name, limit setting, who) for the current request."""
     limits = settings()
     address = request.remote_addr or "unknown"
+    if request.endpoint == "console.login" and request.method == "POST":
+        return [("console-login", limits.ratelimit_console_login, address)]
     if request.blueprint != "flow":  # the API counts in `limit_api`, once it knows the caller
         return []
     checks = [("flow", limits.ratelimit_flow, address)]
@@ -158,8 +161,8 @@ def _headers(response: Response) -> Response:
     response.headers["Content-Security-Policy"] = "; ".join(f"{k} {v}" for k, v in policy.items())
     if _secure_request():
         response.headers["Strict-Transport-Security"] = _HSTS
-    if request.blueprint == "flow" and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-store"  # pages of one person's verification
+    if request.blueprint in ("flow", "console") and "Cache-Control" not in response.headers:
+        response.headers["Cache-Control"] = "no-store"  # personal data: never kept by a cache
     return response
 
 

@@ -1,0 +1,252 @@
+"""The operator console: sign-in, roles, scoping and the audit log (issue 12)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+from werkzeug.test import TestResponse
+
+from tests.support.api import create
+from tests.support.platform import ApiPlatform, make_platform
+from tests.support.settings import reconfigure
+from tests.support.webhooks import serve_receiver
+from webapp import operators, risk
+from webapp.cli import main
+from webapp.db import database
+from webapp.jobs import run_pending
+from webapp.lifecycle import transition
+from webapp.models import AuditEntry, Operator, VerificationSession
+
+PASSWORD = "correct horse battery staple"
+
+
+def _csrf(page: TestResponse) -> str:
+    found = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(True))
+    assert found is not None
+    return found.group(1)
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
+    token = _csrf(client.get("/console/login"))
+    form = {"email": email, "password": password, "csrf_token": token}
+    return client.post("/console/login", data=form)
+
+
+def add(app: Flask, email: str, role: str, platform: ApiPlatform | None = None) -> None:
+    with app.app_context(), database(app).sessions() as db:
+        ring = app.extensions["idflow.keyring"]
+        operators.add(db, ring, email, role, platform.id if platform else None, PASSWORD)
+        db.commit()
+
+
+def audit_actions(app: Flask) -> list[tuple[str, str | None]]:
+    with database(app).sessions() as db:
+        entries = db.scalars(select(AuditEntry).order_by(AuditEntry.pk))
+        return [(entry.action, entry.session_id) for entry in entries]
+
+
+def test_logged_out_pages_redirect_to_the_login(app: Flask) -> None:
+    client = app.test_client()
+    for path in ("/console/", "/console/sessions", "/console/audit", "/console/sessions/vs_x"):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert response.location.startswith("/console/login")
+    page = client.get("/console/login")
+    assert page.status_code == 200 and 'name="csrf_token"' in page.get_data(True)
+    assert page.headers["Cache-Control"] == "no-store"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+def test_operator_added_by_the_command_finds_an_api_session(
+    app: Flask, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without --password-stdin the command prints a one-time password, which must be changed
+    before the console shows anything."""
+    platform = make_platform(app)
+    client = app.test_client()
+    session_id = create(client, platform, client_reference_id="user-4711").get_json()["id"]
+    monkeypatch.setenv("IDFLOW_DATA_DIR", app.config["DATA_DIR"])
+    monkeypatch.setenv("IDFLOW_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.setenv("IDFLOW_SECRET_KEY", app.config["SECRET_KEY"])
+    email = "Lead@Platform.example"
+    assert main(["operator", "add", email, "--role", "reviewer", "--platform", platform.id]) == 0
+    printed = capsys.readouterr().out
+    one_time = printed.rsplit(": ", 1)[1].strip()
+    assert main(["operator", "list"]) == 0
+    assert email in capsys.readouterr().out
+
+    response = sign_in(client, "lead@platform.example", one_time)
+    assert response.status_code == 303
+    assert client.get("/console/sessions").location == "/console/password"
+    token = _csrf(client.get("/console/password"))
+    changed = {"current": one_time, "new": PASSWORD, "repeat": PASSWORD, "csrf_token": token}
+    assert client.post("/console/password", data=changed).status_code == 303
+
+    listed = client.get("/console/sessions").get_data(True)
+    assert session_id in listed
+    found = client.get(f"/console/sessions?q={session_id}&status=requires_input&mode=test")
+    assert session_id in found.get_data(True)
+    assert session_id not in client.get("/console/sessions?status=verified").get_data(True)
+    detail = client.get(f"/console/sessions/{session_id}").get_data(True)
+    assert "created" in detail and "user-4711" not in detail
+    personal = client.get(f"/console/sessions/{session_id}/personal")
+    assert personal.status_code == 200 and "user-4711" in personal.get_data(True)
+    assert ("personal_data_viewed", session_id) in audit_actions(app)
+
+
+def test_viewer_sees_no_personal_data_and_the_attempt_is_audited(app: Flask) -> None:
+    platform = make_platform(app)
+    client = app.test_client()
+    session_id = create(client, platform, client_reference_id="user-4711").get_json()["id"]
+    add(app, "viewer@platform.example", "viewer", platform)
+    assert sign_in(client, "viewer@platform.example").status_code == 303
+    detail = client.get(f"/console/sessions/{session_id}")
+    assert detail.status_code == 200
+    assert "user-4711" not in detail.get_data(True)
+    assert f"/console/sessions/{session_id}/personal" not in detail.get_data(True)
+    assert client.get(f"/console/sessions/{session_id}/personal").status_code == 403
+    assert ("personal_data_refused", session_id) in audit_actions(app)
+    assert client.get("/console/audit").status_code == 403
+
+
+def test_operators_see_only_their_platform(app: Flask) -> None:
+    mine, other = make_platform(app, "Mine"), make_platform(app, "Other")
+    client = app.test_client()
+    theirs = create(client, other).get_json()["id"]
+    add(app, "viewer@mine.example", "viewer", mine)
+    sign_in(client, "viewer@mine.example")
+    assert theirs not in client.get("/console/sessions").get_data(True)
+    assert client.get(f"/console/sessions/{theirs}").status_code == 404
+
+
+def test_admin_reads_the_audit_log_of_logins(app: Flask) -> None:
+    add(app, "admin@idflow.example", "admin")
+    client = app.test_client()
+    assert sign_in(client, "admin@idflow.example", "not the password").status_code == 401
+    assert sign_in(client, "nobody@idflow.example").status_code == 401
+    assert sign_in(client, "admin@idflow.example").status_code == 303
+    page = client.get("/console/audit").get_data(True)
+    assert "login_failed" in page and "reason=unknown" in page and "reason=password" in page
+    assert "nobody@idflow.example" not in page
+    actions = [action for action, _ in audit_actions(app)]
+    assert actions == ["login_failed", "login_failed", "login", "audit_log_viewed"]
+
+
+def test_wrong_passwords_are_rate_limited(app: Flask) -> None:
+    add(app, "admin@idflow.example", "admin")
+    client = app.test_client()
+    codes = [sign_in(client, "admin@idflow.example", "wrong").status_code for _ in range(6)]
+    assert codes == [401] * 5 + [429]
+    assert sign_in(client, "admin@idflow.example").status_code == 429
+
+
+def test_disabled_and_idle_operators_are_signed_out(app: Flask) -> None:
+    add(app, "admin@idflow.example", "admin")
+    client = app.test_client()
+    sign_in(client, "admin@idflow.example")
+    assert client.get("/console/sessions").status_code == 200
+    with client.session_transaction() as cookie:
+        cookie["console_seen"] = int(time.time()) - 31 * 60
+    assert client.get("/console/sessions").location.startswith("/console/login")
+    sign_in(client, "admin@idflow.example")
+    with database(app).sessions() as db:
+        operators.disable(db, app.extensions["idflow.keyring"], "admin@idflow.example")
+        db.commit()
+    assert client.get("/console/sessions").location.startswith("/console/login")
+    assert sign_in(client, "admin@idflow.example").status_code == 401
+
+
+def test_emails_are_stored_encrypted(app: Flask) -> None:
+    add(app, "admin@idflow.example", "admin")
+    with database(app).engine.connect() as connection:
+        stored = connection.execute(select(Operator.__table__)).one()
+    assert "admin@idflow.example" not in repr(stored)
+
+
+def test_sign_out_ends_the_session(app: Flask) -> None:
+    add(app, "admin@idflow.example", "admin")
+    client = app.test_client()
+    sign_in(client, "admin@idflow.example")
+    token = _csrf(client.get("/console/sessions"))
+    assert client.post("/console/logout", data={"csrf_token": token}).status_code == 303
+    assert client.get("/console/sessions").location.startswith("/console/login")
+
+
+def flagged_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> str:
+    """A session an automatic verdict left verified but flagged for review (risk mode `flag`)."""
+    session_id: str = create(client, platform).get_json()["id"]
+    with app.app_context(), database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert session is not None
+        transition(db, session, "processing")
+        signal = risk.RiskSignal("document_reuse", "Seen under another name.", ("vs_earlier",))
+        session.risk = risk.assessment([signal], "flag")
+        transition(db, session, "verified")
+        db.commit()
+    return session_id
+
+
+def decide(client: FlaskClient, session_id: str, button: str, note: str) -> TestResponse:
+    token = _csrf(client.get(f"/console/sessions/{session_id}"))
+    form = {"note": note, button: button.title(), "csrf_token": token}
+    return client.post(f"/console/sessions/{session_id}/review", data=form)
+
+
+def test_a_declined_review_cancels_the_session_and_reaches_the_webhook(app: Flask) -> None:
+    reconfigure(app, WEBHOOK_ALLOW_PRIVATE=True)  # the receiver listens on loopback
+    platform = make_platform(app)
+    client = app.test_client()
+    with serve_receiver() as receiver:
+        endpoint = {"url": receiver.url, "enabled_events": ["*"]}
+        assert client.post("/v1/webhook_endpoints", json=endpoint, headers=platform.headers)
+        session_id = flagged_session(app, client, platform)
+        run_pending(app)
+        add(app, "reviewer@platform.example", "reviewer", platform)
+        staff = app.test_client()
+        sign_in(staff, "reviewer@platform.example")
+        assert session_id in staff.get("/console/reviews").get_data(True)
+        note = "The portrait is not the person of vs_earlier's name, Jane Roe."
+        assert decide(staff, session_id, "decline", note).status_code == 303
+        assert session_id not in staff.get("/console/reviews").get_data(True)
+        assert decide(staff, session_id, "approve", note).status_code == 409  # decided already
+        while run_pending(app):
+            pass
+        last = receiver.received[-1].event
+    assert last["type"] == "identity.verification_session.canceled"
+    assert last["data"]["object"]["id"] == session_id
+    assert last["data"]["object"]["last_error"]["code"] == "document_unverified_other"
+    shown = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
+    assert shown.get_json()["status"] == "canceled"
+    assert shown.get_json()["idflow"]["review"]["required"] is False
+    assert ("review_declined", session_id) in audit_actions(app)
+    with database(app).engine.connect() as connection:
+        stored = connection.execute(select(AuditEntry.__table__)).all()
+    assert "Jane Roe" not in repr(stored)
+
+
+def test_an_approved_review_keeps_the_verdict_and_viewers_cannot_decide(app: Flask) -> None:
+    platform = make_platform(app)
+    client = app.test_client()
+    session_id = flagged_session(app, client, platform)
+    add(app, "viewer@platform.example", "viewer", platform)
+    add(app, "admin@platform.example", "admin", platform)
+    viewer = app.test_client()
+    sign_in(viewer, "viewer@platform.example")
+    assert 'name="approve"' not in viewer.get(f"/console/sessions/{session_id}").get_data(True)
+    token = _csrf(viewer.get("/console/sessions"))
+    form = {"note": "fine", "approve": "Approve", "csrf_token": token}
+    assert viewer.post(f"/console/sessions/{session_id}/review", data=form).status_code == 403
+    admin = app.test_client()
+    sign_in(admin, "admin@platform.example")
+    assert decide(admin, session_id, "approve", "Same person, new passport.").status_code == 303
+    shown = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
+    assert shown.get_json()["status"] == "verified"
+    assert shown.get_json()["idflow"]["review"]["required"] is False
+    actions = audit_actions(app)
+    assert ("review_refused", session_id) in actions and ("review_approved", session_id) in actions
+    assert "Same person, new passport." in admin.get("/console/audit").get_data(True)
