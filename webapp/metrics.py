@@ -95,7 +95,8 @@ def _sessions(db: Session) -> Iterator[Metric]:
     )
     now = GaugeMetricFamily(
         "idflow_sessions",
-        "Verification sessions by status and last error code (verified and canceled are final).",
+        "Verification sessions by status and last error code (canceled is final; verified is "
+        "too unless a reviewer declines it).",
         labels=["status", "error_code", "mode"],
     )
     totals: dict[str, int] = {"live": 0, "test": 0}
