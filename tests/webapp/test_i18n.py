@@ -3,6 +3,7 @@ comes from the catalog, and no catalog may lag behind the code (`make translatio
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
@@ -68,6 +69,27 @@ def test_a_refused_photo_is_explained_in_the_page_language(
     assert refused.status_code == 422
     page = html(refused)
     assert "Das Foto ist unscharf." in page and MESSAGES["blurry"] not in page
+
+
+def test_the_live_selfie_speaks_the_page_language(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """The head-turn instruction the script shows, and a refused burst's reason."""
+    _german(client)
+    options = {"document": {"allowed_types": ["passport"], "require_matching_selfie": True}}
+    _, link = start(client, platform, options=options)
+    consent(client, link)
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    issued = client.get(f"{link}/selfie/challenge").json or {}
+    assert str(issued["instruction"]).startswith("Schauen Sie gerade in die Kamera")
+    frame = (io.BytesIO(passport_photo()), "frame0.jpg", "image/jpeg")
+    refused = client.post(
+        f"{link}/selfie/burst",
+        data={"challenge": "not-a-challenge", "times": "0", "frames": [frame]},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    assert "Die Kamera-Anweisung ist abgelaufen" in html(refused)
 
 
 def test_arabic_pages_run_right_to_left(client: FlaskClient, platform: ApiPlatform) -> None:
