@@ -13,7 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, request
+from babel.lists import format_list
+from flask import Flask, Response, current_app, request
 from flask_babel import Babel, get_locale, lazy_gettext
 from flask_babel.speaklater import LazyString
 
@@ -62,7 +63,12 @@ def _remember(response: Response) -> Response:
     chosen = _known(request.args.get("lang"))
     if chosen is not None and request.cookies.get(COOKIE) != chosen:
         response.set_cookie(
-            COOKIE, chosen, max_age=_COOKIE_SECONDS, samesite="Lax", httponly=True, secure=False
+            COOKIE,
+            chosen,
+            max_age=_COOKIE_SECONDS,
+            samesite="Lax",
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),  # as `webapp.security`
         )
     return response
 
@@ -79,9 +85,15 @@ def page_language() -> dict[str, Any]:
     }
 
 
+def one_of(items: list[Any]) -> str:
+    """`a, b or c` as the page's language writes such a choice (Babel's CLDR list patterns)."""
+    return format_list([str(item) for item in items], style="or", locale=get_locale() or "en")
+
+
 def init_app(app: Flask) -> None:
     Babel(app, locale_selector=select_locale)
     app.context_processor(page_language)
+    app.add_template_filter(one_of)
     app.after_request(_remember)
 
 
