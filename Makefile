@@ -18,7 +18,7 @@ LINTED := processing webapp idflow_signature bench tests scripts
 BENCH_DIR ?= out/bench-samples
 BENCH_COUNT ?= 100
 
-.PHONY: run test test-fast lint bench samples models system test-system clean
+.PHONY: run test test-fast lint bench samples models system test-system clean translations
 
 # Without the YuNet download (no network) the selfie check falls back to dlib's HOG detector.
 run: export IDFLOW_BASE_URL := $(IDFLOW_BASE_URL)
@@ -65,6 +65,18 @@ $(YUNET):
 	if [ -f ../shared/models/$(notdir $@) ]; then cp ../shared/models/$(notdir $@) $@.tmp; \
 	else curl -fsSL -o $@.tmp $(YUNET_URL); fi
 	echo "$(YUNET_SHA256)  $@.tmp" | sha256sum -c - && mv $@.tmp $@
+
+# The pages' languages: extract the catalog's messages, merge them into every language's .po
+# (new ones empty, changed ones fuzzy: translate those) and compile the .mo files the app reads.
+# The .mo files are committed, so installing and serving need no step; tests/webapp/test_i18n.py
+# fails when a catalog is stale, untranslated or not compiled.
+CATALOG := webapp/translations
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
+		-k _l -k lazy_gettext -o $(CATALOG)/messages.pot .
+	$(BIN)/pybabel update -i $(CATALOG)/messages.pot -d $(CATALOG) --ignore-obsolete -w 100
+	rm $(CATALOG)/messages.pot
+	$(BIN)/pybabel compile -d $(CATALOG) --statistics
 
 # Installs only what is missing, so a prepared machine pays nothing.
 system: PACKAGES = $(RUN_PACKAGES)

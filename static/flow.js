@@ -3,6 +3,9 @@
 (function () {
   "use strict";
 
+  /* The page's sentences in its language, from the catalog (base.html's <body data-text>). */
+  var TEXT = JSON.parse(document.body.getAttribute("data-text"));
+
   /* Show one or more lines of text as the page's error notice. */
   function notify(form, text) {
     var box = document.querySelector("[data-notice]");
@@ -28,12 +31,11 @@
     var lead = page.querySelector(".lead") || page.querySelector("main p");
     if (heading && heading.textContent.trim()) { lines.push(heading.textContent.trim()); }
     if (lead && lead.textContent.trim()) { lines.push(lead.textContent.trim()); }
-    return lines.length ? lines : ["The upload did not work. Try again."];
+    return lines.length ? lines : [TEXT.upload_failed];
   }
 
   /* Same words as the server's 413 page. */
-  var TOO_LARGE = ["The photo is too large",
-                   "Take a new photo with the camera, or choose a smaller photo, and try again."];
+  var TOO_LARGE = [TEXT.too_large_title, TEXT.too_large_text];
   /* The server's limit is on the whole request: leave room for the form's other fields. */
   var FORM_OVERHEAD = 8192;
 
@@ -91,7 +93,7 @@
     });
     xhr.addEventListener("error", function () {
       busy(false);
-      notify(form, "The upload failed. Check your connection and try again.");
+      notify(form, TEXT.connection);
     });
     busy(true);
     xhr.send(data);
@@ -138,7 +140,7 @@
         root.hidden = true;
         start.hidden = true;
         shoot.hidden = true;
-        notify(form, "The camera could not be opened. Take or choose a photo below instead.");
+        notify(form, TEXT.camera_fallback);
       });
     });
     video.addEventListener("loadedmetadata", function () {
@@ -154,7 +156,7 @@
       canvas.height = height;
       canvas.getContext("2d").drawImage(video, 0, 0, width, height);
       canvas.toBlob(function (blob) {
-        if (!blob) { notify(form, "The photo could not be taken. Try again."); return; }
+        if (!blob) { notify(form, TEXT.shot_failed); return; }
         attachDataTransfer(input, blob);
         upload(form, blob);
       }, "image/jpeg", 0.92);
@@ -261,13 +263,13 @@
         frames.forEach(function (blob, index) {
           data.append("frames", blob, "frame" + index + ".jpg");
         });
-        start.textContent = "Try again";
+        start.textContent = TEXT.try_again;
         upload(form, null, data);
       });
     }
     form.hidden = false;
     if (fallback) { fallback.hidden = true; }
-    challenge().catch(function () { notify(form, "The selfie could not be prepared. Reload the page."); });
+    challenge().catch(function () { notify(form, TEXT.selfie_unprepared); });
     start.addEventListener("click", function () {
       start.disabled = true;
       var stale = used || Date.now() - fetchedAt > CHALLENGE_FRESH_MS;
@@ -289,8 +291,7 @@
         .catch(function () {
           start.disabled = false;
           noCamera();
-          notify(form, "The camera could not be opened. Continue on a phone with a camera, " +
-                       "with the link below.");
+          notify(form, TEXT.camera_missing);
         });
     });
     window.addEventListener("pagehide", stop);

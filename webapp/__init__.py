@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, make_response, render_template, request
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from webapp.config import finish, from_environment, install
@@ -31,6 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp import (  # noqa: F401  (verification and retention register job handlers)
         crypto,
         db,
+        i18n,
         jobs,
         logsafe,
         retention,
@@ -48,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     crypto.bind(db.database(app).engine, ring)
     app.extensions["idflow.keyring"] = ring
     storage.init_app(app, ring)
+    i18n.init_app(app)
 
     # The route modules register on their blueprint as they load: imported here, not at the foot
     # of the blueprint's package, so no package imports its own modules back (an import cycle).
@@ -83,24 +86,29 @@ def _http_error(error: HTTPException) -> Response:
 
 _ERROR_TEXT = {
     400: (
-        "Something went wrong",
-        "Your browser sent something we could not use. Please try again.",
+        _l("Something went wrong"),
+        _l("Your browser sent something we could not use. Please try again."),
     ),
-    404: ("Page not found", "This page does not exist. Check that you opened the whole link."),
-    405: ("That did not work", "This page cannot be used that way. Go back and try again."),
+    404: (
+        _l("Page not found"),
+        _l("This page does not exist. Check that you opened the whole link."),
+    ),
+    405: (
+        _l("That did not work"),
+        _l("This page cannot be used that way. Go back and try again."),
+    ),
     413: (
-        "The photo is too large",
-        "Take a new photo with the camera, or choose a smaller photo, and try again.",
+        _l("The photo is too large"),
+        _l("Take a new photo with the camera, or choose a smaller photo, and try again."),
     ),
 }
+_OTHER_ERROR = (_l("Something went wrong"), _l("Please try again in a moment."))
 
 
 def _error_page(error: HTTPException) -> Response:
     """A plain page in the flow's look; an explicit `abort(..., description=...)` is shown as is."""
     code = error.code or 500
-    title, message = _ERROR_TEXT.get(
-        code, ("Something went wrong", "Please try again in a moment.")
-    )
+    title, message = _ERROR_TEXT.get(code, _OTHER_ERROR)
     if error.description and error.description != type(error).description:
         message = error.description
     back_url = request.path if request.method == "POST" else None

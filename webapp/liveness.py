@@ -46,6 +46,7 @@ class BurstOutcome:
     accepted: bool
     code: str | None
     message: str | None
+    reason: str | None  # which check refused it: a liveness reason or capture code (`webapp.i18n`)
     attempts_left: int
     storage_keys: tuple[str, ...]  # the caller deletes them if its commit fails
 
@@ -158,7 +159,7 @@ def save_burst(
     if read is None or read[1] in used:
         verification.count_rejection(db, session, max_attempts, ERROR_CODE)
         left = verification.attempts_left(session, max_attempts)
-        return BurstOutcome(False, ERROR_CODE, _STALE, left, ())
+        return BurstOutcome(False, ERROR_CODE, _STALE, "liveness_stale", left, ())
     challenge, nonce = read
     try:
         images = [load_image(data, min_side=1).image for data, _ in frames]
@@ -168,11 +169,12 @@ def save_burst(
     earlier = _earlier_images(files, earlier_uploads)
     result = judge_burst(burst, challenge, earlier=earlier)
     code, message = result.error_code, result.reason
+    reason: str | None = result.reason_code
     best = result.best_frame if result.best_frame is not None else 0
     if result.passed:  # the selfie must still pass the selfie photo check (sharp, near enough)
         capture = check_capture(frames[best][0], "selfie", session.document_type)  # type: ignore[arg-type]
         if not capture.accepted:
-            code, message = capture.code, capture.message
+            code, message, reason = capture.code, capture.message, capture.code
     accepted = code is None
     liveness = {key: value for key, value in asdict(result).items() if key not in ("yaws",)} | {
         "direction": challenge.direction,
@@ -203,4 +205,4 @@ def save_burst(
             files.delete(key)
         raise
     left = verification.attempts_left(session, max_attempts)
-    return BurstOutcome(accepted, code, message, left, tuple(keys))
+    return BurstOutcome(accepted, code, message, reason, left, tuple(keys))

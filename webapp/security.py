@@ -26,6 +26,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
@@ -116,9 +117,10 @@ def _too_many(retry: int) -> Response:
     """The hosted flow's answer; the API raises `RateLimited` and answers in its JSON shape."""
     page = render_template(
         "error.html",
-        title="Please wait a moment",
-        message="There were too many tries in a short time. Wait a minute, then go back "
-        "and try again.",
+        title=_("Please wait a moment"),
+        message=_(
+            "There were too many tries in a short time. Wait a minute, then go back and try again."
+        ),
         back_url=None,
     )
     response = make_response(page)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -46,21 +48,21 @@ from processing.verify import (
 from webapp.errors import InvalidRequest
 
 REAL_CHECKS = "real"
-OUTCOMES: dict[str, str] = {
-    "verified": "Verified",
-    "document_expired": "Document expired",
-    "document_unverified_other": "Document unreadable",
-    "selfie_face_mismatch": "Face does not match the document",
-    "selfie_manipulated": "Selfie not live (head-turn challenge failed)",
-    "id_number_mismatch": "ID number does not match",
-    "under_supported_age": "Under the supported age",
-    REAL_CHECKS: "Run the real checks on my photos",
+OUTCOMES: dict[str, LazyString] = {
+    "verified": _l("Verified"),
+    "document_expired": _l("Document expired"),
+    "document_unverified_other": _l("Document unreadable"),
+    "selfie_face_mismatch": _l("Face does not match the document"),
+    "selfie_manipulated": _l("Selfie not live (head-turn challenge failed)"),
+    "id_number_mismatch": _l("ID number does not match"),
+    "under_supported_age": _l("Under the supported age"),
+    REAL_CHECKS: _l("Run the real checks on my photos"),
 }
 _MISMATCH_SIMILARITY = 0.31
 _MATCH_SIMILARITY = 0.93
 
 
-def outcomes_for(options: VerifyOptions, provided: ProvidedDetails) -> dict[str, str]:
+def outcomes_for(options: VerifyOptions, provided: ProvidedDetails) -> dict[str, LazyString]:
     """What QA may pick for a session: only verdicts a live session with the same options could
     reach (no face mismatch without a selfie check), so webhooks and reports stay true to live."""
     unreachable: set[str] = set()
@@ -195,13 +197,13 @@ def simulated_verdict(
 
 # --- specimens for the samples page --------------------------------------------------------
 
-SAMPLES: dict[str, str] = {
-    "passport": "Passport (data page)",
-    "id_card_front": "Identity card, front",
-    "id_card_back": "Identity card, back",
-    "licence_front": "Driving licence, front",
-    "licence_back": "Driving licence, back",
-    "selfie": "Selfie of the holder",
+SAMPLES: dict[str, LazyString] = {
+    "passport": _l("Passport (data page)"),
+    "id_card_front": _l("Identity card, front"),
+    "id_card_back": _l("Identity card, back"),
+    "licence_front": _l("Driving licence, front"),
+    "licence_back": _l("Driving licence, back"),
+    "selfie": _l("Selfie of the holder"),
 }
 _SIDES: dict[str, tuple[Kind, str]] = {
     "passport": ("td3", "front"),

@@ -18,6 +18,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 from flask import Flask
+from flask_babel.speaklater import LazyString
 from numpy.typing import NDArray
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -265,7 +266,7 @@ def _options(session: VerificationSession) -> VerifyOptions:
     )
 
 
-def offered_outcomes(session: VerificationSession) -> dict[str, str]:
+def offered_outcomes(session: VerificationSession) -> dict[str, LazyString]:
     """The outcomes QA may pick on this test session's review page."""
     return test_mode.outcomes_for(_options(session), _provided(session.provided_details))
 

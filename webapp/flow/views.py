@@ -26,13 +26,15 @@ from flask import (
     url_for,
 )
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
-from webapp import liveness, steps, test_mode, verification
+from webapp import i18n, liveness, steps, test_mode, verification
 from webapp.config import settings
 from webapp.crypto import EncryptionError
 from webapp.db import db_session
@@ -63,38 +65,48 @@ _HANDHELD = re.compile(
 _GONE: dict[str, tuple[int, str, str]] = {
     "unknown": (
         404,
-        "This link does not work",
-        "Check that you opened the whole link. If it still does not work, ask the service that "
-        "sent it to you for a new one.",
+        _l("This link does not work"),
+        _l(
+            "Check that you opened the whole link. If it still does not work, ask the service "
+            "that sent it to you for a new one."
+        ),
     ),
     "expired": (
         410,
-        "This link has expired",
-        "Verification links only work for a limited time. Ask the service that sent it to you "
-        "for a new one.",
+        _l("This link has expired"),
+        _l(
+            "Verification links only work for a limited time. Ask the service that sent it to "
+            "you for a new one."
+        ),
     ),
     "verified": (
         410,
-        "You are already verified",
-        "This verification is complete. There is nothing more to do here.",
+        _l("You are already verified"),
+        _l("This verification is complete. There is nothing more to do here."),
     ),
     "canceled": (
         410,
-        "This verification was stopped",
-        "If you still need to verify your identity, ask the service that sent the link for a "
-        "new one.",
+        _l("This verification was stopped"),
+        _l(
+            "If you still need to verify your identity, ask the service that sent the link for "
+            "a new one."
+        ),
     ),
     "too_many_attempts": (
         410,
-        "Too many attempts",
-        "This verification stopped after too many unsuccessful tries, to protect you. Ask the "
-        "service that sent the link for a new one.",
+        _l("Too many attempts"),
+        _l(
+            "This verification stopped after too many unsuccessful tries, to protect you. Ask "
+            "the service that sent the link for a new one."
+        ),
     ),
     "redacted": (
         410,
-        "This verification was closed",
-        "Its photos and details have been deleted. Ask the service that sent the link for a "
-        "new one if you still need to verify.",
+        _l("This verification was closed"),
+        _l(
+            "Its photos and details have been deleted. Ask the service that sent the link for a "
+            "new one if you still need to verify."
+        ),
     ),
 }
 
@@ -176,8 +188,10 @@ def _submitted(form: Any) -> bool:
     if request.method == "POST" and "csrf_token" in form.errors:
         abort(
             400,
-            description="This page was open for too long or in another browser. "
-            "Go back, reload the page and try again.",
+            description=_(
+                "This page was open for too long or in another browser. "
+                "Go back, reload the page and try again."
+            ),
         )
     return False
 
@@ -201,7 +215,7 @@ def _qr_code(session: VerificationSession) -> Markup | None:
 
 def _platform_name(session: VerificationSession) -> str:
     platform = db_session().get(Platform, session.platform_id)
-    return platform.name if platform else "The service you came from"
+    return platform.name if platform else _("The service you came from")
 
 
 def _page(template: str, session: VerificationSession, step: str, **context: Any) -> str:
@@ -215,14 +229,22 @@ def _page(template: str, session: VerificationSession, step: str, **context: Any
     )
 
 
+def _verdict_reason(session: VerificationSession) -> str:
+    return i18n.verdict_message(
+        session.last_error_code, session.last_error_reason, settings().min_age
+    )
+
+
 @bp.errorhandler(ApiError)
 def _domain_error(error: ApiError) -> tuple[str, int]:
     """A rule of the domain refused the action (a double submit, a stale page): say so kindly."""
     db_session().rollback()
     page = render_template(
         "error.html",
-        title="That did not work",
-        message=error.message,
+        title=_("That did not work"),
+        message=error.message
+        if i18n.english_page()
+        else _("Go back, reload the page and try again."),
         back_url=request.path if request.method == "POST" else None,
     )
     return page, error.status
@@ -302,7 +324,7 @@ def document_type(token: str) -> ResponseReturnValue:
     if request.method == "GET" and session.document_type in allowed:
         form.document_type.data = session.document_type
     failed = session.last_error_step == "document_type" and request.method == "GET"
-    message = session.last_error_reason if failed else None
+    message = _verdict_reason(session) if failed else None
     page = _page("flow/document_type.html", session, "document_type", form=form, message=message)
     return page, 422 if request.method == "POST" else 200
 
@@ -324,7 +346,6 @@ def _capture_page(
         form=form,
         message=message,
         attempts_left=attempts_left,
-        document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
         guide="face" if step == "selfie" else guide,
         facing="user" if step == "selfie" else "environment",
         live_only=verification.requires_live_capture(session),
@@ -343,9 +364,8 @@ def selfie_challenge(token: str) -> ResponseReturnValue:
     session = _session(token)
     verification.check_capture_step(session, "selfie")
     issued = liveness.issue_challenge(session)
-    response = jsonify(
-        token=issued.token, direction=issued.direction, instruction=issued.instruction
-    )
+    instruction = str(i18n.INSTRUCTIONS[issued.direction])
+    response = jsonify(token=issued.token, direction=issued.direction, instruction=instruction)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -359,7 +379,7 @@ def selfie_burst(token: str) -> ResponseReturnValue:
     form = BurstForm()
     times = form.capture_times() if _submitted(form) else None
     if times is None:
-        return _capture_page(session, "selfie", CaptureForm(), "Start the selfie again.", None)
+        return _capture_page(session, "selfie", CaptureForm(), _("Start the selfie again."), None)
     db = db_session()
     files = storage()
     frames = [(frame.stream.read(), at) for frame, at in zip(form.frames.data, times, strict=True)]
@@ -374,7 +394,8 @@ def selfie_burst(token: str) -> ResponseReturnValue:
         raise
     if outcome.accepted or session.status != "requires_input":
         return _to_entry(session)
-    return _capture_page(session, "selfie", CaptureForm(), outcome.message, outcome.attempts_left)
+    message = i18n.capture_message(outcome.reason, outcome.message, session.document_type, "selfie")
+    return _capture_page(session, "selfie", CaptureForm(), message, outcome.attempts_left)
 
 
 @bp.route("/<token>/<any(front, back, selfie):step>", methods=["GET", "POST"])
@@ -404,9 +425,10 @@ def capture(token: str, step: steps.CaptureStep) -> ResponseReturnValue:
             raise
         if outcome.accepted or session.status != "requires_input":
             return _to_entry(session)
-        message, attempts_left = outcome.message, outcome.attempts_left
+        message = i18n.capture_message(outcome.code, outcome.message, session.document_type, step)
+        attempts_left = outcome.attempts_left
     elif session.last_error_step == step and session.last_error_reason:
-        message = session.last_error_reason
+        message = _verdict_reason(session)
     return _capture_page(session, step, form, message, attempts_left)
 
 
@@ -440,7 +462,7 @@ def review(token: str) -> ResponseReturnValue:
         "review",
         form=form,
         shots=shots,
-        document=DOCUMENT_LABELS.get(session.document_type or "", "document"),
+        document=DOCUMENT_LABELS.get(session.document_type or "", _("Document")),
         samples_url=None if session.livemode else url_for("flow.samples", token=token),
     )
     return page, 422 if request.method == "POST" else 200
@@ -497,7 +519,7 @@ def result(token: str) -> ResponseReturnValue:
     return render_template(
         "flow/result.html",
         verified=False,
-        reason=session.last_error_reason,
+        reason=_verdict_reason(session),
         attempts_left=verification.attempts_left(session, settings().max_attempts),
         retry_url=steps.url(session, retry),
         return_url=back,
