@@ -142,6 +142,7 @@ def test_session_list_filters(app: Flask, client: FlaskClient, platform: ApiPlat
         ("colour=blue", "parameter_unknown"),
         ("created[soon]=1", "parameter_unknown"),
         ("created[gt]=yesterday", "parameter_invalid_integer"),
+        ("created=1700000000&created[gt]=yesterday", "parameter_invalid"),  # found by fuzzing
         ("status=", "parameter_invalid_empty"),
     ):
         refused = client.get(f"{SESSIONS}?{query}", headers=platform.headers)

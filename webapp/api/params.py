@@ -149,6 +149,12 @@ def created() -> Created:
     """Stripe's `created` filter of a list: `created=<unix>` or `created[gte]=<unix>` and the
     other bounds."""
     if "created" in request.args:
+        if any(f"created[{bound}]" in request.args for bound in _BOUNDS):
+            raise InvalidRequest(
+                "created takes a Unix time or bounds such as created[gte], not both.",
+                code="parameter_invalid",
+                param="created",
+            )
         return Created.at(_unix("created"))
     bounds = {
         bound: datetime.fromtimestamp(_unix(f"created[{bound}]"), UTC)
