@@ -226,8 +226,10 @@ def _look(
         quad = find_document_quad(image)
     attempt: MRZAttempt | None = None
     if document_type != "driving_license":
+        # Whether the MRZ reads is the question here, not its every character: no Tesseract
+        # on a band the templates already read with every check digit holding.
         with timer.step("mrz"):
-            attempt = find_mrz(image, quad, None)
+            attempt = find_mrz(image, quad, None, thorough=False)
     mrz = attempt.read.mrz if attempt is not None else None
     mrz_expected = document_type == "passport" or (document_type, step) == ("id_card", "back")
     # On a side without an MRZ, printed text can pass for one: its box would put the sharpness
