@@ -19,7 +19,9 @@ silhouettes of generated specimens), so it may not turn a good photo away.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -140,6 +142,9 @@ class CaptureCheck:
     message: str | None
     findings: tuple[Finding, ...]
     seconds: float
+    # Seconds per step (load, outline, mrz, quality, barcode, portrait, faces), in the order
+    # run: what `idflow check-photo` prints, to see where a slow check spends its time.
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def costs_a_try(self) -> bool:
@@ -148,6 +153,21 @@ class CaptureCheck:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+class _Timer:
+    """Seconds per named step; a step run twice (quality after a dropped MRZ) adds up."""
+
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
 
 
 @dataclass(frozen=True)
@@ -197,25 +217,34 @@ def _look(
     document_type: CaptureDocumentType,
     step: Literal["front", "back"],
     detector_model: Path | None,
+    timer: _Timer,
 ) -> tuple[_Seen, list[Finding]]:
     """Run only what this side needs: the MRZ search for ID documents, the barcode for licences,
     and the face detector where a portrait is expected or would reveal the wrong side."""
     notes: list[Finding] = []
-    quad = find_document_quad(image)
+    with timer.step("outline"):
+        quad = find_document_quad(image)
     attempt: MRZAttempt | None = None
     if document_type != "driving_license":
-        attempt = find_mrz(image, quad, None)
+        # Whether the MRZ reads is the question here, not its every character: no Tesseract
+        # on a band the templates already read with every check digit holding.
+        with timer.step("mrz"):
+            attempt = find_mrz(image, quad, None, thorough=False)
     mrz = attempt.read.mrz if attempt is not None else None
     mrz_expected = document_type == "passport" or (document_type, step) == ("id_card", "back")
     # On a side without an MRZ, printed text can pass for one: its box would put the sharpness
     # and glare measures on artwork, so only a credible MRZ's box counts there.
     use_box = mrz is not None and (mrz_expected or _credible(mrz))
-    quality = assess_quality(
-        image,
-        document_quad=quad,
-        mrz_box=attempt.box_in_image if attempt is not None and use_box else None,
-    )
-    barcode = document_type == "driving_license" and _barcode_on(image, quad)
+    with timer.step("quality"):
+        quality = assess_quality(
+            image,
+            document_quad=quad,
+            mrz_box=attempt.box_in_image if attempt is not None and use_box else None,
+        )
+    barcode = False
+    if document_type == "driving_license":
+        with timer.step("barcode"):
+            barcode = _barcode_on(image, quad)
     side = (document_type, step)
     # Where the portrait is on the other side, finding one explains a missing marker.
     portrait_elsewhere = (side == ("id_card", "back") and not _credible(mrz)) or (
@@ -223,11 +252,13 @@ def _look(
     )
     portrait = False
     if portrait_elsewhere or (step == "front" and document_type != "passport"):
-        portrait, notes = _portrait_on(image, quad, detector_model)
+        with timer.step("portrait"):
+            portrait, notes = _portrait_on(image, quad, detector_model)
     if portrait and portrait_elsewhere and mrz is not None:
         # The "MRZ" was the front's printed text: measures taken on its box say nothing here.
         mrz = None
-        quality = assess_quality(image, document_quad=quad)
+        with timer.step("quality"):
+            quality = assess_quality(image, document_quad=quad)
     return _Seen(quality, quad is not None, _document_shaped(image), mrz, portrait, barcode), notes
 
 
@@ -291,11 +322,13 @@ def _judge_document(
 
 
 def _judge_selfie(
-    image: NDArray[np.uint8], detector_model: Path | None
+    image: NDArray[np.uint8], detector_model: Path | None, timer: _Timer
 ) -> tuple[tuple[str, str] | None, list[Finding]]:
-    quality = assess_quality(image, document_quad=None)
+    with timer.step("quality"):
+        quality = assess_quality(image, document_quad=None)
     findings = [f for f in quality.findings if f.code in _SELFIE_QUALITY_CODES]
-    faces: list[FaceBox] = detect_faces(image, detector_model=detector_model)
+    with timer.step("faces"):
+        faces: list[FaceBox] = detect_faces(image, detector_model=detector_model)
     if not faces:
         exposure = _first(findings, _BLOCKING_ORDER, errors_only=True)
         return _verdict(exposure or "no_face"), findings
@@ -327,10 +360,12 @@ def check_capture(
     no photo can fix either.
     """
     start = time.perf_counter()
+    timer = _Timer()
     findings: list[Finding] = []
     verdict: tuple[str, str] | None
     try:
-        loaded = load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE)
+        with timer.step("load"):
+            loaded = load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE)
     except ImageError as exc:
         findings.append(Finding(exc.code, exc.reason))
         verdict = _LOAD_CODES.get(exc.code, "not_an_image"), exc.reason
@@ -339,11 +374,11 @@ def check_capture(
         if taken_after is not None and taken_at is not None and taken_at < taken_after:
             verdict = _verdict("photo_not_live")
         elif step == "selfie":
-            verdict, findings = _judge_selfie(image, detector_model)
+            verdict, findings = _judge_selfie(image, detector_model, timer)
         elif (document_type, step) == ("passport", "back"):
             verdict = _verdict("side_not_needed")
         else:
-            seen, findings = _look(image, document_type, step, detector_model)
+            seen, findings = _look(image, document_type, step, detector_model, timer)
             findings = [*seen.quality.findings, *findings]
             verdict = _judge_document(seen, document_type, step)
     if verdict is not None and not any(f.code == verdict[0] for f in findings):
@@ -354,4 +389,5 @@ def check_capture(
         message=verdict[1] if verdict else None,
         findings=tuple(findings),
         seconds=time.perf_counter() - start,
+        timings=timer.timings,
     )

@@ -1,6 +1,7 @@
 """Command-line tools of the processing library; `webapp.cli` mounts them under `idflow`.
 
-Exit codes: 0 success (document read, or verified), 1 unreadable (or requires input), 2 bad usage.
+Exit codes: 0 success (document read, verified, or photo accepted), 1 unreadable (or requires
+input, or photo refused), 2 bad usage.
 Expected failures print one sentence on stderr, never a traceback.
 """
 
@@ -143,6 +144,22 @@ def _verify(args: argparse.Namespace) -> int:
     return EXIT_OK if verdict.status == "verified" else EXIT_UNREADABLE
 
 
+def _check_photo(args: argparse.Namespace) -> int:
+    from processing.capture import check_capture
+
+    check = check_capture(args.file.read_bytes(), args.step, args.document_type)
+    if args.json:
+        print(json.dumps(check.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        print("accepted" if check.accepted else f"refused: {check.code}: {check.message}")
+        for finding in check.findings:
+            measured = "" if finding.measured is None else f" ({finding.measured:g})"
+            print(f"  {finding.severity}: {finding.code}{measured}")
+        steps = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in check.timings.items())
+        print(f"timings: {steps}; total {check.seconds * 1000:.0f} ms")
+    return EXIT_OK if check.accepted else EXIT_UNREADABLE
+
+
 def _samples(args: argparse.Namespace) -> int:
     from processing.samples import generate_samples
 
@@ -160,7 +177,8 @@ def _samples(args: argparse.Namespace) -> int:
 
 
 def register_commands(commands: Any) -> None:
-    """Add `read`, `verify` and `samples` to an argparse subparsers (`idflow` adds the rest)."""
+    """Add `read`, `verify`, `check-photo` and `samples` to an argparse subparsers (`idflow`
+    adds the rest)."""
     read = commands.add_parser("read", help="read a document photo and print what was found")
     read.add_argument("front", type=_existing_file, help="photo of the front (or data page)")
     read.add_argument("--back", type=_existing_file, help="photo of the back")
@@ -191,6 +209,18 @@ def register_commands(commands: Any) -> None:
     )
     check.add_argument("--json", action="store_true", help="status, last_error and report as JSON")
     check.set_defaults(handler=_verify)
+
+    photo = commands.add_parser(
+        "check-photo",
+        help="judge one upload as the capture flow does, with each step's time",
+    )
+    photo.add_argument("file", type=_existing_file, help="the photo as a phone would upload it")
+    photo.add_argument("--step", choices=("front", "back", "selfie"), required=True)
+    photo.add_argument(
+        "--document-type", choices=("passport", "id_card", "driving_license"), required=True
+    )
+    photo.add_argument("--json", action="store_true", help="the verdict, findings and timings")
+    photo.set_defaults(handler=_check_photo)
 
     samples = commands.add_parser("samples", help="generate synthetic specimen documents")
     samples.add_argument("outdir", type=Path)

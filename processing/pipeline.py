@@ -136,12 +136,15 @@ def _candidate_bands(image: NDArray[np.uint8], char_heights: tuple[float, ...]) 
 
 
 def _read_bands(
-    image: NDArray[np.uint8], char_heights: tuple[float, ...], today: date | None
+    image: NDArray[np.uint8],
+    char_heights: tuple[float, ...],
+    today: date | None,
+    thorough: bool = True,
 ) -> tuple[BandRead, MRZBand, NDArray[np.uint8]] | None:
     best: tuple[BandRead, MRZBand, NDArray[np.uint8]] | None = None
     for band in _candidate_bands(image, char_heights)[:_BANDS_TRIED]:
         band_image = extract_band(image, band)
-        read = read_band(band_image, band.lines, today=today)
+        read = read_band(band_image, band.lines, today=today, thorough=thorough)
         if _better(best[0] if best else None, read):
             best = (read, band, band_image)
         if read.mrz is not None and read.mrz.valid:
@@ -164,7 +167,7 @@ def _quarter_turns(angle: float) -> int:
 
 
 def mrz_on_crop(
-    image: NDArray[np.uint8], quad: DocumentQuad, today: date | None
+    image: NDArray[np.uint8], quad: DocumentQuad, today: date | None, thorough: bool = True
 ) -> MRZAttempt | None:
     """Read the MRZ on the flattened document, then flatten it at the size its format implies.
 
@@ -173,7 +176,7 @@ def mrz_on_crop(
     """
     width = canonical_size(quad.size_class)[0]
     reading_size = (width, round(width / quad.aspect))
-    found = _read_bands(warp_to(image, quad.corners, reading_size), _ON_DOCUMENT, today)
+    found = _read_bands(warp_to(image, quad.corners, reading_size), _ON_DOCUMENT, today, thorough)
     if found is None:
         return None
     read, band, band_image = found
@@ -211,12 +214,14 @@ def _document_corners_from_band(band: MRZBand, read: BandRead) -> Points:
     return np.asarray(upright @ rotation.T + np.array(band.centre), dtype=np.float32)
 
 
-def mrz_on_photo(image: NDArray[np.uint8], today: date | None) -> MRZAttempt | None:
+def mrz_on_photo(
+    image: NDArray[np.uint8], today: date | None, thorough: bool = True
+) -> MRZAttempt | None:
     """No usable outline: look for the MRZ in the whole photo, also turned a quarter."""
     best: tuple[BandRead, MRZBand, NDArray[np.uint8], int] | None = None
     for turns in (0, 1):
         turned = image if turns == 0 else cv2.rotate(image, cv2.ROTATE_90_CLOCKWISE)
-        found = _read_bands(turned, _ON_PHOTO, today)
+        found = _read_bands(turned, _ON_PHOTO, today, thorough)
         if found and _better(best[0] if best else None, found[0]):
             best = (*found, turns)
         if best and best[0].mrz and best[0].mrz.valid:
@@ -237,14 +242,19 @@ def mrz_on_photo(image: NDArray[np.uint8], today: date | None) -> MRZAttempt | N
 
 
 def find_mrz(
-    image: NDArray[np.uint8], quad: DocumentQuad | None, today: date | None
+    image: NDArray[np.uint8],
+    quad: DocumentQuad | None,
+    today: date | None,
+    *,
+    thorough: bool = True,
 ) -> MRZAttempt | None:
-    """Cheapest placement first: the outline, the photo as the document, then a search."""
+    """Cheapest placement first: the outline, the photo as the document, then a search.
+    `thorough=False`: no Tesseract on a band the templates read valid (`read_band`)."""
     searches: list[Callable[[], MRZAttempt | None]] = []
     if quad is not None:
-        searches.append(lambda: mrz_on_crop(image, quad, today))
-    searches.append(lambda: mrz_on_crop(image, whole_frame(image), today))
-    searches.append(lambda: mrz_on_photo(image, today))
+        searches.append(lambda: mrz_on_crop(image, quad, today, thorough))
+    searches.append(lambda: mrz_on_crop(image, whole_frame(image), today, thorough))
+    searches.append(lambda: mrz_on_photo(image, today, thorough))
     best: MRZAttempt | None = None
     for search in searches:
         attempt = search()

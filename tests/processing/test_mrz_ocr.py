@@ -76,3 +76,33 @@ def test_small_blurred_band_is_repaired_to_the_printed_lines() -> None:
     read = ocr.read_band(render_band(TD3, 11, blur=1.1, noise=6), 2)
     assert read.mrz is not None and read.mrz.valid
     assert read.mrz.lines == TD3
+
+
+def test_a_quick_read_skips_tesseract_once_the_templates_hold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The photo check's read: no Tesseract subprocess when the check digits already hold."""
+
+    def no_tesseract(gray: NDArray[np.uint8]) -> str:
+        raise AssertionError("Tesseract ran on a band the templates read")
+
+    monkeypatch.setattr(ocr, "tesseract_text", no_tesseract)
+    read = ocr.read_band(render_band(TD3), 2, thorough=False)
+    assert read.mrz is not None and read.mrz.valid and read.mrz.lines == TD3
+    assert read.engine == "templates" and read.tesseract_text == ""
+
+
+def test_a_quick_read_still_asks_tesseract_when_the_templates_fail(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[int] = []
+
+    def counted(gray: NDArray[np.uint8]) -> str:
+        asked.append(1)
+        return ""
+
+    monkeypatch.setattr(ocr, "tesseract_text", counted)
+    blank = np.full((90, 1000), 228, np.uint8)
+    read = ocr.read_band(blank, 2, thorough=False)
+    assert asked == [1]
+    assert read.mrz is None or not read.mrz.valid
