@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from babel.lists import format_list
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app, has_request_context, request
 from flask_babel import Babel, get_locale, lazy_gettext
 from flask_babel.speaklater import LazyString
 
@@ -49,7 +49,10 @@ def _known(tag: str | None) -> str | None:
 
 
 def select_locale() -> str:
-    """The picker's choice, else the cookie's, else the browser's best match, else English."""
+    """The picker's choice, else the cookie's, else the browser's best match, else English;
+    English outside a request too (the `idflow` commands share the operators' messages)."""
+    if not has_request_context():
+        return "en"
     chosen = _known(request.args.get("lang")) or _known(request.cookies.get(COOKIE))
     if chosen is not None:
         return chosen

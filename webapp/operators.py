@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any, get_args
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -38,7 +39,9 @@ def _email_hash(ring: KeyRing, email: str) -> str:
 
 def _hash(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidRequest(f"A password needs at least {MIN_PASSWORD_LENGTH} characters.")
+        raise InvalidRequest(
+            _("A password needs at least %(count)s characters.", count=MIN_PASSWORD_LENGTH)
+        )
     return generate_password_hash(password, method="scrypt")
 
 
@@ -104,9 +107,9 @@ def authenticate(db: Session, ring: KeyRing, email: str, password: str) -> Opera
 
 def change_password(db: Session, operator: Operator, current: str, new: str) -> None:
     if not check_password_hash(operator.password_hash, current):
-        raise InvalidRequest("The current password is not right.")
+        raise InvalidRequest(_("The current password is not right."))
     if new == current:
-        raise InvalidRequest("The new password must differ from the current one.")
+        raise InvalidRequest(_("The new password must differ from the current one."))
     operator.password_hash = _hash(new)
     operator.must_change_password = False
     audit(db, operator, "password_changed")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -65,16 +66,16 @@ def decide(
     """Apply a reviewer's decision in the caller's transaction; refused unless the session waits
     for one and the reviewer may decide it."""
     if reviewer.role not in ("reviewer", "admin"):
-        raise InvalidRequest("Only reviewers and admins decide reviews.")
+        raise InvalidRequest(_("Only reviewers and admins decide reviews."))
     session: VerificationSession | None = db.scalar(
         _scoped(select(VerificationSession), reviewer.platform_id).where(
             VerificationSession.id == session_id
         )
     )
     if session is None or not waiting(session):
-        raise InvalidRequest("This session does not wait for a review (decided already?).")
+        raise InvalidRequest(_("This session does not wait for a review (decided already?)."))
     if not note.strip():
-        raise InvalidRequest("Write a note that says why.")
+        raise InvalidRequest(_("Write a note that says why."))
     risk = dict(session.risk or {})
     risk["review"] = {**risk.get("review", {}), "required": False}
     session.risk = risk

@@ -62,6 +62,18 @@ def test_logged_out_pages_redirect_to_the_login(app: Flask) -> None:
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
 
 
+def test_login_page_speaks_the_browser_language(app: Flask) -> None:
+    """Staff read the console in their language too; the form's labels are lazy, so they follow
+    each request's language rather than the first one's."""
+    client = app.test_client()
+    page = client.get("/console/login", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    text = page.get_data(True)
+    assert '<html lang="de" dir="ltr">' in text
+    assert "<h1>Anmelden</h1>" in text and "Passwort" in text and 'value="Anmelden"' in text
+    assert "Sign in" not in text
+    assert "<h1>Sign in</h1>" in client.get("/console/login").get_data(True)
+
+
 def test_operator_added_by_the_command_finds_an_api_session(
     app: Flask, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

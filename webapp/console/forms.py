@@ -1,7 +1,9 @@
-"""The console's forms; Flask-WTF adds the CSRF token to each."""
+"""The console's forms; Flask-WTF adds the CSRF token to each. Labels and messages are lazy
+catalog strings, so each request reads them in its own language."""
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SubmitField, TextAreaField
 from wtforms.validators import EqualTo, InputRequired, Length
@@ -10,38 +12,38 @@ from webapp.operators import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    email = EmailField("Email", validators=[InputRequired(), Length(max=320)])
-    password = PasswordField("Password", validators=[InputRequired(), Length(max=200)])
-    submit = SubmitField("Sign in")
+    email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=320)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=200)])
+    submit = SubmitField(_l("Sign in"))
 
 
 class PasswordForm(FlaskForm):  # type: ignore[misc]
-    current = PasswordField("Current password", validators=[InputRequired()])
+    current = PasswordField(_l("Current password"), validators=[InputRequired()])
     new = PasswordField(
-        "New password",
+        _l("New password"),
         validators=[
             InputRequired(),
             Length(
                 min=MIN_PASSWORD_LENGTH,
                 max=200,
-                message=f"Use at least {MIN_PASSWORD_LENGTH} characters.",
+                message=_l("Use at least %(count)s characters.", count=MIN_PASSWORD_LENGTH),
             ),
         ],
     )
     repeat = PasswordField(
-        "New password again",
-        validators=[InputRequired(), EqualTo("new", message="The two new passwords differ.")],
+        _l("New password again"),
+        validators=[InputRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
     )
-    submit = SubmitField("Change password")
+    submit = SubmitField(_l("Change password"))
 
 
 class LogoutForm(FlaskForm):  # type: ignore[misc]
-    submit = SubmitField("Sign out")
+    submit = SubmitField(_l("Sign out"))
 
 
 class ReviewForm(FlaskForm):  # type: ignore[misc]
     """Two buttons, one note: the note is required and stays with the staff (sealed)."""
 
-    note = TextAreaField("Note (why)", validators=[InputRequired(), Length(max=2000)])
-    approve = SubmitField("Approve")
-    decline = SubmitField("Decline")
+    note = TextAreaField(_l("Note (why)"), validators=[InputRequired(), Length(max=2000)])
+    approve = SubmitField(_l("Approve"))
+    decline = SubmitField(_l("Decline"))

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -93,7 +94,7 @@ def _layout() -> dict[str, Any]:
 
 def _refused_csrf(form: Any) -> None:
     if request.method == "POST" and "csrf_token" in form.errors:
-        abort(400, description="This page was open for too long. Reload it and try again.")
+        abort(400, description=_("This page was open for too long. Reload it and try again."))
 
 
 def _safe_next(target: str | None) -> str:
@@ -247,11 +248,11 @@ def decide(session_id: str) -> ResponseReturnValue:
     if operator.role not in ("reviewer", "admin"):
         operators.audit(db, operator, "review_refused", session_id=session_id)
         db.commit()
-        abort(403, description="Your role (viewer) does not decide reviews.")
+        abort(403, description=_("Your role (viewer) does not decide reviews."))
     form = ReviewForm()
     if not form.validate_on_submit():
         _refused_csrf(form)
-        abort(400, description="Write a note that says why, then approve or decline.")
+        abort(400, description=_("Write a note that says why, then approve or decline."))
     decision: reviews.Decision = "decline" if form.decline.data else "approve"
     try:
         reviews.decide(db, operator, session_id, decision, form.note.data)
@@ -271,7 +272,7 @@ def personal_data(session_id: str) -> ResponseReturnValue:
     if operator.role not in ("reviewer", "admin"):
         operators.audit(db, operator, "personal_data_refused", session_id=row.id)
         db.commit()
-        abort(403, description="Your role (viewer) does not show personal data.")
+        abort(403, description=_("Your role (viewer) does not show personal data."))
     operators.audit(db, operator, "personal_data_viewed", session_id=row.id)
     db.commit()
     verification = db.scalar(select(VerificationSession).where(VerificationSession.id == row.id))
@@ -292,7 +293,7 @@ def audit() -> ResponseReturnValue:
     """Admins only; an instance-wide admin sees every entry, a platform's admin its operators'."""
     operator = _operator()
     if operator.role != "admin":
-        abort(403, description="Only admins see the audit log.")
+        abort(403, description=_("Only admins see the audit log."))
     query = select(AuditEntry).order_by(AuditEntry.pk.desc()).limit(200)
     if operator.platform_id is not None:
         query = query.join(Operator, AuditEntry.operator_id == Operator.id).where(
