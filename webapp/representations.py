@@ -16,12 +16,82 @@ from webapp.models import Event, VerificationReport, VerificationSession, Webhoo
 
 _REPORT_DATES = ("dob", "issued_date", "expiration_date")
 
+# Stripe's `last_error.code`s (stripe-python 16's `VerificationSession.LastError`). idflow keeps
+# its own, more precise codes on the row (the flow's steps and the metrics tell them apart) and
+# shows each as the nearest of Stripe's, the precise one under `idflow.code`.
+STRIPE_ERROR_CODES = frozenset(
+    {
+        "abandoned",
+        "consent_declined",
+        "country_not_supported",
+        "device_not_supported",
+        "document_expired",
+        "document_type_not_supported",
+        "document_unverified_other",
+        "email_unverified_other",
+        "email_verification_declined",
+        "id_number_insufficient_document_data",
+        "id_number_mismatch",
+        "id_number_unverified_other",
+        "phone_unverified_other",
+        "phone_verification_declined",
+        "selfie_document_missing_photo",
+        "selfie_face_mismatch",
+        "selfie_manipulated",
+        "selfie_unverified_other",
+        "under_supported_age",
+    }
+)
+_NEAREST_STRIPE_CODE = {
+    "document_name_mismatch": "document_unverified_other",  # Stripe has no claimed-name check
+    "document_dob_mismatch": "document_unverified_other",
+    "selfie_face_not_found": "selfie_unverified_other",
+    "too_many_attempts": "document_unverified_other",  # canceled: the last tries' sum
+    "processing_failed": "document_unverified_other",  # the document could not be judged
+}
+# The codes Stripe's report gives each check; a session code outside them is the check's
+# `<check>_unverified_other` (country_not_supported, under_supported_age on the document).
+_REPORT_ERROR_CODES = {
+    "document": ("document_expired", "document_type_not_supported", "document_unverified_other"),
+    "selfie": (
+        "selfie_document_missing_photo",
+        "selfie_face_mismatch",
+        "selfie_manipulated",
+        "selfie_unverified_other",
+    ),
+    "id_number": (
+        "id_number_insufficient_document_data",
+        "id_number_mismatch",
+        "id_number_unverified_other",
+    ),
+}
+
+
+def stripe_error_code(code: str) -> str:
+    """The nearest of Stripe's session codes; a code neither Stripe's nor in the table (none is
+    made today: its test lists them) falls to its check's `_unverified_other`."""
+    if code in STRIPE_ERROR_CODES:
+        return code
+    nearest = _NEAREST_STRIPE_CODE.get(code)
+    if nearest is not None:
+        return nearest
+    check = next((c for c in ("selfie", "id_number") if code.startswith(f"{c}_")), "document")
+    return f"{check}_unverified_other"
+
+
+def error_object(code: str, reason: str | None, check: str | None = None) -> dict[str, Any]:
+    """An error as Stripe shows it, in a session (`check` None) or a report's check."""
+    shown = stripe_error_code(code)
+    if check is not None and shown not in _REPORT_ERROR_CODES[check]:
+        shown = f"{check}_unverified_other"
+    return {"code": shown, "reason": reason, "idflow": {"code": code}}
+
 
 def verification_session(session: VerificationSession, base_url: str) -> dict[str, Any]:
     """The session as its platform sees it; the link and client secret only while usable."""
     usable = session.status == "requires_input" and is_link_usable(session)
     last_error = (
-        {"code": session.last_error_code, "reason": session.last_error_reason}
+        error_object(session.last_error_code, session.last_error_reason)
         if session.last_error_code
         else None
     )
@@ -65,6 +135,11 @@ def event_object(session: VerificationSession) -> dict[str, Any]:
 
 def verification_report(report: VerificationReport) -> dict[str, Any]:
     payload = dict(report.payload)
+    for check in _REPORT_ERROR_CODES:
+        shown = payload.get(check)
+        if isinstance(shown, dict) and isinstance(shown.get("error"), dict):
+            error = shown["error"]
+            payload[check] = {**shown, "error": error_object(error["code"], error["reason"], check)}
     document = payload.get("document")
     if isinstance(document, dict):
         payload["document"] = {

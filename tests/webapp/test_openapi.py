@@ -400,15 +400,21 @@ def test_failed_verdict_matches_schema(
         client.get(f"/v1/identity/verification_sessions/{session_id}", headers=platform.headers),
     )
     assert session["status"] == "requires_input"
-    assert session["last_error"]["code"] == "document_name_mismatch"
+    assert session["last_error"]["code"] == "document_unverified_other"  # Stripe's nearest
+    assert session["last_error"]["idflow"] == {"code": "document_name_mismatch"}
     assert session["verified_outputs"] is None and session["url"] is not None
     url = f"/v1/identity/verification_reports/{session['last_verification_report']}"
     report = checker.check(
         "/v1/identity/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
     )
     assert report["status"] == "requires_input"
-    assert report["document"]["error"]["code"] == "document_name_mismatch"
+    assert report["document"]["error"]["code"] == "document_unverified_other"
+    assert report["document"]["error"]["idflow"] == {"code": "document_name_mismatch"}
     assert report["id_number"] == {
         "status": "unverified",
-        "error": {"code": "id_number_mismatch", "reason": report["id_number"]["error"]["reason"]},
+        "error": {
+            "code": "id_number_mismatch",
+            "reason": report["id_number"]["error"]["reason"],
+            "idflow": {"code": "id_number_mismatch"},
+        },
     }

@@ -1,0 +1,81 @@
+"""Stripe's shapes where idflow knows more or reads otherwise: `last_error` codes among Stripe's
+19 with idflow's precise code beside them."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import update
+
+from tests.support.api import SESSIONS, create
+from tests.support.platform import ApiPlatform
+from tests.webapp.test_steps import known_failure_codes
+from webapp import representations, reviews, risk, steps, verification
+from webapp.db import database
+from webapp.models import VerificationSession
+
+_REPORT_CHECKS = ("document", "selfie", "id_number")
+
+
+def every_error_code() -> set[str]:
+    """Every code the code can leave on a session: the verdicts', the flow's, the cancels'."""
+    return (
+        known_failure_codes()
+        | set(steps.RETRY)
+        | set(risk._CODES.values())
+        | {verification.TOO_MANY_ATTEMPTS, reviews.DECLINED_CODE}
+    )
+
+
+def test_stripe_has_nineteen_codes() -> None:
+    assert len(representations.STRIPE_ERROR_CODES) == 19
+
+
+@pytest.mark.parametrize("code", sorted(every_error_code()))
+def test_every_code_shows_as_one_of_stripes(code: str) -> None:
+    shown = representations.error_object(code, "why")
+    assert shown["code"] in representations.STRIPE_ERROR_CODES
+    assert shown["idflow"] == {"code": code} and shown["reason"] == "why"
+    if code in representations.STRIPE_ERROR_CODES:
+        assert shown["code"] == code  # Stripe's own codes pass unchanged
+    for check in _REPORT_CHECKS:  # in a report, one of the check's own codes
+        assert representations.error_object(code, "why", check)["code"].startswith(
+            "id_number_" if check == "id_number" else f"{check}_"
+        )
+
+
+def test_idflow_only_codes_map_to_the_nearest() -> None:
+    nearest = {
+        code: representations.stripe_error_code(code)
+        for code in every_error_code() - representations.STRIPE_ERROR_CODES
+    }
+    assert nearest == {
+        "document_name_mismatch": "document_unverified_other",
+        "document_dob_mismatch": "document_unverified_other",
+        "selfie_face_not_found": "selfie_unverified_other",
+        "too_many_attempts": "document_unverified_other",
+        "processing_failed": "document_unverified_other",
+    }
+    assert representations.error_object("country_not_supported", "", "document")["code"] == (
+        "document_unverified_other"  # a session code Stripe's document report does not have
+    )
+
+
+def test_session_shows_stripes_code_and_keeps_idflows(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id = create(client, platform).get_json()["id"]
+    with database(app).sessions() as db:
+        db.execute(
+            update(VerificationSession)
+            .where(VerificationSession.id == session_id)
+            .values(last_error_code="selfie_face_not_found", last_error_reason="No face.")
+        )
+        db.commit()
+    shown = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()
+    assert shown["last_error"] == {
+        "code": "selfie_unverified_other",
+        "reason": "No face.",
+        "idflow": {"code": "selfie_face_not_found"},
+    }
