@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from processing.mrz.countries import alpha2
 from webapp import risk
 from webapp.links import hosted_url, is_link_usable
 from webapp.models import Event, VerificationReport, VerificationSession, WebhookEndpoint
@@ -142,10 +143,7 @@ def verification_report(report: VerificationReport) -> dict[str, Any]:
             payload[check] = {**shown, "error": error_object(error["code"], error["reason"], check)}
     document = payload.get("document")
     if isinstance(document, dict):
-        payload["document"] = {
-            key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
-            for key, value in document.items()
-        }
+        payload["document"] = _document(document)
     return {
         "object": "identity.verification_report",
         "created": int(report.created_at.timestamp()),
@@ -155,6 +153,20 @@ def verification_report(report: VerificationReport) -> dict[str, Any]:
         "id": report.id,
         "verification_session": report.session_id,
     }
+
+
+def _document(document: dict[str, Any]) -> dict[str, Any]:
+    """A report's document check as Stripe's: dates as objects, the country as ISO alpha-2 (the
+    ICAO code the document prints under `idflow`). A redacted check has none of these."""
+    shown = {
+        key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
+        for key, value in document.items()
+    }
+    if "issuing_country" in document:
+        icao = document["issuing_country"]
+        shown["issuing_country"] = alpha2(icao)
+        shown["idflow"] = {"issuing_country": icao}
+    return shown
 
 
 def event(row: Event, pending_webhooks: int) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
+from processing.mrz.countries import alpha2
 from tests.support.api import hold_key, processing_session
 from tests.support.openapi import URI, Checker
 from tests.support.platform import ApiPlatform, make_platform
@@ -363,6 +364,8 @@ def test_report_from_real_processing_matches_schema(
     assert report["document"]["status"] == "verified"
     assert report["document"]["type"] == "passport"
     assert set(report["document"]["expiration_date"]) == {"day", "month", "year"}
+    printed = report["document"]["idflow"]["issuing_country"]
+    assert printed and report["document"]["issuing_country"] == alpha2(printed)
     assert report["selfie"] is None and report["id_number"] is None
 
     other = make_platform(app, "Other platform")

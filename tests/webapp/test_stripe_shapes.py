@@ -1,5 +1,5 @@
 """Stripe's shapes where idflow knows more or reads otherwise: `last_error` codes among Stripe's
-19 with idflow's precise code beside them."""
+19 with idflow's precise code beside them, ISO alpha-2 countries with ICAO's beside them."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import update
 
+from processing.mrz.countries import ICAO_CODES, alpha2
 from tests.support.api import SESSIONS, create
 from tests.support.platform import ApiPlatform
 from tests.webapp.test_steps import known_failure_codes
@@ -79,3 +80,14 @@ def test_session_shows_stripes_code_and_keeps_idflows(
         "reason": "No face.",
         "idflow": {"code": "selfie_face_not_found"},
     }
+
+
+def test_countries_are_iso_alpha2() -> None:
+    assert [alpha2(code) for code in ("D", "D<<", "DEU", "USA", "FRA", "GBD", "RKS")] == [
+        *("DE", "DE", "DE", "US", "FR", "GB", "XK")
+    ]
+    assert [alpha2(code) for code in ("UTO", "XXA", "UNO", "EUE", None)] == [None] * 5
+    iso = [code for code in ICAO_CODES if len(code) == 3 and code.isalpha() and alpha2(code)]
+    shown = {alpha2(code) for code in iso if code not in ("GBD", "GBN", "GBO", "GBP", "GBS")}
+    assert len(shown) == 249 + 1  # ISO's 249, one each, and Kosovo's XK
+    assert all(len(code) == 2 and code.isupper() for code in shown if code)
