@@ -156,6 +156,7 @@ class VerifiedOutputs:
     dob: str | None
     id_number: str | None
     address: str | None
+    issuing_country: str | None = None  # ICAO; the address's country (webapp.representations)
 
 
 @dataclass(frozen=True)
@@ -656,6 +657,7 @@ def evaluate(
             data.dob,
             normalise_number(provided.id_number) if provided.id_number else data.number,
             data.address,
+            data.issuing_country,
         )
     )
     return Verdict(

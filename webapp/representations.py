@@ -100,8 +100,8 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
     if "dob" in provided:
         provided["dob"] = dob_object(provided["dob"])
     outputs = session.verified_outputs
-    if outputs is not None and outputs.get("dob"):
-        outputs = {**outputs, "dob": dob_object(outputs["dob"])}
+    if outputs is not None:
+        outputs = _verified_outputs(outputs)
     return {
         "id": session.id,
         "object": "identity.verification_session",
@@ -122,6 +122,31 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
         "url": hosted_url(base_url, session) if usable else None,
         "verified_outputs": outputs,
         "idflow": risk.to_api(session),
+    }
+
+
+def _verified_outputs(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's verified outputs from the verdict's: the address an object in the document's
+    country (`issuing_country`, kept since the address needs it, is not shown itself)."""
+    outputs = {key: value for key, value in stored.items() if key != "issuing_country"}
+    outputs["dob"] = dob_object(stored["dob"]) if stored.get("dob") else None
+    outputs["address"] = address_object(stored.get("address"), stored.get("issuing_country"))
+    return outputs
+
+
+def address_object(text: str | None, issuing_country: str | None) -> dict[str, Any] | None:
+    """Stripe's address from the one line idflow reads (joined from its parts on a licence's
+    barcode, as printed elsewhere): all of it in `line1`, and the issuing state's country, where
+    a document's printed address lies (ID cards and licences are issued to residents)."""
+    if text is None:
+        return None
+    return {
+        "line1": text,
+        "line2": None,
+        "city": None,
+        "state": None,
+        "postal_code": None,
+        "country": alpha2(issuing_country),
     }
 
 
@@ -165,6 +190,7 @@ def _document(document: dict[str, Any]) -> dict[str, Any]:
     if "issuing_country" in document:
         icao = document["issuing_country"]
         shown["issuing_country"] = alpha2(icao)
+        shown["address"] = address_object(document.get("address"), icao)
         shown["idflow"] = {"issuing_country": icao}
     return shown
 

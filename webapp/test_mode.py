@@ -182,7 +182,12 @@ def simulated_verdict(
     outputs = None
     if last_error is None:
         outputs = VerifiedOutputs(
-            data.given_names, data.surname, data.dob, data.number, data.address
+            data.given_names,
+            data.surname,
+            data.dob,
+            data.number,
+            data.address,
+            data.issuing_country,
         )
     return Verdict(
         status="requires_input" if last_error else "verified",

@@ -1,20 +1,28 @@
 """Stripe's shapes where idflow knows more or reads otherwise: `last_error` codes among Stripe's
-19 with idflow's precise code beside them, ISO alpha-2 countries with ICAO's beside them."""
+19 with idflow's precise code beside them, ISO alpha-2 countries with ICAO's beside them, and
+addresses as Stripe's object."""
 
 from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from processing.mrz.countries import ICAO_CODES, alpha2
+from processing.result import to_plain
+from processing.verify import ProvidedDetails, VerifyOptions
 from tests.support.api import SESSIONS, create
+from tests.support.openapi import Checker
 from tests.support.platform import ApiPlatform
 from tests.webapp.test_steps import known_failure_codes
-from webapp import representations, reviews, risk, steps, verification
+from webapp import representations, reviews, risk, steps, test_mode, verification
 from webapp.db import database
-from webapp.models import VerificationSession
+from webapp.models import VerificationReport, VerificationSession, new_id
 
 _REPORT_CHECKS = ("document", "selfie", "id_number")
 
@@ -91,3 +99,57 @@ def test_countries_are_iso_alpha2() -> None:
     shown = {alpha2(code) for code in iso if code not in ("GBD", "GBN", "GBO", "GBP", "GBS")}
     assert len(shown) == 249 + 1  # ISO's 249, one each, and Kosovo's XK
     assert all(len(code) == 2 and code.isupper() for code in shown if code)
+
+
+@pytest.fixture
+def checker() -> Checker:
+    text = (resources.files("webapp.api") / "openapi.json").read_text(encoding="utf-8")
+    document: dict[str, Any] = json.loads(text)
+    return Checker(document)
+
+
+def verified_licence(app: Flask, client: FlaskClient, platform: ApiPlatform) -> str:
+    """A session with the verdict test mode makes for a US licence (its barcode's address)."""
+    session_id: str = create(client, platform).get_json()["id"]
+    options = VerifyOptions(allowed_types=("driving_license",))
+    verdict = test_mode.simulated_verdict(
+        "verified", session_id, "driving_license", options, ProvidedDetails()
+    )
+    with database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert session is not None
+        report_id = new_id("vr")
+        db.add(
+            VerificationReport(
+                id=report_id,
+                session_id=session_id,
+                platform_id=session.platform_id,
+                livemode=session.livemode,
+                payload=verification.report_payload(session, verdict, report_id),
+            )
+        )
+        session.last_report_id = report_id
+        session.verified_outputs = to_plain(verdict.verified_outputs)
+        db.commit()
+    return session_id
+
+
+def test_address_is_stripes_object(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, checker: Checker
+) -> None:
+    session_id = verified_licence(app, client, platform)
+    path = "/v1/identity/verification_sessions/{id}"
+    session = checker.check(
+        path, "get", client.get(f"{SESSIONS}/{session_id}", headers=platform.headers)
+    )
+    address = session["verified_outputs"]["address"]
+    assert set(address) == {"line1", "line2", "city", "state", "postal_code", "country"}
+    assert address["country"] == "US" and address["line1"].count(",") == 2  # street, city, ST zip
+    assert "issuing_country" not in session["verified_outputs"]
+    url = f"/v1/identity/verification_reports/{session['last_verification_report']}"
+    report = checker.check(
+        "/v1/identity/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
+    )
+    assert report["document"]["address"] == address
+    assert report["document"]["issuing_country"] == "US"
+    assert report["document"]["idflow"] == {"issuing_country": "USA"}
