@@ -16,6 +16,8 @@ from webapp.links import hosted_url, is_link_usable
 from webapp.models import Event, VerificationReport, VerificationSession, WebhookEndpoint
 
 _REPORT_DATES = ("dob", "issued_date", "expiration_date")
+# Stripe's `sex` of the letter a document prints: ICAO's X (and the MRZ's <) is unspecified.
+_SEX = {"M": "male", "F": "female", "X": "unknown"}
 
 # Stripe's `last_error.code`s (stripe-python 16's `VerificationSession.LastError`). idflow keeps
 # its own, more precise codes on the row (the flow's steps and the metrics tell them apart) and
@@ -131,7 +133,19 @@ def _verified_outputs(stored: dict[str, Any]) -> dict[str, Any]:
     outputs = {key: value for key, value in stored.items() if key != "issuing_country"}
     outputs["dob"] = dob_object(stored["dob"]) if stored.get("dob") else None
     outputs["address"] = address_object(stored.get("address"), stored.get("issuing_country"))
-    return outputs
+    # Stripe's fields idflow does not fill: present, so that Stripe's SDKs can read them.
+    outputs |= {"email": None, "phone": None, "id_number_type": None}
+    return outputs | _sex_fields(stored.get("sex"))
+
+
+def _sex_fields(printed: str | None) -> dict[str, str | None]:
+    """Stripe's sex fields from the letter read; no document zone idflow reads has a place of
+    birth, so `unparsed_place_of_birth` is always null."""
+    return {
+        "sex": None if printed is None else _SEX.get(printed, "unknown"),
+        "unparsed_sex": printed,
+        "unparsed_place_of_birth": None,
+    }
 
 
 def address_object(text: str | None, issuing_country: str | None) -> dict[str, Any] | None:
@@ -192,6 +206,7 @@ def _document(document: dict[str, Any]) -> dict[str, Any]:
         shown["issuing_country"] = alpha2(icao)
         shown["address"] = address_object(document.get("address"), icao)
         shown["idflow"] = {"issuing_country": icao}
+        shown |= _sex_fields(document.get("sex"))
     return shown
 
 

@@ -101,6 +101,7 @@ def _document_data(
         expiration_date=identity.expiry_date.isoformat(),
         address=identity.address,
         names_truncated=False,
+        sex=identity.sex,
     )
 
 
@@ -188,6 +189,7 @@ def simulated_verdict(
             data.number,
             data.address,
             data.issuing_country,
+            data.sex,
         )
     return Verdict(
         status="requires_input" if last_error else "verified",

@@ -366,6 +366,8 @@ def test_report_from_real_processing_matches_schema(
     assert set(report["document"]["expiration_date"]) == {"day", "month", "year"}
     printed = report["document"]["idflow"]["issuing_country"]
     assert printed and report["document"]["issuing_country"] == alpha2(printed)
+    assert report["document"]["unparsed_sex"] in ("M", "F", "X")  # from the MRZ
+    assert session["verified_outputs"]["sex"] == report["document"]["sex"]
     assert report["selfie"] is None and report["id_number"] is None
 
     other = make_platform(app, "Other platform")

@@ -1,6 +1,6 @@
 """Stripe's shapes where idflow knows more or reads otherwise: `last_error` codes among Stripe's
 19 with idflow's precise code beside them, ISO alpha-2 countries with ICAO's beside them, and
-addresses as Stripe's object."""
+addresses as Stripe's object, and Stripe's sex fields."""
 
 from __future__ import annotations
 
@@ -145,7 +145,10 @@ def test_address_is_stripes_object(
     address = session["verified_outputs"]["address"]
     assert set(address) == {"line1", "line2", "city", "state", "postal_code", "country"}
     assert address["country"] == "US" and address["line1"].count(",") == 2  # street, city, ST zip
-    assert "issuing_country" not in session["verified_outputs"]
+    outputs = session["verified_outputs"]
+    assert "issuing_country" not in outputs
+    assert outputs["sex"] in ("male", "female") and outputs["unparsed_sex"] in ("M", "F")
+    assert outputs["unparsed_place_of_birth"] is outputs["id_number_type"] is None
     url = f"/v1/identity/verification_reports/{session['last_verification_report']}"
     report = checker.check(
         "/v1/identity/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
@@ -153,3 +156,15 @@ def test_address_is_stripes_object(
     assert report["document"]["address"] == address
     assert report["document"]["issuing_country"] == "US"
     assert report["document"]["idflow"] == {"issuing_country": "USA"}
+    sexes = ("sex", "unparsed_sex", "unparsed_place_of_birth")
+    assert [report["document"][key] for key in sexes] == [outputs[key] for key in sexes]
+
+
+def test_sex_as_stripe_shows_it() -> None:
+    assert representations._sex_fields("X") == {
+        "sex": "unknown",
+        "unparsed_sex": "X",
+        "unparsed_place_of_birth": None,
+    }
+    assert representations._sex_fields("F")["sex"] == "female"
+    assert representations._sex_fields(None)["sex"] is None
