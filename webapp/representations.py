@@ -49,7 +49,7 @@ _NEAREST_STRIPE_CODE = {
     "document_name_mismatch": "document_unverified_other",  # Stripe has no claimed-name check
     "document_dob_mismatch": "document_unverified_other",
     "selfie_face_not_found": "selfie_unverified_other",
-    "too_many_attempts": "document_unverified_other",  # canceled: the last tries' sum
+    "too_many_attempts": "document_unverified_other",  # canceled after failed photos or verdicts
     "processing_failed": "document_unverified_other",  # the document could not be judged
 }
 # The codes Stripe's report gives each check; a session code outside them is the check's
