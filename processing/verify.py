@@ -122,6 +122,7 @@ class DocumentCheck:
     expiration_date: str | None
     address: str | None
     authenticity: tuple[SignalCheck, ...] = ()  # every signal, fired or not
+    sex: str | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +157,8 @@ class VerifiedOutputs:
     dob: str | None
     id_number: str | None
     address: str | None
+    issuing_country: str | None = None  # ICAO; the address's country (webapp.representations)
+    sex: str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,6 +190,7 @@ class DocumentData:
     expiration_date: str | None
     address: str | None
     names_truncated: bool
+    sex: str | None = None  # "M", "F" or "X" (unspecified), whichever zone printed it
 
     @classmethod
     def empty(cls, document_type: str | None = None) -> DocumentData:
@@ -212,6 +216,7 @@ def document_data(result: DocumentResult) -> DocumentData:
             mrz.expiry_date,
             address.value if address else None,
             mrz.names_truncated,
+            mrz.sex,
         )
     if barcode is not None:
         return DocumentData(
@@ -227,6 +232,7 @@ def document_data(result: DocumentResult) -> DocumentData:
             barcode.expiry_date,
             barcode.address,
             False,
+            barcode.sex,
         )
     if visual is not None and result.status == "read":
         fields = {name: field.value for name, field in visual.fields.items()}
@@ -246,6 +252,7 @@ def document_data(result: DocumentResult) -> DocumentData:
             fields.get("expiry_date"),
             fields.get("address"),
             False,
+            fields.get("sex"),
         )
     return DocumentData.empty(result.document_type)
 
@@ -601,6 +608,7 @@ def document_check(
         expiration_date=data.expiration_date,
         address=data.address,
         authenticity=signals,
+        sex=data.sex,
     )
 
 
@@ -656,6 +664,8 @@ def evaluate(
             data.dob,
             normalise_number(provided.id_number) if provided.id_number else data.number,
             data.address,
+            data.issuing_country,
+            data.sex,
         )
     )
     return Verdict(

@@ -10,18 +10,91 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from processing.mrz.countries import alpha2
 from webapp import risk
 from webapp.links import hosted_url, is_link_usable
 from webapp.models import Event, VerificationReport, VerificationSession, WebhookEndpoint
 
 _REPORT_DATES = ("dob", "issued_date", "expiration_date")
+# Stripe's `sex` of the letter a document prints: ICAO's X (and the MRZ's <) is unspecified.
+_SEX = {"M": "male", "F": "female", "X": "unknown"}
+
+# Stripe's `last_error.code`s (stripe-python 16's `VerificationSession.LastError`). idflow keeps
+# its own, more precise codes on the row (the flow's steps and the metrics tell them apart) and
+# shows each as the nearest of Stripe's, the precise one under `idflow.code`.
+STRIPE_ERROR_CODES = frozenset(
+    {
+        "abandoned",
+        "consent_declined",
+        "country_not_supported",
+        "device_not_supported",
+        "document_expired",
+        "document_type_not_supported",
+        "document_unverified_other",
+        "email_unverified_other",
+        "email_verification_declined",
+        "id_number_insufficient_document_data",
+        "id_number_mismatch",
+        "id_number_unverified_other",
+        "phone_unverified_other",
+        "phone_verification_declined",
+        "selfie_document_missing_photo",
+        "selfie_face_mismatch",
+        "selfie_manipulated",
+        "selfie_unverified_other",
+        "under_supported_age",
+    }
+)
+_NEAREST_STRIPE_CODE = {
+    "document_name_mismatch": "document_unverified_other",  # Stripe has no claimed-name check
+    "document_dob_mismatch": "document_unverified_other",
+    "selfie_face_not_found": "selfie_unverified_other",
+    "too_many_attempts": "document_unverified_other",  # canceled after failed photos or verdicts
+    "processing_failed": "document_unverified_other",  # the document could not be judged
+}
+# The codes Stripe's report gives each check; a session code outside them is the check's
+# `<check>_unverified_other` (country_not_supported, under_supported_age on the document).
+_REPORT_ERROR_CODES = {
+    "document": ("document_expired", "document_type_not_supported", "document_unverified_other"),
+    "selfie": (
+        "selfie_document_missing_photo",
+        "selfie_face_mismatch",
+        "selfie_manipulated",
+        "selfie_unverified_other",
+    ),
+    "id_number": (
+        "id_number_insufficient_document_data",
+        "id_number_mismatch",
+        "id_number_unverified_other",
+    ),
+}
+
+
+def stripe_error_code(code: str) -> str:
+    """The nearest of Stripe's session codes; a code neither Stripe's nor in the table (none is
+    made today: its test lists them) falls to its check's `_unverified_other`."""
+    if code in STRIPE_ERROR_CODES:
+        return code
+    nearest = _NEAREST_STRIPE_CODE.get(code)
+    if nearest is not None:
+        return nearest
+    check = next((c for c in ("selfie", "id_number") if code.startswith(f"{c}_")), "document")
+    return f"{check}_unverified_other"
+
+
+def error_object(code: str, reason: str | None, check: str | None = None) -> dict[str, Any]:
+    """An error as Stripe shows it, in a session (`check` None) or a report's check."""
+    shown = stripe_error_code(code)
+    if check is not None and shown not in _REPORT_ERROR_CODES[check]:
+        shown = f"{check}_unverified_other"
+    return {"code": shown, "reason": reason, "idflow": {"code": code}}
 
 
 def verification_session(session: VerificationSession, base_url: str) -> dict[str, Any]:
     """The session as its platform sees it; the link and client secret only while usable."""
     usable = session.status == "requires_input" and is_link_usable(session)
     last_error = (
-        {"code": session.last_error_code, "reason": session.last_error_reason}
+        error_object(session.last_error_code, session.last_error_reason)
         if session.last_error_code
         else None
     )
@@ -29,8 +102,8 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
     if "dob" in provided:
         provided["dob"] = dob_object(provided["dob"])
     outputs = session.verified_outputs
-    if outputs is not None and outputs.get("dob"):
-        outputs = {**outputs, "dob": dob_object(outputs["dob"])}
+    if outputs is not None:
+        outputs = _verified_outputs(outputs)
     return {
         "id": session.id,
         "object": "identity.verification_session",
@@ -54,6 +127,43 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
     }
 
 
+def _verified_outputs(stored: dict[str, Any]) -> dict[str, Any]:
+    """Stripe's verified outputs from the verdict's: the address an object in the document's
+    country (`issuing_country`, kept since the address needs it, is not shown itself)."""
+    outputs = {key: value for key, value in stored.items() if key != "issuing_country"}
+    outputs["dob"] = dob_object(stored["dob"]) if stored.get("dob") else None
+    outputs["address"] = address_object(stored.get("address"), stored.get("issuing_country"))
+    # Stripe's fields idflow does not fill: present, so that Stripe's SDKs can read them.
+    outputs |= {"email": None, "phone": None, "id_number_type": None}
+    return outputs | _sex_fields(stored.get("sex"))
+
+
+def _sex_fields(printed: str | None) -> dict[str, str | None]:
+    """Stripe's sex fields from the letter read; no document zone idflow reads has a place of
+    birth, so `unparsed_place_of_birth` is always null."""
+    return {
+        "sex": None if printed is None else _SEX.get(printed, "unknown"),
+        "unparsed_sex": printed,
+        "unparsed_place_of_birth": None,
+    }
+
+
+def address_object(text: str | None, issuing_country: str | None) -> dict[str, Any] | None:
+    """Stripe's address from the one line idflow reads (joined from its parts on a licence's
+    barcode, as printed elsewhere): all of it in `line1`, and the issuing state's country, where
+    a document's printed address lies (ID cards and licences are issued to residents)."""
+    if text is None:
+        return None
+    return {
+        "line1": text,
+        "line2": None,
+        "city": None,
+        "state": None,
+        "postal_code": None,
+        "country": alpha2(issuing_country),
+    }
+
+
 def event_object(session: VerificationSession) -> dict[str, Any]:
     """The session as an event carries it: minus the person's link, since events get logged and
     kept."""
@@ -65,12 +175,14 @@ def event_object(session: VerificationSession) -> dict[str, Any]:
 
 def verification_report(report: VerificationReport) -> dict[str, Any]:
     payload = dict(report.payload)
+    for check in _REPORT_ERROR_CODES:
+        shown = payload.get(check)
+        if isinstance(shown, dict) and isinstance(shown.get("error"), dict):
+            error = shown["error"]
+            payload[check] = {**shown, "error": error_object(error["code"], error["reason"], check)}
     document = payload.get("document")
     if isinstance(document, dict):
-        payload["document"] = {
-            key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
-            for key, value in document.items()
-        }
+        payload["document"] = _document(document)
     return {
         "object": "identity.verification_report",
         "created": int(report.created_at.timestamp()),
@@ -80,6 +192,22 @@ def verification_report(report: VerificationReport) -> dict[str, Any]:
         "id": report.id,
         "verification_session": report.session_id,
     }
+
+
+def _document(document: dict[str, Any]) -> dict[str, Any]:
+    """A report's document check as Stripe's: dates as objects, the country as ISO alpha-2 (the
+    ICAO code the document prints under `idflow`). A redacted check has none of these."""
+    shown = {
+        key: dob_object(value) if key in _REPORT_DATES and isinstance(value, str) else value
+        for key, value in document.items()
+    }
+    if "issuing_country" in document:
+        icao = document["issuing_country"]
+        shown["issuing_country"] = alpha2(icao)
+        shown["address"] = address_object(document.get("address"), icao)
+        shown["idflow"] = {"issuing_country": icao}
+        shown |= _sex_fields(document.get("sex"))
+    return shown
 
 
 def event(row: Event, pending_webhooks: int) -> dict[str, Any]:

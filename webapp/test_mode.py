@@ -103,6 +103,7 @@ def _document_data(
         expiration_date=identity.expiry_date.isoformat(),
         address=identity.address,
         names_truncated=False,
+        sex=identity.sex,
     )
 
 
@@ -184,7 +185,13 @@ def simulated_verdict(
     outputs = None
     if last_error is None:
         outputs = VerifiedOutputs(
-            data.given_names, data.surname, data.dob, data.number, data.address
+            data.given_names,
+            data.surname,
+            data.dob,
+            data.number,
+            data.address,
+            data.issuing_country,
+            data.sex,
         )
     return Verdict(
         status="requires_input" if last_error else "verified",

@@ -45,7 +45,7 @@ def test_a_session_reaches_its_verdict_through_the_background_runner(pg_app: Fla
     finally:
         runner.stop()
     assert body["status"] == "requires_input"
-    assert body["last_error"]["code"] == "document_name_mismatch"
+    assert body["last_error"]["idflow"]["code"] == "document_name_mismatch"
     report = client.get(
         f"/v1/verification_reports/{body['last_verification_report']}", headers=platform.headers
     ).get_json()

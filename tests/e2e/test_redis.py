@@ -357,7 +357,7 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     finally:
         _stop(worker)
     assert body.get("status") == "requires_input", log.read_text()[-3000:]
-    assert body["last_error"]["code"] == "document_name_mismatch"
+    assert body["last_error"]["idflow"]["code"] == "document_name_mismatch"
 
     # The worker scheduled the periodic retention job, ran it once, and the next is an hour off.
     assert finished() == ["retention", "verify_session"]

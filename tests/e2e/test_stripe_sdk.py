@@ -115,6 +115,13 @@ def test_stripe_python_with_only_api_base_changed(
         report = expanded.last_verification_report
         assert isinstance(report, stripe.identity.VerificationReport)
         assert report.verification_session == session.id
+        document = report.document
+        assert document is not None and document.issuing_country is not None
+        assert len(document.issuing_country) == 2  # ISO alpha-2; ICAO's under idflow
+        assert document.sex in ("male", "female", "unknown") and document.unparsed_sex
+        outputs = expanded.verified_outputs
+        assert outputs is not None and outputs.sex == document.sex
+        assert outputs.unparsed_place_of_birth is None and outputs.id_number_type is None
 
         listed = stripe.identity.VerificationReport.list(verification_session=session.id)
         assert [found.id for found in listed.data] == [report.id]

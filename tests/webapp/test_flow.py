@@ -350,7 +350,8 @@ def test_details_the_platform_sent_wrong_send_the_person_back_to_it(
         assert (row.status, row.last_error_code, row.rejections) == ("requires_input", code, 0)
         assert client.get(link).headers["Location"] == f"{link}/review"  # nothing to retake
     api = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers).json
-    assert api is not None and api["last_error"]["code"] == code
+    assert api is not None and api["last_error"]["idflow"]["code"] == code
+    assert api["last_error"]["code"] == "document_unverified_other"  # Stripe's nearest
 
 
 def test_too_many_rejected_photos_stop_the_session(

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
+from processing.mrz.countries import alpha2
 from tests.support.api import hold_key, processing_session
 from tests.support.openapi import URI, Checker
 from tests.support.platform import ApiPlatform, make_platform
@@ -363,6 +364,10 @@ def test_report_from_real_processing_matches_schema(
     assert report["document"]["status"] == "verified"
     assert report["document"]["type"] == "passport"
     assert set(report["document"]["expiration_date"]) == {"day", "month", "year"}
+    printed = report["document"]["idflow"]["issuing_country"]
+    assert printed and report["document"]["issuing_country"] == alpha2(printed)
+    assert report["document"]["unparsed_sex"] in ("M", "F", "X")  # from the MRZ
+    assert session["verified_outputs"]["sex"] == report["document"]["sex"]
     assert report["selfie"] is None and report["id_number"] is None
 
     other = make_platform(app, "Other platform")
@@ -400,15 +405,21 @@ def test_failed_verdict_matches_schema(
         client.get(f"/v1/identity/verification_sessions/{session_id}", headers=platform.headers),
     )
     assert session["status"] == "requires_input"
-    assert session["last_error"]["code"] == "document_name_mismatch"
+    assert session["last_error"]["code"] == "document_unverified_other"  # Stripe's nearest
+    assert session["last_error"]["idflow"] == {"code": "document_name_mismatch"}
     assert session["verified_outputs"] is None and session["url"] is not None
     url = f"/v1/identity/verification_reports/{session['last_verification_report']}"
     report = checker.check(
         "/v1/identity/verification_reports/{id}", "get", client.get(url, headers=platform.headers)
     )
     assert report["status"] == "requires_input"
-    assert report["document"]["error"]["code"] == "document_name_mismatch"
+    assert report["document"]["error"]["code"] == "document_unverified_other"
+    assert report["document"]["error"]["idflow"] == {"code": "document_name_mismatch"}
     assert report["id_number"] == {
         "status": "unverified",
-        "error": {"code": "id_number_mismatch", "reason": report["id_number"]["error"]["reason"]},
+        "error": {
+            "code": "id_number_mismatch",
+            "reason": report["id_number"]["error"]["reason"],
+            "idflow": {"code": "id_number_mismatch"},
+        },
     }
