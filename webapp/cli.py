@@ -86,6 +86,29 @@ def _platform_create(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _platform_brand(args: argparse.Namespace) -> int:
+    from webapp import branding
+    from webapp.db import database
+
+    if args.name is None and args.color is None and args.icon is None:
+        print("idflow: give --name, --color or --icon", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        icon = args.icon.read_bytes() if args.icon is not None else None
+    except OSError as exc:
+        print(f"idflow: cannot read the icon: {exc.strerror}: {args.icon}", file=sys.stderr)
+        return EXIT_USAGE
+    with database(_app()).sessions() as db:
+        platform = branding.set_brand(
+            db, args.platform, name=args.name, color=args.color, icon=icon
+        )
+        shown = branding.brand(platform)
+    print(f"platform {platform.id} shows as {shown.name!r}")
+    if platform.brand_color and shown.accent != platform.brand_color:
+        print(f"accent {platform.brand_color} is too pale for white text; shown as {shown.accent}")
+    return EXIT_OK
+
+
 def _webhook_add(args: argparse.Namespace) -> int:
     from webapp import representations, webhooks
     from webapp.db import database
@@ -259,6 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--json", action="store_true", help="print {id, secret_key, test_secret_key}"
     )
     create.set_defaults(handler=_platform_create)
+    brand = platform_actions.add_parser(
+        "brand", help="the name, accent colour and icon the hosted pages show"
+    )
+    brand.add_argument("platform", help="platform id (plat_...)")
+    brand.add_argument("--name", help="display name shown to the people being verified")
+    brand.add_argument("--color", help="accent colour as #RRGGBB; darkened if too pale")
+    brand.add_argument("--icon", type=Path, help="PNG, JPEG or WebP file, at most 1 MB")
+    brand.set_defaults(handler=_platform_brand)
 
     webhook = commands.add_parser("webhook", help="webhook endpoints")
     webhook_actions = webhook.add_subparsers(dest="action", required=True)

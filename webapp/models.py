@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -83,6 +84,13 @@ class Platform(Base):
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # What the hosted pages show the person instead of "idflow" (`webapp.branding`): the colour
+    # as the platform chose it ("#rrggbb", made readable when shown), the icon re-encoded as PNG
+    # and the start of its SHA-256, which versions its URL so it can be cached for good.
+    brand_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    brand_color: Mapped[str | None] = mapped_column(String(7), default=None)
+    brand_icon: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    brand_icon_version: Mapped[str | None] = mapped_column(String(16), default=None)
 
 
 class ApiKey(Base):

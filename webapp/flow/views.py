@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response
 
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
-from webapp import i18n, liveness, steps, test_mode, verification
+from webapp import branding, i18n, liveness, steps, test_mode, verification
 from webapp.config import settings
 from webapp.crypto import EncryptionError
 from webapp.db import db_session
@@ -122,7 +122,17 @@ def _find(token: str) -> VerificationSession | None:
         )
     )
     g.return_url = session.return_url if session is not None else None
+    g.platform_id = session.platform_id if session is not None else None
     return session
+
+
+@bp.app_context_processor
+def _brand() -> dict[str, Any]:
+    """The brand of the platform whose session this page belongs to, idflow's own without one
+    (and on every page outside the flow, so the shared layout always has one)."""
+    platform_id = g.get("platform_id")
+    platform = db_session().get(Platform, platform_id) if platform_id else None
+    return {"brand": branding.brand(platform), "brand_platform": platform_id}
 
 
 def _problem(session: VerificationSession, *, finished: bool) -> str | None:
@@ -601,3 +611,32 @@ def sample(token: str, name: str) -> ResponseReturnValue:
     response.headers["Cache-Control"] = "private, max-age=3600"
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+def _brand_asset(data: bytes, content_type: str) -> Response:
+    """Versioned URLs, so a change of brand is a new URL and these can be cached for good."""
+    response = make_response(data)
+    response.headers["Content-Type"] = content_type
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/brand/<platform_id>/<version>.png")
+def brand_icon(platform_id: str, version: str) -> ResponseReturnValue:
+    """A platform's icon, re-encoded as PNG when it was set (`webapp.branding.icon_png`)."""
+    platform = db_session().get(Platform, platform_id)
+    if platform is None or platform.brand_icon_version != version or platform.brand_icon is None:
+        abort(404)  # the version first: the icon itself is loaded only when it is wanted
+    return _brand_asset(platform.brand_icon, "image/png")
+
+
+@bp.get("/brand/<platform_id>/<color>.css")
+def brand_style(platform_id: str, color: str) -> ResponseReturnValue:
+    """The accent as CSS custom properties: the CSP allows no inline style."""
+    platform = db_session().get(Platform, platform_id)
+    if platform is None or platform.brand_color != f"#{color}":
+        abort(404)
+    shown = branding.brand(platform)
+    css = f":root{{--accent:{shown.accent};--accent-active:{shown.accent_active}}}\n"
+    return _brand_asset(css.encode(), "text/css; charset=utf-8")
