@@ -137,6 +137,18 @@ def _store(
     return key
 
 
+def _nonces(uploads: list[UploadedFile]) -> set[Any]:
+    return {upload.check.get("challenge") for upload in uploads}
+
+
+def _refuse_stale(db: Session, session: VerificationSession, max_attempts: int) -> BurstOutcome:
+    """A challenge that is unreadable, expired, foreign or used already: counted, not stored."""
+    verification.hold_usable(db, session)
+    verification.count_rejection(db, session, max_attempts, ERROR_CODE)
+    left = verification.attempts_left(session, max_attempts)
+    return BurstOutcome(False, ERROR_CODE, _STALE, "liveness_stale", left, ())
+
+
 def save_burst(
     db: Session,
     files: Storage,
@@ -155,11 +167,8 @@ def save_burst(
         raise InvalidRequest(f"Send 1 to {MAX_FRAMES} frames.", param="frames")
     read = _read_token(session, token)
     earlier_uploads = _session_frames(db, session)
-    used = {upload.check.get("challenge") for upload in earlier_uploads}
-    if read is None or read[1] in used:
-        verification.count_rejection(db, session, max_attempts, ERROR_CODE)
-        left = verification.attempts_left(session, max_attempts)
-        return BurstOutcome(False, ERROR_CODE, _STALE, "liveness_stale", left, ())
+    if read is None or read[1] in _nonces(earlier_uploads):
+        return _refuse_stale(db, session, max_attempts)
     challenge, nonce = read
     try:
         images = [load_image(data, min_side=1).image for data, _ in frames]
@@ -175,6 +184,9 @@ def save_burst(
         capture = check_capture(frames[best][0], "selfie", session.document_type)  # type: ignore[arg-type]
         if not capture.accepted:
             code, message, reason = capture.code, capture.message, capture.code
+    verification.hold_usable(db, session)  # nothing is counted or stored before this check
+    if nonce in _nonces(_session_frames(db, session)):  # the same burst sent twice at once
+        return _refuse_stale(db, session, max_attempts)
     accepted = code is None
     liveness = {key: value for key, value in asdict(result).items() if key not in ("yaws",)} | {
         "direction": challenge.direction,

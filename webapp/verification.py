@@ -34,7 +34,7 @@ from webapp.config import settings
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
 from webapp.jobs import handler, queue
-from webapp.lifecycle import MOVES, LastError, transition
+from webapp.lifecycle import LastError, transition
 from webapp.links import is_link_usable
 from webapp.liveness_verdict import live_selfie_proven, refuse_unproven_selfie
 from webapp.metrics import count_capture_rejection
@@ -131,7 +131,7 @@ def count_rejection(
     db.refresh(session, ["rejections", "status"])
     if capture is not None:
         count_capture_rejection(capture)
-    if session.rejections >= max_attempts and (session.status, "canceled") in MOVES:
+    if session.rejections >= max_attempts and session.status in ("requires_input", "processing"):
         reason = "The person made too many unsuccessful attempts."
         transition(db, session, "canceled", LastError(TOO_MANY_ATTEMPTS, reason))
 
@@ -148,6 +148,14 @@ def requires_live_capture(session: VerificationSession) -> bool:
 def live_capture_since() -> datetime:
     """The earliest camera time a live capture may carry (naive, like EXIF's)."""
     return utcnow().replace(tzinfo=None) - _LIVE_CAPTURE_SLACK
+
+
+def hold_usable(db: Session, session: VerificationSession) -> None:
+    """Judging a capture takes a while: the state check that counts is this one, on the held
+    row, and whatever is written before the commit that releases it cannot interleave with a
+    redaction, a cancel or a submit (they wait, or it finds them done)."""
+    hold(db, session)
+    _usable(session)
 
 
 def check_capture_step(session: VerificationSession, step: CaptureStep) -> None:
@@ -183,10 +191,7 @@ def save_upload(
         session.document_type,  # type: ignore[arg-type]
         taken_after=live_capture_since() if requires_live_capture(session) else None,
     )
-    # Judging took a while: the state check that counts is this one, on the held row, and the
-    # file is written before the commit that releases it (a redaction or cancel waits).
-    hold(db, session)
-    _usable(session)
+    hold_usable(db, session)
     upload_id = new_id("file")
     key = f"sessions/{session.id}/{upload_id}"
     size = files.save(key, io.BytesIO(data))

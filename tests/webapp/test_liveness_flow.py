@@ -7,6 +7,7 @@ challenge's direction is random, so each test films the clip that turns the way 
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
 from tests.support.settings import reconfigure
 from tests.support.shared import SHARED
+from tests.support.threads import Paused
 from webapp import liveness, liveness_verdict
 from webapp.db import database
 from webapp.models import UploadedFile
@@ -201,3 +203,35 @@ def test_bursts_count_against_the_session_upload_limit(
     frames = genuine(issued["direction"])[:2]
     assert post_burst(client, link, issued["token"], frames).status_code == 422
     assert post_burst(client, link, challenge(client, link)["token"], frames).status_code == 429
+
+
+@pytest.mark.parametrize("action", ["redact", "cancel"])
+def test_a_burst_judged_during_a_redaction_or_cancel_stores_nothing(
+    flow: Flask,
+    client: FlaskClient,
+    platform: ApiPlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    action: str,
+) -> None:
+    """The burst passed its state check and is being judged when the platform redacts (or
+    cancels) the session: afterwards no frame of it may be stored, no try counted (before, the
+    frames were written after the redaction, and a late refused burst could cancel any session)."""
+    session_id, link = at_selfie(client, platform)
+    issued = challenge(client, link)
+    frames = genuine(issued["direction"])
+    judging = Paused(monkeypatch, liveness, "judge_burst")
+    phone = flow.test_client()
+    answers: list[int] = []
+    burst = threading.Thread(
+        target=lambda: answers.append(post_burst(phone, link, issued["token"], frames).status_code)
+    )
+    burst.start()
+    assert judging.arrived.wait(30)
+    url = f"/v1/verification_sessions/{session_id}/{action}"
+    assert client.post(url, headers=platform.headers).status_code == 200
+    judging.release.set()
+    burst.join(60)
+    assert answers and answers[0] not in (200, 303)
+    assert [u.step for u in frames_of(flow, session_id) if u.storage_key is not None] == (
+        [] if action == "redact" else ["front"]
+    )

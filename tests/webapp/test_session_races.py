@@ -34,6 +34,7 @@ from tests.support.flow import (
 from tests.support.jobs import write_locked
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
+from tests.support.threads import Paused
 from webapp import jobs, verification
 from webapp.db import database
 from webapp.models import (
@@ -320,23 +321,6 @@ def test_another_document_with_one_allowed_type_keeps_the_type(
 
 
 # ---- uploads racing a redaction or a cancel ---------------------------------------------------
-
-
-class Paused:
-    """Stops the thread that calls `target` inside it until released, and says when one is
-    there: a request held half-way, at the point a real one spends its time."""
-
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: Any, name: str) -> None:
-        self.arrived = threading.Event()
-        self.release = threading.Event()
-        original = getattr(owner, name)
-
-        def paused(*args: Any, **kwargs: Any) -> Any:
-            self.arrived.set()
-            assert self.release.wait(30)
-            return original(*args, **kwargs)
-
-        monkeypatch.setattr(owner, name, paused)
 
 
 def _stored_files(app: Flask, session_id: str) -> list[Path]:
