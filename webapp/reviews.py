@@ -19,6 +19,7 @@ from webapp import lifecycle
 from webapp.errors import InvalidRequest
 from webapp.models import Operator, VerificationSession
 from webapp.operators import audit
+from webapp.sessions import hold
 
 Decision = Literal["approve", "decline"]
 DECLINED_CODE = "document_unverified_other"
@@ -72,6 +73,8 @@ def decide(
             VerificationSession.id == session_id
         )
     )
+    if session is not None:
+        hold(db, session)  # two reviewers deciding at once: the second finds it decided
     if session is None or not waiting(session):
         raise InvalidRequest(_("This session does not wait for a review (decided already?)."))
     if not note.strip():

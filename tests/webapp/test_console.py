@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import time
 
 import pytest
@@ -14,8 +15,9 @@ from werkzeug.test import TestResponse
 from tests.support.api import create
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
+from tests.support.threads import Paused
 from tests.support.webhooks import serve_receiver
-from webapp import operators, risk
+from webapp import operators, reviews, risk
 from webapp.cli import main
 from webapp.db import database
 from webapp.jobs import run_pending
@@ -262,3 +264,40 @@ def test_an_approved_review_keeps_the_verdict_and_viewers_cannot_decide(app: Fla
     actions = audit_actions(app)
     assert ("review_refused", session_id) in actions and ("review_approved", session_id) in actions
     assert "Same person, new passport." in admin.get("/console/audit").get_data(True)
+
+
+def test_two_reviewers_deciding_at_once_make_one_decision(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One reviewer declines while another approves the same session: the second waits for the
+    first and finds it decided (before, both succeeded and the audit log said "approved" on a
+    canceled session)."""
+    platform = make_platform(app)
+    session_id = flagged_session(app, app.test_client(), platform)
+    staff = []
+    for email in ("first@platform.example", "second@platform.example"):
+        add(app, email, "reviewer", platform)
+        staff.append(app.test_client())
+        sign_in(staff[-1], email)
+    tokens = [_csrf(client.get(f"/console/sessions/{session_id}")) for client in staff]
+    recording = Paused(monkeypatch, reviews, "audit")
+    answers: dict[str, int] = {}
+
+    def review(index: int, button: str) -> None:
+        form = {"note": "checked", button: button.title(), "csrf_token": tokens[index]}
+        url = f"/console/sessions/{session_id}/review"
+        answers[button] = staff[index].post(url, data=form).status_code
+
+    decline = threading.Thread(target=review, args=(0, "decline"))
+    decline.start()
+    assert recording.arrived.wait(30)  # declined, not yet committed
+    approve = threading.Thread(target=review, args=(1, "approve"))
+    approve.start()
+    time.sleep(0.5)
+    recording.release.set()
+    decline.join(30)
+    approve.join(30)
+    assert answers == {"decline": 303, "approve": 409}
+    actions = audit_actions(app)
+    assert ("review_declined", session_id) in actions
+    assert ("review_approved", session_id) not in actions
