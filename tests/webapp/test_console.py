@@ -301,3 +301,15 @@ def test_two_reviewers_deciding_at_once_make_one_decision(
     actions = audit_actions(app)
     assert ("review_declined", session_id) in actions
     assert ("review_approved", session_id) not in actions
+
+
+@pytest.mark.parametrize("cursor", ["99999999999999999999999", "-5", "0"])
+def test_an_out_of_range_page_cursor_is_no_cursor(app: Flask, cursor: str) -> None:
+    """Found in review: a `before` past 64 bits reached SQL and answered 500."""
+    platform = make_platform(app)
+    client = app.test_client()
+    mine = create(client, platform).get_json()["id"]
+    add(app, "viewer@platform.example", "viewer", platform)
+    sign_in(client, "viewer@platform.example")
+    listed = client.get(f"/console/sessions?before={cursor}")
+    assert listed.status_code == 200 and mine in listed.get_data(True)

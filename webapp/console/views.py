@@ -183,7 +183,7 @@ def sessions() -> ResponseReturnValue:
         query = query.where(VerificationSession.livemode == (mode == "live"))
     if search:
         query = query.where(VerificationSession.id == search)
-    if before is not None:
+    if before is not None and 0 < before < 2**63:  # a page cursor; anything else is no cursor
         query = query.where(VerificationSession.pk < before)
     rows = db_session().execute(query).all()
     older = rows[_PAGE - 1].pk if len(rows) > _PAGE else None
