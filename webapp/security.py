@@ -70,7 +70,7 @@ def _checks() -> list[tuple[str, str, str]]:
     """(name, limit setting, who) for the current request."""
     limits = settings()
     address = request.remote_addr or "unknown"
-    if request.endpoint == "console.login" and request.method == "POST":
+    if request.endpoint in ("console.login", "console.password") and request.method == "POST":
         return [("console-login", limits.ratelimit_console_login, address)]
     if request.blueprint != "flow":  # the API counts in `limit_api`, once it knows the caller
         return []

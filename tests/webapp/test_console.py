@@ -313,3 +313,17 @@ def test_an_out_of_range_page_cursor_is_no_cursor(app: Flask, cursor: str) -> No
     sign_in(client, "viewer@platform.example")
     listed = client.get(f"/console/sessions?before={cursor}")
     assert listed.status_code == 200 and mine in listed.get_data(True)
+
+
+def test_guessing_the_current_password_is_rate_limited(app: Flask) -> None:
+    """Found in review: a stolen console session could guess the operator's real password on
+    the change-password page without limit, and keep access after the session ends."""
+    add(app, "admin@idflow.example", "admin")
+    client = app.test_client()
+    sign_in(client, "admin@idflow.example")
+    codes = []
+    for _ in range(6):
+        token = _csrf(client.get("/console/password"))
+        guess = {"current": "guess", "new": "x" * 20, "repeat": "x" * 20, "csrf_token": token}
+        codes.append(client.post("/console/password", data=guess).status_code)
+    assert codes == [200] * 4 + [429] * 2  # one counter with the sign-in: 5 per minute
