@@ -346,6 +346,9 @@ class Operator(Base):
     platform_id: Mapped[str | None] = mapped_column(ForeignKey("platforms.id"), default=None)
     password_hash: Mapped[str] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The console's sign-in cookie carries this number; signing out or a new password moves it
+    # on, which ends every copy of the cookie (the cookie alone is no server-side state).
+    sign_in_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -112,6 +112,7 @@ def change_password(db: Session, operator: Operator, current: str, new: str) -> 
         raise InvalidRequest(_("The new password must differ from the current one."))
     operator.password_hash = _hash(new)
     operator.must_change_password = False
+    operator.sign_in_epoch += 1  # every other sign-in of this operator ends
     audit(db, operator, "password_changed")
 
 

@@ -327,3 +327,26 @@ def test_guessing_the_current_password_is_rate_limited(app: Flask) -> None:
         guess = {"current": "guess", "new": "x" * 20, "repeat": "x" * 20, "csrf_token": token}
         codes.append(client.post("/console/password", data=guess).status_code)
     assert codes == [200] * 4 + [429] * 2  # one counter with the sign-in: 5 per minute
+
+
+def test_a_copied_sign_in_ends_with_sign_out_and_with_a_new_password(app: Flask) -> None:
+    """Found in review: the console's sign-in lived only in the cookie, so a copy of it kept
+    working after the operator signed out or changed the password."""
+    add(app, "admin@idflow.example", "admin")
+    client, thief = app.test_client(), app.test_client()
+    sign_in(client, "admin@idflow.example")
+    copied = client.get_cookie("session")
+    assert copied is not None
+    thief.set_cookie("session", copied.value)
+    assert thief.get("/console/sessions").status_code == 200
+    token = _csrf(client.get("/console/sessions"))
+    assert client.post("/console/logout", data={"csrf_token": token}).status_code == 303
+    assert thief.get("/console/sessions").location.startswith("/console/login")
+
+    sign_in(client, "admin@idflow.example")
+    thief.set_cookie("session", client.get_cookie("session").value)  # type: ignore[union-attr]
+    token = _csrf(client.get("/console/password"))
+    new = {"current": PASSWORD, "new": "y" * 20, "repeat": "y" * 20, "csrf_token": token}
+    assert client.post("/console/password", data=new).status_code == 303
+    assert thief.get("/console/sessions").location.startswith("/console/login")
+    assert client.get("/console/sessions").status_code == 200  # the one who changed it stays

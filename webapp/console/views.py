@@ -30,6 +30,7 @@ from webapp.models import (
 
 _OPERATOR = "console_operator"
 _SEEN = "console_seen"
+_EPOCH = "console_epoch"
 _OPEN = frozenset({"console.login", "console.static"})
 # Pages a one-time password still lets one reach: the change itself and signing out.
 _BEFORE_NEW_PASSWORD = frozenset({"console.password", "console.logout"})
@@ -76,9 +77,13 @@ def _guard() -> ResponseReturnValue | None:
     seen = session.get(_SEEN, 0)
     idle = settings().console_idle_minutes * 60
     operator = db_session().get(Operator, operator_id) if operator_id else None
-    if operator is None or operator.disabled_at is not None or time.time() - seen > idle:
-        session.pop(_OPERATOR, None)
-        session.pop(_SEEN, None)
+    if (
+        operator is None
+        or operator.disabled_at is not None
+        or session.get(_EPOCH) != operator.sign_in_epoch
+        or time.time() - seen > idle
+    ):
+        _forget_sign_in()
         return _to_login()
     session[_SEEN] = int(time.time())
     g.operator = operator
@@ -117,6 +122,7 @@ def login() -> ResponseReturnValue:
             session.clear()  # nothing from before the sign-in carries over
             session[_OPERATOR] = operator.id
             session[_SEEN] = int(time.time())
+            session[_EPOCH] = operator.sign_in_epoch
             return redirect(_safe_next(request.args.get("next")), 303)
         failed = True
     _refused_csrf(form)
@@ -132,9 +138,15 @@ def logout() -> ResponseReturnValue:
     form = LogoutForm()
     if not form.validate_on_submit():
         _refused_csrf(form)
-    session.pop(_OPERATOR, None)
-    session.pop(_SEEN, None)
+    _operator().sign_in_epoch += 1  # copies of this sign-in's cookie end too
+    db_session().commit()
+    _forget_sign_in()
     return redirect(url_for("console.login"), 303)
+
+
+def _forget_sign_in() -> None:
+    for key in (_OPERATOR, _SEEN, _EPOCH):
+        session.pop(key, None)
 
 
 @bp.route("/password", methods=["GET", "POST"])
@@ -149,6 +161,7 @@ def password() -> ResponseReturnValue:
             error = exc.message
         else:
             db.commit()
+            session[_EPOCH] = _operator().sign_in_epoch  # this sign-in stays, the others end
             return redirect(url_for("console.sessions"), 303)
     _refused_csrf(form)
     forced = _operator().must_change_password
