@@ -48,7 +48,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     db.init_app(app)
     ring = crypto.keyring_from(configured)
     crypto.bind(db.database(app).engine, ring)
-    app.extensions["idflow.keyring"] = ring
+    app.extensions[crypto.RING_EXTENSION] = ring
     storage.init_app(app, ring)
     i18n.init_app(app)
 

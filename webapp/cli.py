@@ -135,13 +135,13 @@ def _webhook_add(args: argparse.Namespace) -> int:
 
 
 def _operator_add(args: argparse.Namespace) -> int:
-    from webapp import operators
+    from webapp import crypto, operators
     from webapp.db import database
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     app = _app()
     with app.app_context(), database(app).sessions() as db:
-        ring = app.extensions["idflow.keyring"]
+        ring = app.extensions[crypto.RING_EXTENSION]
         added = operators.add(db, ring, args.email, args.role, args.platform, password)
         db.commit()
         scope = added.operator.platform_id or "all platforms"
@@ -168,12 +168,12 @@ def _operator_list(_args: argparse.Namespace) -> int:
 
 
 def _operator_disable(args: argparse.Namespace) -> int:
-    from webapp import operators
+    from webapp import crypto, operators
     from webapp.db import database
 
     app = _app()
     with app.app_context(), database(app).sessions() as db:
-        operator = operators.disable(db, app.extensions["idflow.keyring"], args.email)
+        operator = operators.disable(db, app.extensions[crypto.RING_EXTENSION], args.email)
         db.commit()
         print(f"operator {operator.id} disabled")
     return EXIT_OK

@@ -34,6 +34,7 @@ from typing import Any, BinaryIO, Generic, TypeVar, overload
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app, has_app_context
 from sqlalchemy import JSON, TypeDecorator, inspect
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import object_session
@@ -224,6 +225,7 @@ def add_file_key(data_dir: Path) -> Key:
 
 _bound: weakref.WeakKeyDictionary[Dialect, KeyRing] = weakref.WeakKeyDictionary()
 _fallback: list[KeyRing] = []
+RING_EXTENSION = "idflow.keyring"  # where create_app keeps the app's ring
 
 
 def bind(engine: Engine, ring: KeyRing) -> None:
@@ -366,9 +368,14 @@ def open_sealed(instance: object) -> None:
 
 
 def _ring_of(instance: object) -> KeyRing:
-    """The ring of the database the object belongs to (the process's ring while it has none)."""
+    """The ring of the database the object belongs to; while it belongs to none (a new row is
+    sealed before it is added), the ring of the app handling this request or job, and only
+    outside any app the last one bound in the process."""
     session = object_session(instance)
     bind = session.get_bind() if session is not None else None
+    if bind is None and has_app_context() and RING_EXTENSION in current_app.extensions:
+        app_ring: KeyRing = current_app.extensions[RING_EXTENSION]
+        return app_ring
     return ring_for(bind.dialect if bind is not None else None)
 
 

@@ -19,6 +19,7 @@ from flask import Flask
 from sqlalchemy import JSON, Column, Table, Text, and_, cast, column, select, table, update
 
 from webapp.crypto import (
+    RING_EXTENSION,
     EncryptedJSON,
     KeyConfigError,
     KeyRing,
@@ -46,7 +47,7 @@ class Rotation:
 
 
 def keyring(app: Flask) -> KeyRing:
-    ring: KeyRing = app.extensions["idflow.keyring"]
+    ring: KeyRing = app.extensions[RING_EXTENSION]
     return ring
 
 

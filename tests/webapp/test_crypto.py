@@ -632,3 +632,23 @@ def test_retention_command(
     assert main(["retention", "run"]) == 0
     assert "deleted 1 image(s) older than 7 day(s)" in capsys.readouterr().out
     assert _stored(app) == [None]
+
+
+def test_each_app_seals_with_its_own_keys_when_another_app_is_created_after_it(
+    tmp_path: Path,
+) -> None:
+    """A row's values are sealed before it joins a database session; they were sealed with the
+    key ring of whichever app the process created last, so the first of two apps stored values
+    it could not open (found by the test tiers' template database)."""
+    first = app_with(tmp_path / "first", ring("first")[0])
+    platform = make_platform(first)
+    app_with(tmp_path / "second", ring("second")[0])
+    client = first.test_client()
+    body = {"type": "document", "provided_details": DETAILS}
+    created = client.post("/v1/verification_sessions", headers=platform.headers, json=body)
+    assert created.status_code == 200
+    shown = client.get(
+        f"/v1/verification_sessions/{created.get_json()['id']}", headers=platform.headers
+    )
+    assert shown.status_code == 200
+    assert shown.get_json()["provided_details"]["last_name"] == DETAILS["last_name"]

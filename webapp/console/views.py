@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from webapp import operators, reviews
+from webapp import crypto, operators, reviews
 from webapp.config import settings
 from webapp.console import bp
 from webapp.console.forms import LoginForm, LogoutForm, PasswordForm, ReviewForm
@@ -54,7 +54,7 @@ _OUTLINE = (
 
 
 def _ring() -> KeyRing:
-    ring: KeyRing = current_app.extensions["idflow.keyring"]
+    ring: KeyRing = current_app.extensions[crypto.RING_EXTENSION]
     return ring
 
 
