@@ -19,8 +19,6 @@ silhouettes of generated specimens), so it may not turn a good photo away.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -36,7 +34,7 @@ from processing.findings import Finding
 from processing.load import load_image
 from processing.locate import SIZES_MM, DocumentQuad, find_document_quad, warp_document, whole_frame
 from processing.mrz.model import MRZ
-from processing.pipeline import MRZAttempt, find_mrz, place_by_face
+from processing.pipeline import MRZAttempt, StepTimer, find_mrz, place_by_face
 from processing.quality import QualityReport, assess_quality
 
 Step = Literal["front", "back", "selfie"]
@@ -155,21 +153,6 @@ class CaptureCheck:
         return asdict(self)
 
 
-class _Timer:
-    """Seconds per named step; a step run twice (quality after a dropped MRZ) adds up."""
-
-    def __init__(self) -> None:
-        self.timings: dict[str, float] = {}
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - start
-
-
 @dataclass(frozen=True)
 class _Seen:
     """What the document steps found on the working copy."""
@@ -217,7 +200,7 @@ def _look(
     document_type: CaptureDocumentType,
     step: Literal["front", "back"],
     detector_model: Path | None,
-    timer: _Timer,
+    timer: StepTimer,
 ) -> tuple[_Seen, list[Finding]]:
     """Run only what this side needs: the MRZ search for ID documents, the barcode for licences,
     and the face detector where a portrait is expected or would reveal the wrong side."""
@@ -322,7 +305,7 @@ def _judge_document(
 
 
 def _judge_selfie(
-    image: NDArray[np.uint8], detector_model: Path | None, timer: _Timer
+    image: NDArray[np.uint8], detector_model: Path | None, timer: StepTimer
 ) -> tuple[tuple[str, str] | None, list[Finding]]:
     with timer.step("quality"):
         quality = assess_quality(image, document_quad=None)
@@ -360,7 +343,7 @@ def check_capture(
     no photo can fix either.
     """
     start = time.perf_counter()
-    timer = _Timer()
+    timer = StepTimer()
     findings: list[Finding] = []
     verdict: tuple[str, str] | None
     try:

@@ -72,7 +72,9 @@ _DOCUMENT_ASPECTS = tuple(width / height for width, height in SIZES_MM.values())
 _WORKING_SIDE = 3000  # a 12-megapixel phone photo keeps MRZ characters about 25 px tall
 
 
-class _Timer:
+class StepTimer:
+    """Seconds per named step; a step run twice (quality after a dropped MRZ) adds up."""
+
     def __init__(self) -> None:
         self.timings: dict[str, float] = {}
 
@@ -321,7 +323,7 @@ class _SideRead:
 def _read_side(
     data: bytes,
     side: Side,
-    timer: _Timer,
+    timer: StepTimer,
     today: date | None,
     detector_model: Path | None,
     trace: Trace | None = None,
@@ -473,7 +475,7 @@ def read_document(
 ) -> DocumentResult:
     """Read both sides. `read_visual` OCRs the printed text even when an MRZ was read; `trace`
     collects each step's image (`processing.trace`)."""
-    timer = _Timer()
+    timer = StepTimer()
     with timer.step("total"):
         sides = [_read_side(front, "front", timer, today, detector_model, trace)]
         if back is not None:
