@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from sqlalchemy import select
 
-from tests.support import postgres
+from bench.servers import postgres_binaries
 from tests.support.api import await_verdict, processing_session
 from tests.support.platform import make_platform
 from webapp import jobs
@@ -20,7 +20,7 @@ from webapp.models import Base, Job, VerificationSession
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.skipif(
-        postgres.binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
+        postgres_binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
     ),
 ]
 

@@ -18,9 +18,10 @@ from flask.testing import FlaskClient
 from redis import Redis
 from rq.job import Job as RQJob
 from rq.job import JobStatus
+from sqlalchemy import select
 
+from bench.servers import redis_installed, redis_server
 from processing.cli import EXIT_OK
-from tests.support import redis_server
 from tests.support.api import await_verdict, processing_session
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.served import PROJECT
@@ -28,12 +29,12 @@ from webapp import create_app, jobs
 from webapp.cli import main
 from webapp.db import database, upgrade
 from webapp.jobs import redis_queue
-from webapp.models import Job, utcnow
+from webapp.models import Event, Job, utcnow
 
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.skipif(
-        not redis_server.installed(), reason="redis-server is not installed (make test installs it)"
+        not redis_installed(), reason="redis-server is not installed (make test installs it)"
     ),
 ]
 
@@ -62,7 +63,7 @@ def _fail(_app: Flask, payload: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    with redis_server.server() as url:
+    with redis_server() as url:
         yield url
 
 
@@ -392,3 +393,35 @@ def test_a_session_committed_while_redis_was_away_reaches_its_verdict(
         _stop(worker)
     assert body.get("status") == "requires_input", log.read_text()[-3000:]
     assert ("verify_session", "done") in _statuses(app)
+
+
+def test_a_job_whose_worker_was_killed_runs_again_within_two_leases(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, tmp_path: Path
+) -> None:
+    """RQ alone finds a dead worker's job after its timeout plus a minute, by a cleanup every ten
+    minutes; with the lease the job runs again on another worker within about two leases, and
+    its verdict is recorded once."""
+    session_id = processing_session(
+        app, client, platform, provided_details={"last_name": "nobody-at-all"}
+    )
+    doomed = _start_worker(app, tmp_path / "doomed.log", IDFLOW_JOB_LEASE_SECONDS="2")
+    deadline = time.monotonic() + 60
+    while ("verify_session", "running") not in _statuses(app):
+        assert time.monotonic() < deadline and doomed.poll() is None, "the job never started"
+        time.sleep(0.01)
+    doomed.kill()  # mid-verification, as a lost machine would
+    doomed.wait()
+    log = tmp_path / "rescuer.log"
+    rescuer = _start_worker(app, log, IDFLOW_JOB_LEASE_SECONDS="2")
+    try:
+        body = await_verdict(client, platform, session_id, 30, lambda: rescuer.poll() is None)
+    finally:
+        _stop(rescuer)
+    assert body.get("status") == "requires_input", log.read_text()[-3000:]
+    with database(app).sessions() as db:
+        verdicts = db.scalars(
+            select(Event.type).where(
+                Event.object_id == session_id, Event.type.like("%requires_input")
+            )
+        ).all()
+    assert len(verdicts) == 1

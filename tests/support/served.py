@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urljoin, urlsplit
 
-from tests.support.net import free_port
+from bench.servers import free_port
 
 PROJECT = Path(__file__).resolve().parents[2]
 _CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from tests.support import postgres
+from bench.servers import postgres_binaries, postgres_server
 from tests.support.crypto import app_with, ring
 from tests.support.database import migrate
 from webapp import create_app
@@ -44,9 +44,9 @@ def migrating_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fl
     if request.param == "sqlite":
         yield app_with(tmp_path, keys)
         return
-    if postgres.binaries() is None:
+    if postgres_binaries() is None:
         pytest.skip("PostgreSQL is not installed (make test installs it)")
-    with postgres.server() as url:
+    with postgres_server() as url:
         app = app_with(tmp_path, keys, DATABASE_URL=url)
         yield app
         database(app).engine.dispose()

@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, select, text
 
-from tests.support import postgres
+from bench.servers import postgres_binaries, postgres_server
 from tests.support.crypto import found, full_session, plaintext_dump, ring
 from tests.support.database import migrate
 from tests.support.platform import make_platform
@@ -26,9 +26,9 @@ MakeApp = Callable[[str], Flask]
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[str]:
-    if postgres.binaries() is None:
+    if postgres_binaries() is None:
         pytest.skip("PostgreSQL is not installed (make test installs it)")
-    with postgres.server() as url:
+    with postgres_server() as url:
         yield url
 
 

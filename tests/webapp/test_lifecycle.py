@@ -18,7 +18,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tests.support import postgres
+from bench.servers import postgres_binaries
 from tests.support.platform import ApiPlatform, make_platform
 from webapp import lifecycle, sessions, webhooks
 from webapp.db import database
@@ -253,7 +253,7 @@ def test_redaction_keeps_the_status_and_records_its_event(
 
 @pytest.mark.postgres
 @pytest.mark.skipif(
-    postgres.binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
+    postgres_binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
 )
 def test_two_submits_at_once_on_postgresql_make_one_move(pg_app: Flask) -> None:
     """The second submit read the session before the first committed: its update waits for the

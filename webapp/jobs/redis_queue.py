@@ -277,10 +277,8 @@ def _relay_forever(app: Flask, found: RedisQueue, stop: threading.Event) -> None
 def work(app: Flask, *, burst: bool = False) -> None:
     """Be an RQ worker (with the scheduler that runs delayed jobs and retries) for `app`'s queue:
     one job at a time in this process, so the app is built once; run more processes to scale.
-    A relay thread sends the rows left pending for longer than `JOB_LEASE_SECONDS` (a burst
-    relays once, at the start)."""
-    from rq import SimpleWorker
-
+    The job holds a lease (`_leased_worker`). A relay thread sends the rows left pending for
+    longer than `JOB_LEASE_SECONDS` (a burst relays once, at the start)."""
     global _worker_app
     found = app.extensions[EXTENSION]
     if not isinstance(found, RedisQueue):
@@ -293,8 +291,52 @@ def work(app: Flask, *, burst: bool = False) -> None:
         threading.Thread(
             target=_relay_forever, args=(app, found, stop), name="idflow-relay", daemon=True
         ).start()
-    worker = SimpleWorker([found.rq], connection=found.redis, serializer=found.rq.serializer)
+    worker = _leased_worker(app, found)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()
+
+
+def _leased_worker(app: Flask, found: RedisQueue) -> Any:
+    """An RQ worker whose jobs hold a lease, as on the embedded queue: a job whose worker died
+    (a killed process, a lost machine) is found abandoned and retried by RQ within about two
+    leases, not after RQ's defaults (its timeout plus a minute, found by a cleanup every ten
+    minutes). A thread renews the lease while the job runs, so a long job is never taken for a
+    dead one."""
+    from rq import SimpleWorker
+    from rq.worker import WorkerStatus
+
+    lease = max(2, math.ceil(settings(app).job_lease_seconds))
+
+    class LeasedWorker(SimpleWorker):
+        def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
+            return lease
+
+        def execute_job(self, job: Any, queue: Any) -> None:
+            execution = self.prepare_execution(job)
+            done = threading.Event()
+
+            def renew() -> None:
+                while not done.wait(self.job_monitoring_interval):
+                    try:
+                        self.maintain_heartbeats(job, execution)
+                    except Exception as exc:  # Redis briefly away: the next beat tries again
+                        log.warning("lease of job %s not renewed: %s", job.id, type(exc).__name__)
+
+            beat = threading.Thread(target=renew, name="idflow-lease", daemon=True)
+            beat.start()
+            try:
+                self.perform_job(job, queue, execution)
+            finally:
+                done.set()
+                beat.join()
+            self.set_state(WorkerStatus.IDLE)
+
+    return LeasedWorker(
+        [found.rq],
+        connection=found.redis,
+        serializer=found.rq.serializer,
+        job_monitoring_interval=max(1, lease // 3),
+        maintenance_interval=lease,
+    )
