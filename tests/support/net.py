@@ -1,13 +1,7 @@
-"""Loopback ports for the servers tests start."""
+"""Loopback ports for the servers tests start (`bench.servers` has the one helper)."""
 
 from __future__ import annotations
 
-import socket
+from bench.servers import free_port
 
-
-def free_port() -> int:
-    """A loopback port nothing listens on right now (the OS picks it)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+__all__ = ["free_port"]
