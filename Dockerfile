@@ -27,7 +27,7 @@ COPY idflow_signature ./idflow_signature
 COPY templates ./templates
 COPY static ./static
 # Editable, so the app finds the top-level templates/ and static/ folders beside its code.
-RUN pip install -e '.[postgres,redis]'
+RUN pip install -e '.[postgres,redis,s3]'
 
 RUN useradd --system --create-home --home-dir /home/idflow idflow \
     && mkdir -p /data && chown idflow:idflow /data

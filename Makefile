@@ -31,10 +31,10 @@ run: $(STAMP)
 test: $(STAMP) test-system lint
 	$(BIN)/pytest
 
-# Everything but tests/e2e and the PostgreSQL cases elsewhere (no browser, no servers to start),
+# Everything but tests/e2e and the PostgreSQL and S3 cases elsewhere (no browser, no servers to start),
 # one test file per worker on every core.
 test-fast: $(STAMP) lint
-	$(BIN)/pytest -n auto --dist loadfile -m "not slow and not browser and not postgres and not redis"
+	$(BIN)/pytest -n auto --dist loadfile -m "not slow and not browser and not postgres and not redis and not s3"
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINTED)

@@ -1,23 +1,33 @@
-"""Throwaway servers on loopback for the tests and the benchmarks: PostgreSQL (its own cluster in
-/tmp) and Redis (nothing on disk), each on a free port, gone when its context ends.
+"""Throwaway backing servers on free loopback ports, for the tests and for `idflow bench-scale`:
+PostgreSQL (its own cluster in /tmp), Redis (nothing on disk) and an S3 server (moto's, in
+memory). Each is a context manager that yields the server's URL and removes everything after.
 
-Debian's `postgresql` and `redis-server` packages provide the binaries (`make test` installs
-them). PostgreSQL refuses to run as root, so as root the cluster belongs to the package's
-`postgres` user.
+Debian's `postgresql` and `redis-server` packages provide the first two (`make test` installs
+them); PostgreSQL refuses to run as root, so as root the cluster belongs to the package's
+`postgres` user. moto (`moto[server]`, a dev dependency) answers the S3 API as AWS does; MinIO is
+not packaged for Debian. Its state lives in its process: ending the server empties every bucket.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
+import secrets
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 
 def free_port() -> int:
@@ -38,10 +48,11 @@ def _as_owner(command: list[str]) -> list[str]:
 
 
 @contextmanager
-def postgres_server() -> Iterator[str]:
+def postgres() -> Iterator[str]:
     """Yields a SQLAlchemy URL of a superuser connection to the server's `postgres` database."""
     bin_dir = postgres_binaries()
-    assert bin_dir is not None
+    if bin_dir is None:
+        raise RuntimeError("PostgreSQL is not installed (Debian's postgresql package)")
     root = Path(tempfile.mkdtemp(prefix="idflow-pg-"))
     data = root / "data"
     data.mkdir()
@@ -86,7 +97,7 @@ def _redis_answers(port: int) -> bool:
 
 
 @contextmanager
-def redis_server(timeout: float = 10.0) -> Iterator[str]:
+def redis(timeout: float = 10.0) -> Iterator[str]:
     """Yields the server's URL (`redis://127.0.0.1:PORT/0`)."""
     root = Path(tempfile.mkdtemp(prefix="idflow-redis-"))
     port = free_port()
@@ -122,3 +133,67 @@ def redis_server(timeout: float = 10.0) -> Iterator[str]:
             process.kill()
             process.wait()
         shutil.rmtree(root, ignore_errors=True)
+
+
+# The standard AWS variables boto3 reads; moto takes any credentials.
+S3_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "idflow-test",
+    "AWS_SECRET_ACCESS_KEY": "idflow-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def s3_installed() -> bool:
+    return importlib.util.find_spec("moto.server") is not None
+
+
+def _s3_answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url + "/", timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def s3(timeout: float = 30.0) -> Iterator[str]:
+    """Yields the server's endpoint URL (`http://127.0.0.1:PORT`)."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    with tempfile.TemporaryFile() as log:  # it logs every request: a pipe would fill and block
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + timeout
+            while not _s3_answers(url):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    said = log.read().decode(errors="replace")[-2000:]
+                    raise RuntimeError(f"moto's S3 server did not start: {said}")
+                time.sleep(0.1)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def s3_client(endpoint_url: str) -> S3Client:
+    """A client of the caller's own, to look at the bucket as an operator (or an attacker) would."""
+    import boto3
+
+    return boto3.session.Session(
+        aws_access_key_id=S3_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=S3_CREDENTIALS["AWS_DEFAULT_REGION"],
+    ).client("s3", endpoint_url=endpoint_url)
+
+
+def s3_new_bucket(endpoint_url: str) -> str:
+    """An empty bucket with a fresh name, so tests sharing a server never see each other."""
+    name = f"idflow-{secrets.token_hex(6)}"
+    s3_client(endpoint_url).create_bucket(Bucket=name)
+    return name

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from hypothesis import settings
 from sqlalchemy import create_engine, text
 
-from bench.servers import postgres_server
+from bench.servers import postgres
 from tests.support.platform import ApiPlatform, make_platform
 from webapp import create_app
 from webapp.db import database, upgrade
@@ -37,7 +37,7 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
     """A throwaway PostgreSQL server per test module; tests that use it are marked `postgres`."""
-    with postgres_server() as url:
+    with postgres() as url:
         yield url
 
 

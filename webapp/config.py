@@ -114,6 +114,8 @@ class Settings:
     webhook_allow_private: bool
     metrics_token: str
     log_format: str
+    storage_url: str
+    s3_endpoint_url: str
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -188,6 +190,8 @@ def from_environment(environ: Mapping[str, str] | None = None) -> dict[str, Any]
         "WEBHOOK_ALLOW_PRIVATE": _flag(env, "IDFLOW_WEBHOOK_ALLOW_PRIVATE", False),
         "METRICS_TOKEN": env.get("IDFLOW_METRICS_TOKEN") or "",
         "LOG_FORMAT": _choice(env, "IDFLOW_LOG_FORMAT", LOG_FORMATS),
+        "STORAGE_URL": env.get("IDFLOW_STORAGE_URL") or "",
+        "S3_ENDPOINT_URL": env.get("IDFLOW_S3_ENDPOINT_URL") or "",
     }
 
 
@@ -207,3 +211,5 @@ def finish(config: dict[str, Any]) -> None:
         config["DATABASE_URL"] = f"sqlite:///{data_dir / 'idflow.sqlite3'}"
     if not config["SECRET_KEY"]:
         config["SECRET_KEY"] = kept_secret_key(data_dir)
+    if not config["STORAGE_URL"]:
+        config["STORAGE_URL"] = (data_dir / "files").as_uri()

@@ -10,7 +10,9 @@
     ├── NotFound              404 invalid_request_error / resource_missing
     ├── IdempotencyConflict   400 idempotency_error: the key was used with other parameters
     │   └── IdempotencyInUse  409 the key's first request is still running (clients retry 409)
-    └── RateLimited           429 rate_limit_error: too many requests; Retry-After says when
+    ├── RateLimited           429 rate_limit_error: too many requests; Retry-After says when
+    └── StorageUnavailable    503 api_error / storage_unavailable: the file store cannot be
+                              reached; the request changed nothing, so it can be sent again
 
 Domain modules raise them; `webapp.api` turns every one into `{"error": {...}}` in one place and
 the hosted flow into a friendly page. The statuses and types are the ones Stripe's SDKs map onto
@@ -117,3 +119,19 @@ class RateLimited(ApiError):
     def __init__(self, message: str, *, retry_after: int) -> None:
         super().__init__(message, code="rate_limit")
         self.retry_after = retry_after
+
+
+class StorageUnavailable(ApiError):
+    """The file store (a folder or an S3 bucket, `webapp.storage`) did not take or give an
+    object. Raised before the request's transaction commits, so nothing is half done; Stripe's
+    SDKs retry a 503."""
+
+    status = 503
+    type = "api_error"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The file store cannot be reached right now; nothing was changed. "
+            "Try again in a moment.",
+            code="storage_unavailable",
+        )

@@ -10,6 +10,7 @@ call these functions, so they cannot disagree.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import secrets
 from dataclasses import dataclass, field
@@ -21,7 +22,13 @@ from sqlalchemy.orm import Session
 
 from webapp import lifecycle, risk
 from webapp.db import empty_log
-from webapp.errors import InvalidRequest, InvalidState, MissingParameter, UnknownParameter
+from webapp.errors import (
+    InvalidRequest,
+    InvalidState,
+    MissingParameter,
+    StorageUnavailable,
+    UnknownParameter,
+)
 from webapp.links import link_hash
 from webapp.models import (
     IdempotencyRecord,
@@ -36,6 +43,8 @@ from webapp.paging import Created, ListPage, paginate
 from webapp.platforms import Caller
 from webapp.storage import Storage
 from webapp.urls import parse_http_url
+
+log = logging.getLogger(__name__)
 
 DOCUMENT_TYPES = ("passport", "id_card", "driving_license")
 SESSION_TYPES = ("document", "id_number")
@@ -470,8 +479,12 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
 
     def once_committed(committed: Session) -> None:
         # Again once committed: until then a key rotation still sees the files in use and may
-        # have written one back. And the overwritten values leave SQLite's log.
-        delete_files()
+        # have written one back. And the overwritten values leave SQLite's log. The redaction
+        # stands even if the store fails now; the files went before the commit.
+        try:
+            delete_files()
+        except StorageUnavailable:
+            log.warning("redaction: a rotated file may be left under %s in the store", prefix)
         empty_log(committed.get_bind().engine)
 
     delete_files()

@@ -20,7 +20,7 @@ from rq.job import Job as RQJob
 from rq.job import JobStatus
 from sqlalchemy import select
 
-from bench.servers import redis_installed, redis_server
+from bench.servers import redis, redis_installed
 from processing.cli import EXIT_OK
 from tests.support.api import await_verdict, processing_session
 from tests.support.platform import ApiPlatform, make_platform
@@ -63,7 +63,7 @@ def _fail(_app: Flask, payload: dict[str, Any]) -> None:
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
-    with redis_server() as url:
+    with redis() as url:
         yield url
 
 

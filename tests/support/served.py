@@ -60,6 +60,12 @@ def idflow(env: dict[str, str], *args: str) -> str:
     return done.stdout
 
 
+def serve_command(port: int) -> list[str]:
+    """The arguments of `idflow` that serve the app, as the tests start it (and the deployment's
+    web servers do, `tests/webapp/test_deploy.py`)."""
+    return ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--threads", "4"]
+
+
 @dataclass
 class Server:
     port: int
@@ -76,20 +82,7 @@ class Server:
         """Serve with one gunicorn worker and wait until /health answers."""
         self._log_file = self.log.open("ab")
         self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "webapp.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-                "--threads",
-                "4",
-            ],
+            [sys.executable, "-m", "webapp.cli", *serve_command(self.port)],
             env=self.env,
             cwd=PROJECT,
             stdout=self._log_file,

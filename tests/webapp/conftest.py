@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from bench.servers import postgres_binaries, postgres_server
+from bench.servers import postgres, postgres_binaries
 from tests.support.crypto import app_with, ring
 from tests.support.database import migrate
 from webapp import create_app
@@ -46,7 +46,7 @@ def migrating_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Fl
         return
     if postgres_binaries() is None:
         pytest.skip("PostgreSQL is not installed (make test installs it)")
-    with postgres_server() as url:
+    with postgres() as url:
         app = app_with(tmp_path, keys, DATABASE_URL=url)
         yield app
         database(app).engine.dispose()

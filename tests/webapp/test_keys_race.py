@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import create_engine, select, text
 
-from bench.servers import postgres_binaries, postgres_server
+from bench.servers import postgres, postgres_binaries
 from tests.support.crypto import found, full_session, plaintext_dump, ring
 from tests.support.database import migrate
 from tests.support.platform import make_platform
@@ -28,7 +28,7 @@ MakeApp = Callable[[str], Flask]
 def pg_server() -> Iterator[str]:
     if postgres_binaries() is None:
         pytest.skip("PostgreSQL is not installed (make test installs it)")
-    with postgres_server() as url:
+    with postgres() as url:
         yield url
 
 

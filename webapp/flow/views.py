@@ -38,7 +38,7 @@ from webapp import branding, i18n, liveness, steps, test_mode, verification
 from webapp.config import settings
 from webapp.crypto import EncryptionError
 from webapp.db import db_session
-from webapp.errors import ApiError
+from webapp.errors import ApiError, StorageUnavailable
 from webapp.flow import bp
 from webapp.flow.forms import (
     DOCUMENT_LABELS,
@@ -247,14 +247,24 @@ def _verdict_reason(session: VerificationSession) -> str:
 
 @bp.errorhandler(ApiError)
 def _domain_error(error: ApiError) -> tuple[str, int]:
-    """A rule of the domain refused the action (a double submit, a stale page): say so kindly."""
+    """A rule of the domain refused the action (a double submit, a stale page), or the file
+    store is down (nothing was changed, the photos sent before are kept): say so kindly."""
     db_session().rollback()
+    if isinstance(error, StorageUnavailable):
+        title = _("Please try again in a minute")
+        message = _(
+            "We cannot save or open photos right now. The photos you sent before are kept; "
+            "nothing is lost. Wait a minute, then go back and try again."
+        )
+    else:
+        title = _("That did not work")
+        message = (
+            error.message if i18n.english_page() else _("Go back, reload the page and try again.")
+        )
     page = render_template(
         "error.html",
-        title=_("That did not work"),
-        message=error.message
-        if i18n.english_page()
-        else _("Go back, reload the page and try again."),
+        title=title,
+        message=message,
         back_url=request.path if request.method == "POST" else None,
     )
     return page, error.status
