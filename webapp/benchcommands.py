@@ -19,6 +19,7 @@ from typing import Any
 from processing.cli import EXIT_OK, EXIT_USAGE, existing_dir, positive
 from processing.errors import IdflowError
 
+EXIT_LOST = 1  # bench-scale: a verification was lost, doubled or refused on the way
 _EXTRA_MODULES = ("bench", "passporteye")
 
 
@@ -122,8 +123,34 @@ def _bench_webhooks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_scale(args: argparse.Namespace) -> int:
+    """Exit 1 when a verification was lost, doubled or refused on the way: the figures are then
+    not a capacity."""
+    with _bench_extra():
+        from bench.scale import ScaleError, figures_dict, print_figures, run_bench
+    try:
+        figures = run_bench(
+            web=args.web,
+            workers=args.workers,
+            sessions=args.sessions,
+            concurrency=args.concurrency,
+            kill=args.kill,
+            database_url=args.database_url,
+            queue_url=args.queue_url,
+            storage_url=args.storage_url,
+        )
+    except ScaleError as exc:
+        print(f"idflow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(figures_dict(figures), indent=2))
+    else:
+        print_figures(figures)
+    return EXIT_OK if figures.ok else EXIT_LOST
+
+
 def add_commands(commands: Any) -> None:
-    """Adds the four benchmarks to the `idflow` command's sub-commands."""
+    """Adds the five benchmarks to the `idflow` command's sub-commands."""
     bench = commands.add_parser("bench", help="measure read rate and speed on a folder")
     bench.add_argument("folder", type=existing_dir)
     bench.add_argument("--compare", choices=("passporteye",), help="also run this reader")
@@ -161,3 +188,26 @@ def add_commands(commands: Any) -> None:
     bench_hooks.add_argument("--workers", type=int, default=2, help="job runner threads")
     bench_hooks.add_argument("--json", action="store_true")
     bench_hooks.set_defaults(handler=_bench_webhooks)
+
+    bench_scale = commands.add_parser(
+        "bench-scale",
+        help="web servers and workers as separate processes: verifications per minute, losses",
+    )
+    bench_scale.add_argument("--web", type=positive, default=1, help="web servers (default 1)")
+    bench_scale.add_argument("--workers", type=positive, default=1, help="job workers (default 1)")
+    bench_scale.add_argument("--sessions", type=positive, default=20, help="verifications")
+    bench_scale.add_argument(
+        "--concurrency", type=positive, default=4, help="people in the flow at once (default 4)"
+    )
+    bench_scale.add_argument(
+        "--kill", action="store_true", help="kill a worker and a web server halfway"
+    )
+    bench_scale.add_argument("--database-url", help="PostgreSQL to use (default: a throwaway one)")
+    bench_scale.add_argument("--queue-url", help="Redis to use (default: a throwaway one)")
+    bench_scale.add_argument(
+        "--storage-url",
+        help="image store, s3://BUCKET/PREFIX with IDFLOW_S3_ENDPOINT_URL and AWS_* set "
+        "(default: a throwaway S3 server)",
+    )
+    bench_scale.add_argument("--json", action="store_true")
+    bench_scale.set_defaults(handler=_bench_scale)
