@@ -199,6 +199,9 @@ def test_reviewer_sees_the_photo_as_uploaded_and_each_view_is_audited(
     assert image is not None and max(image.shape[:2]) <= 320
     assert audit_actions(app).count(("photo_viewed", session_id)) == 2
     assert staff.get(f"/console/sessions/{session_id}/photos/file_nothere").status_code == 404
+    page = staff.get(f"/console/sessions/{session_id}/photos/{file_id}/view").get_data(True)
+    assert f'src="/console/sessions/{session_id}/photos/{file_id}"' in page
+    assert audit_actions(app).count(("photo_viewed", session_id)) == 2  # the page is no image
 
 
 def test_viewer_is_refused_a_photo_and_the_attempt_is_audited(
@@ -210,9 +213,9 @@ def test_viewer_is_refused_a_photo_and_the_attempt_is_audited(
     viewer = _staff(app, "viewer", platform)
     page = viewer.get(f"/console/sessions/{session_id}").get_data(True)
     assert "/photos/" not in page and "Attempt 1" in page
-    for path in (f"photos/{file_id}", f"photos/{file_id}/small"):
+    for path in (f"photos/{file_id}", f"photos/{file_id}/small", f"photos/{file_id}/view"):
         assert viewer.get(f"/console/sessions/{session_id}/{path}").status_code == 403
-    assert audit_actions(app).count(("photo_refused", session_id)) == 2
+    assert audit_actions(app).count(("photo_refused", session_id)) == 3
     assert ("photo_viewed", session_id) not in audit_actions(app)
 
 

@@ -1,5 +1,5 @@
-"""A session's photos for reviewers and admins: a small copy for the session page, and the
-file as the person sent it (full size) behind it.
+"""A session's photos for reviewers and admins: a small copy for the session page, a page that
+shows one at full size, and the file as the person sent it behind that page.
 
 Every photo sent is written to the audit log (which file, which size), and a viewer's request is
 refused (403) and audited too. The answer is never cached (no-store) and is only served as an
@@ -9,7 +9,7 @@ WebP goes out as a download, never rendered by the browser.
 
 from __future__ import annotations
 
-from flask import abort, make_response
+from flask import abort, make_response, render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -80,6 +80,14 @@ def photo(session_id: str, file_id: str) -> ResponseReturnValue:
         response.headers["Content-Type"] = kind[0]
         response.headers["Content-Disposition"] = f'inline; filename="{name}.{kind[1]}"'
     return response
+
+
+@bp.get("/sessions/<session_id>/photos/<file_id>/view")
+def photo_page(session_id: str, file_id: str) -> ResponseReturnValue:
+    """The photo at full size inside the console's page (a browser's own image page would break
+    the CSP with its inline styles); the image it loads is what is audited."""
+    _, upload, _ = _stored(session_id, file_id)
+    return render_template("console/photo.html", upload=upload)
 
 
 @bp.get("/sessions/<session_id>/photos/<file_id>/small")
