@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -188,6 +189,17 @@ class Delivery:
     last_at: datetime  # the last attempt, else when the delivery started
 
 
+def endpoint_shown(url: str) -> str:
+    """Where an endpoint is, without what may be a secret: a query string or a password in the
+    URL (platforms put tokens there), which only its admins need to see."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def deliveries(db: Session, session_id: str) -> list[Delivery]:
     """Every delivery of the session's events, oldest first, with its last attempt."""
     rows = db.execute(
@@ -216,7 +228,7 @@ def deliveries(db: Session, session_id: str) -> list[Delivery]:
         Delivery(
             id=row.id,
             event_type=row.type,
-            endpoint_url=row.url,
+            endpoint_url=endpoint_shown(row.url),
             endpoint_enabled=row.endpoint_status == "enabled",
             status=row.status,
             attempts=row.attempts,
