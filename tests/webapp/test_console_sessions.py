@@ -460,3 +460,30 @@ def test_audit_log_exports_as_csv_and_the_export_is_audited(
     }
     assert ("audit_log_exported", None) in audit_actions(app)
     assert reviewer.get("/console/audit.csv").status_code == 403
+
+
+def test_each_submit_is_an_attempt_with_the_photos_taken_for_it(
+    app: Flask, platform: ApiPlatform
+) -> None:
+    """A failed verdict, a retaken front, a second submit: two attempts, each with its photo
+    and its verdict."""
+    client = app.test_client()
+    session_id = processing_session(app, client, platform, provided_details={"last_name": "Roe"})
+    run_pending(app)
+    with app.app_context(), database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        assert session is not None and session.status == "requires_input"
+        image = io.BytesIO(passport_jpeg(8))
+        again = verification.save_upload(
+            db, storage(app), session, "front", image, "image/jpeg", 10
+        )
+        assert again.accepted, again.message
+        verification.submit(db, session)
+        db.commit()
+    run_pending(app)
+    page = _staff(app, "reviewer", platform).get(f"/console/sessions/{session_id}").get_data(True)
+    first, second = page.split("<h3>Attempt 1</h3>")[1].split("<h3>Attempt 2</h3>")
+    assert first.count("/small") == 1 and second.split("</section>")[0].count("/small") == 1
+    assert "in use" not in page  # each failed verdict asked for its photo again
+    assert first.count("verdict: requires_input") == 1 and "verdict: requires_input" in second
+    assert "Attempt 3" not in page
