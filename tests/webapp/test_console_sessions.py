@@ -15,8 +15,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, update
 
+from tests.support import postgres
 from tests.support.api import SESSIONS, create, passport_jpeg, processing_session
-from tests.support.platform import ApiPlatform
+from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
 from tests.support.webhooks import serve_receiver
 from tests.webapp.test_console import _csrf, add, audit_actions, decide, flagged_session, sign_in
@@ -487,3 +488,13 @@ def test_each_submit_is_an_attempt_with_the_photos_taken_for_it(
     assert "in use" not in page  # each failed verdict asked for its photo again
     assert first.count("verdict: requires_input") == 1 and "verdict: requires_input" in second
     assert "Attempt 3" not in page
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(
+    postgres.binaries() is None, reason="PostgreSQL is not installed (make test installs it)"
+)
+def test_the_filters_hold_on_postgresql(pg_app: Flask) -> None:
+    """Days, JSON flags and sealed references are compared differently there than in SQLite."""
+    test_each_filter_keeps_what_it_asks_for_and_drops_the_rest(pg_app)
+    test_audit_log_filters_each_way(pg_app, make_platform(pg_app))
