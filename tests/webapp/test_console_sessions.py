@@ -272,19 +272,25 @@ def test_the_page_shows_the_report_checks_and_reasons_by_role(
     client = app.test_client()
     session_id = processing_session(app, client, platform, provided_details={"last_name": "Roe"})
     run_pending(app)  # the verdict: the claimed name is not the document's
-    verdict = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()
+    expanded = f"{SESSIONS}/{session_id}?expand[]=last_verification_report"
+    verdict = client.get(expanded, headers=platform.headers).get_json()
     assert verdict["last_error"]["idflow"]["code"] == "document_name_mismatch"
+    number = verdict["last_verification_report"]["document"]["number"]
+    assert number
     reviewer = _staff(app, "reviewer", platform).get(f"/console/sessions/{session_id}")
     text = reviewer.get_data(True)
     assert "document_unverified_other (document_name_mismatch)" in text
     assert "Authenticity signals" in text and "screen_recapture" in text
     assert "Submitted" in text and "verdict: requires_input" in text
     reason = verdict["last_error"]["reason"]
-    assert reason in text
+    assert reason in text and "What was read" in text and number in text
+    assert audit_actions(app).count(("personal_data_viewed", session_id)) == 1
     viewer = _staff(app, "viewer", platform).get(f"/console/sessions/{session_id}")
     shown = viewer.get_data(True)
     assert "document_unverified_other (document_name_mismatch)" in shown
-    assert reason not in shown and "Roe" not in shown and "Roe" not in text
+    assert reason not in shown and number not in shown and "What was read" not in shown
+    assert "Roe" not in shown and "Roe" not in text  # what the platform claimed stays apart
+    assert audit_actions(app).count(("personal_data_viewed", session_id)) == 1
 
 
 def _post(staff: FlaskClient, session_id: str, action: str, **form: str) -> int:

@@ -1,10 +1,10 @@
 """The parts of a session's page beyond its own columns: its attempts with their photos, its
-last report's checks and signals, and the webhook deliveries of its events.
+last report (what was read, its checks and signals), and the webhook deliveries of its events.
 
-None of these shows personal data: what the report read (names, numbers, dates) stays on the
-personal data page, the one audited door to it, and photos load one by one through
-`photos.photo`, which audits each. A viewer gets outcomes and codes only; reasons and scores are
-for reviewers and admins, who decide on them.
+A viewer gets outcomes and codes only. Reviewers and admins, who decide on them, also get the
+reasons and scores and what the report read from the document (names, numbers, dates), which is
+personal data: the page that shows it is audited (`Report.read` tells it). Photos load one by
+one through `photos`, which audits each.
 """
 
 from __future__ import annotations
@@ -29,6 +29,19 @@ from webapp.representations import stripe_error_code
 
 _SUBMITTED = "identity.verification_session.processing"
 _CHECKS = ("document", "selfie", "id_number")
+# What a report's document check read, in the order a document prints it.
+_READ = (
+    "type",
+    "issuing_country",
+    "number",
+    "last_name",
+    "first_name",
+    "dob",
+    "sex",
+    "issued_date",
+    "expiration_date",
+    "address",
+)
 
 
 def shown_code(code: str | None) -> str:
@@ -129,11 +142,12 @@ class Report:
     checks: list[Check]
     authenticity: list[Signal]
     similarity: float | None  # the selfie's face match score
+    read: list[tuple[str, str]]  # the document's values (personal data), `full` only
 
 
 def report(db: Session, report_id: str | None, *, full: bool) -> Report | None:
-    """The checks of a report and the document's authenticity signals, without what was read;
-    `full` adds the reasons and scores (reviewers and admins)."""
+    """The checks of a report and the document's authenticity signals; `full` adds what was read,
+    the reasons and the scores (reviewers and admins)."""
     if report_id is None:
         return None
     found = db.get(VerificationReport, report_id)
@@ -167,12 +181,14 @@ def report(db: Session, report_id: str | None, *, full: bool) -> Report | None:
         for signal in document.get("authenticity") or []
     ]
     selfie = payload.get("selfie") or {}
+    read = [(name, str(document[name])) for name in _READ if document.get(name) not in (None, "")]
     return Report(
         found.id,
         payload.get("status"),
         checks,
         signals,
         selfie.get("similarity") if full else None,
+        read if full else [],
     )
 
 

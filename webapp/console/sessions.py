@@ -171,8 +171,9 @@ def sessions() -> ResponseReturnValue:
 
 @bp.route("/sessions/<session_id>")
 def session_detail(session_id: str) -> ResponseReturnValue:
-    """What happened to a session, for every role; photos, reasons and the actions only for
-    reviewers and admins (the photos each load through `photos.photo`, which audits it)."""
+    """What happened to a session, for every role; what the report read, photos, reasons and the
+    actions only for reviewers and admins. Showing what was read is audited here, each photo
+    where it loads (`photos`)."""
     row = outline(session_id)
     db = db_session()
     history = db.execute(
@@ -181,6 +182,10 @@ def session_detail(session_id: str) -> ResponseReturnValue:
     operator = signed_in()
     may_decide = operator.role in ("reviewer", "admin")
     deliveries = detail.deliveries(db, row.id)
+    report = detail.report(db, row.last_report_id, full=may_decide)
+    if report is not None and report.read:
+        operators.audit(db, operator, "personal_data_viewed", session_id=row.id, part="report")
+        db.commit()
     return render_template(
         "console/session.html",
         row=row,
@@ -188,7 +193,7 @@ def session_detail(session_id: str) -> ResponseReturnValue:
         may_see_personal=may_decide,
         review_form=ReviewForm() if may_decide and reviews.waiting(row) else None,
         attempts=detail.attempts(db, row.id),
-        report=detail.report(db, row.last_report_id, full=may_decide),
+        report=report,
         deliveries=deliveries,
         cancel_form=CancelForm() if may_decide and actions.cancelable(row) else None,
         redact_form=RedactForm() if operator.role == "admin" and actions.redactable(row) else None,
