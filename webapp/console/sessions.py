@@ -1,4 +1,4 @@
-"""The sessions list, a session's detail, its personal data and the review queue."""
+"""The sessions list and its filters, a session's page, its personal data and the review queue."""
 
 from __future__ import annotations
 
