@@ -82,6 +82,13 @@ def stripe_error_code(code: str) -> str:
     return f"{check}_unverified_other"
 
 
+def codes_shown_as(stripe_code: str) -> frozenset[str]:
+    """The codes idflow stores that the API shows as `stripe_code` (itself and its precise ones),
+    so a filter by Stripe's code finds every session the API would show with it."""
+    precise = {code for code, nearest in _NEAREST_STRIPE_CODE.items() if nearest == stripe_code}
+    return frozenset({stripe_code, *precise})
+
+
 def error_object(code: str, reason: str | None, check: str | None = None) -> dict[str, Any]:
     """An error as Stripe shows it, in a session (`check` None) or a report's check."""
     shown = stripe_error_code(code)

@@ -101,8 +101,19 @@ def refuse_stale_form(form: Any) -> None:
 def require_reviewer(refused_action: str, refusal: str, session_id: str | None = None) -> Operator:
     """Reviewers and admins pass; a viewer is refused (403) with `refusal`, and the attempt is
     written to the audit log as `refused_action`."""
+    return _require(("reviewer", "admin"), refused_action, refusal, session_id)
+
+
+def require_admin(refused_action: str, refusal: str, session_id: str | None = None) -> Operator:
+    """As `require_reviewer`, for what only admins may do."""
+    return _require(("admin",), refused_action, refusal, session_id)
+
+
+def _require(
+    roles: tuple[str, ...], refused_action: str, refusal: str, session_id: str | None
+) -> Operator:
     operator = signed_in()
-    if operator.role not in ("reviewer", "admin"):
+    if operator.role not in roles:
         db = db_session()
         operators.audit(db, operator, refused_action, session_id=session_id)
         db.commit()

@@ -5,8 +5,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField, TextAreaField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange
+from wtforms.widgets import HiddenInput
 
 from webapp.operators import MIN_PASSWORD_LENGTH
 
@@ -47,3 +55,26 @@ class ReviewForm(FlaskForm):  # type: ignore[misc]
     note = TextAreaField(_l("Note (why)"), validators=[InputRequired(), Length(max=2000)])
     approve = SubmitField(_l("Approve"))
     decline = SubmitField(_l("Decline"))
+
+
+class CancelForm(FlaskForm):  # type: ignore[misc]
+    submit = SubmitField(_l("Cancel this session"))
+
+
+class RedactForm(FlaskForm):  # type: ignore[misc]
+    """Redaction cannot be undone: the box must be ticked, so a stray click deletes nothing."""
+
+    confirm = BooleanField(
+        _l("I understand that this deletes its photos and personal data for good."),
+        validators=[InputRequired()],
+    )
+    submit = SubmitField(_l("Redact this session"))
+
+
+class RedeliverForm(FlaskForm):  # type: ignore[misc]
+    """One per delivery row: which delivery to send again rides in a hidden field."""
+
+    delivery = IntegerField(
+        widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1, max=2**63 - 1)]
+    )
+    submit = SubmitField(_l("Send again"))

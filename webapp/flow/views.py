@@ -13,7 +13,6 @@ from functools import lru_cache
 from typing import Any, NoReturn
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import cv2
 import segno
 from flask import (
     abort,
@@ -32,11 +31,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from processing.errors import ImageError, SampleGenerationError
-from processing.load import load_image
-from webapp import branding, i18n, liveness, steps, test_mode, verification
+from processing.errors import SampleGenerationError
+from webapp import branding, i18n, liveness, steps, test_mode, thumbnails, verification
 from webapp.config import settings
-from webapp.crypto import EncryptionError
 from webapp.db import db_session
 from webapp.errors import ApiError, StorageUnavailable
 from webapp.flow import bp
@@ -557,17 +554,10 @@ def file(token: str, file_id: str) -> ResponseReturnValue:
     )
     if upload is None or upload.storage_key is None:
         abort(404)
-    try:
-        image = load_image(storage().read(upload.storage_key), min_side=1).image
-    except (ImageError, FileNotFoundError, EncryptionError):  # retention deleted it, or a lost key
+    small = thumbnails.small_copy(storage(), upload.storage_key, _THUMBNAIL_SIDE)
+    if small is None:  # retention deleted it, or a lost key
         abort(404)
-    scale = _THUMBNAIL_SIDE / max(image.shape[:2])
-    if scale < 1:
-        image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    encoded, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
-    if not encoded:
-        abort(404)
-    response = make_response(data.tobytes())
+    response = make_response(small)
     response.headers["Content-Type"] = "image/jpeg"
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -1,0 +1,261 @@
+"""The operator console in a real headless Chromium at a phone's size, against `idflow serve`.
+
+Two people verify the same face on two passports through the hosted flow, so the second session
+ends verified but flagged for review (face reuse). A reviewer added with `idflow operator add`
+signs in with the one-time password, chooses their own, finds the flagged session with the
+list's filter, opens its photo and approves it; the platform's webhook receiver has the verdict
+and the API then shows the review as done. A viewer is refused the photo (403), and an admin
+finds that refusal in the audit log. A full-page screenshot of each console page visited goes
+to test-output/console/ (the names in `VISITED`, in order); console errors, script errors and
+CSP violations fail the test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from processing.samples import photograph
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, phone_page
+from tests.support.images import jpeg
+from tests.support.served import PROJECT, Server, Visitor, api, idflow, served_app
+from tests.support.stand_ins import stand_in
+from tests.support.webhooks import Receiver, serve_receiver
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
+    ),
+]
+
+SHOTS = PROJECT / "test-output" / "console"
+# Every console page the test visits, in order: a new page gets its screenshot by a `shot(name)`
+# where the test reaches it and its name here.
+VISITED = [
+    "01-login",
+    "02-password",
+    "03-sessions",
+    "04-sessions-flagged",
+    "05-session",
+    "06-photo",
+    "07-reviews",
+    "08-viewer-session",
+    "09-viewer-photo-refused",
+    "10-audit-log",
+]
+PASSWORD = "correct horse battery staple"
+# What Chromium logs for the viewer's refused photo: the one console error the test expects.
+REFUSED = "the server responded with a status of 403"
+
+
+def passport_photo(seed: int, face_photo: str) -> bytes:
+    """A genuine stand-in passport with a real face, photographed."""
+    document = stand_in("td3", seed, face_photo=face_photo)
+    photo, _ = photograph(
+        document.front, np.random.default_rng(seed), machine_box=document.machine_box_front
+    )
+    return jpeg(photo)
+
+
+def verified_session(server: Server, key: str, photo: bytes) -> dict[str, Any]:
+    """A passport session taken through the hosted flow (without JavaScript) to its verdict."""
+    created = api(
+        server,
+        key,
+        "POST",
+        "/v1/identity/verification_sessions",
+        {"type": "document", "options": {"document": {"allowed_types": ["passport"]}}},
+    )
+    person = Visitor(server.url)
+    step, _ = person.follow(created["url"])
+    assert person.post_form(step, {"accept": "Continue"})[0] == 303
+    step, _ = person.follow(created["url"])
+    assert person.post_form(step, {}, ("photo", photo))[0] == 303
+    step, _ = person.follow(created["url"])
+    assert person.post_form(step, {"submit": "Submit for verification"})[0] == 303
+    deadline = time.monotonic() + 90
+    path = f"/v1/identity/verification_sessions/{created['id']}"
+    while (session := api(server, key, "GET", path))["status"] == "processing":
+        assert time.monotonic() < deadline, "no verdict in time"
+        time.sleep(0.5)
+    assert session["status"] == "verified", session["last_error"]
+    found: dict[str, Any] = session
+    return found
+
+
+def add_operator(env: dict[str, str], email: str, role: str, platform_id: str) -> None:
+    """`idflow operator add` with the password on standard input, as a script would."""
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "webapp.cli", "operator", "add", email, "--role", role),
+            *("--platform", platform_id, "--password-stdin"),
+        ],
+        input=f"{PASSWORD}\n",
+        env=env,
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    with served_app(
+        tmp_path, IDFLOW_JOB_WORKERS="1", IDFLOW_WEBHOOK_ALLOW_PRIVATE="true"
+    ) as served:
+        yield served
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with serve_receiver() as box:
+        yield box
+
+
+def test_a_reviewer_approves_a_flagged_session_and_a_viewer_is_refused_its_photo(
+    server: Server, receiver: Receiver
+) -> None:
+    from playwright.sync_api import Page, sync_playwright
+
+    created = json.loads(idflow(server.env, "platform", "create", "Console platform", "--json"))
+    key, platform_id = created["secret_key"], created["id"]
+    added = idflow(
+        server.env,
+        "operator",
+        "add",
+        "lead@platform.example",
+        "--role",
+        "reviewer",
+        "--platform",
+        platform_id,
+    ).strip()
+    one_time = added.rsplit(": ", 1)[1]
+    add_operator(server.env, "viewer@platform.example", "viewer", platform_id)
+    add_operator(server.env, "admin@platform.example", "admin", platform_id)
+    server.start()
+    endpoint = {"url": receiver.url, "enabled_events": ["*"]}
+    api(server, key, "POST", "/v1/webhook_endpoints", endpoint)
+    first = verified_session(server, key, passport_photo(1, "obama/obama.jpg"))
+    flagged = verified_session(server, key, passport_photo(2, "obama/obama2.jpg"))
+    assert first["idflow"]["review"]["required"] is False
+    assert flagged["idflow"]["review"]["required"] is True
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SHOTS.glob("*.png"):
+        old.unlink()
+    problems: list[str] = []
+    viewer_problems: list[str] = []
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+
+        def shot(page: Page, name: str) -> None:
+            assert name in VISITED, name
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+        def sign_in(page: Page, email: str, password: str) -> None:
+            page.goto(f"{server.url}/console/")
+            page.wait_for_url("**/console/login**")
+            page.get_by_label("Email").fill(email)
+            page.get_by_label("Password").fill(password)
+            page.get_by_role("button", name="Sign in").click()
+
+        try:
+            page = phone_page(browser, problems)
+            page.goto(f"{server.url}/console/")
+            page.wait_for_url("**/console/login**")
+            shot(page, "01-login")
+            sign_in(page, "lead@platform.example", one_time)
+            page.wait_for_url("**/console/password")
+            shot(page, "02-password")
+            page.get_by_label("Current password").fill(one_time)
+            page.get_by_label("New password", exact=True).fill(PASSWORD)
+            page.get_by_label("New password again").fill(PASSWORD)
+            page.get_by_role("button", name="Change password").click()
+            page.wait_for_url("**/console/sessions")
+            assert first["id"] in page.content() and flagged["id"] in page.content()
+            shot(page, "03-sessions")
+
+            page.get_by_label("Waiting for a review").check()
+            page.get_by_role("button", name="Show").click()
+            page.wait_for_url("**/console/sessions?*flagged=1*")
+            table = page.locator("table").inner_text()
+            assert flagged["id"] in table and first["id"] not in table
+            shot(page, "04-sessions-flagged")
+
+            page.get_by_role("link", name=flagged["id"]).click()
+            page.wait_for_url(f"**/console/sessions/{flagged['id']}")
+            thumbnail = page.locator(".console-photos img").first
+            thumbnail.wait_for()
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+            )
+            assert "face_reuse" in page.content()
+            shot(page, "05-session")
+            photo_url = page.locator(".console-photos a").first.get_attribute("href")
+            assert photo_url is not None
+            page.locator(".console-photos a").first.click()
+            page.wait_for_url("**/photos/file_*/view")
+            full = page.locator("img.console-full-photo")
+            page.wait_for_function(
+                "img => img.complete && img.naturalWidth > 1000", arg=full.element_handle()
+            )
+            shot(page, "06-photo")
+            page.go_back()
+
+            page.get_by_label("Note (why)").fill("Same person, renewed passport; seen on a call.")
+            page.get_by_role("button", name="Approve").click()
+            page.wait_for_url("**/console/reviews")
+            assert "Nothing waits for a review." in page.content()
+            shot(page, "07-reviews")
+            page.context.close()
+
+            viewer = phone_page(browser, viewer_problems)
+            sign_in(viewer, "viewer@platform.example", PASSWORD)
+            viewer.wait_for_url("**/console/sessions")
+            viewer.goto(f"{server.url}/console/sessions/{flagged['id']}")
+            assert "/photos/" not in viewer.content()
+            shot(viewer, "08-viewer-session")
+            refused = viewer.goto(server.url + photo_url)
+            assert refused is not None and refused.status == 403
+            shot(viewer, "09-viewer-photo-refused")
+            viewer.context.close()
+
+            admin = phone_page(browser, problems)
+            sign_in(admin, "admin@platform.example", PASSWORD)
+            admin.wait_for_url("**/console/sessions")
+            admin.goto(f"{server.url}/console/audit?action=photo_refused")
+            entries = admin.locator("table tbody").inner_text()
+            assert "viewer@platform.example" in entries and flagged["id"] in entries
+            shot(admin, "10-audit-log")
+            admin.context.close()
+        finally:
+            browser.close()
+
+    assert problems == []
+    assert all(REFUSED in problem for problem in viewer_problems), viewer_problems
+    assert sorted(shot.stem for shot in SHOTS.glob("*.png")) == VISITED
+    verdicts = [
+        item.event
+        for item in receiver.received
+        if item.event["type"] == "identity.verification_session.verified"
+        and item.event["data"]["object"]["id"] == flagged["id"]
+    ]
+    assert len(verdicts) == 1
+    assert verdicts[0]["data"]["object"]["idflow"]["review"]["required"] is True
+    path = f"/v1/identity/verification_sessions/{flagged['id']}"
+    after = api(server, key, "GET", path)
+    assert after["status"] == "verified" and after["idflow"]["review"]["required"] is False
