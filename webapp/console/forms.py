@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField, TextAreaField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms import EmailField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from webapp.operators import MIN_PASSWORD_LENGTH
 
@@ -35,6 +35,25 @@ class PasswordForm(FlaskForm):  # type: ignore[misc]
         validators=[InputRequired(), EqualTo("new", message=_l("The two new passwords differ."))],
     )
     submit = SubmitField(_l("Change password"))
+
+
+class CodeForm(FlaskForm):  # type: ignore[misc]
+    """The sign-in's second step: the six digits of the operator's authenticator app."""
+
+    code = StringField(
+        _l("Code from your authenticator app"), validators=[InputRequired(), Length(max=12)]
+    )
+    submit = SubmitField(_l("Sign in"))
+
+
+class TwoFactorForm(FlaskForm):  # type: ignore[misc]
+    """Setting up, confirming or turning off the second factor: which one the page's state
+    says; confirming and turning off want a code."""
+
+    code = StringField(
+        _l("Code from your authenticator app"), validators=[Optional(), Length(max=12)]
+    )
+    submit = SubmitField(_l("Continue"))
 
 
 class LogoutForm(FlaskForm):  # type: ignore[misc]
