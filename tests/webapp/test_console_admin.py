@@ -11,9 +11,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
+from tests.support.flow import blurred_passport, consent, html, passport_photo, send, start
+from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
 from tests.webapp.test_console import PASSWORD, _csrf, add, audit_actions, sign_in
 from webapp.cli import main
+from webapp.jobs import run_pending
 
 
 def _post(client: FlaskClient, path: str, page: str | None = None, **fields: str) -> TestResponse:
@@ -110,3 +113,78 @@ def test_a_lost_app_is_reset_by_the_command(
     assert "second factor removed" in capsys.readouterr().out
     assert sign_in(client, "admin@idflow.example", PASSWORD).location == "/console/sessions"
     assert ("totp_reset", None) in audit_actions(patient)
+
+
+def _walk(app: Flask, client: FlaskClient, platform: ApiPlatform, how_far: str) -> str:
+    """A passport-only session driven through the hosted flow as far as `how_far` says."""
+    session_id, link = start(
+        client, platform, options={"document": {"allowed_types": ["passport"]}}
+    )
+    if how_far == "created":
+        return session_id
+    assert client.get(link).status_code == 302  # the link's first open
+    if how_far == "declined":
+        assert client.post(f"{link}/decline", data={"confirm": "Yes"}).status_code == 303
+    if how_far in ("opened", "declined"):
+        return session_id
+    consent(client, link)
+    if how_far == "blurred":
+        assert send(client, f"{link}/front", blurred_passport()).status_code == 422
+        return session_id
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    assert client.post(f"{link}/review", data={"submit": "Submit"}).status_code == 303
+    run_pending(app)
+    return session_id
+
+
+def test_funnel_counts_each_step_and_why_people_stopped(app: Flask) -> None:
+    platform, other = make_platform(app), make_platform(app, "Other")
+    person = app.test_client()
+    app.config["WTF_CSRF_ENABLED"] = False  # the person's forms; the console's keep their tokens
+    for how_far in ("created", "opened", "declined", "blurred", "verified"):
+        _walk(app, person, platform, how_far)
+    reconfigure(app, MIN_AGE=120)  # this one's verdict fails: the holder is too young
+    _walk(app, person, platform, "refused")
+    _walk(app, person, other, "opened")
+    app.config["WTF_CSRF_ENABLED"] = True
+    add(app, "viewer@platform.example", "viewer", platform)
+    staff = app.test_client()
+    sign_in(staff, "viewer@platform.example")
+
+    page = html(staff.get(f"/console/funnel?platform={other.id}&mode=live"))  # not theirs
+    steps = re.findall(
+        r"<strong>([^<]+)</strong> <span>(\d+) · [^<]+</span>.*?(?=<strong>|</ol>)", page, re.S
+    )
+    reached = {name: int(number) for name, number in steps}
+    assert reached == {
+        "Link opened": 5,
+        "Consented": 3,
+        "Front photo": 2,
+        "Back photo": 2,  # a passport has none: passed with the front
+        "Selfie": 2,  # not asked for
+        "Submitted": 2,
+        "Verified": 1,
+    }
+    assert "Sessions created from" in page and ": 6." in page
+    assert "<code>consent_declined</code> 1" in page
+    assert "<code>blurry</code> 1" in page
+    assert "<code>under_supported_age</code> 1" in page
+    assert '<rect class="funnel-fill" width="83.33"' in page  # 5 of 6 opened the link
+    none = staff.get("/console/funnel?start=2001-01-01&end=2001-01-31").get_data(True)
+    assert ": 0." in none
+
+
+def test_instance_wide_operators_choose_the_platform(app: Flask) -> None:
+    platform, other = make_platform(app), make_platform(app, "Other")
+    person = app.test_client()
+    app.config["WTF_CSRF_ENABLED"] = False
+    _walk(app, person, platform, "opened")
+    _walk(app, person, other, "created")
+    app.config["WTF_CSRF_ENABLED"] = True
+    add(app, "viewer@idflow.example", "viewer")
+    staff = app.test_client()
+    sign_in(staff, "viewer@idflow.example")
+    everything = staff.get("/console/funnel").get_data(True)
+    assert ": 2." in everything and f'value="{other.id}"' in everything
+    assert ": 1." in staff.get(f"/console/funnel?platform={other.id}").get_data(True)
+    assert ": 0." in staff.get(f"/console/funnel?platform={other.id}&mode=test").get_data(True)

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from webapp.operators import MIN_PASSWORD_LENGTH
@@ -66,3 +75,24 @@ class ReviewForm(FlaskForm):  # type: ignore[misc]
     note = TextAreaField(_l("Note (why)"), validators=[InputRequired(), Length(max=2000)])
     approve = SubmitField(_l("Approve"))
     decline = SubmitField(_l("Decline"))
+
+
+class FunnelForm(FlaskForm):  # type: ignore[misc]
+    """The funnel's choices, read from the query string (a GET changes nothing: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    platform = SelectField(_l("Platform"), default="")
+    mode = SelectField(
+        _l("Mode"),
+        choices=[
+            SelectChoice("live", _l("live")),
+            SelectChoice("test", _l("test")),
+            SelectChoice("", _l("any")),
+        ],
+        default="live",
+    )
+    start = DateField(_l("From"), validators=[Optional()])
+    end = DateField(_l("To"), validators=[Optional()])
+    submit = SubmitField(_l("Show"))

@@ -34,7 +34,7 @@ from werkzeug.wrappers import Response
 
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
-from webapp import branding, i18n, liveness, steps, test_mode, verification
+from webapp import branding, funnel, i18n, liveness, steps, test_mode, verification
 from webapp.config import settings
 from webapp.crypto import EncryptionError
 from webapp.db import db_session
@@ -262,8 +262,12 @@ def _domain_error(error: ApiError) -> tuple[str, int]:
 
 @bp.get("/<token>")
 def entry(token: str) -> ResponseReturnValue:
+    """Where the link leads: on to the person's step; its first open is the funnel's first."""
     session = _session(token)
-    return redirect(steps.url(session, verification.current_step(db_session(), session)))
+    target = steps.url(session, verification.current_step(db_session(), session))
+    funnel.note_opened(session)
+    db_session().commit()
+    return redirect(target)
 
 
 @bp.route("/<token>/consent", methods=["GET", "POST"])
