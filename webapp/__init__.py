@@ -57,7 +57,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.api import bp as api_bp
     from webapp.api import views as api_views  # noqa: F401
     from webapp.api import webhook_views  # noqa: F401
-    from webapp.console import access, audit, auth, funnel, sessions, two_factor  # noqa: F401
+    from webapp.console import (  # noqa: F401
+        access,
+        admin,
+        audit,
+        auth,
+        funnel,
+        sessions,
+        two_factor,
+    )
     from webapp.console import bp as console_bp
     from webapp.flow import bp as flow_bp
     from webapp.flow import views as flow_views  # noqa: F401

@@ -9,6 +9,7 @@ import pyotp
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from tests.support.flow import blurred_passport, consent, html, passport_photo, send, start
@@ -16,7 +17,9 @@ from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
 from tests.webapp.test_console import PASSWORD, _csrf, add, audit_actions, sign_in
 from webapp.cli import main
+from webapp.db import database
 from webapp.jobs import run_pending
+from webapp.models import ApiKey, Operator, Platform
 
 
 def _post(client: FlaskClient, path: str, page: str | None = None, **fields: str) -> TestResponse:
@@ -188,3 +191,191 @@ def test_instance_wide_operators_choose_the_platform(app: Flask) -> None:
     assert ": 2." in everything and f'value="{other.id}"' in everything
     assert ": 1." in staff.get(f"/console/funnel?platform={other.id}").get_data(True)
     assert ": 0." in staff.get(f"/console/funnel?platform={other.id}&mode=test").get_data(True)
+
+
+def _staff(app: Flask, email: str, role: str, platform: ApiPlatform | None) -> FlaskClient:
+    add(app, email, role, platform)
+    client = app.test_client()
+    assert sign_in(client, email).status_code == 303
+    return client
+
+
+def _shown_secret(page: TestResponse) -> str:
+    found = re.search(r'<code class="console-secret">([^<]+)</code>', page.get_data(True))
+    assert found is not None, page.get_data(True)
+    return found.group(1)
+
+
+def test_admin_adds_resets_and_disables_operators(patient: Flask) -> None:
+    platform = make_platform(patient)
+    admin = _staff(patient, "admin@platform.example", "admin", platform)
+    page = f"/console/admin/{platform.id}/operators"
+    added = _post(admin, page, email="new@platform.example", role="reviewer")
+    assert added.status_code == 200  # the answer shows the one-time password, once
+    first = _shown_secret(added)
+    assert first not in admin.get(page).get_data(True)
+    newcomer = patient.test_client()
+    assert sign_in(newcomer, "new@platform.example", first).status_code == 303
+    assert newcomer.get("/console/sessions").location == "/console/password"
+
+    operator_id = re.findall(r"/operators/(op_[0-9a-f]+)/password", admin.get(page).get_data(True))
+    (new_id,) = [found for found in operator_id if found != _operator_id(patient, "admin")]
+    reset = _post(admin, f"{page}/{new_id}/password", page)
+    second = _shown_secret(reset)
+    assert second != first
+    assert newcomer.get("/console/sessions").location.startswith("/console/login")  # ended
+    assert sign_in(newcomer, "new@platform.example", first).status_code == 401
+    assert sign_in(newcomer, "new@platform.example", second).status_code == 303
+
+    assert _post(admin, f"{page}/{new_id}/disable", page).status_code == 303
+    assert newcomer.get("/console/sessions").location.startswith("/console/login")
+    assert "disabled" in admin.get(page).get_data(True)
+    duplicate = _post(admin, page, email="new@platform.example", role="viewer")
+    assert duplicate.status_code == 422 and "exists already" in duplicate.get_data(True)
+    mine = _operator_id(patient, "admin")
+    assert _post(admin, f"{page}/{mine}/disable", page).status_code == 409
+    actions = [action for action, _ in audit_actions(patient)]
+    for action in ("operator_added", "password_reset", "operator_disabled"):
+        assert action in actions
+
+
+def _operator_id(app: Flask, role: str) -> str:
+    with database(app).sessions() as db:
+        found = db.scalar(select(Operator.id).where(Operator.role == role))
+        assert found is not None
+        return found
+
+
+def test_admin_manages_webhook_endpoints_as_the_api_sees_them(patient: Flask) -> None:
+    platform = make_platform(patient)
+    admin = _staff(patient, "admin@platform.example", "admin", platform)
+    page = f"/console/admin/{platform.id}/webhooks"
+    url = "https://hooks.platform.example/idflow"
+    created = _post(
+        admin, page, url=url, events="identity.verification_session.verified", mode="live"
+    )
+    assert created.status_code == 200
+    secret = _shown_secret(created)
+    assert secret.startswith("whsec_") and secret not in admin.get(page).get_data(True)
+    api = patient.test_client()
+    (endpoint,) = api.get("/v1/webhook_endpoints", headers=platform.headers).get_json()["data"]
+    assert endpoint["url"] == url
+    assert endpoint["enabled_events"] == ["identity.verification_session.verified"]
+
+    assert _post(admin, f"{page}/{endpoint['id']}/disable", page).status_code == 303
+    shown = api.get(f"/v1/webhook_endpoints/{endpoint['id']}", headers=platform.headers)
+    assert shown.get_json()["status"] == "disabled"
+    refused = _post(admin, page, url="http://127.0.0.1:9/x", mode="test")
+    assert refused.status_code == 422 and "not allowed" in refused.get_data(True)
+    assert _post(admin, f"{page}/{endpoint['id']}/delete", page).status_code == 303
+    assert api.get("/v1/webhook_endpoints", headers=platform.headers).get_json()["data"] == []
+    actions = [action for action, _ in audit_actions(patient)]
+    for action in (
+        "webhook_endpoint_added",
+        "webhook_endpoint_disabled",
+        "webhook_endpoint_deleted",
+    ):
+        assert action in actions
+
+
+def test_admin_creates_and_revokes_api_keys(patient: Flask) -> None:
+    platform = make_platform(patient)
+    admin = _staff(patient, "admin@platform.example", "admin", platform)
+    page = f"/console/admin/{platform.id}/keys"
+    created = _post(admin, page, mode="test")
+    secret = _shown_secret(created)
+    assert secret.startswith("sk_test_") and secret not in admin.get(page).get_data(True)
+    api = patient.test_client()
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert api.get("/v1/verification_sessions", headers=headers).status_code == 200
+    listed = admin.get(page).get_data(True)
+    assert f"<code>{secret[:12]}…</code>" in listed
+    with database(patient).sessions() as db:
+        found = db.scalar(select(ApiKey.id).where(ApiKey.prefix == secret[:12]))
+    assert found is not None and f"/keys/{found}/revoke" in listed
+    assert _post(admin, f"{page}/{found}/revoke", page).status_code == 303
+    assert api.get("/v1/verification_sessions", headers=headers).status_code == 401
+    assert api.get("/v1/verification_sessions", headers=platform.headers).status_code == 200
+    actions = [action for action, _ in audit_actions(patient)]
+    assert "api_key_created" in actions and "api_key_revoked" in actions
+
+
+def test_admin_changes_the_brand(patient: Flask) -> None:
+    platform = make_platform(patient)
+    admin = _staff(patient, "admin@platform.example", "admin", platform)
+    page = f"/console/admin/{platform.id}/brand"
+    assert _post(admin, page, name="Acme Pay", color="#ffcc00").status_code == 303
+    shown = admin.get(page).get_data(True)
+    assert "Acme Pay" in shown and "#ffcc00" in shown  # and the darker shade it is shown in
+    assert _post(admin, page, color="yellow").status_code == 200  # the form says how
+    with database(patient).sessions() as db:
+        stored = db.get(Platform, platform.id)
+        assert stored is not None and stored.brand_color == "#ffcc00"
+    assert ("brand_changed", None) in audit_actions(patient)
+
+
+def test_instance_wide_admin_chooses_any_platform(patient: Flask) -> None:
+    one, two = make_platform(patient, "One"), make_platform(patient, "Two")
+    admin = _staff(patient, "root@idflow.example", "admin", None)
+    index = admin.get("/console/admin").get_data(True)
+    assert one.id in index and two.id in index
+    created = _post(admin, f"/console/admin/{two.id}/keys", mode="live")
+    assert _shown_secret(created).startswith("sk_live_")
+    assert admin.get("/console/admin/plat_missing/keys").status_code == 404
+    platform_admin = _staff(patient, "admin@one.example", "admin", one)
+    assert platform_admin.get("/console/admin").location == f"/console/admin/{one.id}/operators"
+
+
+ADMIN_PAGES = ("operators", "webhooks", "keys", "brand")
+
+
+@pytest.mark.parametrize(
+    ("role", "own_platform"),
+    [("viewer", True), ("reviewer", True), ("admin", False)],
+    ids=["viewer", "reviewer", "another platform's admin"],
+)
+def test_others_are_refused_and_audited(patient: Flask, role: str, own_platform: bool) -> None:
+    platform, other = make_platform(patient), make_platform(patient, "Other")
+    add(patient, "admin@platform.example", "admin", platform)
+    someone = _staff(patient, "someone@example.org", role, platform if own_platform else other)
+    target = _operator_id(patient, "admin") if role != "admin" else None
+    token = _csrf(someone.get("/console/sessions"))
+    for name in ADMIN_PAGES:
+        assert someone.get(f"/console/admin/{platform.id}/{name}").status_code == 403
+    posts = [f"/console/admin/{platform.id}/{name}" for name in ADMIN_PAGES] + [
+        f"/console/admin/{platform.id}/keys/key_x/revoke",
+        f"/console/admin/{platform.id}/webhooks/we_x/delete",
+        f"/console/admin/{platform.id}/operators/{target or 'op_x'}/disable",
+    ]
+    for path in posts:
+        answer = someone.post(path, data={"csrf_token": token, "mode": "live", "email": "x@y.z"})
+        assert answer.status_code == 403, path
+    if role != "admin":
+        assert someone.get("/console/admin").status_code == 403
+    refused = [action for action, _ in audit_actions(patient) if action == "admin_refused"]
+    assert len(refused) >= len(ADMIN_PAGES) + len(posts)
+    with database(patient).sessions() as db:
+        assert db.scalar(select(Operator.disabled_at).where(Operator.role == "admin")) is None
+
+
+def test_a_platform_admin_cannot_reach_another_platforms_rows(patient: Flask) -> None:
+    mine, other = make_platform(patient), make_platform(patient, "Other")
+    add(patient, "admin@other.example", "admin", other)
+    theirs = _operator_id(patient, "admin")
+    boss = _staff(patient, "boss@mine.example", "admin", mine)
+    page = f"/console/admin/{mine.id}/operators"
+    assert _post(boss, f"{page}/{theirs}/disable", page).status_code == 404
+    assert _post(boss, f"{page}/{theirs}/password", page).status_code == 404
+
+
+def test_new_pages_keep_to_the_csp_and_the_phone_width(patient: Flask) -> None:
+    """Nothing inline the CSP would block, and the viewport the layout sets for phones."""
+    platform = make_platform(patient)
+    admin = _staff(patient, "admin@platform.example", "admin", platform)
+    pages = ["/console/funnel", "/console/two-factor", "/console/admin"] + [
+        f"/console/admin/{platform.id}/{name}" for name in ADMIN_PAGES
+    ]
+    for path in pages:
+        page = admin.get(path, follow_redirects=True)
+        assert page.status_code == 200, path
+        assert 'name="viewport" content="width=device-width' in html(page)

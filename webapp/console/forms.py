@@ -5,19 +5,24 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     DateField,
     EmailField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length, Optional
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
-from webapp.operators import MIN_PASSWORD_LENGTH
+from webapp.models import OperatorRole
+from webapp.operators import MIN_PASSWORD_LENGTH, ROLES
+from webapp.webhooks.endpoints import EVENT_TYPES
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
@@ -96,3 +101,55 @@ class FunnelForm(FlaskForm):  # type: ignore[misc]
     start = DateField(_l("From"), validators=[Optional()])
     end = DateField(_l("To"), validators=[Optional()])
     submit = SubmitField(_l("Show"))
+
+
+def _modes() -> list[SelectChoice]:
+    return [SelectChoice("live", _l("live")), SelectChoice("test", _l("test"))]
+
+
+class ActionForm(FlaskForm):  # type: ignore[misc]
+    """A button on a row of an admin page (disable, revoke, delete): only its CSRF token."""
+
+    submit = SubmitField(_l("Confirm"))
+
+
+class OperatorForm(FlaskForm):  # type: ignore[misc]
+    email = EmailField(_l("Email"), validators=[InputRequired(), Length(max=320)])
+    role = SelectField(
+        _l("Role"), choices=[SelectChoice(role, role) for role in ROLES], default="viewer"
+    )
+    submit = SubmitField(_l("Add operator"))
+
+    def chosen_role(self) -> OperatorRole:
+        role: OperatorRole = self.role.data
+        return role
+
+
+class WebhookForm(FlaskForm):  # type: ignore[misc]
+    url = StringField(_l("URL"), validators=[InputRequired(), Length(max=2000)])
+    events = SelectMultipleField(
+        _l("Events (none ticked: all)"),
+        choices=[SelectChoice(kind, kind) for kind in EVENT_TYPES],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[Optional()],
+    )
+    mode = SelectField(_l("Mode"), choices=_modes(), default="live")
+    submit = SubmitField(_l("Add endpoint"))
+
+
+class KeyForm(FlaskForm):  # type: ignore[misc]
+    mode = SelectField(_l("Mode"), choices=_modes(), default="live")
+    submit = SubmitField(_l("Create key"))
+
+
+class BrandForm(FlaskForm):  # type: ignore[misc]
+    """Only what is filled in changes (`branding.set_brand` keeps the rest)."""
+
+    name = StringField(_l("Display name"), validators=[Optional(), Length(max=200)])
+    color = StringField(
+        _l("Accent colour (#RRGGBB)"),
+        validators=[Optional(), Regexp(r"^#[0-9a-fA-F]{6}$", message=_l("Write it as #1f5fd6."))],
+    )
+    icon = FileField(_l("Icon (PNG, JPEG or WebP, at most 1 MB)"))
+    submit = SubmitField(_l("Save"))
