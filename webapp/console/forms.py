@@ -108,9 +108,8 @@ def _modes() -> list[SelectChoice]:
 
 
 class ActionForm(FlaskForm):  # type: ignore[misc]
-    """A button on a row of an admin page (disable, revoke, delete): only its CSRF token."""
-
-    submit = SubmitField(_l("Confirm"))
+    """A button on a row of an admin page (disable, revoke, delete): only its CSRF token; each
+    button says what it does."""
 
 
 class OperatorForm(FlaskForm):  # type: ignore[misc]
