@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
@@ -16,10 +17,12 @@ from tests.support.flow import blurred_passport, consent, html, passport_photo, 
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
 from tests.webapp.test_console import PASSWORD, _csrf, add, audit_actions, sign_in
+from webapp import funnel, sessions
 from webapp.cli import main
 from webapp.db import database
 from webapp.jobs import run_pending
-from webapp.models import ApiKey, Operator, Platform
+from webapp.models import ApiKey, Operator, Platform, UploadedFile, new_id
+from webapp.platforms import Caller, create_platform
 
 
 def _post(client: FlaskClient, path: str, page: str | None = None, **fields: str) -> TestResponse:
@@ -379,3 +382,49 @@ def test_new_pages_keep_to_the_csp_and_the_phone_width(patient: Flask) -> None:
         page = admin.get(path, follow_redirects=True)
         assert page.status_code == 200, path
         assert 'name="viewport" content="width=device-width' in html(page)
+
+
+def test_funnel_reads_the_selfie_option_on_every_database(migrating_app: Flask) -> None:
+    """Whether a session asks for a selfie is read in SQL (a JSON path), which SQLite and
+    PostgreSQL spell differently: a session that asks for one stops there, one that does not
+    passes it."""
+    now = datetime.now(UTC)
+    with migrating_app.app_context(), database(migrating_app).sessions() as db:
+        platform = create_platform(db, "Funnel").platform
+        for selfie in (True, False):
+            request = sessions.parse_create(
+                {
+                    "type": "document",
+                    "options": {
+                        "document": {
+                            "allowed_types": ["passport"],
+                            "require_matching_selfie": selfie,
+                        }
+                    },
+                }
+            )
+            created = sessions.create(db, Caller(platform.id, True), request, 48)
+            created.consented_at, created.document_type = now, "passport"
+            upload = UploadedFile(
+                id=new_id("file"),
+                session_id=created.id,
+                step="front",
+                storage_key=None,
+                content_type="image/jpeg",
+                size=1,
+                accepted=True,
+            )
+            upload.check = {"accepted": True, "code": None}
+            db.add(upload)
+        db.commit()
+        counted = funnel.count(db, platform.id, True, now - timedelta(days=1), now + timedelta(1))
+    reached = {step.name: step.reached for step in counted.steps}
+    assert reached == {
+        "opened": 2,
+        "consented": 2,
+        "front": 2,
+        "back": 2,
+        "selfie": 1,
+        "submitted": 0,
+        "verified": 0,
+    }
