@@ -428,3 +428,17 @@ def test_funnel_reads_the_selfie_option_on_every_database(migrating_app: Flask) 
         "submitted": 0,
         "verified": 0,
     }
+
+
+def test_an_admin_removes_a_lost_second_factor(patient: Flask) -> None:
+    platform = make_platform(patient)
+    reviewer = _staff(patient, "reviewer@platform.example", "reviewer", platform)
+    _enrol(reviewer)
+    _sign_out(reviewer)
+    admin = _staff(patient, "admin@platform.example", "admin", platform)
+    page = f"/console/admin/{platform.id}/operators"
+    target = _operator_id(patient, "reviewer")
+    assert _post(admin, f"{page}/{target}/two-factor", page).status_code == 303
+    assert sign_in(reviewer, "reviewer@platform.example").location == "/console/sessions"
+    entries = audit_actions(patient)
+    assert ("totp_reset", None) in entries and ("totp_enabled", None) in entries
