@@ -170,13 +170,12 @@ def confirm_code(db: Session, operator: Operator, code: str) -> bool:
     return True
 
 
-def start_totp(operator: Operator) -> str:
+def start_totp(operator: Operator) -> None:
     """A new secret waiting for its first code; the factor is not on until `enable_totp`."""
     if has_totp(operator):
         raise InvalidRequest(_("The second factor is on already."))
     operator.totp_secret = totp.new_secret()
     operator.totp_last_step = None
-    return operator.totp_secret
 
 
 def enable_totp(db: Session, operator: Operator, code: str) -> bool:

@@ -249,7 +249,6 @@ def admin_keys(platform_id: str) -> ResponseReturnValue:
         platform = db.get(Platform, platform_id)
         assert platform is not None  # `_admin_of` answered 404 otherwise
         secret = platforms.issue_key(db, platform, livemode=form.mode.data == "live")
-        db.flush()
         operators.audit(db, admin, "api_key_created", prefix=platforms.shown_prefix(secret))
         db.commit()
     return _page(
