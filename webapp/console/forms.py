@@ -128,7 +128,8 @@ class WebhookForm(FlaskForm):  # type: ignore[misc]
     url = StringField(_l("URL"), validators=[InputRequired(), Length(max=2000)])
     events = SelectMultipleField(
         _l("Events (none ticked: all)"),
-        choices=[SelectChoice(kind, kind) for kind in EVENT_TYPES],
+        # the part after "identity.verification_session.": what a phone's width can show
+        choices=[SelectChoice(kind, kind.rpartition(".")[2]) for kind in EVENT_TYPES],
         widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(),
         validators=[Optional()],
