@@ -442,3 +442,24 @@ def test_an_admin_removes_a_lost_second_factor(patient: Flask) -> None:
     assert sign_in(reviewer, "reviewer@platform.example").location == "/console/sessions"
     entries = audit_actions(patient)
     assert ("totp_reset", None) in entries and ("totp_enabled", None) in entries
+
+
+def test_instance_wide_admin_manages_instance_wide_operators(patient: Flask) -> None:
+    platform = make_platform(patient)
+    root = _staff(patient, "root@idflow.example", "admin", None)
+    page = "/console/admin/instance/operators"
+    assert page in root.get("/console/admin").get_data(True)
+    added = _post(root, page, email="auditor@idflow.example", role="viewer")
+    newcomer = patient.test_client()
+    assert sign_in(newcomer, "auditor@idflow.example", _shown_secret(added)).status_code == 303
+    with database(patient).sessions() as db:
+        auditor = db.scalar(select(Operator).where(Operator.role == "viewer"))
+        assert auditor is not None and auditor.platform_id is None  # sees every platform
+    listed = root.get(page).get_data(True)
+    assert "auditor@idflow.example" in listed and "root@idflow.example" in listed
+    assert _post(root, f"{page}/{auditor.id}/disable", page).status_code == 303
+    assert root.get("/console/admin/instance/keys").status_code == 404  # no such platform
+    platform_admin = _staff(patient, "admin@platform.example", "admin", platform)
+    assert platform_admin.get(page).status_code == 403
+    on_platform = f"/console/admin/{platform.id}/operators"
+    assert "auditor@idflow.example" not in root.get(on_platform).get_data(True)

@@ -6,7 +6,8 @@ Each action calls the domain function the commands and the API call (`webapp.ope
 transaction. A valid POST redirects, except the three that make a secret (a one-time password,
 a webhook signing secret, an API key): their answer is the page that shows it, once, so it is
 never kept anywhere, not even in the cookie. Reviewers and viewers, and an admin of another
-platform, are refused (403) and the attempt is audited.
+platform, are refused (403) and the attempt is audited. An instance-wide admin also manages the
+instance-wide operators, on the operators page whose platform is `instance`.
 """
 
 from __future__ import annotations
@@ -28,9 +29,13 @@ from webapp.errors import ApiError
 from webapp.models import Operator, Platform, WebhookEndpoint
 from webapp.platforms import Caller
 
+INSTANCE = "instance"  # in place of a platform id: the operators without a platform
 
-def _admin_of(platform_id: str | None) -> Operator:
-    """The signed-in admin, if it may manage `platform_id` (None: the page that leads to one)."""
+
+def _admin_of(platform_id: str | None, *, instance: bool = False) -> Operator:
+    """The signed-in admin, if it may manage `platform_id` (None: the page that leads to one;
+    `INSTANCE`, where `instance` allows it: only an instance-wide admin, as no platform has that
+    id)."""
     operator = signed_in()
     scope = operator.platform_id
     if operator.role != "admin" or (platform_id is not None and scope not in (None, platform_id)):
@@ -38,9 +43,16 @@ def _admin_of(platform_id: str | None) -> Operator:
         operators.audit(db, operator, "admin_refused", platform=platform_id, page=request.endpoint)
         db.commit()
         abort(403, description=_("Only an admin of this platform manages it."))
+    if platform_id == INSTANCE and instance:
+        return operator
     if platform_id is not None and db_session().get(Platform, platform_id) is None:
         abort(404)
     return operator
+
+
+def _accounts_of(platform_id: str) -> str | None:
+    """The `platform_id` of the operators an operators page manages."""
+    return None if platform_id == INSTANCE else platform_id
 
 
 def _valid(form: Any) -> bool:
@@ -65,7 +77,9 @@ def _page(
     template: str, platform_id: str, status: int = 200, **context: Any
 ) -> ResponseReturnValue:
     platform = db_session().get(Platform, platform_id)
-    page = render_template(template, platform=platform, action_form=ActionForm(), **context)
+    page = render_template(
+        template, platform=platform, scope=platform_id, action_form=ActionForm(), **context
+    )
     return page, status
 
 
@@ -81,21 +95,21 @@ def admin_index() -> ResponseReturnValue:
 
 def _operator_of(platform_id: str, operator_id: str) -> Operator:
     found = db_session().get(Operator, operator_id)
-    if found is None or found.platform_id != platform_id:
+    if found is None or found.platform_id != _accounts_of(platform_id):
         abort(404)
     return found
 
 
 @bp.route("/admin/<platform_id>/operators", methods=["GET", "POST"])
 def admin_operators(platform_id: str) -> ResponseReturnValue:
-    admin = _admin_of(platform_id)
+    admin = _admin_of(platform_id, instance=True)
     db = db_session()
     form = OperatorForm()
     error, one_time = None, None
     if _valid(form):
         try:
             added = operators.add(
-                db, ring(), form.email.data, form.chosen_role(), platform_id, None
+                db, ring(), form.email.data, form.chosen_role(), _accounts_of(platform_id), None
             )
         except ApiError as exc:
             db.rollback()
@@ -117,7 +131,9 @@ def _operators_page(
     one_time: tuple[Operator, str | None] | None = None,
 ) -> ResponseReturnValue:
     accounts = db_session().scalars(
-        select(Operator).where(Operator.platform_id == platform_id).order_by(Operator.created_at)
+        select(Operator)
+        .where(Operator.platform_id == _accounts_of(platform_id))  # None: IS NULL
+        .order_by(Operator.created_at)
     )
     return _page(
         "console/admin_operators.html",
@@ -133,7 +149,7 @@ def _operators_page(
 
 @bp.post("/admin/<platform_id>/operators/<operator_id>/disable")
 def admin_disable_operator(platform_id: str, operator_id: str) -> ResponseReturnValue:
-    admin = _admin_of(platform_id)
+    admin = _admin_of(platform_id, instance=True)
     _action(ActionForm())
     account = _operator_of(platform_id, operator_id)
     if account.id == admin.id:
@@ -147,7 +163,7 @@ def admin_disable_operator(platform_id: str, operator_id: str) -> ResponseReturn
 
 @bp.post("/admin/<platform_id>/operators/<operator_id>/password")
 def admin_reset_password(platform_id: str, operator_id: str) -> ResponseReturnValue:
-    admin = _admin_of(platform_id)
+    admin = _admin_of(platform_id, instance=True)
     _action(ActionForm())
     account = _operator_of(platform_id, operator_id)
     db = db_session()
@@ -158,7 +174,7 @@ def admin_reset_password(platform_id: str, operator_id: str) -> ResponseReturnVa
 
 @bp.post("/admin/<platform_id>/operators/<operator_id>/two-factor")
 def admin_reset_two_factor(platform_id: str, operator_id: str) -> ResponseReturnValue:
-    admin = _admin_of(platform_id)
+    admin = _admin_of(platform_id, instance=True)
     _action(ActionForm())
     account = _operator_of(platform_id, operator_id)
     db = db_session()
