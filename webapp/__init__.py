@@ -57,7 +57,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from webapp.api import bp as api_bp
     from webapp.api import views as api_views  # noqa: F401
     from webapp.api import webhook_views  # noqa: F401
-    from webapp.console import access, actions, audit, auth, photos, sessions  # noqa: F401
+    from webapp.console import (  # noqa: F401
+        access,
+        actions,
+        admin,
+        audit,
+        auth,
+        funnel,
+        photos,
+        sessions,
+        two_factor,
+    )
     from webapp.console import bp as console_bp
     from webapp.flow import bp as flow_bp
     from webapp.flow import views as flow_views  # noqa: F401

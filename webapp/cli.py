@@ -179,6 +179,20 @@ def _operator_disable(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _operator_reset_totp(args: argparse.Namespace) -> int:
+    """For an operator who lost the authenticator app: the next sign-in wants the password."""
+    from webapp import crypto, operators
+    from webapp.db import database
+
+    app = _app()
+    with app.app_context(), database(app).sessions() as db:
+        operator = operators.found(db, app.extensions[crypto.RING_EXTENSION], args.email)
+        operators.reset_totp(db, None, operator)
+        db.commit()
+        print(f"operator {operator.id}: second factor removed; it can be set up again")
+    return EXIT_OK
+
+
 def _jobs_run(_args: argparse.Namespace) -> int:
     """Drain due jobs once; a worker machine runs `idflow worker` instead."""
     from webapp.jobs import run_pending, work
@@ -323,6 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
     disable = operator_actions.add_parser("disable", help="disable a console account")
     disable.add_argument("email")
     disable.set_defaults(handler=_operator_disable)
+    reset_totp = operator_actions.add_parser(
+        "reset-totp", help="remove an account's second factor (a lost authenticator app)"
+    )
+    reset_totp.add_argument("email")
+    reset_totp.set_defaults(handler=_operator_reset_totp)
 
     jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
         dest="action", required=True

@@ -12,6 +12,7 @@ from typing import Any, ClassVar, Literal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     ForeignKey,
@@ -145,6 +146,8 @@ class VerificationSession(PlatformOwned, Base):
     link_token = Sealed[str]("_link_token")
     expires_at: Mapped[datetime]
     document_type: Mapped[str | None] = mapped_column(String(20), default=None)
+    # The first open of the hosted link (`webapp.funnel`): the funnel's first step.
+    opened_at: Mapped[datetime | None] = mapped_column(default=None)
     consented_at: Mapped[datetime | None] = mapped_column(default=None)
     rejections: Mapped[int] = mapped_column(Integer, default=0)
     last_error_code: Mapped[str | None] = mapped_column(String(60), default=None)
@@ -349,6 +352,14 @@ class Operator(Base):
     # The console's sign-in cookie carries this number; signing out or a new password moves it
     # on, which ends every copy of the cookie (the cookie alone is no server-side state).
     sign_in_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The optional second factor (`webapp.totp`): the secret sealed like the email, on once
+    # confirmed, and the time step of the last code accepted (an older or equal one is refused).
+    _totp_secret: Mapped[Any | None] = mapped_column(
+        "totp_secret", EncryptedJSON("operators.totp_secret"), default=None
+    )
+    totp_secret = Sealed[str | None]("_totp_secret")
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
     last_login_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

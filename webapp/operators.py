@@ -2,8 +2,10 @@
 
 Passwords are hashed with werkzeug's scrypt (already a dependency through Flask). An account made
 without a chosen password gets a one-time password it must change at first login, so whoever ran
-the command never knows the password in use. Every login, failed or not, and every view of
-personal data goes into the append-only `audit_log` through `audit`.
+the command never knows the password in use; a reset by an admin does the same. An operator may
+add a second factor (`webapp.totp`): then a sign-in wants a code after the password. Every login,
+failed or not, and every view of personal data goes into the append-only `audit_log` through
+`audit`.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from dataclasses import dataclass
 from typing import Any, get_args
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from webapp import totp
 from webapp.crypto import KeyRing, lookup_hash
 from webapp.errors import InvalidRequest
 from webapp.models import AuditEntry, Operator, OperatorRole, Platform, new_id, utcnow
@@ -82,16 +85,43 @@ def add(
     return Added(operator, one_time)
 
 
-def disable(db: Session, ring: KeyRing, email: str) -> Operator:
+def found(db: Session, ring: KeyRing, email: str) -> Operator:
+    """The operator a command names by email, or the error that says there is none."""
     operator = find(db, ring, email)
     if operator is None:
         raise InvalidRequest(f"No operator with the email {email}.")
-    operator.disabled_at = operator.disabled_at or utcnow()
     return operator
 
 
+def disable(db: Session, ring: KeyRing, email: str) -> Operator:
+    operator = found(db, ring, email)
+    disable_account(operator)
+    return operator
+
+
+def disable_account(operator: Operator) -> None:
+    """Signed out at its next request (`console.access`), refused at sign-in from now on."""
+    operator.disabled_at = operator.disabled_at or utcnow()
+
+
+def reset_password(db: Session, actor: Operator | None, operator: Operator) -> str:
+    """A new one-time password for a locked-out operator, to be changed at the next sign-in;
+    every sign-in of the account ends. `actor` is the admin (None: a command)."""
+    one_time = secrets.token_urlsafe(12)
+    operator.password_hash = _hash(one_time)
+    operator.must_change_password = True
+    operator.sign_in_epoch += 1
+    audit(db, actor, "password_reset", account=operator.id)
+    return one_time
+
+
+def has_totp(operator: Operator) -> bool:
+    return operator.totp_enabled_at is not None
+
+
 def authenticate(db: Session, ring: KeyRing, email: str, password: str) -> Operator | None:
-    """The enabled operator with this email and password, else None; both outcomes audited."""
+    """The enabled operator with this email and password, else None; both outcomes audited.
+    With a second factor the sign-in is not done yet: `confirm_code` finishes it."""
     operator = find(db, ring, email)
     matches = check_password_hash(operator.password_hash if operator else _DECOY_HASH, password)
     if operator is None:
@@ -100,9 +130,78 @@ def authenticate(db: Session, ring: KeyRing, email: str, password: str) -> Opera
     if not matches or operator.disabled_at is not None:
         audit(db, operator, "login_failed", reason="disabled" if matches else "password")
         return None
+    if has_totp(operator):
+        audit(db, operator, "login_password_accepted")
+        return operator
     operator.last_login_at = utcnow()
     audit(db, operator, "login")
     return operator
+
+
+def _use_code(db: Session, operator: Operator, secret: str | None, code: str) -> bool:
+    """Whether `code` is right and newer than the last one this operator used. The step is
+    moved on by a conditional update, so of two requests with the same code only one passes."""
+    step = totp.matching_step(secret, code, operator.totp_last_step) if secret else None
+    if step is None:
+        return False
+    moved = db.execute(
+        update(Operator)
+        .where(
+            Operator.id == operator.id,
+            or_(Operator.totp_last_step.is_(None), Operator.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(operator, ["totp_last_step"])
+    return bool(moved.rowcount)  # type: ignore[attr-defined]
+
+
+def confirm_code(db: Session, operator: Operator, code: str) -> bool:
+    """The second step of a sign-in; a wrong or reused code is audited as a failed login."""
+    if operator.disabled_at is not None or not has_totp(operator):
+        audit(db, operator, "login_failed", reason="disabled")
+        return False
+    if not _use_code(db, operator, operator.totp_secret, code):
+        audit(db, operator, "login_failed", reason="code")
+        return False
+    operator.last_login_at = utcnow()
+    audit(db, operator, "login")
+    return True
+
+
+def start_totp(operator: Operator) -> None:
+    """A new secret waiting for its first code; the factor is not on until `enable_totp`."""
+    if has_totp(operator):
+        raise InvalidRequest(_("The second factor is on already."))
+    operator.totp_secret = totp.new_secret()
+    operator.totp_last_step = None
+
+
+def enable_totp(db: Session, operator: Operator, code: str) -> bool:
+    """The first right code proves the app holds the secret; only then is the factor on."""
+    if has_totp(operator) or not _use_code(db, operator, operator.totp_secret, code):
+        return False
+    operator.totp_enabled_at = utcnow()
+    audit(db, operator, "totp_enabled")
+    return True
+
+
+def turn_off_totp(db: Session, operator: Operator, code: str) -> bool:
+    """The operator's own choice, proven with a code like a sign-in."""
+    if not _use_code(db, operator, operator.totp_secret, code):
+        audit(db, operator, "totp_code_refused")
+        return False
+    reset_totp(db, operator, operator)
+    return True
+
+
+def reset_totp(db: Session, actor: Operator | None, operator: Operator) -> None:
+    """For an operator who lost the app: the next sign-in wants the password only."""
+    operator.totp_secret = None
+    operator.totp_enabled_at = None
+    operator.totp_last_step = None
+    audit(db, actor, "totp_reset", account=operator.id)
 
 
 def change_password(db: Session, operator: Operator, current: str, new: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from webapp.errors import AuthenticationFailed, InvalidRequest, NotFound
-from webapp.models import ApiKey, Platform, PlatformOwned, new_id
+from webapp.models import ApiKey, Platform, PlatformOwned, new_id, utcnow
 
 _PREFIX_SHOWN = 12  # "sk_live_ab12"
 
@@ -53,6 +53,11 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def shown_prefix(secret: str) -> str:
+    """What lists and the audit log show of a key: enough to recognise it, not to use it."""
+    return secret[:_PREFIX_SHOWN]
+
+
 def issue_key(db: Session, platform: Platform, *, livemode: bool = True) -> str:
     secret = f"sk_{'live' if livemode else 'test'}_{secrets.token_urlsafe(32)}"
     db.add(
@@ -60,11 +65,31 @@ def issue_key(db: Session, platform: Platform, *, livemode: bool = True) -> str:
             id=new_id("key"),
             platform_id=platform.id,
             livemode=livemode,
-            prefix=secret[:_PREFIX_SHOWN],
+            prefix=shown_prefix(secret),
             secret_hash=_hash(secret),
         )
     )
     return secret
+
+
+def list_keys(db: Session, platform_id: str) -> list[ApiKey]:
+    """A platform's keys, newest first, revoked ones too (their prefixes explain old logs)."""
+    return list(
+        db.scalars(
+            select(ApiKey)
+            .where(ApiKey.platform_id == platform_id)
+            .order_by(ApiKey.created_at.desc(), ApiKey.id)
+        )
+    )
+
+
+def revoke_key(db: Session, platform_id: str, key_id: str) -> ApiKey:
+    """The key stops authenticating at once; revoking it again changes nothing."""
+    key = db.scalar(select(ApiKey).where(ApiKey.id == key_id, ApiKey.platform_id == platform_id))
+    if key is None:
+        raise NotFound(f"No such API key: {key_id!r}", param="id")
+    key.revoked_at = key.revoked_at or utcnow()
+    return key
 
 
 def create_platform(db: Session, name: str) -> NewPlatform:

@@ -39,6 +39,11 @@ from webapp.urls import parse_http_url
 log = logging.getLogger(__name__)
 
 _EXTENSION = "idflow.limiter"
+# Console pages where a POST is a guess at a password or a one-time code: one counter for all,
+# so a guesser cannot spread tries over them.
+_GUESSABLE = frozenset(
+    {"console.login", "console.login_code", "console.password", "console.two_factor"}
+)
 _HSTS = "max-age=31536000; includeSubDomains"
 _CSP = {
     "default-src": "'self'",
@@ -70,7 +75,7 @@ def _checks() -> list[tuple[str, str, str]]:
     """(name, limit setting, who) for the current request."""
     limits = settings()
     address = request.remote_addr or "unknown"
-    if request.endpoint in ("console.login", "console.password") and request.method == "POST":
+    if request.endpoint in _GUESSABLE and request.method == "POST":
         return [("console-login", limits.ratelimit_console_login, address)]
     if request.blueprint != "flow":  # the API counts in `limit_api`, once it knows the caller
         return []

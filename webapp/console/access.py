@@ -23,7 +23,7 @@ from webapp.models import Operator, VerificationSession
 OPERATOR = "console_operator"
 SEEN = "console_seen"
 EPOCH = "console_epoch"
-_OPEN = frozenset({"console.login", "console.static"})
+_OPEN = frozenset({"console.login", "console.login_code", "console.static"})
 # Pages a one-time password still lets one reach: the change itself and signing out.
 _BEFORE_NEW_PASSWORD = frozenset({"console.password", "console.logout"})
 # The columns lists and the detail page show: reading these opens no encrypted column.

@@ -32,7 +32,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from processing.errors import SampleGenerationError
-from webapp import branding, i18n, liveness, steps, test_mode, thumbnails, verification
+from webapp import branding, funnel, i18n, liveness, steps, test_mode, thumbnails, verification
 from webapp.config import settings
 from webapp.db import db_session
 from webapp.errors import ApiError, StorageUnavailable
@@ -269,8 +269,12 @@ def _domain_error(error: ApiError) -> tuple[str, int]:
 
 @bp.get("/<token>")
 def entry(token: str) -> ResponseReturnValue:
+    """Where the link leads: on to the person's step; its first open is the funnel's first."""
     session = _session(token)
-    return redirect(steps.url(session, verification.current_step(db_session(), session)))
+    target = steps.url(session, verification.current_step(db_session(), session))
+    funnel.note_opened(session)
+    db_session().commit()
+    return redirect(target)
 
 
 @bp.route("/<token>/consent", methods=["GET", "POST"])
