@@ -57,9 +57,8 @@ MOVES: dict[tuple[SessionStatus | None, SessionStatus], Move] = {
     ("requires_input", "canceled"): Move(f"{_EVENT}canceled", "optional"),
     ("processing", "verified"): Move(f"{_EVENT}verified", "forbidden"),
     ("processing", "requires_input"): Move(f"{_EVENT}requires_input", "required"),
-    ("processing", "canceled"): Move(f"{_EVENT}canceled", "required"),  # the last attempt failed
-    # A reviewer declined a verdict that signals flagged (`webapp.reviews`); always says why.
-    ("verified", "canceled"): Move(f"{_EVENT}canceled", "required"),
+    # The last attempt failed, or a reviewer declined a held verdict (`webapp.reviews`).
+    ("processing", "canceled"): Move(f"{_EVENT}canceled", "required"),
 }
 _LAST_ERROR = ("last_error_code", "last_error_reason", "last_error_step")
 # What a refused move tells the platform or the person, by the status it was to reach.

@@ -108,7 +108,8 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
     provided = dict(session.provided_details)
     if "dob" in provided:
         provided["dob"] = dob_object(provided["dob"])
-    outputs = session.verified_outputs
+    # Only a verified session has them: a verdict held for a review is not published yet.
+    outputs = session.verified_outputs if session.status == "verified" else None
     if outputs is not None:
         outputs = _verified_outputs(outputs)
     return {

@@ -1,10 +1,12 @@
-"""The review queue: verified sessions whose signals asked an operator to look (`webapp.risk`,
-mode `flag`), and a reviewer's decision on them.
+"""The review queue: sessions whose passing verdict signals asked an operator to check
+(`webapp.risk`, mode `flag`), and a reviewer's decision on them.
 
-Approving keeps the verdict and clears the session's review flag (its `idflow.review` in the API
-then says `required: false`); declining cancels the session through `lifecycle.transition`, so
-the platform gets the same `canceled` event and webhook as an automatic refusal, and drops the
-verified outputs. Both are written to the audit log with the reviewer's note (sealed).
+Such a verdict is held: the session stays `processing` (its report and the signals are in the
+API, `idflow.review.required: true`) and nothing says `verified` until a reviewer approves. Then
+`lifecycle.transition` makes it `verified`, with the same event and webhook as an automatic
+verdict; declining cancels it the same way, with a `canceled` event, and drops the verified
+outputs. Either clears the review flag, and both are written to the audit log with the
+reviewer's note (sealed).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from webapp import lifecycle
+from webapp import lifecycle, risk
 from webapp.errors import InvalidRequest
 from webapp.models import Operator, VerificationSession
 from webapp.operators import audit
@@ -29,10 +31,8 @@ _QUEUE_LIMIT = 200
 
 
 def waiting(session: Any) -> bool:
-    """A verified session (a model or a row of its columns) whose last verdict asks for a
-    review not yet decided."""
-    review = (session.risk or {}).get("review") or {}
-    return session.status == "verified" and bool(review.get("required"))
+    """A session (a model or a row of its columns) whose verdict is held for a review."""
+    return session.status == "processing" and risk.review_required(session)
 
 
 def _scoped(query: Any, platform_id: str | None) -> Any:
@@ -55,7 +55,7 @@ def queue(db: Session, platform_id: str | None) -> list[Any]:
             VerificationSession.status,
             VerificationSession.risk,
             VerificationSession.created_at,
-        ).where(VerificationSession.status == "verified", VerificationSession.risk.is_not(None)),
+        ).where(VerificationSession.status == "processing", VerificationSession.risk.is_not(None)),
         platform_id,
     ).order_by(VerificationSession.pk)
     return [row for row in db.execute(query) if waiting(row)][:_QUEUE_LIMIT]
@@ -87,5 +87,7 @@ def decide(
         lifecycle.transition(
             db, session, "canceled", lifecycle.LastError(DECLINED_CODE, DECLINED_REASON)
         )
+    else:
+        lifecycle.transition(db, session, "verified")
     audit(db, reviewer, f"review_{decision}d", session_id=session.id, note=note.strip())
     return session

@@ -119,6 +119,12 @@ def mode_of(session: VerificationSession) -> Mode:
     return "fail" if mode == "fail" else "flag"
 
 
+def review_required(session: Any) -> bool:
+    """Its last verdict's signals ask a reviewer to decide (mode `flag`), who has not yet."""
+    review = (session.risk or {}).get("review") or {}
+    return bool(review.get("required"))
+
+
 def to_api(session: VerificationSession) -> dict[str, Any]:
     """The session's `idflow` block: its last verdict's signals and whether to review it."""
     return session.risk or assessment([], DEFAULT_MODE)

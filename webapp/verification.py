@@ -353,7 +353,8 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         failed = verdict.last_error
         if failed is None:
             session.verified_outputs = to_plain(verdict.verified_outputs)
-            transition(db, session, "verified")
+            if not risk.review_required(session):  # else it waits for a reviewer's decision
+                transition(db, session, "verified")
         else:
             if not steps.fixed_by_platform(failed.code):  # the person could not have helped it
                 count_rejection(db, session, settings(app).max_attempts)  # the last one cancels

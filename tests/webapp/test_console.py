@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import threading
 import time
+from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -192,17 +194,38 @@ def test_sign_out_ends_the_session(app: Flask) -> None:
 
 
 def flagged_session(app: Flask, client: FlaskClient, platform: ApiPlatform) -> str:
-    """A session an automatic verdict left verified but flagged for review (risk mode `flag`)."""
-    session_id: str = create(client, platform).get_json()["id"]
+    """A session whose passing verdict signals held for review (risk mode `flag`), as the
+    verification job leaves it: still `processing`, its outputs kept but not published."""
+    session_id: str = held_session(app, create(client, platform).get_json())["id"]
+    return session_id
+
+
+def held_session(app: Flask, created: dict[str, Any]) -> dict[str, Any]:
     with app.app_context(), database(app).sessions() as db:
-        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        session = db.scalar(
+            select(VerificationSession).where(VerificationSession.id == created["id"])
+        )
         assert session is not None
         transition(db, session, "processing")
         signal = risk.RiskSignal("document_reuse", "Seen under another name.", ("vs_earlier",))
         session.risk = risk.assessment([signal], "flag")
-        transition(db, session, "verified")
+        session.verified_outputs = {"first_name": "JANE", "last_name": "ROE"}
         db.commit()
-    return session_id
+    return created
+
+
+def test_the_person_is_told_a_held_verdict_is_being_reviewed(app: Flask) -> None:
+    platform = make_platform(app)
+    client = app.test_client()
+    held = held_session(app, create(client, platform).get_json())
+    link = urlsplit(held["url"]).path
+    page = client.get(f"{link}/result")
+    assert page.status_code == 200 and "being reviewed" in page.get_data(True)
+    assert client.get(f"{link}/processing").location.endswith(f"{link}/result")
+    assert client.get(f"{link}/status").get_json()["next"].endswith(f"{link}/result")
+    shown = client.get(f"/v1/verification_sessions/{held['id']}", headers=platform.headers)
+    assert shown.get_json()["status"] == "processing"
+    assert shown.get_json()["verified_outputs"] is None  # kept for the approval, not shown
 
 
 def decide(client: FlaskClient, session_id: str, button: str, note: str) -> TestResponse:
@@ -243,10 +266,25 @@ def test_a_declined_review_cancels_the_session_and_reaches_the_webhook(app: Flas
     assert "Jane Roe" not in repr(stored)
 
 
-def test_an_approved_review_keeps_the_verdict_and_viewers_cannot_decide(app: Flask) -> None:
+def test_an_approved_review_publishes_the_verdict_and_viewers_cannot_decide(app: Flask) -> None:
+    reconfigure(app, WEBHOOK_ALLOW_PRIVATE=True)  # the receiver listens on loopback
     platform = make_platform(app)
     client = app.test_client()
-    session_id = flagged_session(app, client, platform)
+    with serve_receiver() as receiver:
+        endpoint = {"url": receiver.url, "enabled_events": ["*"]}
+        assert client.post("/v1/webhook_endpoints", json=endpoint, headers=platform.headers)
+        session_id = flagged_session(app, client, platform)
+        approve_as_admin_after_a_viewer_tried(app, client, platform, session_id)
+        while run_pending(app):
+            pass
+        last = receiver.received[-1].event
+    assert last["type"] == "identity.verification_session.verified"  # as an automatic verdict
+    assert last["data"]["object"]["idflow"]["review"]["required"] is False
+
+
+def approve_as_admin_after_a_viewer_tried(
+    app: Flask, client: FlaskClient, platform: ApiPlatform, session_id: str
+) -> None:
     add(app, "viewer@platform.example", "viewer", platform)
     add(app, "admin@platform.example", "admin", platform)
     viewer = app.test_client()
@@ -260,6 +298,7 @@ def test_an_approved_review_keeps_the_verdict_and_viewers_cannot_decide(app: Fla
     assert decide(admin, session_id, "approve", "Same person, new passport.").status_code == 303
     shown = client.get(f"/v1/verification_sessions/{session_id}", headers=platform.headers)
     assert shown.get_json()["status"] == "verified"
+    assert shown.get_json()["verified_outputs"]["last_name"] == "ROE"
     assert shown.get_json()["idflow"]["review"]["required"] is False
     actions = audit_actions(app)
     assert ("review_refused", session_id) in actions and ("review_approved", session_id) in actions

@@ -89,7 +89,7 @@ class SessionFilter:
             query = query.where(VerificationSession.id == self.search)
         if self.flagged:
             query = query.where(
-                VerificationSession.status == "verified", VerificationSession.risk.is_not(None)
+                VerificationSession.status == "processing", VerificationSession.risk.is_not(None)
             )
         return query.where(
             *filters.within_days(VerificationSession.created_at, since=self.since, until=self.until)

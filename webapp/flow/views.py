@@ -32,7 +32,17 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from processing.errors import SampleGenerationError
-from webapp import branding, funnel, i18n, liveness, steps, test_mode, thumbnails, verification
+from webapp import (
+    branding,
+    funnel,
+    i18n,
+    liveness,
+    reviews,
+    steps,
+    test_mode,
+    thumbnails,
+    verification,
+)
 from webapp.config import settings
 from webapp.db import db_session
 from webapp.errors import ApiError, StorageUnavailable
@@ -492,7 +502,7 @@ def review(token: str) -> ResponseReturnValue:
 @bp.get("/<token>/processing")
 def processing(token: str) -> ResponseReturnValue:
     session = _session(token, finished=True)
-    if session.status != "processing":
+    if session.status != "processing" or reviews.waiting(session):
         return redirect(url_for("flow.result", token=token))
     return render_template(
         "flow/processing.html",
@@ -510,7 +520,7 @@ def status(token: str) -> ResponseReturnValue:
         return jsonify(status=None, next=None), 404
     if _problem(session, finished=True) is not None:
         next_url: str | None = url_for("flow.entry", token=token)
-    elif session.status == "processing":
+    elif session.status == "processing" and not reviews.waiting(session):
         next_url = None
     else:
         next_url = url_for("flow.result", token=token)
@@ -522,9 +532,13 @@ def status(token: str) -> ResponseReturnValue:
 @bp.get("/<token>/result")
 def result(token: str) -> ResponseReturnValue:
     session = _session(token, finished=True)
+    back = return_link(session.return_url, session.id) if session.return_url else None
+    if reviews.waiting(session):
+        return render_template(
+            "flow/in_review.html", platform_name=_platform_name(session), return_url=back
+        )
     if session.status == "processing":
         return redirect(url_for("flow.processing", token=token))
-    back = return_link(session.return_url, session.id) if session.return_url else None
     if session.status == "verified":
         return render_template("flow/result.html", verified=True, return_url=back)
     if session.last_error_code in (None, "consent_declined"):
