@@ -87,10 +87,11 @@ def decided_session(server: Server, key: str, photo: bytes) -> dict[str, Any]:
     path = f"/v1/identity/verification_sessions/{created['id']}"
     while (session := api(server, key, "GET", path))["status"] == "processing":
         if session["idflow"]["review"]["required"]:
-            return session
+            break
         assert time.monotonic() < deadline, "no verdict in time"
         time.sleep(0.5)
-    assert session["status"] == "verified", session["last_error"]
+    else:
+        assert session["status"] == "verified", session["last_error"]
     found: dict[str, Any] = session
     return found
 
