@@ -1,13 +1,13 @@
 """The operator console in a real headless Chromium at a phone's size, against `idflow serve`.
 
-Two people verify the same face on two passports through the hosted flow, so the second session
-ends verified but flagged for review (face reuse). A reviewer added with `idflow operator add`
-signs in with the one-time password, chooses their own, finds the flagged session with the
-list's filter, opens its photo and approves it; the platform's webhook receiver has the verdict
-and the API then shows the review as done. A viewer is refused the photo (403), and an admin
-finds that refusal in the audit log. A full-page screenshot of each console page visited goes
-to test-output/console/ (the names in `VISITED`, in order); console errors, script errors and
-CSP violations fail the test.
+Two people verify the same face on two passports through the hosted flow, so the second session ends
+verified but flagged for review (face reuse). A reviewer added with `idflow operator add` signs in
+with the one-time password, chooses their own, finds the flagged session with the list's filter,
+opens its photo and approves it; the platform's webhook receiver has the verdict and the API then
+shows the review as done. A viewer is refused the photo (403), and an admin finds that refusal in
+the audit log, then opens the funnel, the admin pages and the second factor's set-up. A full-page
+screenshot of each console page visited goes to test-output/console/ (the names in `VISITED`, in
+order); console errors, script errors and CSP violations fail the test.
 """
 
 from __future__ import annotations
@@ -51,6 +51,19 @@ VISITED = [
     "08-viewer-session",
     "09-viewer-photo-refused",
     "10-audit-log",
+    "11-funnel",
+    "12-admin-operators",
+    "13-admin-webhooks",
+    "14-admin-keys",
+    "15-admin-brand",
+    "16-two-factor",
+]
+# The admin pages of a platform: the path's last part and the page's heading.
+ADMIN_PAGES = [
+    ("operators", "Operators"),
+    ("webhooks", "Webhook endpoints"),
+    ("keys", "API keys"),
+    ("brand", "Brand"),
 ]
 PASSWORD = "correct horse battery staple"
 # What Chromium logs for the viewer's refused photo: the one console error the test expects.
@@ -245,6 +258,17 @@ def test_a_reviewer_approves_a_flagged_session_and_a_viewer_is_refused_its_photo
             entries = admin.locator("table tbody").inner_text()
             assert "viewer@platform.example" in entries and flagged["id"] in entries
             shot(admin, "10-audit-log")
+            admin.goto(f"{server.url}/console/funnel")
+            assert admin.locator("svg.funnel-bar").count() == 7  # one bar a step
+            shot(admin, "11-funnel")
+            for number, (page_name, heading) in enumerate(ADMIN_PAGES, start=12):
+                admin.goto(f"{server.url}/console/admin/{platform_id}/{page_name}")
+                assert admin.get_by_role("heading", name=heading).is_visible()
+                shot(admin, f"{number}-admin-{page_name}")
+            admin.goto(f"{server.url}/console/two-factor")
+            admin.get_by_role("button", name="Set up").click()
+            admin.locator(".console-qr svg").wait_for()
+            shot(admin, "16-two-factor")
             admin.context.close()
         finally:
             browser.close()
