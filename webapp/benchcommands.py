@@ -1,4 +1,5 @@
-"""`idflow bench`, `bench-verify`, `bench-web` and `bench-webhooks`: the benchmarks, on demand.
+"""`idflow bench`, `bench-verify`, `bench-web`, `bench-webhooks` and `bench-scale`: the
+benchmarks, on demand.
 
 The benchmarks live in the top-level `bench` package, installed with the `bench` extra together
 with PassportEye; the product (the Docker image) goes without both. So the commands are always
@@ -20,6 +21,7 @@ from processing.cli import EXIT_OK, EXIT_USAGE, existing_dir, positive
 from processing.errors import IdflowError
 
 _EXTRA_MODULES = ("bench", "passporteye")
+EXIT_LOST = 1  # bench-scale: a verification lost on the way
 
 
 class BenchUnavailable(IdflowError):
@@ -122,8 +124,32 @@ def _bench_webhooks(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _bench_scale(args: argparse.Namespace) -> int:
+    """Exits 1 when a verification was lost (never verdicted, or its webhook never came)."""
+    with _bench_extra():
+        from bench.scale import Backing, BenchError, figures_dict, print_figures, run_bench
+    given = Backing(args.database_url, args.queue_url, args.storage_url, args.s3_endpoint_url)
+    try:
+        figures = run_bench(
+            web=args.web,
+            workers=args.workers,
+            sessions=args.sessions,
+            clients=args.clients,
+            kill=args.kill,
+            given=given,
+        )
+    except BenchError as exc:
+        print(f"idflow: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(figures_dict(figures), indent=2))
+    else:
+        print_figures(figures)
+    return EXIT_LOST if figures.lost else EXIT_OK
+
+
 def add_commands(commands: Any) -> None:
-    """Adds the four benchmarks to the `idflow` command's sub-commands."""
+    """Adds the five benchmarks to the `idflow` command's sub-commands."""
     bench = commands.add_parser("bench", help="measure read rate and speed on a folder")
     bench.add_argument("folder", type=existing_dir)
     bench.add_argument("--compare", choices=("passporteye",), help="also run this reader")
@@ -161,3 +187,23 @@ def add_commands(commands: Any) -> None:
     bench_hooks.add_argument("--workers", type=int, default=2, help="job runner threads")
     bench_hooks.add_argument("--json", action="store_true")
     bench_hooks.set_defaults(handler=_bench_webhooks)
+
+    scale = commands.add_parser(
+        "bench-scale",
+        help="verifications per minute with N web servers and M workers as processes",
+    )
+    scale.add_argument("--web", type=positive, default=1, help="web servers (default 1)")
+    scale.add_argument("--workers", type=positive, default=1, help="job workers (default 1)")
+    scale.add_argument("--sessions", type=positive, default=20, help="verifications (default 20)")
+    scale.add_argument(
+        "--clients", type=positive, default=4, help="people verifying at once (default 4)"
+    )
+    scale.add_argument(
+        "--kill", action="store_true", help="SIGKILL a worker and a web server mid-run"
+    )
+    scale.add_argument("--database-url", default="", help="else a throwaway PostgreSQL")
+    scale.add_argument("--queue-url", default="", help="else a throwaway Redis")
+    scale.add_argument("--storage-url", default="", help="s3://BUCKET/PREFIX, else moto's S3")
+    scale.add_argument("--s3-endpoint-url", default="", help="with --storage-url")
+    scale.add_argument("--json", action="store_true")
+    scale.set_defaults(handler=_bench_scale)
