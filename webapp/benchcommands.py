@@ -1,4 +1,5 @@
-"""`idflow bench`, `bench-verify`, `bench-web` and `bench-webhooks`: the benchmarks, on demand.
+"""`idflow bench`, `bench-verify`, `bench-web`, `bench-webhooks` and `bench-scale`: the
+benchmarks, on demand.
 
 The benchmarks live in the top-level `bench` package, installed with the `bench` extra together
 with PassportEye; the product (the Docker image) goes without both. So the commands are always
@@ -19,8 +20,8 @@ from typing import Any
 from processing.cli import EXIT_OK, EXIT_USAGE, existing_dir, positive
 from processing.errors import IdflowError
 
-EXIT_LOST = 1  # bench-scale: a verification was lost, doubled or refused on the way
 _EXTRA_MODULES = ("bench", "passporteye")
+EXIT_LOST = 1  # bench-scale: a verification lost on the way
 
 
 class BenchUnavailable(IdflowError):
@@ -124,29 +125,27 @@ def _bench_webhooks(args: argparse.Namespace) -> int:
 
 
 def _bench_scale(args: argparse.Namespace) -> int:
-    """Exit 1 when a verification was lost, doubled or refused on the way: the figures are then
-    not a capacity."""
+    """Exits 1 when a verification was lost (never verdicted, or its webhook never came)."""
     with _bench_extra():
-        from bench.scale import ScaleError, figures_dict, print_figures, run_bench
+        from bench.scale import Backing, BenchError, figures_dict, print_figures, run_bench
+    given = Backing(args.database_url, args.queue_url, args.storage_url, args.s3_endpoint_url)
     try:
         figures = run_bench(
             web=args.web,
             workers=args.workers,
             sessions=args.sessions,
-            concurrency=args.concurrency,
+            clients=args.clients,
             kill=args.kill,
-            database_url=args.database_url,
-            queue_url=args.queue_url,
-            storage_url=args.storage_url,
+            given=given,
         )
-    except ScaleError as exc:
+    except BenchError as exc:
         print(f"idflow: {exc}", file=sys.stderr)
         return EXIT_USAGE
     if args.json:
         print(json.dumps(figures_dict(figures), indent=2))
     else:
         print_figures(figures)
-    return EXIT_OK if figures.ok else EXIT_LOST
+    return EXIT_LOST if figures.lost else EXIT_OK
 
 
 def add_commands(commands: Any) -> None:
@@ -189,25 +188,22 @@ def add_commands(commands: Any) -> None:
     bench_hooks.add_argument("--json", action="store_true")
     bench_hooks.set_defaults(handler=_bench_webhooks)
 
-    bench_scale = commands.add_parser(
+    scale = commands.add_parser(
         "bench-scale",
-        help="web servers and workers as separate processes: verifications per minute, losses",
+        help="verifications per minute with N web servers and M workers as processes",
     )
-    bench_scale.add_argument("--web", type=positive, default=1, help="web servers (default 1)")
-    bench_scale.add_argument("--workers", type=positive, default=1, help="job workers (default 1)")
-    bench_scale.add_argument("--sessions", type=positive, default=20, help="verifications")
-    bench_scale.add_argument(
-        "--concurrency", type=positive, default=4, help="people in the flow at once (default 4)"
+    scale.add_argument("--web", type=positive, default=1, help="web servers (default 1)")
+    scale.add_argument("--workers", type=positive, default=1, help="job workers (default 1)")
+    scale.add_argument("--sessions", type=positive, default=20, help="verifications (default 20)")
+    scale.add_argument(
+        "--clients", type=positive, default=4, help="people verifying at once (default 4)"
     )
-    bench_scale.add_argument(
-        "--kill", action="store_true", help="kill a worker and a web server halfway"
+    scale.add_argument(
+        "--kill", action="store_true", help="SIGKILL a worker and a web server mid-run"
     )
-    bench_scale.add_argument("--database-url", help="PostgreSQL to use (default: a throwaway one)")
-    bench_scale.add_argument("--queue-url", help="Redis to use (default: a throwaway one)")
-    bench_scale.add_argument(
-        "--storage-url",
-        help="image store, s3://BUCKET/PREFIX with IDFLOW_S3_ENDPOINT_URL and AWS_* set "
-        "(default: a throwaway S3 server)",
-    )
-    bench_scale.add_argument("--json", action="store_true")
-    bench_scale.set_defaults(handler=_bench_scale)
+    scale.add_argument("--database-url", default="", help="else a throwaway PostgreSQL")
+    scale.add_argument("--queue-url", default="", help="else a throwaway Redis")
+    scale.add_argument("--storage-url", default="", help="s3://BUCKET/PREFIX, else moto's S3")
+    scale.add_argument("--s3-endpoint-url", default="", help="with --storage-url")
+    scale.add_argument("--json", action="store_true")
+    scale.set_defaults(handler=_bench_scale)

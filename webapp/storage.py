@@ -234,6 +234,11 @@ def open_store(configured: Settings) -> LocalStorage | S3Storage:
     if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path:
         return LocalStorage(Path(unquote(parts.path)))
     if parts.scheme == "s3" and parts.netloc:
+        try:
+            import boto3  # noqa: F401  (at start-up, not at the first upload)
+        except ImportError as exc:
+            message = "IDFLOW_STORAGE_URL=s3://... needs boto3: pip install 'idflow[s3]'"
+            raise SystemExit(message) from exc
         return S3Storage(parts.netloc, unquote(parts.path), configured.s3_endpoint_url)
     raise SystemExit(
         f"IDFLOW_STORAGE_URL must be file:///FOLDER or s3://BUCKET/PREFIX, not {url!r}"

@@ -1,36 +1,36 @@
-"""`idflow bench-scale` on real processes, PostgreSQL and Redis: every verification reaches its
-webhook once, also when a worker and a web server are killed halfway."""
+"""`idflow bench-scale` end to end, small: a web server and a worker as processes on throwaway
+PostgreSQL, Redis and S3, both SIGKILLed mid-run, and still every verification verdicted once
+with its webhook."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from bench.scale import run_bench
-from bench.servers import postgres_binaries, redis_installed
+from bench import servers
+from webapp.cli import main
 
 pytestmark = [
-    pytest.mark.slow,
     pytest.mark.postgres,
     pytest.mark.redis,
+    pytest.mark.s3,
     pytest.mark.skipif(
-        postgres_binaries() is None or not redis_installed(),
-        reason="PostgreSQL and redis-server are needed (make test installs them)",
+        servers.postgres_binaries() is None
+        or not servers.redis_installed()
+        or not servers.s3_installed(),
+        reason="needs postgresql, redis-server and moto[server] (make test installs them)",
     ),
 ]
 
 
-def test_every_verification_reaches_its_webhook_once() -> None:
-    figures = run_bench(web=1, workers=1, sessions=3, concurrency=2, kill=False)
-    assert figures.ok, figures
-    assert sum(figures.verdicts.values()) == 3
-    assert figures.submit_to_webhook_s_p95 > 0
-
-
-def test_killing_a_worker_and_a_web_server_loses_and_doubles_nothing(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_killed_worker_and_web_server_lose_and_double_nothing(
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setenv("IDFLOW_JOB_LEASE_SECONDS", "3")  # the killed worker's job returns soon
-    figures = run_bench(web=2, workers=2, sessions=6, concurrency=3, kill=True, wait_seconds=120)
-    assert figures.killed == ["worker0", "web0"]
-    assert figures.ok, figures
-    assert sum(figures.verdicts.values()) == 6
+    arguments = ["--web", "1", "--workers", "1", "--sessions", "4", "--clients", "2"]
+    assert main(["bench-scale", *arguments, "--kill", "--json"]) == 0
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["killed"] == ["worker1", "web1"]
+    assert (figures["lost"], figures["doubled"]) == (False, False)
+    assert sum(figures["outcomes"].values()) == 4 and figures["jobs_unfinished"] == 0
+    assert figures["verifications_per_minute"] > 0

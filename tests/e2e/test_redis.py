@@ -307,6 +307,40 @@ def test_a_job_redis_missed_is_relayed_after_its_grace_and_runs_once(
     assert _statuses(app) == [("test_redis_record", "done")]
 
 
+def _died_running(app: Flask, n: int, attempts: int) -> None:
+    """A row as a worker SIGKILLed in the middle of it leaves it: running, its lease run out."""
+    with database(app).sessions() as db:
+        job = jobs.queue(app).enqueue(db, "test_redis_record", {"n": n})
+        db.commit()
+        job.status, job.attempts = "running", attempts
+        job.lease_until = utcnow() - timedelta(seconds=1)
+        db.commit()
+
+
+def test_a_job_whose_worker_died_is_sent_again_within_its_lease(app: Flask) -> None:
+    """Not only when RQ's maintenance finds the dead run abandoned, ten minutes on; that run,
+    retried by RQ later, finds the row finished and is skipped."""
+    queue = _rq(app)
+    _died_running(app, 6, attempts=1)
+    assert queue.relay(app, 0) == 1
+    assert _statuses(app) == [("test_redis_record", "sent")]
+    jobs.work(app, burst=True)
+    assert recorded == [6]
+    with database(app).sessions() as db:
+        row = db.scalar(select(Job).where(Job.kind == "test_redis_record"))
+        assert row is not None and (row.status, row.attempts) == ("done", 2)
+    redis_queue.run_queued_job(row.id)  # the dead run, retried by RQ at last
+    assert recorded == [6]
+
+
+def test_a_job_that_kills_every_worker_is_given_up_once(app: Flask) -> None:
+    _died_running(app, 7, attempts=jobs.DEFAULT_RETRY.attempts)
+    assert _rq(app).relay(app, 0) == 0
+    assert _statuses(app) == [("test_redis_record", "failed")]
+    assert _rq(app).relay(app, 0) == 0
+    assert _statuses(app) == [("test_redis_record", "failed")]
+
+
 def _start_worker(app: Flask, log: Path, **extra_env: str) -> subprocess.Popen[bytes]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("IDFLOW_")}
     env.pop("PYTHONWARNINGS", None)
@@ -395,12 +429,12 @@ def test_a_session_committed_while_redis_was_away_reaches_its_verdict(
     assert ("verify_session", "done") in _statuses(app)
 
 
-def test_a_job_whose_worker_was_killed_runs_again_within_two_leases(
+def test_a_verification_whose_worker_process_was_killed_reaches_one_verdict(
     app: Flask, client: FlaskClient, platform: ApiPlatform, tmp_path: Path
 ) -> None:
-    """RQ alone finds a dead worker's job after its timeout plus a minute, by a cleanup every ten
-    minutes; with the lease the job runs again on another worker within about two leases, and
-    its verdict is recorded once."""
+    """A real `idflow worker` killed mid-verification: RQ alone would find the job after ten
+    minutes; under the row's lease another worker runs it within seconds, and its verdict is
+    recorded once."""
     session_id = processing_session(
         app, client, platform, provided_details={"last_name": "nobody-at-all"}
     )

@@ -56,7 +56,8 @@ def test_comparing_without_passporteye_says_which_extra(
 
 
 @pytest.mark.parametrize(
-    "command", [["bench", "."], ["bench-verify"], ["bench-web"], ["bench-webhooks"]]
+    "command",
+    [["bench", "."], ["bench-verify"], ["bench-web"], ["bench-webhooks"], ["bench-scale"]],
 )
 def test_every_benchmark_without_the_bench_package_says_which_extra(
     command: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

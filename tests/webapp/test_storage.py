@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,3 +50,11 @@ def test_a_folder_given_as_a_file_url(tmp_path: Path) -> None:
     found = storage(app)
     assert isinstance(found, EncryptingStorage) and isinstance(found.inner, LocalStorage)
     assert found.inner.root == tmp_path / "elsewhere"
+
+
+def test_a_bucket_without_boto3_installed_stops_the_start(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "boto3", None)  # an import of it now fails
+    with pytest.raises(SystemExit, match=r"pip install 'idflow\[s3\]'"):
+        open_store(_with_url(app, "s3://photos"))

@@ -61,7 +61,7 @@ class DatabaseQueue:
                 db.commit()
 
 
-def _attempt_limit(app: Flask) -> ColumnElement[int]:
+def attempt_limit(app: Flask) -> ColumnElement[int]:
     """Each row's allowed attempts, from its kind's retry policy."""
     limits = {kind: found.policy(app).attempts for kind, found in HANDLERS.items()}
     return case(limits, value=Job.kind, else_=DEFAULT_RETRY.attempts)
@@ -70,8 +70,13 @@ def _attempt_limit(app: Flask) -> ColumnElement[int]:
 def _claimable(now: datetime, limit: ColumnElement[int]) -> ColumnElement[bool]:
     return or_(
         and_(Job.status == "pending", Job.run_at <= now),
-        and_(Job.status == "running", Job.lease_until < now, Job.attempts < limit),
+        lease_lost(now, limit),
     )
+
+
+def lease_lost(now: datetime, limit: ColumnElement[int]) -> ColumnElement[bool]:
+    """A running job whose runner died (its lease ran out), with attempts left."""
+    return and_(Job.status == "running", Job.lease_until < now, Job.attempts < limit)
 
 
 def _exhausted(now: datetime, limit: ColumnElement[int]) -> ColumnElement[bool]:
@@ -83,7 +88,7 @@ def sweep_exhausted(app: Flask) -> int:
     """Fail the jobs `_exhausted` finds and give them up, each exactly once however many
     runners sweep at the same time; returns how many this call failed."""
     swept = 0
-    limit = _attempt_limit(app)
+    limit = attempt_limit(app)
     with database(app).sessions() as db:
         now = utcnow()
         found = db.execute(
@@ -106,7 +111,7 @@ def sweep_exhausted(app: Flask) -> int:
 
 def claim(app: Flask, db: Session, lease_seconds: float) -> Job | None:
     """Take the oldest due job; the conditional update makes two runners never take the same."""
-    limit = _attempt_limit(app)
+    limit = attempt_limit(app)
     while True:
         now = utcnow()
         job_id = db.scalar(
@@ -128,7 +133,8 @@ def claim(app: Flask, db: Session, lease_seconds: float) -> Job | None:
             return db.get(Job, job_id, populate_existing=True)
 
 
-def _keep_lease(app: Flask, job_id: int, lease_seconds: float, done: threading.Event) -> None:
+def keep_lease(app: Flask, job_id: int, lease_seconds: float, done: threading.Event) -> None:
+    """The heartbeat of a running job (both queues): its lease renewed until `done` is set."""
     while not done.wait(lease_seconds / 3):
         try:
             with database(app).sessions() as db:
@@ -153,7 +159,7 @@ def run_job(app: Flask, job: Job, lease_seconds: float) -> None:
     if found is not None:
         done = threading.Event()
         heartbeat = threading.Thread(
-            target=_keep_lease, args=(app, job.id, lease_seconds, done), daemon=True
+            target=keep_lease, args=(app, job.id, lease_seconds, done), daemon=True
         )
         heartbeat.start()
         try:

@@ -2,7 +2,10 @@
 the embedded runner (`RedisQueue`, `run_queued_job`, `work`): the same handlers, retry policies
 and give-ups. The jobs table stays the source of truth there too (an outbox): the row is written
 in the caller's transaction, its id is sent to Redis after the commit, and a relay in every
-worker re-sends rows Redis never got (it was away, or the process died between commit and send).
+worker re-sends rows Redis never got (it was away, or the process died between commit and send)
+and rows whose worker died while running them: a running row holds a lease that its worker's
+heartbeat renews, as on the embedded queue, so a killed worker's job runs again within
+`IDFLOW_JOB_LEASE_SECONDS`, not when RQ's own maintenance (every ten minutes) finds it abandoned.
 Delivery is at least once on both queues: a job can run twice (a lease that ran out, a row sent
 again), never zero times once committed, so handlers must be idempotent.
 """
@@ -24,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from webapp.config import settings
 from webapp.db import database
+from webapp.jobs.database_queue import attempt_limit, keep_lease, lease_lost, sweep_exhausted
 from webapp.jobs.registry import (
     EXTENSION,
     HANDLERS,
@@ -141,8 +145,9 @@ class RedisQueue:
 
     def relay(self, app: Flask, older_than_seconds: float) -> int:
         """Send the rows still pending `older_than_seconds` after they were written, which their
-        own process failed to send; the grace keeps it from racing a commit's send (a race only
-        sends twice). Returns how many reached Redis."""
+        own process failed to send, and those whose worker died (`reclaim`); the grace keeps it
+        from racing a commit's send (a race only sends twice). Returns how many reached Redis."""
+        reclaim(app)
         cutoff = utcnow() - timedelta(seconds=older_than_seconds)
         db_app = database(app)
         with db_app.sessions() as db:
@@ -192,6 +197,24 @@ class RedisQueue:
                 self.redis.set(key, rq_id)
 
 
+def reclaim(app: Flask) -> int:
+    """Rows whose worker died mid-run (lease run out) go back to the outbox to be sent again, and
+    those that have used all their attempts that way are failed and given up, as the embedded
+    runner does. RQ still holds the dead run; when its maintenance retries it, the row is
+    finished and the run is skipped. Returns how many rows went back."""
+    sweep_exhausted(app)
+    with database(app).sessions() as db:
+        now = utcnow()
+        back = db.execute(
+            update(Job).where(lease_lost(now, attempt_limit(app))).values(status="pending")
+        )
+        db.commit()
+    count = int(getattr(back, "rowcount", 0) or 0)
+    if count:
+        log.warning("%d job(s) whose worker died are sent again", count)
+    return count
+
+
 _worker_app: Flask | None = None
 
 
@@ -220,17 +243,30 @@ def run_queued_job(job_id: int) -> None:
             log.info("job %s is gone or finished: a duplicate send, skipped", job_id)
             return
         kind, payload = job.kind, dict(job.payload)
+        lease_seconds = settings(app).job_lease_seconds
         db.execute(
             update(Job)
             .where(Job.id == job_id, Job.status.not_in(_FINISHED))
-            .values(status="running", attempts=Job.attempts + 1)
+            .values(
+                status="running",
+                attempts=Job.attempts + 1,
+                lease_until=utcnow() + timedelta(seconds=lease_seconds),
+            )
         )
         db.commit()
+    done = threading.Event()
+    heartbeat = threading.Thread(
+        target=keep_lease, args=(app, job_id, lease_seconds, done), daemon=True
+    )
+    heartbeat.start()
     try:
         run_handler(app, registered(kind), job_id, payload)
     except Exception as exc:
         _record_queued(app, job_id, status=_SENT, last_error=type(exc).__name__)  # RQ retries
         raise
+    finally:
+        done.set()
+        heartbeat.join()
     _record_queued(app, job_id, status="done", finished_at=utcnow(), last_error=None)
 
 
@@ -277,8 +313,10 @@ def _relay_forever(app: Flask, found: RedisQueue, stop: threading.Event) -> None
 def work(app: Flask, *, burst: bool = False) -> None:
     """Be an RQ worker (with the scheduler that runs delayed jobs and retries) for `app`'s queue:
     one job at a time in this process, so the app is built once; run more processes to scale.
-    The job holds a lease (`_leased_worker`). A relay thread sends the rows left pending for
-    longer than `JOB_LEASE_SECONDS` (a burst relays once, at the start)."""
+    A relay thread sends the rows left pending for longer than `JOB_LEASE_SECONDS` (a burst
+    relays once, at the start)."""
+    from rq import SimpleWorker
+
     global _worker_app
     found = app.extensions[EXTENSION]
     if not isinstance(found, RedisQueue):
@@ -291,52 +329,8 @@ def work(app: Flask, *, burst: bool = False) -> None:
         threading.Thread(
             target=_relay_forever, args=(app, found, stop), name="idflow-relay", daemon=True
         ).start()
-    worker = _leased_worker(app, found)
+    worker = SimpleWorker([found.rq], connection=found.redis, serializer=found.rq.serializer)
     try:
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()
-
-
-def _leased_worker(app: Flask, found: RedisQueue) -> Any:
-    """An RQ worker whose jobs hold a lease, as on the embedded queue: a job whose worker died
-    (a killed process, a lost machine) is found abandoned and retried by RQ within about two
-    leases, not after RQ's defaults (its timeout plus a minute, found by a cleanup every ten
-    minutes). A thread renews the lease while the job runs, so a long job is never taken for a
-    dead one."""
-    from rq import SimpleWorker
-    from rq.worker import WorkerStatus
-
-    lease = max(2, math.ceil(settings(app).job_lease_seconds))
-
-    class LeasedWorker(SimpleWorker):
-        def get_heartbeat_ttl(self, job: Any, working_time: float = 0.0) -> int:
-            return lease
-
-        def execute_job(self, job: Any, queue: Any) -> None:
-            execution = self.prepare_execution(job)
-            done = threading.Event()
-
-            def renew() -> None:
-                while not done.wait(self.job_monitoring_interval):
-                    try:
-                        self.maintain_heartbeats(job, execution)
-                    except Exception as exc:  # Redis briefly away: the next beat tries again
-                        log.warning("lease of job %s not renewed: %s", job.id, type(exc).__name__)
-
-            beat = threading.Thread(target=renew, name="idflow-lease", daemon=True)
-            beat.start()
-            try:
-                self.perform_job(job, queue, execution)
-            finally:
-                done.set()
-                beat.join()
-            self.set_state(WorkerStatus.IDLE)
-
-    return LeasedWorker(
-        [found.rq],
-        connection=found.redis,
-        serializer=found.rq.serializer,
-        job_monitoring_interval=max(1, lease // 3),
-        maintenance_interval=lease,
-    )
