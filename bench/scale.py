@@ -322,8 +322,8 @@ def _verify_one(
 ) -> tuple[str, float]:
     """Session, consent, photo, submit; the session id and when the submit was sent."""
     # No Idempotency-Key: a key whose first request died with its server stays "in use" (409)
-    # until retention drops it a day later. A create retried after a kill may leave a session
-    # nobody continues (no job, no verdict, not counted), as a person who gives up does.
+    # for `idempotency.STALE_AFTER`, longer than a run. A create retried after a kill may leave a
+    # session nobody continues (no job, no verdict, not counted), as a person who gives up does.
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     body = {"type": "document", "options": {"document": {"allowed_types": ["passport"]}}}
     status, _, data = balancer.send(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Flask
@@ -18,7 +19,7 @@ from tests.support.platform import ApiPlatform
 from tests.support.stand_ins import stand_in
 from webapp import verification
 from webapp.db import database
-from webapp.models import IdempotencyRecord, VerificationSession
+from webapp.models import IdempotencyRecord, VerificationSession, utcnow
 from webapp.storage import storage
 
 SESSIONS = "/v1/identity/verification_sessions"
@@ -28,12 +29,17 @@ def create(client: FlaskClient, platform: ApiPlatform, **body: Any) -> TestRespo
     return client.post(SESSIONS, json={"type": "document", **body}, headers=platform.headers)
 
 
-def hold_key(app: Flask, platform: ApiPlatform, key: str) -> None:
-    """An Idempotency-Key whose first request is still running (no reply kept yet)."""
+def hold_key(app: Flask, platform: ApiPlatform, key: str, *, since: datetime | None = None) -> None:
+    """An Idempotency-Key whose first request is still running (no reply kept yet), or whose
+    request started `since` and died with its server."""
     with database(app).sessions() as db:
         db.add(
             IdempotencyRecord(
-                platform_id=platform.id, livemode=True, key=key, fingerprint="running"
+                platform_id=platform.id,
+                livemode=True,
+                key=key,
+                fingerprint="running",
+                created_at=since or utcnow(),
             )
         )
         db.commit()

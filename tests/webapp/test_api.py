@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,11 @@ from werkzeug.test import TestResponse
 from tests.support.api import SESSIONS, create, hold_key, processing_session
 from tests.support.platform import ApiPlatform, make_platform
 from webapp import create_app
+from webapp.api import idempotency
 from webapp.cli import main
 from webapp.db import database
 from webapp.jobs import run_pending
-from webapp.models import Platform
+from webapp.models import Platform, utcnow
 from webapp.platforms import issue_key
 
 
@@ -495,6 +497,21 @@ def test_key_still_in_use_is_a_conflict_to_retry(
     assert (error["type"], error["code"]) == ("idempotency_error", "idempotency_key_in_use")
     assert error["doc_url"] == "https://stripe.com/docs/error-codes/idempotency-key-in-use"
     assert "Stripe-Should-Retry" not in busy.headers
+
+
+def test_a_key_whose_request_died_with_its_server_is_taken_over(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """A server killed mid-request leaves its key in progress; once no request can still be
+    running, a retry with the key runs (before, it answered 409 for a day, until retention)."""
+    started = utcnow() - idempotency.STALE_AFTER - timedelta(seconds=1)
+    hold_key(app, platform, "died-1", since=started)
+    headers = {**platform.headers, "Idempotency-Key": "died-1"}
+    retried = client.post(SESSIONS, json={"type": "document"}, headers=headers)
+    assert retried.status_code == 200, retried.get_json()
+    again = client.post(SESSIONS, json={"type": "document"}, headers=headers)
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json()["id"] == retried.get_json()["id"]
 
 
 def test_errors_are_replayed_too(client: FlaskClient, platform: ApiPlatform) -> None:
