@@ -15,6 +15,9 @@ from webapp import risk
 from webapp.links import hosted_url, is_link_usable
 from webapp.models import Event, VerificationReport, VerificationSession, WebhookEndpoint
 
+# The version of Stripe's API whose shapes idflow serves (stripe-python 16.1's pinned one): every
+# event says so, as Stripe's do, whatever version an endpoint or a request asks for.
+API_VERSION = "2026-10-28.endive"
 _REPORT_DATES = ("dob", "issued_date", "expiration_date")
 # Stripe's `sex` of the letter a document prints: ICAO's X (and the MRZ's <) is unspecified.
 _SEX = {"M": "male", "F": "female", "X": "unknown"}
@@ -215,10 +218,12 @@ def event(row: Event, pending_webhooks: int) -> dict[str, Any]:
     return {
         "id": row.id,
         "object": "event",
+        "api_version": API_VERSION,
         "created": int(row.created_at.timestamp()),
         "data": row.data,
         "livemode": row.livemode,
         "pending_webhooks": pending_webhooks,
+        "request": row.request or {"id": None, "idempotency_key": None},
         "type": row.type,
     }
 
@@ -228,6 +233,7 @@ def webhook_endpoint(endpoint: WebhookEndpoint, *, with_secret: bool = False) ->
     shown: dict[str, Any] = {
         "id": endpoint.id,
         "object": "webhook_endpoint",
+        "api_version": endpoint.api_version,
         "created": int(endpoint.created_at.timestamp()),
         "description": endpoint.description,
         "disabled_at": _unix(endpoint.disabled_at),
@@ -235,6 +241,7 @@ def webhook_endpoint(endpoint: WebhookEndpoint, *, with_secret: bool = False) ->
         "enabled_events": endpoint.enabled_events,
         "failing_since": _unix(endpoint.failing_since),
         "livemode": endpoint.livemode,
+        "metadata": endpoint.metadata_,
         "status": endpoint.status,
         "url": endpoint.url,
     }

@@ -10,7 +10,6 @@ call these functions, so they cannot disagree.
 from __future__ import annotations
 
 import json
-import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -19,7 +18,7 @@ from typing import Any, get_args
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
-from webapp import lifecycle, risk
+from webapp import lifecycle, metadata, risk
 from webapp.db import empty_log
 from webapp.errors import InvalidRequest, InvalidState, MissingParameter, UnknownParameter
 from webapp.links import link_hash
@@ -40,9 +39,6 @@ from webapp.urls import parse_http_url
 DOCUMENT_TYPES = ("passport", "id_card", "driving_license")
 SESSION_TYPES = ("document", "id_number")
 STATUSES: tuple[SessionStatus, ...] = get_args(SessionStatus)
-_METADATA_KEYS = 50
-_METADATA_KEY_LENGTH = 40
-_METADATA_VALUE_LENGTH = 500
 _NAME_LENGTH = 100
 _ID_NUMBER_LENGTH = 40
 
@@ -187,32 +183,6 @@ def _return_url(value: Any) -> str | None:
     return url
 
 
-def _metadata(raw: Any) -> dict[str, str]:
-    given = _mapping(raw, "metadata")
-    if len(given) > _METADATA_KEYS:
-        raise InvalidRequest(f"metadata holds at most {_METADATA_KEYS} keys.", param="metadata")
-    metadata: dict[str, str] = {}
-    for key, value in given.items():
-        if not key or len(key) > _METADATA_KEY_LENGTH:
-            raise InvalidRequest(
-                f"metadata keys must be 1-{_METADATA_KEY_LENGTH} characters.", param="metadata"
-            )
-        if (
-            not isinstance(value, str | int | float)
-            or isinstance(value, bool)
-            or (isinstance(value, float) and not math.isfinite(value))  # JSON's NaN, 1e400
-        ):
-            raise InvalidRequest("metadata values must be strings.", param=f"metadata[{key}]")
-        text = str(value)
-        if len(text) > _METADATA_VALUE_LENGTH:
-            raise InvalidRequest(
-                f"metadata values must be at most {_METADATA_VALUE_LENGTH} characters.",
-                param=f"metadata[{key}]",
-            )
-        metadata[key] = text
-    return metadata
-
-
 def _type(kind: Any) -> str:
     if kind not in SESSION_TYPES:
         raise InvalidRequest(
@@ -262,21 +232,25 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
         provided_details=provided,
         return_url=_return_url(params.get("return_url")),
         client_reference_id=_text(params.get("client_reference_id"), "client_reference_id", 500),
-        # An empty value deletes a key (Stripe's rule); on creation there is none to delete.
-        metadata={key: value for key, value in _metadata(params.get("metadata")).items() if value},
+        metadata=metadata.created(params.get("metadata")),
     )
 
 
 @dataclass(frozen=True)
 class SessionUpdate:
-    """What an update request changes; None leaves a field as it is. `metadata` holds the keys
-    given, an empty value deleting its key (Stripe's rule); `metadata=""` empties it first."""
+    """What an update request changes; None leaves a field as it is. `metadata` is the parameter
+    as given, applied by `webapp.metadata.updated` (parsed already, so it is valid)."""
 
     type: str | None
     options: dict[str, Any]
     provided_details: dict[str, Any] | None
-    metadata: dict[str, str]
-    clear_metadata: bool
+    metadata: Any
+
+
+def _checked_metadata(raw: Any) -> Any:
+    """The update's `metadata` as given, once it is known to be valid."""
+    metadata.parse(raw)
+    return raw
 
 
 def parse_update(params: dict[str, Any]) -> SessionUpdate:
@@ -287,8 +261,7 @@ def parse_update(params: dict[str, Any]) -> SessionUpdate:
         provided_details=(
             _provided_details(params["provided_details"]) if "provided_details" in params else None
         ),
-        metadata=_metadata(params.get("metadata")),
-        clear_metadata=params.get("metadata") == "",
+        metadata=_checked_metadata(params.get("metadata")),
     )
 
 
@@ -305,15 +278,11 @@ def change(db: Session, session: VerificationSession, changes: SessionUpdate) ->
         session.provided_details if changes.provided_details is None else changes.provided_details
     )
     _check_id_number(kind, provided)
-    metadata = {} if changes.clear_metadata else dict(session.metadata_)
-    metadata.update(changes.metadata)
-    metadata = {key: value for key, value in metadata.items() if value}
-    if len(metadata) > _METADATA_KEYS:
-        raise InvalidRequest(f"metadata holds at most {_METADATA_KEYS} keys.", param="metadata")
+    updated_metadata = metadata.updated(session.metadata_, changes.metadata)
     session.type = kind
     session.options = {**session.options, **changes.options}
     session.provided_details = provided
-    session.metadata_ = metadata
+    session.metadata_ = updated_metadata
 
 
 def create(

@@ -434,10 +434,13 @@ def test_migration_binds_existing_values_to_their_rows(migrating_app: Flask) -> 
             headers={**platform.headers, "Idempotency-Key": "create-1"},
             json=FULL_SESSION,
         )
+        listed = events.get_json()
+        for shown in listed["data"]:
+            del shown["request"]  # a plain column of 0014, which a downgrade below it drops
         return (
             session.get_json(),
             report.get_json(),
-            events.get_json(),
+            listed,
             replay.status_code,
             replay.get_json()["id"],
         )
