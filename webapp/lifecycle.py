@@ -131,7 +131,16 @@ def _shown(session: VerificationSession) -> dict[str, Any]:
     }
 
 
-def mark_redacted(db: Session, session: VerificationSession) -> Event:
-    """A redaction leaves the status as it is; its event also strips earlier events' copies."""
+def mark_redacted(db: Session, session: VerificationSession) -> None:
+    """A redaction leaves the status as it is. Its rows are wiped now, so earlier events' copies
+    of the session are too; it is `processing` until its job has deleted the stored files."""
     session.redacted_at = utcnow()
-    return webhooks.emit(db, session, f"{_EVENT}redacted")
+    session.redaction_status = "processing"
+    db.flush()
+    webhooks.redact_events(db, session)
+
+
+def finish_redaction(db: Session, session: VerificationSession) -> Event:
+    """The redaction's job is done: `redacted`, and the event platforms are told of."""
+    session.redaction_status = "redacted"
+    return webhooks.emit(db, session, f"{_EVENT}redacted", {"redaction": {"status": "processing"}})

@@ -120,7 +120,7 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
         "metadata": session.metadata_,
         "options": session.options,
         "provided_details": provided,
-        "redaction": {"status": "redacted"} if session.redacted_at else None,
+        "redaction": {"status": session.redaction_status} if session.redaction_status else None,
         "return_url": session.return_url,
         "status": session.status,
         "type": session.type,

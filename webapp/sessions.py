@@ -2,9 +2,9 @@
 them (their API shape is `webapp.representations`').
 
 Their statuses and the moves between them are `webapp.lifecycle`'s; every change of status goes
-through its `transition`. Redaction is separate from the status: it wipes personal data and
-images of a session that is not processing, and leaves a stub. The API and the hosted flow both
-call these functions, so they cannot disagree.
+through its `transition`. Redaction is separate from the status: it wipes the personal data of
+a session that is not processing at once, and its job then deletes the images. The API and the
+hosted flow both call these functions, so they cannot disagree.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, get_args
 
-from sqlalchemy import event, select, update
+from flask import Flask
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from webapp import lifecycle, metadata, risk
-from webapp.db import empty_log
+from webapp.db import database, empty_log
 from webapp.errors import InvalidRequest, InvalidState, MissingParameter, UnknownParameter
+from webapp.jobs import handler, queue
 from webapp.links import link_hash
 from webapp.models import (
     IdempotencyRecord,
@@ -33,12 +35,13 @@ from webapp.models import (
 )
 from webapp.paging import Created, ListPage, paginate
 from webapp.platforms import Caller
-from webapp.storage import Storage
+from webapp.storage import storage
 from webapp.urls import parse_http_url
 
 DOCUMENT_TYPES = ("passport", "id_card", "driving_license")
 SESSION_TYPES = ("document", "id_number")
 STATUSES: tuple[SessionStatus, ...] = get_args(SessionStatus)
+REDACT = "redact_session"  # the job that finishes a redaction
 _NAME_LENGTH = 100
 _ID_NUMBER_LENGTH = 40
 
@@ -413,10 +416,12 @@ def cancel(db: Session, session: VerificationSession) -> None:
     lifecycle.transition(db, session, "canceled")
 
 
-def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
-    """Removes images and personal data for good; what is left says only that it happened.
-    Held first: an upload still writing finishes before (and its file goes with the rest), one
-    that comes after finds the session redacted and stores nothing."""
+def redact(db: Session, session: VerificationSession) -> None:
+    """Wipes the session's personal data from its rows at once and leaves a stub that says only
+    that it happened; the stored images go in the `redact_session` job (`redaction.status` is
+    `processing` until it has run, Stripe's way). Held first: an upload still writing finishes
+    before (and its file goes with the rest), one that comes after finds the session redacted and
+    stores nothing."""
     hold(db, session)
     if session.status == "processing":
         raise InvalidState("A session cannot be redacted while it is processing.")
@@ -424,27 +429,9 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
         return
     if session.status == "requires_input":
         lifecycle.transition(db, session, "canceled")
-    prefix = f"sessions/{session.id}"
-    stored: list[str] = []
     for upload in db.scalars(select(UploadedFile).where(UploadedFile.session_id == session.id)):
-        if upload.storage_key is not None:
-            stored.append(upload.storage_key)
-        upload.storage_key = None
+        upload.storage_key = None  # every file is under the session's prefix, which the job empties
         upload.check = {}
-
-    def delete_files() -> None:
-        for key in stored:
-            storage.delete(key)
-        storage.delete_prefix(prefix)
-
-    def once_committed(committed: Session) -> None:
-        # Again once committed: until then a key rotation still sees the files in use and may
-        # have written one back. And the overwritten values leave SQLite's log.
-        delete_files()
-        empty_log(committed.get_bind().engine)
-
-    delete_files()
-    event.listen(db, "after_commit", once_committed, once=True)
     for report in db.scalars(
         select(VerificationReport).where(VerificationReport.session_id == session.id)
     ):
@@ -458,6 +445,26 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     risk.forget_session(db, session)
     _forget_replies(db, session)
     lifecycle.mark_redacted(db, session)
+    queue().enqueue(db, REDACT, {"session_id": session.id})
+
+
+@handler(REDACT)
+def finish_redaction(app: Flask, payload: dict[str, Any]) -> None:
+    """Deletes the redacted session's stored images, and the overwritten values from SQLite's
+    log, then says it is redacted. Run after the redaction's commit, so a key rotation that was
+    rewriting one of its files then has written it back already (and stopped using it); a failure
+    is retried, and until then the session says `processing`."""
+    with database(app).sessions() as db:
+        session = db.scalar(
+            select(VerificationSession).where(VerificationSession.id == payload["session_id"])
+        )
+        if session is None or session.redaction_status != "processing":
+            return  # done already by an earlier run whose lease ran out
+        storage(app).delete_prefix(f"sessions/{session.id}")
+        hold(db, session)
+        lifecycle.finish_redaction(db, session)
+        db.commit()
+        empty_log(db.get_bind().engine)
 
 
 def _forget_replies(db: Session, session: VerificationSession) -> None:

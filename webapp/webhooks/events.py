@@ -57,9 +57,9 @@ def emit(
         request=api_request(),
         created_at=utcnow(),
     )
-    db.add(event)
     if kind == EVENT_TYPES[-1]:
-        redact_events(db, session)
+        redact_events(db, session)  # the earlier ones; this one says what changed
+    db.add(event)
     endpoints = db.scalars(
         select(WebhookEndpoint).where(
             WebhookEndpoint.platform_id == session.platform_id,
