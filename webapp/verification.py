@@ -277,9 +277,20 @@ def offered_outcomes(session: VerificationSession) -> dict[str, LazyString]:
 
 
 def report_payload(
-    session: VerificationSession, verdict: Verdict, report_id: str
+    session: VerificationSession,
+    verdict: Verdict,
+    report_id: str,
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The report as stored; `files` names the photos judged by step (`file_...` upload ids),
+    which Stripe's report lists: the document's sides, and the selfie with the document's front
+    it was compared with."""
     report: dict[str, Any] = to_plain(verdict.report)
+    named = files or {}
+    if isinstance(report.get("document"), dict):
+        report["document"]["files"] = [named[side] for side in ("front", "back") if side in named]
+    if isinstance(report.get("selfie"), dict):
+        report["selfie"] |= {"document": named.get("front"), "selfie": named.get("selfie")}
     return {
         "id": report_id,
         "verification_session": session.id,
@@ -340,13 +351,14 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         else:
             session.risk = None  # a simulated outcome compares nothing
         report_id = new_id("vr")
+        judged_files = {step: upload.id for step, upload in latest_uploads(db, session).items()}
         db.add(
             VerificationReport(
                 id=report_id,
                 session_id=session.id,
                 platform_id=session.platform_id,
                 livemode=session.livemode,
-                payload=report_payload(session, verdict, report_id),
+                payload=report_payload(session, verdict, report_id, judged_files),
             )
         )
         session.last_report_id = report_id

@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from tests.support.api import SESSIONS, create, processing_session
 from tests.support.platform import ApiPlatform
 from webapp.db import database
 from webapp.jobs import run_pending
-from webapp.models import VerificationSession
+from webapp.models import UploadedFile, VerificationSession
 
 REPORTS = "/v1/identity/verification_reports"
 
@@ -284,3 +284,22 @@ def test_events_name_their_request_version_and_previous_attributes(
     assert verdict["data"]["previous_attributes"]["status"] == "processing"
     submitted = by_type[(processing, "processing")]  # the person's submit: not an API request
     assert submitted["request"] == {"id": None, "idempotency_key": None}
+
+
+def test_report_names_the_photos_it_judged(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """Stripe's `document.files`: the ids of the uploads judged, which a redaction drops."""
+    session_id = processing_session(app, client, platform)
+    run_pending(app)
+    with database(app).sessions() as db:
+        (front,) = db.scalars(select(UploadedFile.id).where(UploadedFile.session_id == session_id))
+    shown = client.get(
+        f"{SESSIONS}/{session_id}?expand[]=last_verification_report", headers=platform.headers
+    ).get_json()
+    report = shown["last_verification_report"]
+    assert report["document"]["files"] == [front] and front.startswith("file_")
+    assert report["selfie"] is None
+    client.post(f"{SESSIONS}/{session_id}/redact", headers=platform.headers)
+    redacted = client.get(f"{REPORTS}/{report['id']}", headers=platform.headers).get_json()
+    assert "files" not in redacted["document"]
