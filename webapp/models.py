@@ -152,6 +152,12 @@ class VerificationSession(PlatformOwned, Base):
     last_error_reason: Mapped[str | None] = mapped_column(Text, default=None)
     last_error_step: Mapped[str | None] = mapped_column(String(20), default=None)
     last_report_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The id number the person typed in the hosted flow when the session asks for one and the
+    # platform gave none: {"type": "br_cpf" | "sg_nric" | "us_ssn" | "other", "number": ...}.
+    _id_number_given: Mapped[Any | None] = mapped_column(
+        "id_number_given", EncryptedJSON("verification_sessions.id_number_given"), default=None
+    )
+    id_number_given = Sealed[dict[str, str] | None]("_id_number_given")
     _verified_outputs: Mapped[Any | None] = mapped_column(
         "verified_outputs", EncryptedJSON("verification_sessions.verified_outputs"), default=None
     )

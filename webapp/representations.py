@@ -137,7 +137,7 @@ def _verified_outputs(stored: dict[str, Any]) -> dict[str, Any]:
     outputs["dob"] = dob_object(stored["dob"]) if stored.get("dob") else None
     outputs["address"] = address_object(stored.get("address"), stored.get("issuing_country"))
     # Stripe's fields idflow does not fill: present, so that Stripe's SDKs can read them.
-    outputs |= {"email": None, "phone": None, "id_number_type": None}
+    outputs |= {"email": None, "phone": None, "id_number_type": stored.get("id_number_type")}
     return outputs | _sex_fields(stored.get("sex"))
 
 
@@ -186,6 +186,9 @@ def verification_report(report: VerificationReport) -> dict[str, Any]:
     document = payload.get("document")
     if isinstance(document, dict):
         payload["document"] = _document(document)
+    id_number = payload.get("id_number")
+    if isinstance(id_number, dict) and isinstance(id_number.get("dob"), str):
+        payload["id_number"] = {**id_number, "dob": dob_object(id_number["dob"])}
     return {
         "object": "identity.verification_report",
         "created": int(report.created_at.timestamp()),

@@ -196,25 +196,24 @@ def _type(kind: Any) -> str:
     return str(kind)
 
 
+def _id_number_options(raw: Any) -> dict[str, Any]:
+    """Stripe's `options[id_number]` has no settings: the hosted flow asks the person for the
+    number whenever the session needs one the platform did not give."""
+    _unknown(_mapping(raw, "options[id_number]"), (), "options[id_number]")
+    return {}
+
+
 def _options(raw: Any) -> dict[str, Any]:
-    """The option groups given (`document`, `idflow`), each parsed whole with its defaults."""
+    """The option groups given (`document`, `id_number`, `idflow`), each parsed whole with its
+    defaults."""
     given = _mapping(raw, "options")
-    _unknown(given, ("document", "idflow"), "options")
-    parsers = {"document": _document_options, "idflow": risk.parse_options}
+    _unknown(given, ("document", "id_number", "idflow"), "options")
+    parsers = {
+        "document": _document_options,
+        "id_number": _id_number_options,
+        "idflow": risk.parse_options,
+    }
     return {group: parse(given[group]) for group, parse in parsers.items() if group in given}
-
-
-def _check_id_number(kind: str, provided: dict[str, Any]) -> None:
-    if kind != "id_number":
-        return
-    missing = [
-        key for key in ("first_name", "last_name", "dob", "id_number") if key not in provided
-    ]
-    if missing:
-        raise MissingParameter(
-            "An id_number session needs first_name, last_name, dob and id_number.",
-            param=f"provided_details[{missing[0]}]",
-        )
 
 
 def parse_create(params: dict[str, Any]) -> SessionRequest:
@@ -225,13 +224,13 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
     kind = _type(params["type"])
     options = _options(params.get("options"))
     provided = _provided_details(params.get("provided_details"))
-    _check_id_number(kind, provided)
     return SessionRequest(
         type=kind,
         options={
             "document": options.get("document") or _document_options(None),
             "idflow": options.get("idflow") or risk.parse_options(None),
-        },
+        }
+        | ({"id_number": {}} if "id_number" in options else {}),
         provided_details=provided,
         return_url=_return_url(params.get("return_url")),
         client_reference_id=_text(params.get("client_reference_id"), "client_reference_id", 500),
@@ -280,7 +279,6 @@ def change(db: Session, session: VerificationSession, changes: SessionUpdate) ->
     provided = (
         session.provided_details if changes.provided_details is None else changes.provided_details
     )
-    _check_id_number(kind, provided)
     updated_metadata = metadata.updated(session.metadata_, changes.metadata)
     session.type = kind
     session.options = {**session.options, **changes.options}
@@ -437,6 +435,7 @@ def redact(db: Session, session: VerificationSession) -> None:
     ):
         report.payload = redacted_report(report.payload)
     session.provided_details = {}
+    session.id_number_given = None
     session.verified_outputs = None
     session.metadata_ = {}
     session.client_reference_id = None

@@ -186,9 +186,9 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
             "parameter_unknown",
         ),
         (
-            {"type": "id_number", "provided_details": {"first_name": "Anna", "last_name": "Meier"}},
-            "provided_details[dob]",
-            "parameter_missing",
+            {"type": "id_number", "options": {"id_number": {"require": True}}},
+            "options[id_number][require]",
+            "parameter_unknown",
         ),
         ({"type": "document", "metadata": ["a"]}, "metadata", None),
         ({"type": "document", "metadata": {f"k{i}": "v" for i in range(51)}}, "metadata", None),

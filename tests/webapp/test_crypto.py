@@ -393,6 +393,7 @@ _ADDED_AFTER_0006 = frozenset(
         "risk_marks.descriptor",
         "operators.email",
         "audit_log.note",
+        "verification_sessions.id_number_given",
     }
 )
 

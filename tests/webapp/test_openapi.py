@@ -422,4 +422,9 @@ def test_failed_verdict_matches_schema(
             "reason": report["id_number"]["error"]["reason"],
             "idflow": {"code": "id_number_mismatch"},
         },
+        "id_number": "X1234567",  # the platform's: its kind is not known
+        "id_number_type": None,
+        "first_name": None,  # the document's, once it is verified
+        "last_name": None,
+        "dob": None,
     }

@@ -1,5 +1,6 @@
 """Stripe's last fields: webhook endpoints' metadata and api_version, the API request behind an
-event, and a redaction's status (processing until its job has deleted everything)
+event, a redaction's status (processing until its job has deleted everything), and the id number
+the person typed in the hosted flow (sealed like the other personal details)
 
 Sessions redacted before this revision were redacted at once: their status is `redacted`.
 
@@ -31,6 +32,7 @@ def upgrade() -> None:
     op.add_column(
         "verification_sessions", sa.Column("redaction_status", sa.String(10), nullable=True)
     )
+    op.add_column("verification_sessions", sa.Column("id_number_given", sa.JSON(), nullable=True))
     op.execute(
         "UPDATE verification_sessions SET redaction_status = 'redacted' "
         "WHERE redacted_at IS NOT NULL"
@@ -38,6 +40,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_column("verification_sessions", "id_number_given")
     op.drop_column("verification_sessions", "redaction_status")
     op.drop_column("events", "request")
     op.drop_column("webhook_endpoints", "api_version")
