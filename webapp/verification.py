@@ -260,6 +260,7 @@ def _provided(session: VerificationSession) -> ProvidedDetails:
         last_name=details.get("last_name"),
         dob=date.fromisoformat(dob) if dob else None,
         id_number=details.get("id_number") or (given["number"] if given else None),
+        id_number_type=id_number_type(session),
     )
 
 

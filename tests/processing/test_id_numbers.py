@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from processing.id_numbers import OTHER, parse_id_number
+from processing.verify import DocumentData, ProvidedDetails, check_id_number
 
 
 @pytest.mark.parametrize(
@@ -33,3 +34,11 @@ from processing.id_numbers import OTHER, parse_id_number
 )
 def test_parse_id_number(kind: str, typed: str, number: str | None) -> None:
     assert parse_id_number(kind, typed) == number
+
+
+def test_a_us_ssn_cannot_be_compared_with_a_document() -> None:
+    """No US document prints it: the check says the document cannot tell, not a mismatch."""
+    data = DocumentData.empty()
+    provided = ProvidedDetails(id_number="123456789", id_number_type="us_ssn")
+    error = check_id_number(data, provided)
+    assert error is not None and error.code == "id_number_insufficient_document_data"
