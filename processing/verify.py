@@ -86,6 +86,9 @@ class ProvidedDetails:
     last_name: str | None = None
     dob: date | None = None
     id_number: str | None = None
+    # The kind of number, when known (`processing.id_numbers`): a US SSN is printed on no
+    # identity document, so it cannot be compared with one.
+    id_number_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -490,6 +493,11 @@ def check_id_number(data: DocumentData, provided: ProvidedDetails) -> CheckError
     if provided.id_number is None or not normalise_number(provided.id_number):
         return CheckError(
             "id_number_insufficient_document_data", "An id number is required but none was given."
+        )
+    if provided.id_number_type == "us_ssn":
+        return CheckError(
+            "id_number_insufficient_document_data",
+            "A US Social Security number is on no identity document, so it cannot be compared.",
         )
     numbers = [n for n in (data.number, *data.other_numbers) if n]
     if not numbers:

@@ -29,9 +29,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     finish(app.config)
     configured = install(app)
 
-    from webapp import (  # noqa: F401  (verification and retention register job handlers)
+    from webapp import (  # noqa: F401  (verification, retention, expiry register job handlers)
         crypto,
         db,
+        expiry,
         i18n,
         jobs,
         logsafe,

@@ -24,7 +24,7 @@ from typing import Any, Literal
 from sqlalchemy import inspect, update
 from sqlalchemy.orm import Session
 
-from webapp import webhooks
+from webapp import representations, webhooks
 from webapp.errors import MoveRefused
 from webapp.models import Event, SessionStatus, VerificationSession, utcnow
 from webapp.steps import StepName
@@ -99,6 +99,7 @@ def transition(
     if move is None or not move.takes(error):
         raise _refused(start, to)
     values = _values(to, error)
+    before = _shown(session)
     if start is None:
         session.status = to
     else:
@@ -112,10 +113,33 @@ def transition(
             db.refresh(session, ["status"])
             raise _refused(session.status, to)
         db.refresh(session, list(values))
-    return webhooks.emit(db, session, move.event)
+    after = _shown(session)
+    previous = {key: value for key, value in before.items() if after[key] != value}
+    return webhooks.emit(db, session, move.event, previous if start is not None else None)
 
 
-def mark_redacted(db: Session, session: VerificationSession) -> Event:
-    """A redaction leaves the status as it is; its event also strips earlier events' copies."""
+def _shown(session: VerificationSession) -> dict[str, Any]:
+    """What a move may change, as the API shows it: an event's `previous_attributes` holds the
+    ones it changed, with their values before (as Stripe's `*.updated` events do)."""
+    error = session.last_error_code
+    return {
+        "status": session.status,
+        "last_error": None
+        if error is None
+        else representations.error_object(error, session.last_error_reason),
+    }
+
+
+def mark_redacted(db: Session, session: VerificationSession) -> None:
+    """A redaction leaves the status as it is. Its rows are wiped now, so earlier events' copies
+    of the session are too; it is `processing` until its job has deleted the stored files."""
     session.redacted_at = utcnow()
-    return webhooks.emit(db, session, f"{_EVENT}redacted")
+    session.redaction_status = "processing"
+    db.flush()
+    webhooks.redact_events(db, session)
+
+
+def finish_redaction(db: Session, session: VerificationSession) -> Event:
+    """The redaction's job is done: `redacted`, and the event platforms are told of."""
+    session.redaction_status = "redacted"
+    return webhooks.emit(db, session, f"{_EVENT}redacted", {"redaction": {"status": "processing"}})

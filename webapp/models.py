@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     event,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, QueryContext, mapped_column
@@ -154,11 +155,20 @@ class VerificationSession(PlatformOwned, Base):
     last_error_reason: Mapped[str | None] = mapped_column(Text, default=None)
     last_error_step: Mapped[str | None] = mapped_column(String(20), default=None)
     last_report_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    # The id number the person typed in the hosted flow when the session asks for one and the
+    # platform gave none: {"type": "br_cpf" | "sg_nric" | "us_ssn" | "other", "number": ...}.
+    _id_number_given: Mapped[Any | None] = mapped_column(
+        "id_number_given", EncryptedJSON("verification_sessions.id_number_given"), default=None
+    )
+    id_number_given = Sealed[dict[str, str] | None]("_id_number_given")
     _verified_outputs: Mapped[Any | None] = mapped_column(
         "verified_outputs", EncryptedJSON("verification_sessions.verified_outputs"), default=None
     )
     verified_outputs = Sealed[dict[str, Any] | None]("_verified_outputs")
+    # A redaction wipes the rows at once (`redacted_at`) and is `processing` until its job has
+    # deleted the stored files too, then `redacted` (Stripe's `redaction.status`).
     redacted_at: Mapped[datetime | None] = mapped_column(default=None)
+    redaction_status: Mapped[str | None] = mapped_column(String(10), default=None)
     # The last verdict's signals across sessions and whether an operator must review it
     # (`webapp.risk`); names, reasons and session ids only, no personal data.
     risk: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
@@ -274,6 +284,12 @@ class WebhookEndpoint(PlatformOwned, Base):
     url: Mapped[str] = mapped_column(Text)
     enabled_events: Mapped[list[str]] = mapped_column(JSON)
     description: Mapped[str | None] = mapped_column(Text, default=None)
+    # Stripe's: the platform's own keys, and the API version it asked for (shown, not applied:
+    # idflow renders one version, `webapp.representations.API_VERSION`).
+    metadata_: Mapped[dict[str, str]] = mapped_column(
+        "metadata", JSON, default=dict, server_default=text("'{}'")
+    )
+    api_version: Mapped[str | None] = mapped_column(String(40), default=None)
     _secret: Mapped[Any] = mapped_column("secret", EncryptedJSON("webhook_endpoints.secret"))
     secret = Sealed[str]("_secret")
     status: Mapped[str] = mapped_column(String(10), default="enabled")  # enabled disabled
@@ -296,6 +312,9 @@ class Event(PlatformOwned, Base):
     object_id: Mapped[str] = mapped_column(String(40), index=True)
     _data: Mapped[Any] = mapped_column("data", EncryptedJSON("events.data"))  # personal data
     data = Sealed[dict[str, Any]]("_data")
+    # The API request that caused it (`{"id": "req_...", "idempotency_key": ...}`); None when
+    # the person or a job did (a verdict, the hosted flow).
+    request: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -15,6 +15,9 @@ from webapp import risk
 from webapp.links import hosted_url, is_link_usable
 from webapp.models import Event, VerificationReport, VerificationSession, WebhookEndpoint
 
+# The version of Stripe's API whose shapes idflow serves (stripe-python 16.1's pinned one): every
+# event says so, as Stripe's do, whatever version an endpoint or a request asks for.
+API_VERSION = "2026-10-28.endive"
 _REPORT_DATES = ("dob", "issued_date", "expiration_date")
 # Stripe's `sex` of the letter a document prints: ICAO's X (and the MRZ's <) is unspecified.
 _SEX = {"M": "male", "F": "female", "X": "unknown"}
@@ -125,7 +128,7 @@ def verification_session(session: VerificationSession, base_url: str) -> dict[st
         "metadata": session.metadata_,
         "options": session.options,
         "provided_details": provided,
-        "redaction": {"status": "redacted"} if session.redacted_at else None,
+        "redaction": {"status": session.redaction_status} if session.redaction_status else None,
         "return_url": session.return_url,
         "status": session.status,
         "type": session.type,
@@ -142,7 +145,7 @@ def _verified_outputs(stored: dict[str, Any]) -> dict[str, Any]:
     outputs["dob"] = dob_object(stored["dob"]) if stored.get("dob") else None
     outputs["address"] = address_object(stored.get("address"), stored.get("issuing_country"))
     # Stripe's fields idflow does not fill: present, so that Stripe's SDKs can read them.
-    outputs |= {"email": None, "phone": None, "id_number_type": None}
+    outputs |= {"email": None, "phone": None, "id_number_type": stored.get("id_number_type")}
     return outputs | _sex_fields(stored.get("sex"))
 
 
@@ -191,6 +194,9 @@ def verification_report(report: VerificationReport) -> dict[str, Any]:
     document = payload.get("document")
     if isinstance(document, dict):
         payload["document"] = _document(document)
+    id_number = payload.get("id_number")
+    if isinstance(id_number, dict) and isinstance(id_number.get("dob"), str):
+        payload["id_number"] = {**id_number, "dob": dob_object(id_number["dob"])}
     return {
         "object": "identity.verification_report",
         "created": int(report.created_at.timestamp()),
@@ -223,10 +229,12 @@ def event(row: Event, pending_webhooks: int) -> dict[str, Any]:
     return {
         "id": row.id,
         "object": "event",
+        "api_version": API_VERSION,
         "created": int(row.created_at.timestamp()),
         "data": row.data,
         "livemode": row.livemode,
         "pending_webhooks": pending_webhooks,
+        "request": row.request or {"id": None, "idempotency_key": None},
         "type": row.type,
     }
 
@@ -236,6 +244,7 @@ def webhook_endpoint(endpoint: WebhookEndpoint, *, with_secret: bool = False) ->
     shown: dict[str, Any] = {
         "id": endpoint.id,
         "object": "webhook_endpoint",
+        "api_version": endpoint.api_version,
         "created": int(endpoint.created_at.timestamp()),
         "description": endpoint.description,
         "disabled_at": _unix(endpoint.disabled_at),
@@ -243,6 +252,7 @@ def webhook_endpoint(endpoint: WebhookEndpoint, *, with_secret: bool = False) ->
         "enabled_events": endpoint.enabled_events,
         "failing_since": _unix(endpoint.failing_since),
         "livemode": endpoint.livemode,
+        "metadata": endpoint.metadata_,
         "status": endpoint.status,
         "url": endpoint.url,
     }

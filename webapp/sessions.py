@@ -2,33 +2,27 @@
 them (their API shape is `webapp.representations`').
 
 Their statuses and the moves between them are `webapp.lifecycle`'s; every change of status goes
-through its `transition`. Redaction is separate from the status: it wipes personal data and
-images of a session that is not processing, and leaves a stub. The API and the hosted flow both
-call these functions, so they cannot disagree.
+through its `transition`. Redaction is separate from the status: it wipes the personal data of
+a session that is not processing at once, and its job then deletes the images. The API and the
+hosted flow both call these functions, so they cannot disagree.
 """
 
 from __future__ import annotations
 
 import json
-import logging
-import math
 import secrets
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, get_args
 
-from sqlalchemy import event, select, update
+from flask import Flask
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from webapp import lifecycle, risk
-from webapp.db import empty_log
-from webapp.errors import (
-    InvalidRequest,
-    InvalidState,
-    MissingParameter,
-    StorageUnavailable,
-    UnknownParameter,
-)
+from webapp import lifecycle, metadata, risk
+from webapp.db import database, empty_log
+from webapp.errors import InvalidRequest, InvalidState, MissingParameter, UnknownParameter
+from webapp.jobs import handler, queue
 from webapp.links import link_hash
 from webapp.models import (
     IdempotencyRecord,
@@ -41,17 +35,13 @@ from webapp.models import (
 )
 from webapp.paging import Created, ListPage, paginate
 from webapp.platforms import Caller
-from webapp.storage import Storage
+from webapp.storage import storage
 from webapp.urls import parse_http_url
-
-log = logging.getLogger(__name__)
 
 DOCUMENT_TYPES = ("passport", "id_card", "driving_license")
 SESSION_TYPES = ("document", "id_number")
 STATUSES: tuple[SessionStatus, ...] = get_args(SessionStatus)
-_METADATA_KEYS = 50
-_METADATA_KEY_LENGTH = 40
-_METADATA_VALUE_LENGTH = 500
+REDACT = "redact_session"  # the job that finishes a redaction
 _NAME_LENGTH = 100
 _ID_NUMBER_LENGTH = 40
 
@@ -196,32 +186,6 @@ def _return_url(value: Any) -> str | None:
     return url
 
 
-def _metadata(raw: Any) -> dict[str, str]:
-    given = _mapping(raw, "metadata")
-    if len(given) > _METADATA_KEYS:
-        raise InvalidRequest(f"metadata holds at most {_METADATA_KEYS} keys.", param="metadata")
-    metadata: dict[str, str] = {}
-    for key, value in given.items():
-        if not key or len(key) > _METADATA_KEY_LENGTH:
-            raise InvalidRequest(
-                f"metadata keys must be 1-{_METADATA_KEY_LENGTH} characters.", param="metadata"
-            )
-        if (
-            not isinstance(value, str | int | float)
-            or isinstance(value, bool)
-            or (isinstance(value, float) and not math.isfinite(value))  # JSON's NaN, 1e400
-        ):
-            raise InvalidRequest("metadata values must be strings.", param=f"metadata[{key}]")
-        text = str(value)
-        if len(text) > _METADATA_VALUE_LENGTH:
-            raise InvalidRequest(
-                f"metadata values must be at most {_METADATA_VALUE_LENGTH} characters.",
-                param=f"metadata[{key}]",
-            )
-        metadata[key] = text
-    return metadata
-
-
 def _type(kind: Any) -> str:
     if kind not in SESSION_TYPES:
         raise InvalidRequest(
@@ -232,25 +196,24 @@ def _type(kind: Any) -> str:
     return str(kind)
 
 
+def _id_number_options(raw: Any) -> dict[str, Any]:
+    """Stripe's `options[id_number]` has no settings: the hosted flow asks the person for the
+    number whenever the session needs one the platform did not give."""
+    _unknown(_mapping(raw, "options[id_number]"), (), "options[id_number]")
+    return {}
+
+
 def _options(raw: Any) -> dict[str, Any]:
-    """The option groups given (`document`, `idflow`), each parsed whole with its defaults."""
+    """The option groups given (`document`, `id_number`, `idflow`), each parsed whole with its
+    defaults."""
     given = _mapping(raw, "options")
-    _unknown(given, ("document", "idflow"), "options")
-    parsers = {"document": _document_options, "idflow": risk.parse_options}
+    _unknown(given, ("document", "id_number", "idflow"), "options")
+    parsers = {
+        "document": _document_options,
+        "id_number": _id_number_options,
+        "idflow": risk.parse_options,
+    }
     return {group: parse(given[group]) for group, parse in parsers.items() if group in given}
-
-
-def _check_id_number(kind: str, provided: dict[str, Any]) -> None:
-    if kind != "id_number":
-        return
-    missing = [
-        key for key in ("first_name", "last_name", "dob", "id_number") if key not in provided
-    ]
-    if missing:
-        raise MissingParameter(
-            "An id_number session needs first_name, last_name, dob and id_number.",
-            param=f"provided_details[{missing[0]}]",
-        )
 
 
 def parse_create(params: dict[str, Any]) -> SessionRequest:
@@ -261,31 +224,35 @@ def parse_create(params: dict[str, Any]) -> SessionRequest:
     kind = _type(params["type"])
     options = _options(params.get("options"))
     provided = _provided_details(params.get("provided_details"))
-    _check_id_number(kind, provided)
     return SessionRequest(
         type=kind,
         options={
             "document": options.get("document") or _document_options(None),
             "idflow": options.get("idflow") or risk.parse_options(None),
-        },
+        }
+        | ({"id_number": {}} if "id_number" in options else {}),
         provided_details=provided,
         return_url=_return_url(params.get("return_url")),
         client_reference_id=_text(params.get("client_reference_id"), "client_reference_id", 500),
-        # An empty value deletes a key (Stripe's rule); on creation there is none to delete.
-        metadata={key: value for key, value in _metadata(params.get("metadata")).items() if value},
+        metadata=metadata.created(params.get("metadata")),
     )
 
 
 @dataclass(frozen=True)
 class SessionUpdate:
-    """What an update request changes; None leaves a field as it is. `metadata` holds the keys
-    given, an empty value deleting its key (Stripe's rule); `metadata=""` empties it first."""
+    """What an update request changes; None leaves a field as it is. `metadata` is the parameter
+    as given, applied by `webapp.metadata.updated` (parsed already, so it is valid)."""
 
     type: str | None
     options: dict[str, Any]
     provided_details: dict[str, Any] | None
-    metadata: dict[str, str]
-    clear_metadata: bool
+    metadata: Any
+
+
+def _checked_metadata(raw: Any) -> Any:
+    """The update's `metadata` as given, once it is known to be valid."""
+    metadata.parse(raw)
+    return raw
 
 
 def parse_update(params: dict[str, Any]) -> SessionUpdate:
@@ -296,8 +263,7 @@ def parse_update(params: dict[str, Any]) -> SessionUpdate:
         provided_details=(
             _provided_details(params["provided_details"]) if "provided_details" in params else None
         ),
-        metadata=_metadata(params.get("metadata")),
-        clear_metadata=params.get("metadata") == "",
+        metadata=_checked_metadata(params.get("metadata")),
     )
 
 
@@ -313,16 +279,11 @@ def change(db: Session, session: VerificationSession, changes: SessionUpdate) ->
     provided = (
         session.provided_details if changes.provided_details is None else changes.provided_details
     )
-    _check_id_number(kind, provided)
-    metadata = {} if changes.clear_metadata else dict(session.metadata_)
-    metadata.update(changes.metadata)
-    metadata = {key: value for key, value in metadata.items() if value}
-    if len(metadata) > _METADATA_KEYS:
-        raise InvalidRequest(f"metadata holds at most {_METADATA_KEYS} keys.", param="metadata")
+    updated_metadata = metadata.updated(session.metadata_, changes.metadata)
     session.type = kind
     session.options = {**session.options, **changes.options}
     session.provided_details = provided
-    session.metadata_ = metadata
+    session.metadata_ = updated_metadata
 
 
 def create(
@@ -453,10 +414,12 @@ def cancel(db: Session, session: VerificationSession) -> None:
     lifecycle.transition(db, session, "canceled")
 
 
-def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
-    """Removes images and personal data for good; what is left says only that it happened.
-    Held first: an upload still writing finishes before (and its file goes with the rest), one
-    that comes after finds the session redacted and stores nothing."""
+def redact(db: Session, session: VerificationSession) -> None:
+    """Wipes the session's personal data from its rows at once and leaves a stub that says only
+    that it happened; the stored images go in the `redact_session` job (`redaction.status` is
+    `processing` until it has run, Stripe's way). Held first: an upload still writing finishes
+    before (and its file goes with the rest), one that comes after finds the session redacted and
+    stores nothing."""
     hold(db, session)
     if session.status == "processing":
         raise InvalidState("A session cannot be redacted while it is processing.")
@@ -464,36 +427,15 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
         return
     if session.status == "requires_input":
         lifecycle.transition(db, session, "canceled")
-    prefix = f"sessions/{session.id}"
-    stored: list[str] = []
     for upload in db.scalars(select(UploadedFile).where(UploadedFile.session_id == session.id)):
-        if upload.storage_key is not None:
-            stored.append(upload.storage_key)
-        upload.storage_key = None
+        upload.storage_key = None  # every file is under the session's prefix, which the job empties
         upload.check = {}
-
-    def delete_files() -> None:
-        for key in stored:
-            storage.delete(key)
-        storage.delete_prefix(prefix)
-
-    def once_committed(committed: Session) -> None:
-        # Again once committed: until then a key rotation still sees the files in use and may
-        # have written one back. And the overwritten values leave SQLite's log. The redaction
-        # stands even if the store fails now; the files went before the commit.
-        try:
-            delete_files()
-        except StorageUnavailable:
-            log.warning("redaction: a rotated file may be left under %s in the store", prefix)
-        empty_log(committed.get_bind().engine)
-
-    delete_files()
-    event.listen(db, "after_commit", once_committed, once=True)
     for report in db.scalars(
         select(VerificationReport).where(VerificationReport.session_id == session.id)
     ):
         report.payload = redacted_report(report.payload)
     session.provided_details = {}
+    session.id_number_given = None
     session.verified_outputs = None
     session.metadata_ = {}
     session.client_reference_id = None
@@ -502,6 +444,26 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
     risk.forget_session(db, session)
     _forget_replies(db, session)
     lifecycle.mark_redacted(db, session)
+    queue().enqueue(db, REDACT, {"session_id": session.id})
+
+
+@handler(REDACT)
+def finish_redaction(app: Flask, payload: dict[str, Any]) -> None:
+    """Deletes the redacted session's stored images, and the overwritten values from SQLite's
+    log, then says it is redacted. Run after the redaction's commit, so a key rotation that was
+    rewriting one of its files then has written it back already (and stopped using it); a failure
+    is retried, and until then the session says `processing`."""
+    with database(app).sessions() as db:
+        session = db.scalar(
+            select(VerificationSession).where(VerificationSession.id == payload["session_id"])
+        )
+        if session is None or session.redaction_status != "processing":
+            return  # done already by an earlier run whose lease ran out
+        storage(app).delete_prefix(f"sessions/{session.id}")
+        hold(db, session)
+        lifecycle.finish_redaction(db, session)
+        db.commit()
+        empty_log(db.get_bind().engine)
 
 
 def _forget_replies(db: Session, session: VerificationSession) -> None:

@@ -20,7 +20,15 @@ from flask import url_for
 from webapp.models import SessionStatus, VerificationSession
 
 StepName = Literal[
-    "consent", "document_type", "front", "back", "selfie", "review", "processing", "done"
+    "consent",
+    "document_type",
+    "front",
+    "back",
+    "selfie",
+    "id_number",
+    "review",
+    "processing",
+    "done",
 ]
 CaptureStep = Literal["front", "back", "selfie"]
 CAPTURE_STEPS: tuple[CaptureStep, ...] = ("front", "back", "selfie")
@@ -39,6 +47,13 @@ def needs_back(document_type: str | None) -> bool:
 
 def needs_selfie(session: VerificationSession) -> bool:
     return bool(session.options["document"]["require_matching_selfie"])
+
+
+def needs_id_number(session: VerificationSession) -> bool:
+    """The person is asked for their id number: the session checks one (Stripe's `id_number`
+    type, or `require_id_number`) and the platform gave none."""
+    asked = session.type == "id_number" or bool(session.options["document"]["require_id_number"])
+    return asked and "id_number" not in session.provided_details
 
 
 def _asks_document_type(session: VerificationSession) -> bool:
@@ -114,6 +129,13 @@ STEPS: tuple[Step, ...] = (
         needed=needs_selfie,
         done=_captured("selfie"),
         retakes=("selfie",),
+    ),
+    Step(
+        "id_number",
+        "flow.id_number",
+        _INPUT,
+        needed=needs_id_number,
+        done=lambda p: p.session.id_number_given is not None,
     ),
     Step("review", "flow.review", _INPUT),  # left by submitting
     Step("processing", "flow.processing", ("processing",), asks=_never),

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from processing import verify as checks
 from processing.authenticity import Evidence
 from processing.capture import check_capture
+from processing.id_numbers import ID_NUMBER_TYPES
 from processing.pipeline import read_document
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate
@@ -248,14 +249,34 @@ def submit(
     queue().enqueue(db, "verify_session", payload)
 
 
-def _provided(details: dict[str, Any]) -> ProvidedDetails:
+def _provided(session: VerificationSession) -> ProvidedDetails:
+    """What the document is compared with: the platform's details, and the id number it gave or
+    else the one the person typed."""
+    details = session.provided_details
     dob = details.get("dob")
+    given = session.id_number_given
     return ProvidedDetails(
         first_name=details.get("first_name"),
         last_name=details.get("last_name"),
         dob=date.fromisoformat(dob) if dob else None,
-        id_number=details.get("id_number"),
+        id_number=details.get("id_number") or (given["number"] if given else None),
+        id_number_type=id_number_type(session),
     )
+
+
+def id_number_type(session: VerificationSession) -> str | None:
+    """Stripe's `id_number_type` of the number compared: the kind the person chose when they
+    typed it (None for another country's, or a number the platform gave)."""
+    given = session.id_number_given
+    if given is None or "id_number" in session.provided_details:
+        return None
+    return given["type"] if given["type"] in ID_NUMBER_TYPES else None
+
+
+def give_id_number(db: Session, session: VerificationSession, kind: str, number: str) -> None:
+    """Keep the number the person typed (valid for its kind: the form checked it)."""
+    hold_usable(db, session)
+    session.id_number_given = {"type": kind, "number": number}
 
 
 def _options(session: VerificationSession) -> VerifyOptions:
@@ -273,13 +294,33 @@ def _options(session: VerificationSession) -> VerifyOptions:
 
 def offered_outcomes(session: VerificationSession) -> dict[str, LazyString]:
     """The outcomes QA may pick on this test session's review page."""
-    return test_mode.outcomes_for(_options(session), _provided(session.provided_details))
+    return test_mode.outcomes_for(_options(session), _provided(session))
 
 
 def report_payload(
-    session: VerificationSession, verdict: Verdict, report_id: str
+    session: VerificationSession,
+    verdict: Verdict,
+    report_id: str,
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """The report as stored; `files` names the photos judged by step (`file_...` upload ids),
+    which Stripe's report lists: the document's sides, and the selfie with the document's front
+    it was compared with."""
     report: dict[str, Any] = to_plain(verdict.report)
+    if isinstance(report.get("id_number"), dict):
+        read = verdict.verified_outputs  # the document's, once verified (Stripe's fields)
+        report["id_number"] |= {
+            "id_number": _provided(session).id_number,
+            "id_number_type": id_number_type(session),
+            "first_name": read.first_name if read else None,
+            "last_name": read.last_name if read else None,
+            "dob": read.dob if read else None,
+        }
+    named = files or {}
+    if isinstance(report.get("document"), dict):
+        report["document"]["files"] = [named[side] for side in ("front", "back") if side in named]
+    if isinstance(report.get("selfie"), dict):
+        report["selfie"] |= {"document": named.get("front"), "selfie": named.get("selfie")}
     return {
         "id": report_id,
         "verification_session": session.id,
@@ -300,7 +341,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         )
         if session is None or session.status != "processing":
             return  # done already by an earlier attempt whose lease ran out
-        options, provided = _options(session), _provided(session.provided_details)
+        options, provided = _options(session), _provided(session)
         outcome = payload.get("outcome")
         images: dict[str, bytes] = {}
         if session.livemode or not test_mode.is_simulated(outcome):
@@ -340,26 +381,28 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         else:
             session.risk = None  # a simulated outcome compares nothing
         report_id = new_id("vr")
+        judged_files = {step: upload.id for step, upload in latest_uploads(db, session).items()}
         db.add(
             VerificationReport(
                 id=report_id,
                 session_id=session.id,
                 platform_id=session.platform_id,
                 livemode=session.livemode,
-                payload=report_payload(session, verdict, report_id),
+                payload=report_payload(session, verdict, report_id, judged_files),
             )
         )
         session.last_report_id = report_id
         failed = verdict.last_error
         if failed is None:
-            session.verified_outputs = to_plain(verdict.verified_outputs)
+            outputs = to_plain(verdict.verified_outputs)
+            session.verified_outputs = outputs | {"id_number_type": id_number_type(session)}
             if not risk.review_required(session):  # else it waits for a reviewer's decision
                 transition(db, session, "verified")
         else:
             if not steps.fixed_by_platform(failed.code):  # the person could not have helped it
                 count_rejection(db, session, settings(app).max_attempts)  # the last one cancels
             if session.status == "processing":
-                step = _reopen(db, session, steps.retry_step(failed.code))
+                step = _reopen(db, session, _retry(session, failed.code))
                 transition(
                     db, session, "requires_input", LastError(failed.code, failed.reason, step)
                 )
@@ -398,10 +441,21 @@ def _missing_front() -> Verdict:
     return Verdict("requires_input", error, report, verified_outputs=None, timings={})
 
 
+def _retry(session: VerificationSession, code: str) -> StepName:
+    """The step a failure sends to; a number the person typed that is not the document's may be
+    a typo, so they are asked for it again (the platform's goes back to the document)."""
+    if code == "id_number_mismatch" and steps.needs_id_number(session):
+        return "id_number"
+    return steps.retry_step(code)
+
+
 def _reopen(db: Session, session: VerificationSession, name: StepName) -> StepName:
-    """Send the person back to the step that failed: its photos are taken again, what came
-    before it still counts. Returns the step they land on, which tells them why."""
+    """Send the person back to the step that failed: its photos are taken again (or the number
+    typed again), what came before it still counts. Returns the step they land on, which tells
+    them why."""
     discard_uploads(db, session, steps.STEP[name].retakes)
+    if name == "id_number":
+        session.id_number_given = None
     landing = steps.landing(session, name)
     if landing == "document_type":  # another document, chosen again
         session.document_type = None

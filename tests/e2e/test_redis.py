@@ -29,6 +29,7 @@ from webapp import create_app, jobs
 from webapp.cli import main
 from webapp.db import database, upgrade
 from webapp.jobs import redis_queue
+from webapp.jobs.registry import PERIODIC
 from webapp.models import Event, Job, utcnow
 
 pytestmark = [
@@ -101,9 +102,9 @@ def _kinds(queue: jobs.RedisQueue, job_ids: list[str]) -> list[str]:
 
 
 def _statuses(app: Flask) -> list[tuple[str, str]]:
-    """The job rows but the periodic retention a worker schedules as it starts."""
+    """The job rows but the periodic ones (retention, ...) a worker schedules as it starts."""
     with database(app).sessions() as db:
-        found = db.query(Job).where(Job.kind != "retention").order_by(Job.id)
+        found = db.query(Job).where(Job.kind.not_in(PERIODIC)).order_by(Job.id)
         return [(job.kind, job.status) for job in found]
 
 
@@ -386,22 +387,27 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
 
     try:
         body = await_verdict(client, platform, session_id, 45, lambda: worker.poll() is None)
-        deadline = time.monotonic() + 15  # the retention it scheduled as it started runs next
-        while finished() != ["retention", "verify_session"] and time.monotonic() < deadline:
+        ran = sorted([*PERIODIC, "verify_session"])
+        deadline = time.monotonic() + 15  # the periodic jobs it scheduled as it started run next
+        while finished() != ran and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         _stop(worker)
     assert body.get("status") == "requires_input", log.read_text()[-3000:]
     assert body["last_error"]["idflow"]["code"] == "document_name_mismatch"
 
-    # The worker scheduled the periodic retention job, ran it once, and the next is an hour off.
-    assert finished() == ["retention", "verify_session"]
+    # The worker scheduled the periodic jobs, ran each once, and the next of each is its
+    # interval off (retention's an hour).
+    assert finished() == ran
     scheduled = queue.rq.scheduled_job_registry.get_job_ids()
-    assert _kinds(queue, scheduled) == ["retention"]
-    next_run = queue.rq.scheduled_job_registry.get_scheduled_time(scheduled[0])
-    assert timedelta(minutes=59) < next_run - utcnow() <= timedelta(hours=1)
-    waiting = RQJob.fetch(scheduled[0], connection=queue.redis, serializer=queue.rq.serializer)
-    assert waiting.get_status() == JobStatus.SCHEDULED
+    assert sorted(_kinds(queue, scheduled)) == sorted(PERIODIC)
+    for job_id in scheduled:
+        kind = _kinds(queue, [job_id])[0]
+        next_run = queue.rq.scheduled_job_registry.get_scheduled_time(job_id)
+        every = timedelta(seconds=PERIODIC[kind])
+        assert every - timedelta(minutes=1) < next_run - utcnow() <= every
+        waiting = RQJob.fetch(job_id, connection=queue.redis, serializer=queue.rq.serializer)
+        assert waiting.get_status() == JobStatus.SCHEDULED
 
 
 def test_a_session_committed_while_redis_was_away_reaches_its_verdict(

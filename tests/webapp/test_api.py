@@ -188,9 +188,9 @@ def test_openapi_needs_no_key(client: FlaskClient) -> None:
             "parameter_unknown",
         ),
         (
-            {"type": "id_number", "provided_details": {"first_name": "Anna", "last_name": "Meier"}},
-            "provided_details[dob]",
-            "parameter_missing",
+            {"type": "id_number", "options": {"id_number": {"require": True}}},
+            "options[id_number][require]",
+            "parameter_unknown",
         ),
         ({"type": "document", "metadata": ["a"]}, "metadata", None),
         ({"type": "document", "metadata": {f"k{i}": "v" for i in range(51)}}, "metadata", None),
@@ -558,7 +558,7 @@ def test_a_failure_of_ours_frees_the_key_for_a_retry(
     retried = client.post(f"{SESSIONS}/{session_id}/redact", headers=headers)
     assert retried.status_code == 200, retried.get_data(as_text=True)
     assert "Idempotent-Replayed" not in retried.headers
-    assert retried.get_json()["redaction"] == {"status": "redacted"}
+    assert retried.get_json()["redaction"] == {"status": "processing"}
 
 
 def test_idempotency_keys_do_not_cross_modes(client: FlaskClient, app: Flask) -> None:
@@ -626,7 +626,9 @@ def test_cancel(client: FlaskClient, platform: ApiPlatform) -> None:
     assert error_of(again, 400)["code"] == "session_invalid_state"
 
 
-def test_redact(client: FlaskClient, platform: ApiPlatform) -> None:
+def test_redact(app: Flask, client: FlaskClient, platform: ApiPlatform) -> None:
+    """Stripe's way: the data is gone from the answer at once, `processing` until the job has
+    deleted the rest, then `redacted` and the event."""
     session = create(
         client,
         platform,
@@ -639,13 +641,21 @@ def test_redact(client: FlaskClient, platform: ApiPlatform) -> None:
     redacted = client.post(url, headers=platform.headers)
     assert redacted.status_code == 200
     body = redacted.get_json()
-    assert body["redaction"] == {"status": "redacted"}
+    assert body["redaction"] == {"status": "processing"}
     assert body["provided_details"] == {} and body["metadata"] == {}
     assert body["client_reference_id"] is None
     assert body["status"] == "canceled" and body["url"] is None
     assert client.post(url, headers=platform.headers).get_json() == body
+    run_pending(app)
     fetched = client.get(f"{SESSIONS}/{session['id']}", headers=platform.headers).get_json()
-    assert fetched == body
+    assert fetched == body | {"redaction": {"status": "redacted"}}
+    assert client.post(url, headers=platform.headers).get_json() == fetched
+    (event,) = client.get(
+        "/v1/events?type=identity.verification_session.redacted", headers=platform.headers
+    ).get_json()["data"]
+    assert event["data"]["object"]["redaction"] == {"status": "redacted"}
+    assert event["data"]["previous_attributes"] == {"redaction": {"status": "processing"}}
+    assert event["request"] == {"id": None, "idempotency_key": None}  # the job's
 
 
 def test_processing_session_can_be_neither_canceled_nor_redacted(

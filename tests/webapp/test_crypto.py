@@ -51,6 +51,7 @@ from webapp.crypto import (
 )
 from webapp.db import database, upgrade
 from webapp.jobs import JobRunner, run_pending
+from webapp.jobs.registry import PERIODIC
 from webapp.keys import encrypted_columns, rotate, usage
 from webapp.models import (
     Event,
@@ -392,6 +393,8 @@ _ADDED_AFTER_0006 = frozenset(
         "risk_marks.descriptor",
         "operators.email",
         "audit_log.note",
+        "verification_sessions.id_number_given",
+        "operators.totp_secret",
     }
 )
 
@@ -434,10 +437,13 @@ def test_migration_binds_existing_values_to_their_rows(migrating_app: Flask) -> 
             headers={**platform.headers, "Idempotency-Key": "create-1"},
             json=FULL_SESSION,
         )
+        listed = events.get_json()
+        for shown in listed["data"]:
+            del shown["request"]  # a plain column of 0014, which a downgrade below it drops
         return (
             session.get_json(),
             report.get_json(),
-            events.get_json(),
+            listed,
             replay.status_code,
             replay.get_json()["id"],
         )
@@ -547,9 +553,9 @@ def test_redaction_leaves_nothing_personal_anywhere(
         f"/v1/verification_sessions/{session_id}/redact", headers=platform.headers
     )
     assert redacted.status_code == 200 and redacted.get_json()["redaction"] == {
-        "status": "redacted"
+        "status": "processing"
     }
-    run_pending(app)
+    run_pending(app)  # the redaction's job deletes the files
     assert found(plaintext_dump(app)) == []
     assert not files.exists()
     with database(app).sessions() as db:
@@ -613,7 +619,7 @@ def test_the_job_runner_keeps_retention_scheduled(app: Flask) -> None:
     with database(app).sessions() as db:
         pending = list(db.scalars(select(Job).where(Job.kind == "retention")))
     assert [job.status for job in pending] == ["pending"]
-    assert run_pending(app) == 1
+    assert run_pending(app) == len(PERIODIC)  # retention and the other periodic jobs
     with database(app).sessions() as db:
         jobs = list(db.scalars(select(Job).where(Job.kind == "retention").order_by(Job.id)))
     assert [job.status for job in jobs] == ["done", "pending"]

@@ -21,6 +21,7 @@ from tests.support.crypto import (
 )
 from tests.support.platform import ApiPlatform, make_platform
 from webapp.db import database, upgrade
+from webapp.jobs import run_pending
 
 
 def _files_holding(folder: Path, secret: str) -> list[Path]:
@@ -123,7 +124,8 @@ def test_redacted_ciphertexts_do_not_linger_in_the_database_files(
 ) -> None:
     """Redaction overwrites the session's encrypted values; SQLite keeps the old pages in the
     write-ahead log (and the database file keeps them until a checkpoint), so a copy of the data
-    folder plus the keys would still hold them. Redaction checkpoints the log and empties it."""
+    folder plus the keys would still hold them. The redaction's job checkpoints the log and
+    empties it."""
     session_id, _ = full_session(app, client, platform)
     raw = table("verification_sessions", column("id"), column("provided_details", JSON))
     with database(app).engine.connect() as connection:
@@ -134,4 +136,5 @@ def test_redacted_ciphertexts_do_not_linger_in_the_database_files(
         f"/v1/verification_sessions/{session_id}/redact", headers=platform.headers
     )
     assert redacted.status_code == 200
+    run_pending(app)
     assert _files_holding(data_dir, sealed["ct"]) == []

@@ -248,6 +248,11 @@ def test_redaction_keeps_the_status_and_records_its_event(
         lifecycle.mark_redacted(db, session)
         db.commit()
         assert session.status == "verified" and session.redacted_at is not None
+        assert session.redaction_status == "processing"
+        assert events_of(db, session_id)[-1] == "identity.verification_session.verified"
+        lifecycle.finish_redaction(db, session)
+        db.commit()
+        assert session.status == "verified" and session.redaction_status == "redacted"
         assert events_of(db, session_id)[-1] == "identity.verification_session.redacted"
 
 

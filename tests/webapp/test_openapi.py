@@ -14,13 +14,11 @@ from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator  # type: ignore[import-untyped]
 from openapi_spec_validator import validate
 
-from bench.servers import free_port
 from processing.mrz.countries import alpha2
 from tests.support.api import hold_key, processing_session
 from tests.support.openapi import URI, Checker
 from tests.support.platform import ApiPlatform, make_platform
 from tests.support.settings import reconfigure
-from webapp import create_app
 from webapp.api import stripe_path
 from webapp.jobs import run_pending
 
@@ -212,20 +210,6 @@ def test_every_operation_and_documented_response(
     processing = processing_session(app, client, platform)
     refused = client.post(f"{sessions}/{processing}/redact", headers=headers)
     assert checker.check(redact, "post", refused)["error"]["code"] == "session_invalid_state"
-    # The same database behind a server whose object store is down (nothing listens there).
-    down = create_app(
-        {
-            **{name: app.config[name] for name in ("DATA_DIR", "SECRET_KEY", "BASE_URL")},
-            "TESTING": True,
-            "JOB_WORKERS": 0,
-            "STORAGE_URL": "s3://idflow-down/files",
-            "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}",
-        }
-    )
-    fresh = client.post(sessions, json={"type": "document"}, headers=headers).get_json()["id"]
-    unstored = down.test_client().post(f"{sessions}/{fresh}/redact", headers=headers)
-    assert checker.check(redact, "post", unstored)["error"]["code"] == "storage_unavailable"
-
     checker.check(
         report, "get", client.get("/v1/identity/verification_reports/vr_missing", headers=headers)
     )
@@ -437,4 +421,9 @@ def test_failed_verdict_matches_schema(
             "reason": report["id_number"]["error"]["reason"],
             "idflow": {"code": "id_number_mismatch"},
         },
+        "id_number": "X1234567",  # the platform's: its kind is not known
+        "id_number_type": None,
+        "first_name": None,  # the document's, once it is verified
+        "last_name": None,
+        "dob": None,
     }

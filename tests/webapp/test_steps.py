@@ -31,11 +31,22 @@ def session_in(
     selfie: bool,
     consented: bool,
     document_type: str | None,
+    id_number: bool = False,
 ) -> VerificationSession:
-    """A session that is never stored: the table only reads it."""
+    """A session that is never stored: the table only reads it; `id_number`: one that asks the
+    person for their id number (Stripe's `id_number` type, the platform gave none)."""
     return VerificationSession(
+        id=new_id("vs"),
         status=status,
-        options={"document": {"allowed_types": allowed, "require_matching_selfie": selfie}},
+        type="id_number" if id_number else "document",
+        provided_details={},
+        options={
+            "document": {
+                "allowed_types": allowed,
+                "require_matching_selfie": selfie,
+                "require_id_number": False,
+            }
+        },
         consented_at=utcnow() if consented else None,
         document_type=document_type,
     )
@@ -44,15 +55,21 @@ def session_in(
 def every_state() -> list[tuple[VerificationSession, frozenset[str]]]:
     """Each combination of status, options, consent, document type and captured photos."""
     states: list[tuple[VerificationSession, frozenset[str]]] = []
-    for status, allowed, selfie, consented, document_type in itertools.product(
+    for status, allowed, selfie, consented, document_type, id_number in itertools.product(
         STATUSES,
         (["passport"], list(DOCUMENT_TYPES)),
         (False, True),
         (False, True),
         (None, *DOCUMENT_TYPES),
+        (False, True),
     ):
         session = session_in(
-            status, allowed=allowed, selfie=selfie, consented=consented, document_type=document_type
+            status,
+            allowed=allowed,
+            selfie=selfie,
+            consented=consented,
+            document_type=document_type,
+            id_number=id_number,
         )
         for size in range(len(steps.CAPTURE_STEPS) + 1):
             for captured in itertools.combinations(steps.CAPTURE_STEPS, size):
@@ -62,6 +79,11 @@ def every_state() -> list[tuple[VerificationSession, frozenset[str]]]:
 
 def progress(session: VerificationSession, captured: frozenset[str]) -> steps.Progress:
     return steps.Progress(session, lambda: captured)
+
+
+@pytest.fixture(autouse=True)
+def _keys(app: Flask) -> None:
+    """The sessions' details are sealed as they are set, with the app's keys."""
 
 
 def test_every_step_is_reachable() -> None:

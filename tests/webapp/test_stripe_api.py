@@ -7,14 +7,14 @@ from datetime import UTC, datetime
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import update
+from sqlalchemy import select, update
 from werkzeug.test import TestResponse
 
 from tests.support.api import SESSIONS, create, processing_session
 from tests.support.platform import ApiPlatform
 from webapp.db import database
 from webapp.jobs import run_pending
-from webapp.models import VerificationSession
+from webapp.models import UploadedFile, VerificationSession
 
 REPORTS = "/v1/identity/verification_reports"
 
@@ -57,9 +57,9 @@ def test_update_while_requires_input(client: FlaskClient, platform: ApiPlatform)
     assert shown["status"] == "requires_input" and shown["url"] == made["url"]
     cleared = client.post(url, data={"metadata": ""}, headers=platform.headers).get_json()
     assert cleared["metadata"] == {}
-    needs = client.post(url, json={"type": "id_number"}, headers=platform.headers)
-    assert needs.status_code == 400
-    assert needs.get_json()["error"]["code"] == "parameter_missing"
+    # Stripe's id_number needs no details: the hosted flow asks the person for the number.
+    retyped = client.post(url, json={"type": "id_number"}, headers=platform.headers)
+    assert retyped.status_code == 200 and retyped.get_json()["type"] == "id_number"
     unknown = client.post(url, json={"return_url": "https://x.example/"}, headers=platform.headers)
     assert unknown.get_json()["error"]["code"] == "parameter_unknown"
 
@@ -208,3 +208,98 @@ def test_webhook_endpoint_list_is_paged(client: FlaskClient, platform: ApiPlatfo
         f"/v1/webhook_endpoints?limit=2&starting_after={made[1]}", headers=platform.headers
     ).get_json()
     assert [shown["id"] for shown in rest["data"]] == [made[0]] and not rest["has_more"]
+
+
+def test_webhook_endpoint_metadata_and_api_version(
+    client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """Stripe's create takes metadata and api_version; its update deletes a key given empty."""
+    made = client.post(
+        "/v1/webhook_endpoints",
+        data={
+            "url": "https://platform.example/hooks",
+            "enabled_events[0]": "*",
+            "description": "orders",
+            "metadata[team]": "risk",
+            "metadata[empty]": "",
+            "api_version": "2026-10-28.endive",
+        },
+        headers=platform.headers,
+    ).get_json()
+    assert made["metadata"] == {"team": "risk"} and made["api_version"] == "2026-10-28.endive"
+    assert made["description"] == "orders"
+    url = f"/v1/webhook_endpoints/{made['id']}"
+    changed = client.post(
+        url, data={"metadata[team]": "", "metadata[owner]": "anna"}, headers=platform.headers
+    ).get_json()
+    assert changed["metadata"] == {"owner": "anna"}
+    shown = client.get(url, headers=platform.headers).get_json()
+    assert shown["metadata"] == {"owner": "anna"} and shown["api_version"] == "2026-10-28.endive"
+    cleared = client.post(url, data={"metadata": ""}, headers=platform.headers).get_json()
+    assert cleared["metadata"] == {}
+    for body, param in (
+        ({"api_version": "latest"}, "api_version"),
+        ({"metadata": {"k": ["x"]}}, "metadata[k]"),
+    ):
+        refused = client.post(
+            "/v1/webhook_endpoints",
+            json={"url": "https://platform.example/x", "enabled_events": ["*"], **body},
+            headers=platform.headers,
+        )
+        assert refused.status_code == 400 and refused.get_json()["error"]["param"] == param
+    # api_version is chosen at creation only, as Stripe's update has no such parameter.
+    later = client.post(url, data={"api_version": "2024-06-20"}, headers=platform.headers)
+    assert later.get_json()["error"]["code"] == "parameter_unknown"
+
+
+def test_events_name_their_request_version_and_previous_attributes(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """An API request's events carry its id (the Request-Id answered) and Idempotency-Key; the
+    verdict's (a job's) carry none; a change of status says what it was before."""
+    created = client.post(
+        SESSIONS,
+        json={"type": "document"},
+        headers={**platform.headers, "Idempotency-Key": "order-42"},
+    )
+    made = created.get_json()["id"]
+    canceled = client.post(f"{SESSIONS}/{made}/cancel", headers=platform.headers)
+    processing = processing_session(app, client, platform)
+    run_pending(app)
+    events = client.get("/v1/events", headers=platform.headers).get_json()["data"]
+    by_type = {(e["data"]["object"]["id"], e["type"].rsplit(".", 1)[1]): e for e in events}
+    assert {e["api_version"] for e in events} == {"2026-10-28.endive"}
+    first = by_type[(made, "created")]
+    assert first["request"] == {"id": created.headers["Request-Id"], "idempotency_key": "order-42"}
+    assert "previous_attributes" not in first["data"]
+    cancel = by_type[(made, "canceled")]
+    assert cancel["request"] == {"id": canceled.headers["Request-Id"], "idempotency_key": None}
+    assert cancel["data"]["previous_attributes"] == {"status": "requires_input"}
+    verdict = next(
+        e
+        for (session, kind), e in by_type.items()
+        if session == processing and kind != "created" and kind != "processing"
+    )
+    assert verdict["request"] == {"id": None, "idempotency_key": None}  # the verdict job's
+    assert verdict["data"]["previous_attributes"]["status"] == "processing"
+    submitted = by_type[(processing, "processing")]  # the person's submit: not an API request
+    assert submitted["request"] == {"id": None, "idempotency_key": None}
+
+
+def test_report_names_the_photos_it_judged(
+    app: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    """Stripe's `document.files`: the ids of the uploads judged, which a redaction drops."""
+    session_id = processing_session(app, client, platform)
+    run_pending(app)
+    with database(app).sessions() as db:
+        (front,) = db.scalars(select(UploadedFile.id).where(UploadedFile.session_id == session_id))
+    shown = client.get(
+        f"{SESSIONS}/{session_id}?expand[]=last_verification_report", headers=platform.headers
+    ).get_json()
+    report = shown["last_verification_report"]
+    assert report["document"]["files"] == [front] and front.startswith("file_")
+    assert report["selfie"] is None
+    client.post(f"{SESSIONS}/{session_id}/redact", headers=platform.headers)
+    redacted = client.get(f"{REPORTS}/{report['id']}", headers=platform.headers).get_json()
+    assert "files" not in redacted["document"]

@@ -22,6 +22,7 @@ from tests.support.platform import ApiPlatform
 from tests.webapp.test_steps import known_failure_codes
 from webapp import representations, reviews, risk, steps, test_mode, verification
 from webapp.db import database
+from webapp.lifecycle import transition
 from webapp.models import VerificationReport, VerificationSession, new_id
 
 _REPORT_CHECKS = ("document", "selfie", "id_number")
@@ -130,6 +131,8 @@ def verified_licence(app: Flask, client: FlaskClient, platform: ApiPlatform) -> 
         )
         session.last_report_id = report_id
         session.verified_outputs = to_plain(verdict.verified_outputs)
+        transition(db, session, "processing")
+        transition(db, session, "verified")  # only a verified session shows its outputs
         db.commit()
     return session_id
 

@@ -568,6 +568,7 @@ def test_lifecycle_events_and_redaction(
     assert (
         client.post(f"{SESSIONS}/{session_id}/redact", headers=platform.headers).status_code == 200
     )
+    assert run_pending(app) == 1  # the redaction's job, which tells of it
     events = client.get("/v1/events", headers=platform.headers).get_json()["data"]
     assert events[0]["type"] == "identity.verification_session.redacted"
     for event in events:  # what was told before is wiped too

@@ -16,7 +16,7 @@ from webapp.errors import (
     IdempotencyInUse,
     RateLimited,
 )
-from webapp.models import new_id
+from webapp.origin import api_request, begin
 from webapp.platforms import authenticate
 from webapp.security import limit_api
 
@@ -55,6 +55,7 @@ def stripe_path(path: str) -> str:
 
 @bp.before_request
 def _authenticate() -> None:
+    begin(request.headers.get("Idempotency-Key"))
     address = f"ip:{request.remote_addr}"
     if request.endpoint in _PUBLIC:
         limit_api(address)
@@ -71,7 +72,8 @@ def _authenticate() -> None:
 def _request_id(response: Response) -> Response:
     """Every API answer names itself, as Stripe's do, so a platform can quote it to an operator."""
     if request.path.startswith("/v1/"):
-        response.headers["Request-Id"] = new_id("req")
+        named = api_request()  # None when Flask answered before the blueprint's hooks ran
+        response.headers["Request-Id"] = named["id"] if named else begin(None)
     return response
 
 

@@ -15,7 +15,6 @@ from webapp.config import settings
 from webapp.db import db_session
 from webapp.errors import InvalidRequest
 from webapp.models import VerificationSession
-from webapp.storage import storage
 
 _EXPANDABLE = ("last_verification_report",)
 
@@ -109,7 +108,7 @@ def redact_session(session_id: str) -> tuple[Response, int]:
     _, expand = _with_expand()  # read before acting: a bad `expand` must not leave it done
     db = db_session()
     session = sessions.get(db, g.caller, session_id)
-    sessions.redact(db, storage(), session)
+    sessions.redact(db, session)
     db.commit()
     return _session_json(session, expand), 200
 

@@ -29,7 +29,6 @@ from webapp.db import db_session
 from webapp.errors import InvalidRequest
 from webapp.models import Event, VerificationSession, WebhookDelivery
 from webapp.platforms import Caller
-from webapp.storage import storage
 
 
 def cancelable(row: Any) -> bool:
@@ -96,7 +95,7 @@ def redact(session_id: str) -> ResponseReturnValue:
         abort(400, description=_("Tick the box to confirm, then redact."))
     db = db_session()
     try:
-        sessions.redact(db, storage(), _session(row.id))
+        sessions.redact(db, _session(row.id))
     except InvalidRequest:
         db.rollback()
         abort(409, description=_("A session cannot be redacted while it is being verified."))

@@ -6,9 +6,11 @@ from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired, MultipleFileField
-from wtforms import HiddenField, RadioField, SubmitField
+from wtforms import HiddenField, RadioField, StringField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, ValidationError
+
+from processing.id_numbers import OTHER, parse_id_number
 
 DOCUMENT_LABELS = {
     "passport": _l("Passport"),
@@ -39,6 +41,40 @@ class DocumentTypeForm(FlaskForm):  # type: ignore[misc]
         """Only the types the platform accepts are choices, so nothing else validates."""
         self.document_type.choices = [(kind, DOCUMENT_LABELS[kind]) for kind in allowed]
         return self
+
+
+# Stripe's three kinds of id number, then any other country's; each with how it is written.
+ID_NUMBER_KINDS = {
+    "us_ssn": (_l("US Social Security number (SSN)"), _l("9 digits, or the last 4: 123-45-6789")),
+    "br_cpf": (_l("Brazilian CPF"), _l("11 digits: 123.456.789-09")),
+    "sg_nric": (_l("Singapore NRIC or FIN"), _l("A letter, 7 digits and a letter: S1234567D")),
+    OTHER: (_l("Another country's ID number"), _l("As printed on your document")),
+}
+
+
+class IdNumberForm(FlaskForm):  # type: ignore[misc]
+    """The person's id number, checked by the rules of the kind they chose (a CPF's check digits,
+    an NRIC's check letter) so a typo is caught here, not as a failed verification."""
+
+    id_number_type = RadioField(
+        _l("Type of number"),
+        validators=[InputRequired(_l("Choose the type of number."))],
+        choices=[SelectChoice(kind, label) for kind, (label, _hint) in ID_NUMBER_KINDS.items()],
+    )
+    id_number = StringField(
+        _l("ID number"), validators=[InputRequired(_l("Enter your ID number."))]
+    )
+    submit = SubmitField(_l("Continue"))
+
+    def validate_id_number(self, field: StringField) -> None:
+        if self.number() is None:
+            raise ValidationError(
+                _l("This is not a valid number of this type. Check it and try again.")
+            )
+
+    def number(self) -> str | None:
+        """The number as compared, or None when it is not valid for the chosen kind."""
+        return parse_id_number(str(self.id_number_type.data), str(self.id_number.data or ""))
 
 
 class CaptureForm(FlaskForm):  # type: ignore[misc]

@@ -49,11 +49,13 @@ from webapp.errors import ApiError, StorageUnavailable
 from webapp.flow import bp
 from webapp.flow.forms import (
     DOCUMENT_LABELS,
+    ID_NUMBER_KINDS,
     BurstForm,
     CaptureForm,
     ConsentForm,
     DeclineForm,
     DocumentTypeForm,
+    IdNumberForm,
     SubmitForm,
     TestSubmitForm,
 )
@@ -461,6 +463,30 @@ def capture(token: str, step: steps.CaptureStep) -> ResponseReturnValue:
     elif session.last_error_step == step and session.last_error_reason:
         message = _verdict_reason(session)
     return _capture_page(session, step, form, message, attempts_left)
+
+
+@bp.route("/<token>/id_number", methods=["GET", "POST"])
+def id_number(token: str) -> ResponseReturnValue:
+    """The id number the session checks, when the platform gave none (Stripe's `id_number`)."""
+    session = _session(token)
+    if (moved := _ahead(session, "id_number")) is not None:
+        return moved
+    form = IdNumberForm()
+    if _submitted(form):
+        db = db_session()
+        verification.give_id_number(db, session, form.id_number_type.data, form.number() or "")
+        db.commit()
+        return _to_entry(session)
+    failed = session.last_error_step == "id_number" and request.method == "GET"
+    page = _page(
+        "flow/id_number.html",
+        session,
+        "id_number",
+        form=form,
+        hints={kind: hint for kind, (_label, hint) in ID_NUMBER_KINDS.items()},
+        message=_verdict_reason(session) if failed else None,
+    )
+    return page, 422 if request.method == "POST" else 200
 
 
 @bp.route("/<token>/review", methods=["GET", "POST"])

@@ -26,6 +26,7 @@ from webapp.webhooks.events import (
     get_event,
     page_events,
     parse_redeliver,
+    redact_events,
     redeliver,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "page_events",
     "parse_endpoint",
     "parse_redeliver",
+    "redact_events",
     "redeliver",
     "update_endpoint",
 ]

@@ -12,6 +12,7 @@ saved, and again at every delivery (DNS can change).
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from webapp import metadata
 from webapp.config import settings
 from webapp.errors import InvalidRequest, MissingParameter, UnknownParameter
 from webapp.models import WebhookEndpoint, new_id, utcnow
@@ -37,6 +39,7 @@ _URL_LENGTH = 2000
 _DESCRIPTION_LENGTH = 500
 DISABLED_FAILING = "failing"  # set by delivery after sustained failure
 DISABLED_BY_PLATFORM = "disabled_by_platform"
+_API_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}(\.[a-z]+)?")  # 2024-06-20, 2026-10-28.endive
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,8 @@ class EndpointRequest:
     url: str
     enabled_events: list[str]
     description: str | None
+    metadata: dict[str, str]
+    api_version: str | None
 
 
 def parse_url(value: Any, param: str = "url") -> str:
@@ -89,21 +94,39 @@ def parse_events(value: Any, param: str = "enabled_events") -> list[str]:
     return [kind for kind in EVENT_TYPES if kind in given]
 
 
-def parse_endpoint(params: dict[str, Any]) -> EndpointRequest:
-    for key in params:
-        if key not in ("url", "enabled_events", "description"):
-            raise UnknownParameter(key)
-    description = params.get("description")
-    if description is not None and not isinstance(description, str):
+def _description(value: Any) -> str | None:
+    if value is not None and not isinstance(value, str):
         raise InvalidRequest("description must be a string.", param="description")
-    if description is not None and len(description) > _DESCRIPTION_LENGTH:
+    if value is not None and len(value) > _DESCRIPTION_LENGTH:
         raise InvalidRequest(
             f"description must be at most {_DESCRIPTION_LENGTH} characters.", param="description"
         )
+    return value or None
+
+
+def _api_version(value: Any) -> str | None:
+    """Kept and shown as Stripe does; events are rendered in idflow's one version whatever it
+    says (`webapp.representations.API_VERSION`)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or not _API_VERSION.fullmatch(value):
+        raise InvalidRequest(
+            "api_version must be a Stripe API version such as 2026-10-28.endive.",
+            param="api_version",
+        )
+    return value
+
+
+def parse_endpoint(params: dict[str, Any]) -> EndpointRequest:
+    for key in params:
+        if key not in ("url", "enabled_events", "description", "metadata", "api_version"):
+            raise UnknownParameter(key)
     return EndpointRequest(
         url=parse_url(params.get("url")),
         enabled_events=parse_events(params.get("enabled_events")),
-        description=description or None,
+        description=_description(params.get("description")),
+        metadata=metadata.created(params.get("metadata")),
+        api_version=_api_version(params.get("api_version")),
     )
 
 
@@ -118,6 +141,8 @@ def create_endpoint(db: Session, caller: Caller, request: EndpointRequest) -> We
         url=request.url,
         enabled_events=request.enabled_events,
         description=request.description,
+        metadata_=request.metadata,
+        api_version=request.api_version,
         secret=f"whsec_{secrets.token_urlsafe(32)}",
         status="enabled",
     )
@@ -161,19 +186,21 @@ def delete_endpoint(db: Session, endpoint: WebhookEndpoint) -> None:
 
 
 def update_endpoint(endpoint: WebhookEndpoint, params: dict[str, Any]) -> None:
-    """Stripe's update: change url, events, description; `disabled` false re-enables it."""
+    """Stripe's update: change url, events, description, metadata (`metadata[key]=""` deletes the
+    key); `disabled` false re-enables it."""
     for key in params:
-        if key not in ("url", "enabled_events", "description", "disabled"):
+        if key not in ("url", "enabled_events", "description", "metadata", "disabled"):
             raise UnknownParameter(key)
+    description = _description(params.get("description"))
+    updated_metadata = metadata.updated(endpoint.metadata_, params.get("metadata"))
     if "url" in params:
         endpoint.url = parse_url(params["url"])
     if "enabled_events" in params:
         endpoint.enabled_events = parse_events(params["enabled_events"])
     if "description" in params:
-        description = params["description"]
-        if description is not None and not isinstance(description, str):
-            raise InvalidRequest("description must be a string.", param="description")
-        endpoint.description = (description or None) and description[:_DESCRIPTION_LENGTH]
+        endpoint.description = description
+    if "metadata" in params:
+        endpoint.metadata_ = updated_metadata
     if "disabled" not in params:
         return
     disabled = params["disabled"]

@@ -24,6 +24,7 @@ from webapp.models import (
     new_id,
     utcnow,
 )
+from webapp.origin import api_request
 from webapp.paging import Created, ListPage, paginate
 from webapp.platforms import Caller
 from webapp.webhooks.endpoints import EVENT_TYPES, get_endpoint, list_endpoints, subscribed
@@ -32,23 +33,33 @@ DELIVER = "deliver_event"  # the job kind `webapp.webhooks.delivery` handles
 _MOST_TYPES = 20
 
 
-def emit(db: Session, session: VerificationSession, kind: str) -> Event:
-    """Record that `session` changed and schedule its delivery, in the caller's transaction."""
+def emit(
+    db: Session,
+    session: VerificationSession,
+    kind: str,
+    previous: dict[str, Any] | None = None,
+) -> Event:
+    """Record that `session` changed and schedule its delivery, in the caller's transaction;
+    `previous` holds the changed attributes' values before (Stripe's `previous_attributes`)."""
     if kind not in EVENT_TYPES:
         raise LookupError(f"unknown event type {kind!r}")
     db.flush()  # defaults (created_at) are filled, so the session can be shown
+    data: dict[str, Any] = {"object": representations.event_object(session)}
+    if previous:
+        data["previous_attributes"] = previous
     event = Event(
         id=new_id("evt"),
         platform_id=session.platform_id,
         livemode=session.livemode,
         type=kind,
         object_id=session.id,
-        data={"object": representations.event_object(session)},
+        data=data,
+        request=api_request(),
         created_at=utcnow(),
     )
-    db.add(event)
     if kind == EVENT_TYPES[-1]:
-        _redact_events(db, session)
+        redact_events(db, session)  # the earlier ones; this one says what changed
+    db.add(event)
     endpoints = db.scalars(
         select(WebhookEndpoint).where(
             WebhookEndpoint.platform_id == session.platform_id,
@@ -63,7 +74,7 @@ def emit(db: Session, session: VerificationSession, kind: str) -> Event:
     return event
 
 
-def _redact_events(db: Session, session: VerificationSession) -> None:
+def redact_events(db: Session, session: VerificationSession) -> None:
     """Earlier events carried the person's details; a redaction must reach them too."""
     stub = {"object": representations.event_object(session)}
     for earlier in db.scalars(select(Event).where(Event.object_id == session.id)):
