@@ -65,7 +65,6 @@
     var action = form.action || window.location.href;
     var data = prepared || new FormData(form);
     if (blob) { data.set("photo", blob, "camera.jpg"); }
-    var xhr = new XMLHttpRequest();
     function busy(on) {
       bar.hidden = !on;
       bar.value = 0;
@@ -73,30 +72,65 @@
       /* Refused: empty the input, or choosing the same photo again would not be a change. */
       if (!on && input) { input.value = ""; }
     }
-    xhr.open("POST", action);
-    xhr.upload.addEventListener("progress", function (event) {
-      if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
-    });
-    xhr.addEventListener("load", function () {
-      if (!xhr.responseURL) { window.location.reload(); return; }
-      if (!sameUrl(xhr.responseURL, action)) { window.location.assign(xhr.responseURL); return; }
-      if (xhr.status === 404 || xhr.status === 410) { window.location.assign(action); return; }
-      var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
-      var fresh = page.querySelector("[data-notice]");
-      var box = document.querySelector("[data-notice]");
-      busy(false);
-      if (!fresh) { notify(form, pageMessage(page)); return; }
-      if (box) {
-        box.innerHTML = fresh.innerHTML;
-        box.scrollIntoView({ block: "center" });
-      }
-    });
-    xhr.addEventListener("error", function () {
-      busy(false);
-      notify(form, TEXT.connection);
-    });
+    function send(renewed) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", action);
+      xhr.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
+      });
+      xhr.addEventListener("load", function () {
+        if (!renewed && xhr.status === 400 && xhr.getResponseHeader(FORM_EXPIRED)) {
+          /* Only the form's token was stale: the same photo again, with a fresh one. */
+          renewToken(form, data).then(function () { send(true); }, function () {
+            busy(false);
+            notify(form, TEXT.upload_failed);
+          });
+          return;
+        }
+        if (!xhr.responseURL) { window.location.reload(); return; }
+        if (!sameUrl(xhr.responseURL, action)) { window.location.assign(xhr.responseURL); return; }
+        if (xhr.status === 404 || xhr.status === 410) { window.location.assign(action); return; }
+        var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var fresh = page.querySelector("[data-notice]");
+        var box = document.querySelector("[data-notice]");
+        busy(false);
+        if (!fresh) { notify(form, pageMessage(page)); return; }
+        if (box) {
+          box.innerHTML = fresh.innerHTML;
+          box.scrollIntoView({ block: "center" });
+        }
+      });
+      xhr.addEventListener("error", function () {
+        busy(false);
+        notify(form, TEXT.connection);
+      });
+      xhr.send(data);
+    }
     busy(true);
-    xhr.send(data);
+    send(false);
+  }
+
+  /* What the server answers a POST refused for its form token alone (views.FORM_EXPIRED_HEADER). */
+  var FORM_EXPIRED = "Idflow-Form-Expired";
+
+  /* A form token goes stale when the page stays open for long or the browser lost its cookie.
+     The page itself, fetched again as a reload would, has a fresh one: the form and the prepared
+     upload get it. Another site cannot read the page, so the protection stays. */
+  function renewToken(form, data) {
+    if (!window.fetch) { return Promise.reject(new Error("no fetch")); }
+    return window.fetch(window.location.href, {
+      headers: { Accept: "text/html" }, cache: "no-store", credentials: "same-origin"
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("page " + response.status); }
+      return response.text();
+    }).then(function (text) {
+      var page = new DOMParser().parseFromString(text, "text/html");
+      var fresh = page.querySelector("input[name=csrf_token]");
+      if (!fresh || !fresh.value) { throw new Error("no token"); }
+      var field = form.querySelector("input[name=csrf_token]");
+      if (field) { field.value = fresh.value; }
+      data.set("csrf_token", fresh.value);
+    });
   }
 
   function attachDataTransfer(input, blob) {
@@ -315,7 +349,36 @@
     if (window.fetch) { window.setTimeout(tick, 1500); }
   }
 
+  /* On a computer: ask every few seconds where the person is, and move to that page once they
+     got further on their phone (or anywhere else). The step the page was drawn at is compared,
+     not the page itself, so an earlier step opened here (a retake) stays open. */
+  var FOLLOW_MS = 2500;
+
+  function follow(url, at) {
+    var timer = null;
+    function later(ms) {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(tick, ms);
+    }
+    function tick() {
+      window.fetch(url, { headers: { Accept: "application/json" }, cache: "no-store",
+                          credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (state) {
+          if (state.url && state.step !== at) { window.location.assign(state.url); }
+          else { later(FOLLOW_MS); }
+        })
+        .catch(function () { later(2 * FOLLOW_MS); });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") { later(0); }
+    });
+    later(FOLLOW_MS);
+  }
+
   function start() {
+    var followUrl = document.body.getAttribute("data-follow");
+    if (followUrl && window.fetch) { follow(followUrl, document.body.getAttribute("data-at")); }
     var form = document.querySelector("form[data-upload]");
     if (form) { capturePage(form); }
     var burst = document.querySelector("form[data-burst]");

@@ -33,7 +33,7 @@ from tests.support.flow import (
 from tests.support.platform import ApiPlatform
 from tests.support.settings import reconfigure
 from webapp.db import database
-from webapp.flow.views import return_link
+from webapp.flow.views import FORM_EXPIRED_HEADER, return_link
 from webapp.jobs import run_pending
 from webapp.models import VerificationSession, utcnow
 from webapp.platforms import create_platform
@@ -105,6 +105,7 @@ def test_every_form_refuses_a_post_without_its_csrf_token(
     else:
         refused = client.post(f"{link}/{step}", data=forged[step])
     assert refused.status_code == 400 and "reload the page" in html(refused)
+    assert refused.headers[FORM_EXPIRED_HEADER] == "1"  # flow.js renews the token and resends
     after = session_row(app, session_id)
     assert (after.status, after.consented_at, after.document_type) == (
         before.status,
@@ -246,11 +247,21 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     assert submitted.headers["Location"] == f"{link}/processing"
     waiting = html(client.get(f"{link}/processing"))
     assert f'data-poll="{link}/status"' in waiting
-    assert client.get(f"{link}/status").json == {"status": "processing", "next": None}
+    assert client.get(f"{link}/status").json == {
+        "status": "processing",
+        "step": "processing",
+        "url": f"{link}/processing",
+        "next": None,
+    }
     assert client.get(link).headers["Location"] == f"{link}/processing"
 
     assert run_pending(no_csrf) >= 1
-    assert client.get(f"{link}/status").json == {"status": "verified", "next": f"{link}/result"}
+    assert client.get(f"{link}/status").json == {
+        "status": "verified",
+        "step": "done",
+        "url": f"{link}/result",
+        "next": f"{link}/result",
+    }
     assert client.get(f"{link}/processing").headers["Location"] == f"{link}/result"
     result = html(client.get(f"{link}/result"))
     assert "you are verified" in result
@@ -299,7 +310,12 @@ def test_failed_verdict_says_why_and_offers_a_retry(
     client.post(f"{link}/review", data={"submit": "Submit"})
     run_pending(no_csrf)
     status = client.get(f"{link}/status").json
-    assert status == {"status": "requires_input", "next": f"{link}/result"}
+    assert status == {
+        "status": "requires_input",
+        "step": "document_type" if lands_on == "document" else lands_on,
+        "url": f"{link}/{lands_on}",
+        "next": f"{link}/result",
+    }
     result = html(client.get(f"{link}/result"))
     assert "younger than 120" in result
     assert "Tries left: 9" in result  # the failed verdict cost one of 10
@@ -346,6 +362,7 @@ def test_details_the_platform_sent_wrong_send_the_person_back_to_it(
         assert "machine-readable" not in result and "data-retry" not in result
         assert f'href="{RETURN_URL}&amp;session_id={session_id}" data-return' in result
         assert "Return to Test platform" in result
+        assert "Return to your computer" not in result
         row = session_row(no_csrf, session_id)
         assert (row.status, row.last_error_code, row.rejections) == ("requires_input", code, 0)
         assert client.get(link).headers["Location"] == f"{link}/review"  # nothing to retake
@@ -419,7 +436,12 @@ def test_unknown_expired_canceled_and_redacted_links(
     assert client.post(f"{base}/cancel", headers=platform.headers).status_code == 200
     page = client.get(canceled)
     assert page.status_code == 410 and "stopped" in html(page)
-    assert client.get(f"{canceled}/status").json == {"status": "canceled", "next": canceled}
+    assert client.get(f"{canceled}/status").json == {
+        "status": "canceled",
+        "step": None,
+        "url": canceled,
+        "next": canceled,
+    }
 
     redacted_id, redacted = start(client, platform)
     base = f"/v1/verification_sessions/{redacted_id}"
