@@ -238,10 +238,19 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     review = html(client.get(f"{link}/review"))
     sources = re.findall(r'<img src="([^"]+)"', review)
     assert len(sources) == 1 and sources[0].startswith(f"{link}/files/file_")
+    zoom = re.search(r'<a class="shot-zoom" href="([^"]+)">', review)  # tap to enlarge
+    assert zoom is not None
+    assert f'src="{sources[0]}?size=large"' in html(client.get(zoom.group(1)))
     thumbnail = client.get(sources[0])
     assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
     decoded = cv2.imdecode(np.frombuffer(thumbnail.data, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded is not None and max(decoded.shape[:2]) <= 640
+    assert decoded is not None
+    # The passport page cut out and flattened (125 x 88 mm), not the 4:3 photo of the table.
+    height, width = decoded.shape[:2]
+    assert width == 1200 and abs(width / height - 125 / 88) < 0.01
+    large = client.get(f"{sources[0]}?size=large")
+    enlarged = cv2.imdecode(np.frombuffer(large.data, np.uint8), cv2.IMREAD_COLOR)
+    assert enlarged is not None and enlarged.shape[1] == 1476  # the reader's 300 dpi
 
     submitted = client.post(f"{link}/review", data={"submit": "Submit"})
     assert submitted.headers["Location"] == f"{link}/processing"

@@ -33,8 +33,10 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from processing.capture import document_crop
 from processing.errors import ImageError, SampleGenerationError
 from processing.load import load_image
+from processing.locate import SIZES_MM, SizeClass
 from webapp import branding, i18n, liveness, steps, test_mode, verification
 from webapp.config import settings
 from webapp.crypto import EncryptionError
@@ -60,7 +62,10 @@ _TOKEN_LENGTH = 64  # the column's width; anything longer cannot be a link token
 # link's path), so its last page sends the person back to the computer they started on.
 HANDOFF_COOKIE = "idflow_handoff"
 _HANDOFF_QUERY = ("via", "qr")
-_THUMBNAIL_SIDE = 640
+# The review shows each photo across a phone's width, sharp at 2-3 device pixels a CSS pixel;
+# tapped, as large as the reader reads a document (300 dpi: 1476 px for a passport page).
+_THUMBNAIL_SIDE = 1200
+_LARGE_SIDE = 2000
 # Phones and tablets; everything else is offered the QR code to move to a phone.
 _HANDHELD = re.compile(
     r"Mobi|Android|iPhone|iPad|iPod|Tablet|Silk|Kindle|IEMobile|Opera Mini", re.I
@@ -520,6 +525,7 @@ def review(token: str) -> ResponseReturnValue:
         {
             "step": step,
             "src": url_for("flow.file", token=token, file_id=uploads[step].id),
+            "large": url_for("flow.photo", token=token, file_id=uploads[step].id),
             "retake": steps.url(session, step),
         }
         for step in steps.capture_steps(session)
@@ -614,9 +620,35 @@ def result(token: str) -> ResponseReturnValue:
     )
 
 
+def _crop(check: dict[str, Any] | None) -> tuple[list[tuple[float, float]], SizeClass] | None:
+    """Where a photo's check would cut the document (`CaptureCheck.document_corners` and
+    `document_size`), if it found it; photos checked before it kept this have none."""
+    found, size = (check or {}).get("document_corners"), (check or {}).get("document_size")
+    if not isinstance(found, list) or len(found) != 4 or size not in SIZES_MM:
+        return None
+    try:
+        return [(float(x), float(y)) for x, y in found], size
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.get("/<token>/photos/<file_id>")
+def photo(token: str, file_id: str) -> ResponseReturnValue:
+    """One photo large, on a page of its own with the way back: the review's "enlarge"."""
+    session = _session(token)
+    if (moved := _ahead(session, "review")) is not None:
+        return moved
+    return render_template(
+        "flow/photo.html",
+        src=url_for("flow.file", token=token, file_id=file_id, size="large"),
+        back_url=url_for("flow.review", token=token),
+    )
+
+
 @bp.get("/<token>/files/<file_id>")
 def file(token: str, file_id: str) -> ResponseReturnValue:
-    """A small copy of one of this session's captures; other sessions' files are not there."""
+    """A copy of one of this session's captures, cut to the document where its check found
+    one (`?size=large` to enlarge); other sessions' files are not there."""
     session = _session(token)
     upload = db_session().scalar(
         select(UploadedFile).where(
@@ -629,7 +661,11 @@ def file(token: str, file_id: str) -> ResponseReturnValue:
         image = load_image(storage().read(upload.storage_key), min_side=1).image
     except (ImageError, FileNotFoundError, EncryptionError):  # retention deleted it, or a lost key
         abort(404)
-    scale = _THUMBNAIL_SIDE / max(image.shape[:2])
+    crop = _crop(upload.check)
+    if crop is not None:  # the document as the check found it, flattened: not the table
+        image = document_crop(image, *crop)
+    side = _LARGE_SIDE if request.args.get("size") == "large" else _THUMBNAIL_SIDE
+    scale = side / max(image.shape[:2])
     if scale < 1:
         image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     encoded, data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 80])
