@@ -60,6 +60,7 @@ def test_the_qr_code_hands_over_a_link_that_marks_the_phone(
     _, link = start(client, platform, options=PASSPORT)
     page = html(client.get(f"{link}/consent", headers={"User-Agent": DESKTOP}))
     assert qr_svg(f"http://idflow.test{link}?via=qr") in page  # the browser test decodes it
+    assert '<div class="qr" role="img" aria-label="QR code with the link' in page  # labelled
     opened = client.get(f"{link}?via=qr", headers={"User-Agent": PHONE})
     assert opened.headers["Location"] == f"{link}/consent"
     cookie = client.get_cookie(HANDOFF_COOKIE, path=link)
