@@ -142,6 +142,105 @@
     } catch (ignored) { /* older browsers: FormData carries the blob on its own */ }
   }
 
+  /* Live hints from the preview, worked out here on a small copy of each frame: too dark, too
+     far (the document does not fill the guide), hold still (the frame moves); once the frame
+     is steady, bright and the document fills the guide for a moment, `ready` is called (the
+     page takes the photo by itself, once; the button stays). */
+  var HINT_SIDE = 160;
+  var HINT_MS = 250;
+  var DARK = 90;            /* the brightest 5% of the preview (the document's white) under
+                               this grey level, 0-255, and it is too dark */
+  var CONTRAST = 20;        /* a document stands out from the dark surface by at least this */
+  var FILLS = 0.8;          /* its width and height against the guide's, to count as filling */
+  var STILL = 2.5;          /* mean grey change between two samples of a steady hand */
+  var SHARP = 3;            /* mean grey step between neighbours on a document in focus */
+  var READY_TICKS = 4;      /* about a second of all of the above before the photo is taken */
+
+  function guidance(root, video, ready) {
+    var viewer = root.querySelector("[data-viewer]");
+    var guide = root.querySelector(".guide");
+    var hint = root.querySelector("[data-hint]");
+    if (!hint || !guide) { return function () {}; }
+    var canvas = document.createElement("canvas");
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    var previous = null, steady = 0, shown = "", fired = false;
+    function say(key) {
+      if (key !== shown) { shown = key; hint.textContent = key ? TEXT[key] : ""; }
+    }
+    function measure() {
+      var width = HINT_SIDE, height = Math.round(HINT_SIDE * video.videoHeight / video.videoWidth);
+      canvas.width = width;
+      canvas.height = height;
+      context.drawImage(video, 0, 0, width, height);
+      var rgba = context.getImageData(0, 0, width, height).data;
+      var grey = new Float32Array(width * height), total = 0, i;
+      var histogram = new Uint32Array(256);
+      for (i = 0; i < grey.length; i++) {
+        grey[i] = 0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2];
+        total += grey[i];
+        histogram[Math.min(255, Math.round(grey[i]))]++;
+      }
+      var bright = 255;
+      for (var brighter = 0; bright > 0; bright--) {
+        brighter += histogram[bright];
+        if (brighter >= 0.05 * grey.length) { break; }
+      }
+      var area = viewer.getBoundingClientRect(), box = guide.getBoundingClientRect();
+      var x0 = Math.max(0, Math.floor((box.left - area.left) / area.width * width));
+      var x1 = Math.min(width, Math.ceil((box.right - area.left) / area.width * width));
+      var y0 = Math.max(0, Math.floor((box.top - area.top) / area.height * height));
+      var y1 = Math.min(height, Math.ceil((box.bottom - area.top) / area.height * height));
+      var inside = 0, count = 0, step = 0, x, y;
+      for (y = y0; y < y1; y++) {
+        for (x = x0; x < x1; x++) {
+          inside += grey[y * width + x];
+          count++;
+          if (x > x0) { step += Math.abs(grey[y * width + x] - grey[y * width + x - 1]); }
+        }
+      }
+      inside /= Math.max(1, count);
+      var outside = (total - inside * count) / Math.max(1, grey.length - count);
+      /* The document's extent: rows and columns where most samples are lighter than halfway
+         between the surface and the guide's inside. */
+      var cut = (inside + outside) / 2, columns = [], rows = [];
+      for (x = 0; x < width; x++) {
+        var light = 0;
+        for (y = 0; y < height; y++) { if (grey[y * width + x] > cut) { light++; } }
+        if (light > 0.3 * (y1 - y0)) { columns.push(x); }
+      }
+      for (y = 0; y < height; y++) {
+        var lit = 0;
+        for (x = 0; x < width; x++) { if (grey[y * width + x] > cut) { lit++; } }
+        if (lit > 0.3 * (x1 - x0)) { rows.push(y); }
+      }
+      var fill = columns.length && rows.length ? Math.min(
+        (columns[columns.length - 1] - columns[0]) / Math.max(1, x1 - x0),
+        (rows[rows.length - 1] - rows[0]) / Math.max(1, y1 - y0)) : 0;
+      var change = Infinity;
+      if (previous) {
+        change = 0;
+        for (i = 0; i < grey.length; i++) { change += Math.abs(grey[i] - previous[i]); }
+        change /= grey.length;
+      }
+      previous = grey;
+      return { light: bright, contrast: inside - outside, fill: fill,
+               change: change, sharp: step / Math.max(1, count) };
+    }
+    var timer = window.setInterval(function () {
+      if (!video.videoWidth || video.paused) { return; }
+      var seen = measure();
+      var key = "hint_ready";
+      if (seen.light < DARK) { key = "hint_dark"; }
+      else if (seen.contrast < CONTRAST || seen.fill < FILLS) { key = "hint_far"; }
+      else if (seen.change > STILL || seen.sharp < SHARP) { key = "hint_still"; }
+      steady = key === "hint_ready" ? steady + 1 : 0;
+      say(key);
+      root.setAttribute("data-seen", JSON.stringify(seen));
+      if (steady >= READY_TICKS && !fired) { fired = true; ready(); }
+    }, HINT_MS);
+    return function () { window.clearInterval(timer); say(""); };
+  }
+
   function camera(form, input) {
     var root = document.querySelector("[data-camera]");
     var start = form.querySelector("[data-camera-start]");
@@ -151,7 +250,9 @@
     var video = root.querySelector("video");
     var viewer = root.querySelector("[data-viewer]");
     var stream = null;
+    var quiet = function () {};
     function stop() {
+      quiet();
       if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
       stream = null;
     }
@@ -168,6 +269,7 @@
         start.hidden = true;
         shoot.hidden = false;
         root.scrollIntoView({ block: "start", behavior: "smooth" });
+        quiet = guidance(root, video, function () { shoot.click(); });
         return video.play();
       }).catch(function () {
         stop();
