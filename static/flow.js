@@ -235,6 +235,7 @@
       else if (seen.change > STILL || seen.sharp < SHARP) { key = "hint_still"; }
       steady = key === "hint_ready" ? steady + 1 : 0;
       say(key);
+      /* What the hint was worked out from, for tests and anyone tuning the thresholds. */
       root.setAttribute("data-seen", JSON.stringify(seen));
       if (steady >= READY_TICKS && !fired) { fired = true; ready(); }
     }, HINT_MS);

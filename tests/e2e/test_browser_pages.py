@@ -5,10 +5,10 @@ a screenshot of each goes to test-output/browser/<lang>/<page>.png.
 One test session per language walks consent, the decline question, the document chooser, the
 photo page fresh and with an error, review, the enlarged photo, processing, a failed result,
 the retry, a verified result; beside it the declined page, the details-differ page (real checks
-on claimed names that are not the document's), the samples page, an unknown link, and the
-consent page on a computer (with its QR code). Jobs run only when the test runs them
-(`idflow jobs run`), so the processing page stays long enough to be checked. Elements are found
-by their markup, not their words, so the same walk serves every language.
+on claimed names that are not the document's), the samples page, an unknown link, a live
+session's selfie page, and the consent page on a computer (with its QR code). Jobs run only
+when the test runs them (`idflow jobs run`), so the processing page stays long enough to be
+checked. Elements are found by their markup, not their words, so one walk serves every language.
 """
 
 from __future__ import annotations
@@ -128,6 +128,11 @@ def test_every_page_passes_axe_in_each_language(server: Server, tmp_path: Path, 
         provided_details={"first_name": "Zbigniew", "last_name": "Quartermaine"},
         options={"document": {"allowed_types": ["passport"]}},
     )
+    selfie = new_session(
+        server,
+        created["secret_key"],  # a live session films its selfie on the page
+        options={"document": {"allowed_types": ["passport"], "require_matching_selfie": True}},
+    )
     photo = write_passport_photo(tmp_path / "passport.jpg")
     walk = Walk(lang, server)
     problems: list[str] = []
@@ -201,6 +206,14 @@ def test_every_page_passes_axe_in_each_language(server: Server, tmp_path: Path, 
 
             page.goto(f"{server.url}/v/no-such-link")
             walk.check(page, "14-unknown-link")
+
+            page.goto(selfie["url"])
+            page.locator("input[name=accept]").click()
+            page.wait_for_url("**/front")
+            page.locator("input[type=file]").set_input_files(str(photo))
+            page.wait_for_url("**/selfie", timeout=30_000)
+            page.locator("[data-burst-start]").wait_for()  # the live selfie's own page
+            walk.check(page, "16-selfie")
 
             computer = browser.new_context(locale=lang).new_page()
             watch(computer, problems)
