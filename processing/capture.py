@@ -19,6 +19,7 @@ silhouettes of generated specimens), so it may not turn a good photo away.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,7 +33,14 @@ from processing.errors import FaceDetectorError, ImageError
 from processing.face import FaceBox, detect_faces
 from processing.findings import Finding
 from processing.load import load_image
-from processing.locate import SIZES_MM, DocumentQuad, find_document_quad, warp_document, whole_frame
+from processing.locate import (
+    SIZES_MM,
+    DocumentQuad,
+    SizeClass,
+    find_document_quad,
+    warp_document,
+    whole_frame,
+)
 from processing.mrz.model import MRZ
 from processing.pipeline import MRZAttempt, StepTimer, find_mrz, place_by_face
 from processing.quality import QualityReport, assess_quality
@@ -143,6 +151,11 @@ class CaptureCheck:
     # Seconds per step (load, outline, mrz, quality, barcode, portrait, faces), in the order
     # run: what `idflow check-photo` prints, to see where a slow check spends its time.
     timings: dict[str, float] = field(default_factory=dict)
+    # The document's outline as the check found it, four (x, y) corners clockwise from the top
+    # left of a long side, as fractions of the photo's width and height, so any copy of the photo
+    # can be cut and flattened to the document (`document_crop`); None when none stood out.
+    document_corners: tuple[tuple[float, float], ...] | None = None
+    document_size: SizeClass | None = None  # the size class the corners flatten to
 
     @property
     def costs_a_try(self) -> bool:
@@ -158,11 +171,14 @@ class _Seen:
     """What the document steps found on the working copy."""
 
     quality: QualityReport
-    outline: bool
+    outline: DocumentQuad | None
     scan: bool  # the photo itself is cut to a document's shape: its edges are the document's
     mrz: MRZ | None
     portrait: bool
     barcode: bool
+    # Where the reader would cut the document (corners, size class): as the MRZ says, upright,
+    # else along the outline.
+    crop: tuple[NDArray[np.float32], SizeClass] | None
 
 
 def _document_shaped(image: NDArray[np.uint8]) -> bool:
@@ -242,7 +258,11 @@ def _look(
         mrz = None
         with timer.step("quality"):
             quality = assess_quality(image, document_quad=quad)
-    return _Seen(quality, quad is not None, _document_shaped(image), mrz, portrait, barcode), notes
+    crop = (quad.corners, quad.size_class) if quad is not None else None
+    if attempt is not None and mrz is not None and use_box:
+        crop = (attempt.crop_corners, attempt.crop_size)
+    seen = _Seen(quality, quad, _document_shaped(image), mrz, portrait, barcode, crop)
+    return seen, notes
 
 
 def _verdict(code: str, message: str | None = None) -> tuple[str, str]:
@@ -291,7 +311,7 @@ def _judge_document(
             return _verdict("mrz_unreadable")
     elif side == ("driving_license", "back"):
         missing = "" if seen.barcode else "barcode_not_found"
-    elif not (seen.outline or seen.scan or seen.portrait or _credible(seen.mrz)):
+    elif not (seen.outline is not None or seen.scan or seen.portrait or _credible(seen.mrz)):
         return _verdict("document_not_found")
     if not missing:
         return None
@@ -346,6 +366,8 @@ def check_capture(
     timer = StepTimer()
     findings: list[Finding] = []
     verdict: tuple[str, str] | None
+    corners: tuple[tuple[float, float], ...] | None = None
+    size: SizeClass | None = None
     try:
         with timer.step("load"):
             loaded = load_image(data, min_side=MIN_SIDE, max_side=WORKING_SIDE)
@@ -364,6 +386,8 @@ def check_capture(
             seen, findings = _look(image, document_type, step, detector_model, timer)
             findings = [*seen.quality.findings, *findings]
             verdict = _judge_document(seen, document_type, step)
+            if seen.crop is not None:
+                corners, size = _fractions(seen.crop[0], image), seen.crop[1]
     if verdict is not None and not any(f.code == verdict[0] for f in findings):
         findings.append(Finding(verdict[0], verdict[1]))
     return CaptureCheck(
@@ -373,4 +397,23 @@ def check_capture(
         findings=tuple(findings),
         seconds=time.perf_counter() - start,
         timings=timer.timings,
+        document_corners=corners,
+        document_size=size,
     )
+
+
+def _fractions(
+    corners: NDArray[np.float32], image: NDArray[np.uint8]
+) -> tuple[tuple[float, float], ...]:
+    height, width = image.shape[:2]
+    return tuple((float(x) / width, float(y) / height) for x, y in corners)
+
+
+def document_crop(
+    image: NDArray[np.uint8], corners: Sequence[Sequence[float]], size: SizeClass
+) -> NDArray[np.uint8]:
+    """The document cut from a copy of the photo (any size) along `CaptureCheck.document_corners`
+    and flattened, as the reader sees it: what a person judges sharpness on."""
+    height, width = image.shape[:2]
+    points = np.array([(x * width, y * height) for x, y in corners], np.float32)
+    return warp_document(image, points, size)

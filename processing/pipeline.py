@@ -96,6 +96,10 @@ class MRZAttempt:
     rotation: int
     band_in_image: Points  # the band's four corners in the photo
     band_image: NDArray[np.uint8]  # the straightened band the OCR read
+    # Where `crop` was cut: its corners in the photo, in the order that flattens it upright, and
+    # its size class (warp_document(photo, crop_corners, crop_size) is `crop`).
+    crop_corners: Points
+    crop_size: SizeClass
 
     @property
     def box_in_image(self) -> tuple[int, int, int, int]:
@@ -192,6 +196,8 @@ def mrz_on_crop(
         _quarter_turns(_edge_angle(corners)),
         in_image.reshape(-1, 2),
         band_image,
+        corners,
+        size_class,
     )
 
 
@@ -237,10 +243,16 @@ def mrz_on_photo(
     crop = warp_document(turned, corners, _SIZE_CLASS[fmt])
     band_points = _band_corners(band)
     if turns:  # back from the turned photo: (x, y) there was (y, h - 1 - x) here
-        band_points = np.stack([band_points[:, 1], image.shape[0] - 1 - band_points[:, 0]], 1)
+        band_points = _unturned(band_points, image)
+        corners = _unturned(corners, image)
     # Turning the photo a quarter clockwise added 90 degrees to every direction in it.
     rotation = _quarter_turns(_upright_angle(band, read) - 90 * turns)
-    return MRZAttempt(read, crop, rotation, band_points, band_image)
+    return MRZAttempt(read, crop, rotation, band_points, band_image, corners, _SIZE_CLASS[fmt])
+
+
+def _unturned(points: Points, image: NDArray[np.uint8]) -> Points:
+    """Points of the photo turned a quarter clockwise, in the photo itself."""
+    return np.stack([points[:, 1], image.shape[0] - 1 - points[:, 0]], 1).astype(np.float32)
 
 
 def find_mrz(

@@ -65,7 +65,6 @@
     var action = form.action || window.location.href;
     var data = prepared || new FormData(form);
     if (blob) { data.set("photo", blob, "camera.jpg"); }
-    var xhr = new XMLHttpRequest();
     function busy(on) {
       bar.hidden = !on;
       bar.value = 0;
@@ -73,30 +72,65 @@
       /* Refused: empty the input, or choosing the same photo again would not be a change. */
       if (!on && input) { input.value = ""; }
     }
-    xhr.open("POST", action);
-    xhr.upload.addEventListener("progress", function (event) {
-      if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
-    });
-    xhr.addEventListener("load", function () {
-      if (!xhr.responseURL) { window.location.reload(); return; }
-      if (!sameUrl(xhr.responseURL, action)) { window.location.assign(xhr.responseURL); return; }
-      if (xhr.status === 404 || xhr.status === 410) { window.location.assign(action); return; }
-      var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
-      var fresh = page.querySelector("[data-notice]");
-      var box = document.querySelector("[data-notice]");
-      busy(false);
-      if (!fresh) { notify(form, pageMessage(page)); return; }
-      if (box) {
-        box.innerHTML = fresh.innerHTML;
-        box.scrollIntoView({ block: "center" });
-      }
-    });
-    xhr.addEventListener("error", function () {
-      busy(false);
-      notify(form, TEXT.connection);
-    });
+    function send(renewed) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", action);
+      xhr.upload.addEventListener("progress", function (event) {
+        if (event.lengthComputable) { bar.value = Math.round(100 * event.loaded / event.total); }
+      });
+      xhr.addEventListener("load", function () {
+        if (!renewed && xhr.status === 400 && xhr.getResponseHeader(FORM_EXPIRED)) {
+          /* Only the form's token was stale: the same photo again, with a fresh one. */
+          renewToken(form, data).then(function () { send(true); }, function () {
+            busy(false);
+            notify(form, TEXT.upload_failed);
+          });
+          return;
+        }
+        if (!xhr.responseURL) { window.location.reload(); return; }
+        if (!sameUrl(xhr.responseURL, action)) { window.location.assign(xhr.responseURL); return; }
+        if (xhr.status === 404 || xhr.status === 410) { window.location.assign(action); return; }
+        var page = new DOMParser().parseFromString(xhr.responseText, "text/html");
+        var fresh = page.querySelector("[data-notice]");
+        var box = document.querySelector("[data-notice]");
+        busy(false);
+        if (!fresh) { notify(form, pageMessage(page)); return; }
+        if (box) {
+          box.innerHTML = fresh.innerHTML;
+          box.scrollIntoView({ block: "center" });
+        }
+      });
+      xhr.addEventListener("error", function () {
+        busy(false);
+        notify(form, TEXT.connection);
+      });
+      xhr.send(data);
+    }
     busy(true);
-    xhr.send(data);
+    send(false);
+  }
+
+  /* What the server answers a POST refused for its form token alone (views.FORM_EXPIRED_HEADER). */
+  var FORM_EXPIRED = "Idflow-Form-Expired";
+
+  /* A form token goes stale when the page stays open for long or the browser lost its cookie.
+     The page itself, fetched again as a reload would, has a fresh one: the form and the prepared
+     upload get it. Another site cannot read the page, so the protection stays. */
+  function renewToken(form, data) {
+    if (!window.fetch) { return Promise.reject(new Error("no fetch")); }
+    return window.fetch(window.location.href, {
+      headers: { Accept: "text/html" }, cache: "no-store", credentials: "same-origin"
+    }).then(function (response) {
+      if (!response.ok) { throw new Error("page " + response.status); }
+      return response.text();
+    }).then(function (text) {
+      var page = new DOMParser().parseFromString(text, "text/html");
+      var fresh = page.querySelector("input[name=csrf_token]");
+      if (!fresh || !fresh.value) { throw new Error("no token"); }
+      var field = form.querySelector("input[name=csrf_token]");
+      if (field) { field.value = fresh.value; }
+      data.set("csrf_token", fresh.value);
+    });
   }
 
   function attachDataTransfer(input, blob) {
@@ -108,6 +142,106 @@
     } catch (ignored) { /* older browsers: FormData carries the blob on its own */ }
   }
 
+  /* Live hints from the preview, worked out here on a small copy of each frame: too dark, too
+     far (the document does not fill the guide), hold still (the frame moves); once the frame
+     is steady, bright and the document fills the guide for a moment, `ready` is called (the
+     page takes the photo by itself, once; the button stays). */
+  var HINT_SIDE = 160;
+  var HINT_MS = 250;
+  var DARK = 90;            /* the brightest 5% of the preview (the document's white) under
+                               this grey level, 0-255, and it is too dark */
+  var CONTRAST = 20;        /* a document stands out from the dark surface by at least this */
+  var FILLS = 0.8;          /* its width and height against the guide's, to count as filling */
+  var STILL = 2.5;          /* mean grey change between two samples of a steady hand */
+  var SHARP = 3;            /* mean grey step between neighbours on a document in focus */
+  var READY_TICKS = 4;      /* about a second of all of the above before the photo is taken */
+
+  function guidance(root, video, ready) {
+    var viewer = root.querySelector("[data-viewer]");
+    var guide = root.querySelector(".guide");
+    var hint = root.querySelector("[data-hint]");
+    if (!hint || !guide) { return function () {}; }
+    var canvas = document.createElement("canvas");
+    var context = canvas.getContext("2d", { willReadFrequently: true });
+    var previous = null, steady = 0, shown = "", fired = false;
+    function say(key) {
+      if (key !== shown) { shown = key; hint.textContent = key ? TEXT[key] : ""; }
+    }
+    function measure() {
+      var width = HINT_SIDE, height = Math.round(HINT_SIDE * video.videoHeight / video.videoWidth);
+      canvas.width = width;
+      canvas.height = height;
+      context.drawImage(video, 0, 0, width, height);
+      var rgba = context.getImageData(0, 0, width, height).data;
+      var grey = new Float32Array(width * height), total = 0, i;
+      var histogram = new Uint32Array(256);
+      for (i = 0; i < grey.length; i++) {
+        grey[i] = 0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2];
+        total += grey[i];
+        histogram[Math.min(255, Math.round(grey[i]))]++;
+      }
+      var bright = 255;
+      for (var brighter = 0; bright > 0; bright--) {
+        brighter += histogram[bright];
+        if (brighter >= 0.05 * grey.length) { break; }
+      }
+      var area = viewer.getBoundingClientRect(), box = guide.getBoundingClientRect();
+      var x0 = Math.max(0, Math.floor((box.left - area.left) / area.width * width));
+      var x1 = Math.min(width, Math.ceil((box.right - area.left) / area.width * width));
+      var y0 = Math.max(0, Math.floor((box.top - area.top) / area.height * height));
+      var y1 = Math.min(height, Math.ceil((box.bottom - area.top) / area.height * height));
+      var inside = 0, count = 0, step = 0, x, y;
+      for (y = y0; y < y1; y++) {
+        for (x = x0; x < x1; x++) {
+          inside += grey[y * width + x];
+          count++;
+          if (x > x0) { step += Math.abs(grey[y * width + x] - grey[y * width + x - 1]); }
+        }
+      }
+      inside /= Math.max(1, count);
+      var outside = (total - inside * count) / Math.max(1, grey.length - count);
+      /* The document's extent: rows and columns where most samples are lighter than halfway
+         between the surface and the guide's inside. */
+      var cut = (inside + outside) / 2, columns = [], rows = [];
+      for (x = 0; x < width; x++) {
+        var light = 0;
+        for (y = 0; y < height; y++) { if (grey[y * width + x] > cut) { light++; } }
+        if (light > 0.3 * (y1 - y0)) { columns.push(x); }
+      }
+      for (y = 0; y < height; y++) {
+        var lit = 0;
+        for (x = 0; x < width; x++) { if (grey[y * width + x] > cut) { lit++; } }
+        if (lit > 0.3 * (x1 - x0)) { rows.push(y); }
+      }
+      var fill = columns.length && rows.length ? Math.min(
+        (columns[columns.length - 1] - columns[0]) / Math.max(1, x1 - x0),
+        (rows[rows.length - 1] - rows[0]) / Math.max(1, y1 - y0)) : 0;
+      var change = Infinity;
+      if (previous) {
+        change = 0;
+        for (i = 0; i < grey.length; i++) { change += Math.abs(grey[i] - previous[i]); }
+        change /= grey.length;
+      }
+      previous = grey;
+      return { light: bright, contrast: inside - outside, fill: fill,
+               change: change, sharp: step / Math.max(1, count) };
+    }
+    var timer = window.setInterval(function () {
+      if (!video.videoWidth || video.paused) { return; }
+      var seen = measure();
+      var key = "hint_ready";
+      if (seen.light < DARK) { key = "hint_dark"; }
+      else if (seen.contrast < CONTRAST || seen.fill < FILLS) { key = "hint_far"; }
+      else if (seen.change > STILL || seen.sharp < SHARP) { key = "hint_still"; }
+      steady = key === "hint_ready" ? steady + 1 : 0;
+      say(key);
+      /* What the hint was worked out from, for tests and anyone tuning the thresholds. */
+      root.setAttribute("data-seen", JSON.stringify(seen));
+      if (steady >= READY_TICKS && !fired) { fired = true; ready(); }
+    }, HINT_MS);
+    return function () { window.clearInterval(timer); say(""); };
+  }
+
   function camera(form, input) {
     var root = document.querySelector("[data-camera]");
     var start = form.querySelector("[data-camera-start]");
@@ -117,7 +251,9 @@
     var video = root.querySelector("video");
     var viewer = root.querySelector("[data-viewer]");
     var stream = null;
+    var quiet = function () {};
     function stop() {
+      quiet();
       if (stream) { stream.getTracks().forEach(function (track) { track.stop(); }); }
       stream = null;
     }
@@ -134,6 +270,7 @@
         start.hidden = true;
         shoot.hidden = false;
         root.scrollIntoView({ block: "start", behavior: "smooth" });
+        quiet = guidance(root, video, function () { shoot.click(); });
         return video.play();
       }).catch(function () {
         stop();
@@ -315,7 +452,36 @@
     if (window.fetch) { window.setTimeout(tick, 1500); }
   }
 
+  /* On a computer: ask every few seconds where the person is, and move to that page once they
+     got further on their phone (or anywhere else). The step the page was drawn at is compared,
+     not the page itself, so an earlier step opened here (a retake) stays open. */
+  var FOLLOW_MS = 2500;
+
+  function follow(url, at) {
+    var timer = null;
+    function later(ms) {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(tick, ms);
+    }
+    function tick() {
+      window.fetch(url, { headers: { Accept: "application/json" }, cache: "no-store",
+                          credentials: "same-origin" })
+        .then(function (response) { return response.json(); })
+        .then(function (state) {
+          if (state.url && state.step !== at) { window.location.assign(state.url); }
+          else { later(FOLLOW_MS); }
+        })
+        .catch(function () { later(2 * FOLLOW_MS); });
+    }
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") { later(0); }
+    });
+    later(FOLLOW_MS);
+  }
+
   function start() {
+    var followUrl = document.body.getAttribute("data-follow");
+    if (followUrl && window.fetch) { follow(followUrl, document.body.getAttribute("data-at")); }
     var form = document.querySelector("form[data-upload]");
     if (form) { capturePage(form); }
     var burst = document.querySelector("form[data-burst]");

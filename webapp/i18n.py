@@ -117,6 +117,11 @@ SCRIPT_TEXT: dict[str, LazyString] = {
     "camera_missing": lazy_gettext(
         "The camera could not be opened. Continue on a phone with a camera, with the link below."
     ),
+    # Live hints under the camera's preview.
+    "hint_dark": lazy_gettext("Too dark: move to a brighter place."),
+    "hint_far": lazy_gettext("Move closer: the document should fill the frame."),
+    "hint_still": lazy_gettext("Hold still."),
+    "hint_ready": lazy_gettext("Good. Hold still: the photo is taken by itself."),
 }
 
 # `processing.capture.MESSAGES`, by capture code, in the same English.

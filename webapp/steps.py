@@ -97,6 +97,7 @@ class Step:
     done: Callable[[Progress], bool] | None = None  # None: left only when the status moves on
     asks: Callable[[VerificationSession], bool] = _always  # a page that is counted in the steps
     retakes: tuple[CaptureStep, ...] = ()  # the photos taken again when a failure sends here
+    counted_as: StepName | None = None  # shown with that step's number, not counted on its own
 
     @property
     def capture(self) -> bool:
@@ -121,6 +122,9 @@ STEPS: tuple[Step, ...] = (
         needed=lambda session: needs_back(session.document_type),
         done=_captured("back"),
         retakes=("back",),
+        # Whether there is a back is known only once the document is chosen: counted on its
+        # own, the total would change under the person ("2 of 4", then "4 of 5").
+        counted_as="front",
     ),
     Step(
         "selfie",
@@ -221,11 +225,16 @@ class Position:
 
 
 def position(session: VerificationSession, step: str) -> Position | None:
-    """The page of `step` as "Step 2 of 3"; None on pages that are not counted."""
-    counted: list[str] = [name for name in walk(session) if STEP[name].asks(session)]
-    if step not in counted:
+    """The page of `step` as "Step 2 of 3"; None on pages that are not counted. Only the
+    session's options decide what is counted, never the person's answers, so the total is the
+    same on every page and the number never jumps (the back shares the front's)."""
+    counted: list[str] = [
+        name for name in walk(session) if STEP[name].counted_as is None and STEP[name].asks(session)
+    ]
+    shown = STEP[step].counted_as or step if step in STEP else step
+    if shown not in counted:
         return None
-    return Position(counted.index(step) + 1, len(counted))
+    return Position(counted.index(shown) + 1, len(counted))
 
 
 def url(session: VerificationSession, name: StepName) -> str:

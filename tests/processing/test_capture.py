@@ -14,7 +14,8 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image
 
-from processing.capture import MESSAGES, CaptureCheck, check_capture
+from processing.capture import MESSAGES, CaptureCheck, check_capture, document_crop
+from processing.locate import canonical_size
 from processing.model_files import YUNET_FILE
 from processing.samples import SampleDocument, make_document, photograph
 from tests.support.images import jpeg
@@ -267,3 +268,35 @@ def test_selfie_without_a_face(upload: str) -> None:
     )
     result = check(jpeg(image), "selfie", "passport")
     assert result.code == "no_face"
+
+
+@pytest.mark.parametrize(
+    ("kind", "seed", "side", "document_type"),
+    [
+        ("td3", 1, "front", "passport"),
+        ("td1", 1, "front", "id_card"),
+        ("td1", 1, "back", "id_card"),
+        ("dl", 2, "front", "driving_license"),
+        ("dl", 2, "back", "driving_license"),
+    ],
+)
+def test_the_check_keeps_where_the_document_is_to_show_it_flattened(
+    kind: str, seed: int, side: str, document_type: str
+) -> None:
+    """Issue 14, defect 9: the review shows the document as the reader cuts it, not the photo of
+    the table: the check keeps the corners (as fractions, so the full-size photo can be cut)."""
+    photo = photographed(kind, seed, side)
+    result = check(jpeg(photo), side, document_type)
+    size = result.document_size
+    assert result.document_corners is not None and size is not None
+    assert json.loads(json.dumps(result.to_dict()))["document_size"] == size  # kept as JSON
+    crop = document_crop(photo, result.document_corners, size)
+    assert crop.shape[:2] == canonical_size(size)[::-1]
+    if kind == "td3":  # cut where the MRZ says, upright, at its format's size: the page itself
+        assert size == "ID3"
+        gray = [
+            cv2.cvtColor(cv2.resize(image, (320, 225)), cv2.COLOR_BGR2GRAY)
+            for image in (crop, side_of(kind, seed, side))
+        ]
+        similarity = cv2.matchTemplate(gray[0], gray[1], cv2.TM_CCOEFF_NORMED)[0, 0]
+        assert similarity > 0.3  # 0.40 measured; the 4:3 photo of the table is not the page

@@ -35,9 +35,9 @@ CHROMIUM_ARGS = [
 ]
 
 
-def phone_page(browser: Browser, problems: list[str]) -> Page:
-    """A page on a phone-sized touch screen; console errors, CSP reports and script errors are
-    collected in `problems`, which a test expects empty."""
+def watch(page: Page, problems: list[str]) -> Page:
+    """Collect the page's console errors, CSP reports and script errors in `problems`, which a
+    test expects empty."""
 
     def on_console(message: ConsoleMessage) -> None:
         if message.type in ("error", "warning") or "Content Security Policy" in message.text:
@@ -46,6 +46,14 @@ def phone_page(browser: Browser, problems: list[str]) -> Page:
     def on_page_error(error: Error) -> None:
         problems.append(f"page error: {error}")
 
+    page.set_default_timeout(20_000)
+    page.on("console", on_console)
+    page.on("pageerror", on_page_error)
+    return page
+
+
+def phone_page(browser: Browser, problems: list[str]) -> Page:
+    """A page on a phone-sized touch screen, watched for problems (`watch`)."""
     context = browser.new_context(
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
@@ -54,11 +62,23 @@ def phone_page(browser: Browser, problems: list[str]) -> Page:
         user_agent=PHONE_UA,
         locale="en-GB",
     )
-    page = context.new_page()
-    page.set_default_timeout(20_000)
-    page.on("console", on_console)
-    page.on("pageerror", on_page_error)
-    return page
+    return watch(context.new_page(), problems)
+
+
+# What the issue asks of every page: WCAG 2.1 A and AA.
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page: Page) -> list[str]:
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now: rule, impact, where."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    found: list[str] = []
+    for violation in results.response["violations"]:
+        targets = [", ".join(node["target"]) for node in violation["nodes"]]
+        found.append(f"{violation['id']} ({violation['impact']}): {'; '.join(targets)}")
+    return found
 
 
 def write_passport_photo(path: Path) -> Path:

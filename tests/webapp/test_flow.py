@@ -33,7 +33,7 @@ from tests.support.flow import (
 from tests.support.platform import ApiPlatform
 from tests.support.settings import reconfigure
 from webapp.db import database
-from webapp.flow.views import return_link
+from webapp.flow.views import FORM_EXPIRED_HEADER, return_link
 from webapp.jobs import run_pending
 from webapp.models import VerificationSession, utcnow
 from webapp.platforms import create_platform
@@ -105,6 +105,7 @@ def test_every_form_refuses_a_post_without_its_csrf_token(
     else:
         refused = client.post(f"{link}/{step}", data=forged[step])
     assert refused.status_code == 400 and "reload the page" in html(refused)
+    assert refused.headers[FORM_EXPIRED_HEADER] == "1"  # flow.js renews the token and resends
     after = session_row(app, session_id)
     assert (after.status, after.consented_at, after.document_type) == (
         before.status,
@@ -237,20 +238,39 @@ def test_full_session_with_a_rejected_and_an_accepted_photo(
     review = html(client.get(f"{link}/review"))
     sources = re.findall(r'<img src="([^"]+)"', review)
     assert len(sources) == 1 and sources[0].startswith(f"{link}/files/file_")
+    zoom = re.search(r'<a class="shot-zoom" href="([^"]+)">', review)  # tap to enlarge
+    assert zoom is not None
+    assert f'src="{sources[0]}?size=large"' in html(client.get(zoom.group(1)))
     thumbnail = client.get(sources[0])
     assert thumbnail.status_code == 200 and thumbnail.mimetype == "image/jpeg"
     decoded = cv2.imdecode(np.frombuffer(thumbnail.data, np.uint8), cv2.IMREAD_COLOR)
-    assert decoded is not None and max(decoded.shape[:2]) <= 640
+    assert decoded is not None
+    # The passport page cut out and flattened (125 x 88 mm), not the 4:3 photo of the table.
+    height, width = decoded.shape[:2]
+    assert width == 1200 and abs(width / height - 125 / 88) < 0.01
+    large = client.get(f"{sources[0]}?size=large")
+    enlarged = cv2.imdecode(np.frombuffer(large.data, np.uint8), cv2.IMREAD_COLOR)
+    assert enlarged is not None and enlarged.shape[1] == 1476  # the reader's 300 dpi
 
     submitted = client.post(f"{link}/review", data={"submit": "Submit"})
     assert submitted.headers["Location"] == f"{link}/processing"
     waiting = html(client.get(f"{link}/processing"))
     assert f'data-poll="{link}/status"' in waiting
-    assert client.get(f"{link}/status").json == {"status": "processing", "next": None}
+    assert client.get(f"{link}/status").json == {
+        "status": "processing",
+        "step": "processing",
+        "url": f"{link}/processing",
+        "next": None,
+    }
     assert client.get(link).headers["Location"] == f"{link}/processing"
 
     assert run_pending(no_csrf) >= 1
-    assert client.get(f"{link}/status").json == {"status": "verified", "next": f"{link}/result"}
+    assert client.get(f"{link}/status").json == {
+        "status": "verified",
+        "step": "done",
+        "url": f"{link}/result",
+        "next": f"{link}/result",
+    }
     assert client.get(f"{link}/processing").headers["Location"] == f"{link}/result"
     result = html(client.get(f"{link}/result"))
     assert "you are verified" in result
@@ -299,7 +319,12 @@ def test_failed_verdict_says_why_and_offers_a_retry(
     client.post(f"{link}/review", data={"submit": "Submit"})
     run_pending(no_csrf)
     status = client.get(f"{link}/status").json
-    assert status == {"status": "requires_input", "next": f"{link}/result"}
+    assert status == {
+        "status": "requires_input",
+        "step": "document_type" if lands_on == "document" else lands_on,
+        "url": f"{link}/{lands_on}",
+        "next": f"{link}/result",
+    }
     result = html(client.get(f"{link}/result"))
     assert "younger than 120" in result
     assert "Tries left: 9" in result  # the failed verdict cost one of 10
@@ -346,6 +371,7 @@ def test_details_the_platform_sent_wrong_send_the_person_back_to_it(
         assert "machine-readable" not in result and "data-retry" not in result
         assert f'href="{RETURN_URL}&amp;session_id={session_id}" data-return' in result
         assert "Return to Test platform" in result
+        assert "Return to your computer" not in result
         row = session_row(no_csrf, session_id)
         assert (row.status, row.last_error_code, row.rejections) == ("requires_input", code, 0)
         assert client.get(link).headers["Location"] == f"{link}/review"  # nothing to retake
@@ -419,7 +445,12 @@ def test_unknown_expired_canceled_and_redacted_links(
     assert client.post(f"{base}/cancel", headers=platform.headers).status_code == 200
     page = client.get(canceled)
     assert page.status_code == 410 and "stopped" in html(page)
-    assert client.get(f"{canceled}/status").json == {"status": "canceled", "next": canceled}
+    assert client.get(f"{canceled}/status").json == {
+        "status": "canceled",
+        "step": None,
+        "url": canceled,
+        "next": canceled,
+    }
 
     redacted_id, redacted = start(client, platform)
     base = f"/v1/verification_sessions/{redacted_id}"

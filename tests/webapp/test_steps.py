@@ -127,6 +127,32 @@ def test_captures_are_needed_as_the_document_and_options_say() -> None:
     assert needed("passport", True) == ["front", "selfie"]
 
 
+@pytest.mark.parametrize("allowed", [["passport"], ["id_card"], list(DOCUMENT_TYPES)])
+@pytest.mark.parametrize("selfie", [False, True])
+def test_the_step_counter_never_jumps(allowed: list[str], selfie: bool) -> None:
+    """Issue 14: "Step 2 of 4" on the document chooser, then "Step 4 of 5" once an identity card
+    (with a back) was chosen. The total must be the same on every page, whatever is chosen."""
+    for chosen in allowed:
+        shown: list[tuple[int, int]] = []
+        for name in ("consent", "document_type", "front", "back", "selfie", "review"):
+            picked = chosen if name not in ("consent", "document_type") else None
+            session = session_in(
+                "requires_input",
+                allowed=allowed,
+                selfie=selfie,
+                consented=name != "consent",
+                document_type=picked if len(allowed) > 1 else chosen,
+            )
+            if name in steps.walk(session) and steps.STEP[name].asks(session):
+                at = steps.position(session, name)
+                assert at is not None, name
+                shown.append((at.number, at.count))
+        assert len({count for _, count in shown}) == 1, (chosen, shown)
+        numbers = [number for number, _ in shown]
+        assert numbers[0] == 1 and numbers[-1] == shown[-1][1], (chosen, shown)
+        assert all(0 <= b - a <= 1 for a, b in itertools.pairwise(numbers)), (chosen, shown)
+
+
 def known_failure_codes() -> set[str]:
     """Every error code a verdict or the flow can leave on a session, read from the code that
     makes them, so a new one cannot arrive without a place in the table."""

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import segno
 from flask import (
     abort,
+    current_app,
     g,
     jsonify,
     make_response,
@@ -31,7 +32,9 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from processing.capture import document_crop
 from processing.errors import SampleGenerationError
+from processing.locate import SIZES_MM, SizeClass
 from webapp import (
     branding,
     funnel,
@@ -64,7 +67,14 @@ from webapp.models import Platform, UploadedFile, VerificationSession, utcnow
 from webapp.storage import storage
 
 _TOKEN_LENGTH = 64  # the column's width; anything longer cannot be a link token
-_THUMBNAIL_SIDE = 640
+# The QR code's link carries `?via=qr`; the phone that opens it keeps this cookie (scoped to the
+# link's path), so its last page sends the person back to the computer they started on.
+HANDOFF_COOKIE = "idflow_handoff"
+_HANDOFF_QUERY = ("via", "qr")
+# The review shows each photo across a phone's width, sharp at 2-3 device pixels a CSS pixel;
+# tapped, as large as the reader reads a document (300 dpi: 1476 px for a passport page).
+_THUMBNAIL_SIDE = 1200
+_LARGE_SIDE = 2000
 # Phones and tablets; everything else is offered the QR code to move to a phone.
 _HANDHELD = re.compile(
     r"Mobi|Android|iPhone|iPad|iPod|Tablet|Silk|Kindle|IEMobile|Opera Mini", re.I
@@ -200,23 +210,33 @@ def _to_entry(session: VerificationSession) -> Response:
     return redirect(url_for("flow.entry", token=session.link_token), 303)
 
 
+# Marks a POST refused for its form token alone: flow.js then reads a fresh token from the page
+# (only this origin can) and sends the same photo again, instead of the person losing it.
+FORM_EXPIRED_HEADER = "Idflow-Form-Expired"
+
+
 def _submitted(form: Any) -> bool:
     """A valid POST; a POST without a valid CSRF token is refused outright."""
     if form.validate_on_submit():
         return True
     if request.method == "POST" and "csrf_token" in form.errors:
-        abort(
-            400,
-            description=_(
+        page = render_template(
+            "error.html",
+            title=_("Something went wrong"),
+            message=_(
                 "This page was open for too long or in another browser. "
                 "Go back, reload the page and try again."
             ),
+            back_url=request.path,
         )
+        refused = make_response(page, 400)
+        refused.headers[FORM_EXPIRED_HEADER] = "1"
+        abort(refused)
     return False
 
 
 @lru_cache(maxsize=256)
-def _qr_svg(link: str) -> str:
+def qr_svg(link: str) -> str:
     """Encoding takes ~10 ms, most of a page's time; a session's pages all show the same one."""
     svg: str = segno.make(link, error="m").svg_inline(
         scale=4, border=2, dark="#111", light="#fff", svgclass="qr-code", omitsize=True
@@ -224,17 +244,46 @@ def _qr_svg(link: str) -> str:
     return svg
 
 
+def _handheld() -> bool:
+    return _HANDHELD.search(request.user_agent.string or "") is not None
+
+
+def handoff_link(session: VerificationSession) -> str:
+    """The link a computer hands to the phone (QR code, or written out)."""
+    name, value = _HANDOFF_QUERY
+    return f"{hosted_url(settings().base_url, session)}?{name}={value}"
+
+
+def _handed_off() -> bool:
+    """This browser is the phone a computer handed the session to."""
+    return request.cookies.get(HANDOFF_COOKIE) == "1"
+
+
 def _qr_code(session: VerificationSession) -> Markup | None:
     """On a computer, the same link as a QR code, drawn here so the page needs nothing else."""
-    if _HANDHELD.search(request.user_agent.string or ""):
+    if _handheld():
         return None
-    link = hosted_url(settings().base_url, session)
-    return Markup(_qr_svg(link))  # segno's own markup: the link is only encoded in its modules
+    return Markup(qr_svg(handoff_link(session)))  # segno's markup: the link is only encoded
+
+
+def _follow(session: VerificationSession) -> dict[str, str] | None:
+    """On a computer, what the page's script polls to follow the phone: the status URL and the
+    step the person was at when the page was drawn (an open earlier step, a retake, stays)."""
+    if _handheld():
+        return None
+    return {
+        "url": url_for("flow.status", token=session.link_token),
+        "at": verification.current_step(db_session(), session),
+    }
 
 
 def _platform_name(session: VerificationSession) -> str:
+    """The name the pages show for the platform: its brand's display name, else its own."""
     platform = db_session().get(Platform, session.platform_id)
-    return platform.name if platform else _("The service you came from")
+    if platform is None:
+        return str(_("The service you came from"))
+    name: str = platform.brand_name or platform.name
+    return name
 
 
 def _page(template: str, session: VerificationSession, step: str, **context: Any) -> str:
@@ -244,6 +293,7 @@ def _page(template: str, session: VerificationSession, step: str, **context: Any
         token=session.link_token,
         step=step,
         position=steps.position(session, step),
+        follow=_follow(session),
         **context,
     )
 
@@ -283,10 +333,22 @@ def _domain_error(error: ApiError) -> tuple[str, int]:
 def entry(token: str) -> ResponseReturnValue:
     """Where the link leads: on to the person's step; its first open is the funnel's first."""
     session = _session(token)
-    target = steps.url(session, verification.current_step(db_session(), session))
+    response = redirect(steps.url(session, verification.current_step(db_session(), session)))
     funnel.note_opened(session)
     db_session().commit()
-    return redirect(target)
+    name, value = _HANDOFF_QUERY
+    if request.args.get(name) == value:  # opened from the computer's QR code
+        seconds = max(0, int((session.expires_at - utcnow()).total_seconds()))
+        response.set_cookie(
+            HANDOFF_COOKIE,
+            "1",
+            max_age=seconds,
+            path=f"/v/{token}",
+            samesite="Lax",
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        )
+    return response
 
 
 @bp.route("/<token>/consent", methods=["GET", "POST"])
@@ -385,7 +447,7 @@ def _capture_page(
         live_selfie=live_selfie,
         burst_form=BurstForm() if live_selfie else None,
         challenge_url=url_for("flow.selfie_challenge", token=token) if live_selfie else None,
-        handoff_link=hosted_url(settings().base_url, session) if live_selfie else None,
+        handoff_link=handoff_link(session) if live_selfie else None,
         qr=_qr_code(session) if step != "selfie" or live_selfie else None,
     )
     return page, 422 if request.method == "POST" else 200
@@ -509,6 +571,7 @@ def review(token: str) -> ResponseReturnValue:
         {
             "step": step,
             "src": url_for("flow.file", token=token, file_id=uploads[step].id),
+            "large": url_for("flow.photo", token=token, file_id=uploads[step].id),
             "retake": steps.url(session, step),
         }
         for step in steps.capture_steps(session)
@@ -540,41 +603,58 @@ def processing(token: str) -> ResponseReturnValue:
 
 @bp.get("/<token>/status")
 def status(token: str) -> ResponseReturnValue:
-    """What the processing page polls: the status and where to go once it is decided."""
+    """What the processing page polls (the status, and where to go once it is decided) and a
+    computer's pages poll to follow the phone (the step the person is at, and its page)."""
     session = _find(token)
     if session is None:
-        return jsonify(status=None, next=None), 404
+        return jsonify(status=None, step=None, url=None, next=None), 404
+    step: steps.StepName | None = None
     if _problem(session, finished=True) is not None:
         next_url: str | None = url_for("flow.entry", token=token)
-    elif session.status == "processing" and not reviews.waiting(session):
-        next_url = None
+        step_url = next_url
     else:
-        next_url = url_for("flow.result", token=token)
-    response = jsonify(status=session.status, next=next_url)
+        step = verification.current_step(db_session(), session)
+        step_url = steps.url(session, step)
+        deciding = session.status == "processing" and not reviews.waiting(session)
+        next_url = None if deciding else url_for("flow.result", token=token)
+    response = jsonify(status=session.status, step=step, url=step_url, next=next_url)
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
 @bp.get("/<token>/result")
 def result(token: str) -> ResponseReturnValue:
+    """The verdict. On a phone a computer handed the session to, the way back to the platform is
+    the computer's (it followed the phone here): the phone says to return to it."""
     session = _session(token, finished=True)
-    back = return_link(session.return_url, session.id) if session.return_url else None
+    handed_off = _handed_off()
+    back = (
+        return_link(session.return_url, session.id)
+        if session.return_url and not handed_off
+        else None
+    )
+    platform_name = _platform_name(session)
     if reviews.waiting(session):
-        return render_template(
-            "flow/in_review.html", platform_name=_platform_name(session), return_url=back
-        )
+        return render_template("flow/in_review.html", platform_name=platform_name, return_url=back)
     if session.status == "processing":
         return redirect(url_for("flow.processing", token=token))
     if session.status == "verified":
-        return render_template("flow/result.html", verified=True, return_url=back)
+        return render_template(
+            "flow/result.html",
+            verified=True,
+            return_url=back,
+            handed_off=handed_off,
+            platform_name=platform_name,
+        )
     if session.last_error_code in (None, "consent_declined"):
         return redirect(url_for("flow.entry", token=token))
     if steps.fixed_by_platform(session.last_error_code):
         return render_template(
             "flow/details_differ.html",
             code=session.last_error_code,
-            platform_name=_platform_name(session),
+            platform_name=platform_name,
             return_url=back,
+            handed_off=handed_off,
         )
     retry = verification.current_step(db_session(), session)
     return render_template(
@@ -584,12 +664,40 @@ def result(token: str) -> ResponseReturnValue:
         attempts_left=verification.attempts_left(session, settings().max_attempts),
         retry_url=steps.url(session, retry),
         return_url=back,
+        handed_off=handed_off,
+        platform_name=platform_name,
+    )
+
+
+def _crop(check: dict[str, Any] | None) -> tuple[list[tuple[float, float]], SizeClass] | None:
+    """Where a photo's check would cut the document (`CaptureCheck.document_corners` and
+    `document_size`), if it found it; photos checked before it kept this have none."""
+    found, size = (check or {}).get("document_corners"), (check or {}).get("document_size")
+    if not isinstance(found, list) or len(found) != 4 or size not in SIZES_MM:
+        return None
+    try:
+        return [(float(x), float(y)) for x, y in found], size
+    except (TypeError, ValueError):
+        return None
+
+
+@bp.get("/<token>/photos/<file_id>")
+def photo(token: str, file_id: str) -> ResponseReturnValue:
+    """One photo large, on a page of its own with the way back: the review's "enlarge"."""
+    session = _session(token)
+    if (moved := _ahead(session, "review")) is not None:
+        return moved
+    return render_template(
+        "flow/photo.html",
+        src=url_for("flow.file", token=token, file_id=file_id, size="large"),
+        back_url=url_for("flow.review", token=token),
     )
 
 
 @bp.get("/<token>/files/<file_id>")
 def file(token: str, file_id: str) -> ResponseReturnValue:
-    """A small copy of one of this session's captures; other sessions' files are not there."""
+    """A copy of one of this session's captures, cut to the document where its check found
+    one (`?size=large` to enlarge); other sessions' files are not there."""
     session = _session(token)
     upload = db_session().scalar(
         select(UploadedFile).where(
@@ -598,7 +706,15 @@ def file(token: str, file_id: str) -> ResponseReturnValue:
     )
     if upload is None or upload.storage_key is None:
         abort(404)
-    small = thumbnails.small_copy(storage(), upload.storage_key, _THUMBNAIL_SIDE)
+    crop = _crop(upload.check)
+    side = _LARGE_SIDE if request.args.get("size") == "large" else _THUMBNAIL_SIDE
+    small = thumbnails.small_copy(
+        storage(),
+        upload.storage_key,
+        side,
+        # the document as the check found it, flattened: not the table
+        None if crop is None else lambda image: document_crop(image, *crop),
+    )
     if small is None:  # retention deleted it, or a lost key
         abort(404)
     response = make_response(small)
