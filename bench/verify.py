@@ -261,7 +261,7 @@ def _valid_document(kind: Kind, index: int, face: Image.Image, today: date) -> S
 
 
 @dataclass(frozen=True)
-class _Case:
+class Case:
     kind: Kind
     front: bytes
     back: bytes | None
@@ -269,9 +269,9 @@ class _Case:
     provided: ProvidedDetails
 
 
-def _cases(
+def cases(
     faces_dir: Path, count: int, kinds: tuple[Kind, ...], detector_model: Path | None, today: date
-) -> list[_Case]:
+) -> list[Case]:
     """`count` photographed documents per kind, each with another photo of its holder."""
     holders = [(name, paths) for name, paths in people(faces_dir).items() if len(paths) > 1]
     if not holders:
@@ -290,7 +290,7 @@ def _cases(
         holder = document.truth_front["holder"]
         side = _KIND_SEEDS[kind]
         cases.append(
-            _Case(
+            Case(
                 kind,
                 _photographed(document.front, [side, index, 0]),
                 _photographed(document.back, [side, index, 1])
@@ -344,14 +344,14 @@ def time_verify(
     One untimed call first loads the OCR and face models, as a running service has.
     """
     day = today or date.today()
-    cases = _cases(faces_dir, count, kinds, detector_model, day)
+    made = cases(faces_dir, count, kinds, detector_model, day)
     # Test mode: the documents are the generator's own, which live verification refuses; every
     # authenticity check still runs (and is timed), only the generator's traits are waived.
     options = VerifyOptions(
         require_matching_selfie=True, require_id_number=True, accept_generated=True
     )
 
-    def run(case: _Case) -> Outcome:
+    def run(case: Case) -> Outcome:
         start = time.perf_counter()
         verdict = verify(
             case.front,
@@ -366,8 +366,8 @@ def time_verify(
         code = verdict.last_error.code if verdict.last_error else None
         return seconds, code, verdict.timings
 
-    run(cases[0])
-    outcomes = [(case.kind, run(case)) for case in cases]
+    run(made[0])
+    outcomes = [(case.kind, run(case)) for case in made]
     per_kind = [_summary(kind, [outcome for k, outcome in outcomes if k == kind]) for kind in kinds]
     return (*per_kind, _summary("all", [outcome for _, outcome in outcomes]))
 
@@ -433,10 +433,12 @@ def format_report(report: VerifyBenchReport) -> str:
 
 __all__ = [
     "DEFAULT_KINDS",
+    "Case",
     "MatchRates",
     "PairDistance",
     "TimingSummary",
     "VerifyBenchReport",
+    "cases",
     "default_detector_model",
     "default_faces_dir",
     "distance_table",
