@@ -462,6 +462,7 @@ def redact(db: Session, storage: Storage, session: VerificationSession) -> None:
             stored.append(upload.storage_key)
         upload.storage_key = None
         upload.check = {}
+    session.prepared = None  # a verdict worked out before a Submit that never came
 
     def delete_files() -> None:
         for key in stored:

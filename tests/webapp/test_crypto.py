@@ -392,6 +392,7 @@ _ADDED_AFTER_0006 = frozenset(
         "risk_marks.descriptor",
         "operators.email",
         "audit_log.note",
+        "verification_sessions.prepared",
     }
 )
 
