@@ -4,10 +4,13 @@ never a stale one, and nothing published before the person submits."""
 from __future__ import annotations
 
 import functools
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import numpy as np
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import delete, select
@@ -17,6 +20,7 @@ from tests.support.flow import consent, passport_photo, send, session_row, start
 from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
 from tests.support.stand_ins import stand_in
+from webapp import jobs, verification
 from webapp.db import database
 from webapp.jobs import run_pending
 from webapp.models import Event, Job, VerificationReport, utcnow
@@ -182,3 +186,41 @@ def test_a_verdict_never_submitted_goes_with_the_photos(
     assert session_row(no_csrf, kept_id).prepared is not None
     assert run_retention(no_csrf, utcnow() + timedelta(days=400)) == 1
     assert session_row(no_csrf, kept_id).prepared is None
+
+
+def test_the_verification_waits_for_the_preparation_running_on_the_same_photos(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Submitted while the preparation runs: the verification does not read the photos again
+    beside it; it waits, and the preparation publishes."""
+    reads: list[int] = []
+    real_verify = verification._verify
+
+    def counted(*args: Any) -> Any:
+        reads.append(1)
+        return real_verify(*args)
+
+    monkeypatch.setattr(verification, "_verify", counted)
+    session_id, link = photographed_passport(client, platform)
+    with database(no_csrf).sessions() as db:
+        preparing = jobs.claim(no_csrf, db, lease_seconds=60)  # a runner took it ...
+    assert preparing is not None and preparing.kind == PREPARE
+    client.post(f"{link}/review", data={"submit": "Submit"})
+    with database(no_csrf).sessions() as db:
+        verifying = jobs.claim(no_csrf, db, lease_seconds=60)
+    assert verifying is not None and verifying.kind == "verify_session"
+    waiting = threading.Thread(target=jobs.run_job, args=(no_csrf, verifying, 60))
+    waiting.start()
+    time.sleep(0.5)  # ... and works while the verification starts and finds it running
+    assert waiting.is_alive()
+    jobs.run_job(no_csrf, preparing, 60)
+    waiting.join(30)
+    assert not waiting.is_alive()
+    assert reads == [1]
+    assert events(no_csrf, session_id) == ["created", "processing", "verified"]
+    with database(no_csrf).sessions() as db:
+        statuses = db.execute(select(Job.kind, Job.status).order_by(Job.id)).all()
+    assert [tuple(row) for row in statuses] == [
+        (PREPARE, "done"),
+        ("verify_session", "done"),
+    ]
