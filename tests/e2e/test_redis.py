@@ -335,6 +335,9 @@ def _stop(worker: subprocess.Popen[bytes]) -> None:
         worker.wait()
 
 
+EXPECTED_FINISHED = ["prepare_verdict", "retention", "verify_session"]
+
+
 def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     app: Flask, client: FlaskClient, platform: ApiPlatform, tmp_path: Path
 ) -> None:
@@ -342,7 +345,9 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     session_id = processing_session(
         app, client, platform, provided_details={"last_name": "nobody-at-all"}
     )
-    assert queue.rq.count == 1  # waiting in Redis: no thread of this process takes it
+    # Waiting in Redis, no thread of this process takes them: the verdict prepared after the
+    # upload (`webapp.prepared`) and the verification the Submit queued.
+    assert queue.rq.count == 2
     log = tmp_path / "worker.log"
     worker = _start_worker(app, log)
 
@@ -352,7 +357,7 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     try:
         body = await_verdict(client, platform, session_id, 45, lambda: worker.poll() is None)
         deadline = time.monotonic() + 15  # the retention it scheduled as it started runs next
-        while finished() != ["retention", "verify_session"] and time.monotonic() < deadline:
+        while finished() != EXPECTED_FINISHED and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
         _stop(worker)
@@ -360,7 +365,7 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     assert body["last_error"]["idflow"]["code"] == "document_name_mismatch"
 
     # The worker scheduled the periodic retention job, ran it once, and the next is an hour off.
-    assert finished() == ["retention", "verify_session"]
+    assert finished() == EXPECTED_FINISHED
     scheduled = queue.rq.scheduled_job_registry.get_job_ids()
     assert _kinds(queue, scheduled) == ["retention"]
     next_run = queue.rq.scheduled_job_registry.get_scheduled_time(scheduled[0])
