@@ -15,10 +15,11 @@ import statistics
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.steps import StepStats, format_steps, per_step, percentile
 from processing.errors import GroundTruthError, IdflowError, MRZFormatError
 from processing.mrz.model import MRZ, MRZ_FIELDS
 
@@ -36,6 +37,7 @@ class Outcome:
     seconds: float
     fields: dict[str, str | None] | None  # what the reader returned, None when no MRZ
     valid: bool  # every check digit holds
+    steps: dict[str, float]  # seconds per step of the read; empty for a reader that says none
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Summary:
     median_seconds: float
     p95_seconds: float
     peak_rss_mb: float
+    steps: tuple[StepStats, ...]  # median and p95 per step (idflow's reader only)
 
 
 def collect_images(folder: Path) -> list[BenchImage]:
@@ -83,16 +86,19 @@ def _fields(mrz: MRZ) -> dict[str, str | None]:
     return {name: getattr(mrz, name) for name in MRZ_FIELDS}
 
 
-def _read_idflow(path: Path) -> tuple[dict[str, str | None] | None, bool]:
+Read = tuple[dict[str, str | None] | None, bool, dict[str, float]]
+
+
+def _read_idflow(path: Path) -> Read:
     from processing.pipeline import read_document_files
 
     result = read_document_files(path)
     if result.mrz is None:
-        return None, False
-    return _fields(result.mrz), result.mrz.valid
+        return None, False, result.timings
+    return _fields(result.mrz), result.mrz.valid, result.timings
 
 
-def _read_passporteye(path: Path) -> tuple[dict[str, str | None] | None, bool]:
+def _read_passporteye(path: Path) -> Read:
     """PassportEye's OCR text, parsed by our parser so both readers are judged alike."""
     from passporteye import read_mrz
     from passporteye.mrz.text import MRZOCRCleaner
@@ -103,12 +109,12 @@ def _read_passporteye(path: Path) -> tuple[dict[str, str | None] | None, bool]:
         warnings.simplefilter("ignore", FutureWarning)
         found = read_mrz(str(path))
     if found is None or "raw_text" not in found.aux:
-        return None, False
+        return None, False, {}
     try:
         mrz = parse_mrz(MRZOCRCleaner.apply(found.aux["raw_text"]))
     except MRZFormatError:
-        return None, False
-    return _fields(mrz), mrz.valid
+        return None, False, {}
+    return _fields(mrz), mrz.valid, {}
 
 
 _READERS = {"idflow": _read_idflow, "passporteye": _read_passporteye}
@@ -123,15 +129,16 @@ def run_reader(reader: str, paths: list[Path]) -> ReaderRun:
     outcomes = []
     for path in paths:
         start = time.perf_counter()
+        steps: dict[str, float] = {}
         try:
-            fields, valid = read(path)
+            fields, valid, steps = read(path)
         except IdflowError:
             fields, valid = None, False
         except Exception:  # the comparator is third-party code: its crash counts as a miss
             if reader == "idflow":
                 raise
             fields, valid = None, False
-        outcomes.append(Outcome(time.perf_counter() - start, fields, valid))
+        outcomes.append(Outcome(time.perf_counter() - start, fields, valid, steps))
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return ReaderRun(reader, tuple(outcomes), peak_kb / 1024)
 
@@ -140,12 +147,6 @@ def run_in_child(reader: str, paths: list[Path]) -> ReaderRun:
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
         return pool.submit(run_reader, reader, paths).result()
-
-
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def summarise(run: ReaderRun, images: list[BenchImage]) -> Summary:
@@ -171,8 +172,9 @@ def summarise(run: ReaderRun, images: list[BenchImage]) -> Summary:
         misread_rate=misread / with_truth if with_truth else 0.0,
         field_accuracy={k: v / with_truth for k, v in field_hits.items()} if with_truth else {},
         median_seconds=statistics.median(seconds),
-        p95_seconds=_percentile(seconds, 0.95),
+        p95_seconds=percentile(seconds, 0.95),
         peak_rss_mb=run.peak_rss_mb,
+        steps=per_step(o.steps for o in run.outcomes),
     )
 
 
@@ -187,6 +189,11 @@ def format_report(summaries: list[Summary]) -> str:
             f"{s.reader:<12} {s.documents:>5} {s.read_rate:>10.1%} {s.misread_rate:>8.1%} "
             f"{s.median_seconds:>9.3f} {s.p95_seconds:>7.3f} {s.peak_rss_mb:>8.0f}"
         )
+    for s in summaries:
+        if s.steps:
+            rows.append("")
+            rows.append(f"{s.reader} per step:")
+            rows.extend(format_steps(s.steps))
     first = summaries[0]
     if first.field_accuracy:
         rows.append("")
@@ -219,4 +226,4 @@ def benchmark(
 
 
 def summaries_to_json(summaries: list[Summary]) -> list[dict[str, Any]]:
-    return [s.__dict__ for s in summaries]
+    return [asdict(s) for s in summaries]

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 
+from bench.steps import StepStats, format_steps, per_step
 from processing.errors import FaceModelError, SampleGenerationError
 from processing.face import MATCH_THRESHOLD, active_detector, detect_faces, face_embedding
 from processing.model_files import YUNET_FILE, yunet_path
@@ -52,6 +53,7 @@ class TimingSummary:
     median_seconds: float
     p95_seconds: float
     errors: dict[str, int]  # last_error code -> count, for the documents not verified
+    steps: tuple[StepStats, ...]  # median and p95 per step of the verdict's timings
 
     @property
     def verified_share(self) -> float:
@@ -259,7 +261,7 @@ def _valid_document(kind: Kind, index: int, face: Image.Image, today: date) -> S
 
 
 @dataclass(frozen=True)
-class _Case:
+class Case:
     kind: Kind
     front: bytes
     back: bytes | None
@@ -267,9 +269,9 @@ class _Case:
     provided: ProvidedDetails
 
 
-def _cases(
+def cases(
     faces_dir: Path, count: int, kinds: tuple[Kind, ...], detector_model: Path | None, today: date
-) -> list[_Case]:
+) -> list[Case]:
     """`count` photographed documents per kind, each with another photo of its holder."""
     holders = [(name, paths) for name, paths in people(faces_dir).items() if len(paths) > 1]
     if not holders:
@@ -288,7 +290,7 @@ def _cases(
         holder = document.truth_front["holder"]
         side = _KIND_SEEDS[kind]
         cases.append(
-            _Case(
+            Case(
                 kind,
                 _photographed(document.front, [side, index, 0]),
                 _photographed(document.back, [side, index, 1])
@@ -312,16 +314,20 @@ def _percentile_95(values: list[float]) -> float:
     return statistics.quantiles(values, n=20, method="inclusive")[18]
 
 
-def _summary(kind: str, outcomes: list[tuple[float, str | None]]) -> TimingSummary:
-    seconds = [s for s, _ in outcomes]
-    errors = Counter(code for _, code in outcomes if code is not None)
+Outcome = tuple[float, str | None, dict[str, float]]  # seconds, last error, seconds per step
+
+
+def _summary(kind: str, outcomes: list[Outcome]) -> TimingSummary:
+    seconds = [s for s, _, _ in outcomes]
+    errors = Counter(code for _, code, _ in outcomes if code is not None)
     return TimingSummary(
         kind=kind,
         documents=len(outcomes),
-        verified=sum(code is None for _, code in outcomes),
+        verified=sum(code is None for _, code, _ in outcomes),
         median_seconds=statistics.median(seconds),
         p95_seconds=_percentile_95(seconds),
         errors=dict(errors.most_common()),
+        steps=per_step(steps for _, _, steps in outcomes),
     )
 
 
@@ -338,14 +344,14 @@ def time_verify(
     One untimed call first loads the OCR and face models, as a running service has.
     """
     day = today or date.today()
-    cases = _cases(faces_dir, count, kinds, detector_model, day)
+    made = cases(faces_dir, count, kinds, detector_model, day)
     # Test mode: the documents are the generator's own, which live verification refuses; every
     # authenticity check still runs (and is timed), only the generator's traits are waived.
     options = VerifyOptions(
         require_matching_selfie=True, require_id_number=True, accept_generated=True
     )
 
-    def run(case: _Case) -> tuple[float, str | None]:
+    def run(case: Case) -> Outcome:
         start = time.perf_counter()
         verdict = verify(
             case.front,
@@ -357,10 +363,11 @@ def time_verify(
             detector_model=detector_model,
         )
         seconds = time.perf_counter() - start
-        return seconds, verdict.last_error.code if verdict.last_error else None
+        code = verdict.last_error.code if verdict.last_error else None
+        return seconds, code, verdict.timings
 
-    run(cases[0])
-    outcomes = [(case.kind, run(case)) for case in cases]
+    run(made[0])
+    outcomes = [(case.kind, run(case)) for case in made]
     per_kind = [_summary(kind, [outcome for k, outcome in outcomes if k == kind]) for kind in kinds]
     return (*per_kind, _summary("all", [outcome for _, outcome in outcomes]))
 
@@ -400,6 +407,8 @@ def format_report(report: VerifyBenchReport) -> str:
             f"{t.kind:<6} {t.documents:>5} {t.verified_share:>8.0%} "
             f"{t.median_seconds:>9.2f} {t.p95_seconds:>7.2f}  {errors}"
         )
+    for t in report.timings:
+        lines += ["", f"{t.kind} per step:", *format_steps(t.steps)]
     lines += [
         "",
         f"face match at threshold {report.threshold}:",
@@ -424,10 +433,12 @@ def format_report(report: VerifyBenchReport) -> str:
 
 __all__ = [
     "DEFAULT_KINDS",
+    "Case",
     "MatchRates",
     "PairDistance",
     "TimingSummary",
     "VerifyBenchReport",
+    "cases",
     "default_detector_model",
     "default_faces_dir",
     "distance_table",

@@ -6,7 +6,14 @@ creates sessions through the API, then:
   page) for a fixed time; it reports the app's own time per request (`Server-Timing`) and what
   the clients waited, which adds queueing in front of the workers;
 - one client uploads a photo of the given size several times to a capture step, while the
-  gunicorn workers' resident memory is sampled, to show an upload is streamed, not held.
+  gunicorn workers' resident memory is sampled, to show an upload is streamed, not held;
+- the flow's own timings, on a server with its job runner: whole hosted flows of test sessions
+  (passport + selfie, ID card front and back + selfie) with photographed documents that carry a
+  real face, 12 MP as a phone sends them: the photo check of each upload, and the time from the
+  Submit POST until the verdict shows on the status endpoint the processing page polls (and
+  until the page itself would show it, polling every 1.5 s as `static/flow.js` does). With
+  `--baseline DIR` (another source checkout, e.g. `git worktree add DIR main`) the same flows
+  run against it too, interleaved flow by flow, so before and after come from one run.
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import cv2
 import numpy as np
+
+from bench.steps import percentile
+from processing.samples import Kind
 
 _CSRF = re.compile(rb'name="csrf_token"[^>]*value="([^"]+)"')
 _TIMING = re.compile(r"dur=([0-9.]+)")
@@ -70,28 +81,47 @@ def _free_port() -> int:
         return port
 
 
-def _percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+def _environment(data_dir: Path, source: Path | None, **more: str) -> dict[str, str]:
+    """The child's variables; `source` puts another checkout's code first on its path."""
+    env = {**os.environ, "IDFLOW_DATA_DIR": str(data_dir), **more}
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
+    return env
 
 
 class Server:
-    """`idflow serve` in a child process, on its own port and data folder."""
+    """`idflow serve` in a child process, on its own port and data folder; `source` serves
+    another checkout's code; `job_workers` 0 leaves jobs undone (the pages need none)."""
 
-    def __init__(self, data_dir: Path, workers: int, threads: int) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        workers: int,
+        threads: int,
+        *,
+        source: Path | None = None,
+        job_workers: int = 0,
+        models_dir: Path | None = None,
+    ) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "IDFLOW_DATA_DIR": str(data_dir),
-            "IDFLOW_BASE_URL": self.base,
-            "IDFLOW_JOB_WORKERS": "0",
-            "IDFLOW_RATELIMIT_ENABLED": "0",  # the load comes from one address on purpose
-        }
+        env = _environment(
+            data_dir,
+            source,
+            IDFLOW_BASE_URL=self.base,
+            IDFLOW_JOB_WORKERS=str(job_workers),
+            IDFLOW_RATELIMIT_ENABLED="0",  # the load comes from one address on purpose
+        )
+        if models_dir is not None:
+            env["IDFLOW_MODELS_DIR"] = str(models_dir)
         command = [sys.executable, "-m", "webapp.cli", "serve", "--port", str(self.port)]
         command += ["--workers", str(workers), "--threads", str(threads)]
         self.process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            env=env,
+            cwd=source,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -142,15 +172,17 @@ class Server:
             self.process.kill()
 
 
-def _secret_key(data_dir: Path) -> str:
+def _secret_key(data_dir: Path, source: Path | None = None, *, test: bool = False) -> str:
+    """A new platform's live key (its test key with `test`), made by the served code."""
     result = subprocess.run(
         [sys.executable, "-m", "webapp.cli", "platform", "create", "Benchmark", "--json"],
-        env={**os.environ, "IDFLOW_DATA_DIR": str(data_dir), "IDFLOW_JOB_WORKERS": "0"},
+        env=_environment(data_dir, source, IDFLOW_JOB_WORKERS="0"),
+        cwd=source,
         capture_output=True,
         check=True,
         text=True,
     )
-    key: str = json.loads(result.stdout)["secret_key"]
+    key: str = json.loads(result.stdout)["test_secret_key" if test else "secret_key"]
     return key
 
 
@@ -216,9 +248,9 @@ def bench_pages(server: Server, links: list[str], clients: int, seconds: float) 
         errors=errors[0],
         requests_per_second=round(len(client_ms) / elapsed, 1),
         server_ms_median=round(statistics.median(server_ms), 1),
-        server_ms_p95=round(_percentile(server_ms, 0.95), 1),
+        server_ms_p95=round(percentile(server_ms, 0.95), 1),
         client_ms_median=round(statistics.median(client_ms), 1),
-        client_ms_p95=round(_percentile(client_ms, 0.95), 1),
+        client_ms_p95=round(percentile(client_ms, 0.95), 1),
     )
 
 
@@ -329,9 +361,249 @@ def bench_upload(server: Server, link: str, megabytes: float, uploads: int) -> U
     )
 
 
+@dataclass(frozen=True)
+class Spread:
+    median_ms: float
+    p95_ms: float
+
+
+def _spread(values: list[float]) -> Spread:
+    if not values:
+        return Spread(float("nan"), float("nan"))
+    return Spread(round(statistics.median(values), 1), round(percentile(values, 0.95), 1))
+
+
+@dataclass(frozen=True)
+class FlowFigures:
+    server: str  # "this code" or "baseline"
+    kind: str  # "passport + selfie" or "id card + selfie"
+    flows: int  # flows that reached a verdict (a refused photo ends a flow, counted apart)
+    refused_photos: int
+    verified: int
+    check_client_ms: dict[str, Spread]  # per step: the upload's answer, as the phone waits for it
+    check_server_ms: dict[str, Spread]  # per step: the app's own time (Server-Timing)
+    submit_to_verdict_ms: Spread  # Submit POST sent -> the status endpoint shows the verdict
+    on_screen_ms: Spread  # Submit POST sent -> the page shows it (flow.js polls every 1.5 s)
+
+
+@dataclass(frozen=True)
+class _FlowRun:
+    client_ms: dict[str, float]
+    server_ms: dict[str, float]
+    submit_to_verdict_ms: float
+    on_screen_ms: float
+    status: str
+
+
+_FLOW_KINDS: dict[Kind, tuple[str, str]] = {  # sample kind -> (document type, label)
+    "td3": ("passport", "passport + selfie"),
+    "td1": ("id_card", "id card + selfie"),
+}
+_PAGE_POLL_SECONDS = 1.5  # static/flow.js: the processing page asks every 1.5 s, first after 1.5 s
+_STATUS_POLL_SECONDS = 0.05
+_VERDICT_TIMEOUT = 120.0
+_PHONE_SIZE = (4000, 3000)  # a 12-megapixel phone photo, landscape
+
+
+def phone_photo(jpeg: bytes) -> bytes:
+    """A photographed sample as a phone sends it: 12 MP (cubic upscale, a little sensor noise),
+    JPEG quality 92, about 2 MB: the photo check's and the reader's real input size."""
+    image = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise BenchError("a benchmark photo could not be decoded")
+    size = _PHONE_SIZE if image.shape[1] >= image.shape[0] else _PHONE_SIZE[::-1]
+    big = cv2.resize(image, size, interpolation=cv2.INTER_CUBIC).astype(np.float32)
+    noise = np.random.default_rng(len(jpeg)).normal(0, 3, big.shape)
+    ok, encoded = cv2.imencode(
+        ".jpg", np.clip(big + noise, 0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 92]
+    )
+    if not ok:
+        raise BenchError("could not encode a benchmark photo")
+    return bytes(encoded.tobytes())
+
+
+def _form_token(server: Server, path: str, cookie: str, conn: http.client.HTTPConnection) -> str:
+    status, _, page = server.request("GET", path, headers={"Cookie": cookie}, connection=conn)
+    token = _CSRF.search(page)
+    if token is None:
+        raise BenchError(f"{path.rsplit('/', 1)[-1]} page has no form ({status})")
+    return token.group(1).decode()
+
+
+def _server_ms(headers: dict[str, str]) -> float:
+    timing = _TIMING.search(headers.get("server-timing", ""))
+    return float(timing.group(1)) if timing else float("nan")
+
+
+def _verdict_seen(server: Server, link: str, conn: http.client.HTTPConnection) -> str:
+    """Poll the status endpoint until the verdict shows; its status."""
+    deadline = time.monotonic() + _VERDICT_TIMEOUT
+    while time.monotonic() < deadline:
+        _, _, body = server.request("GET", f"{link}/status", connection=conn)
+        status: str = json.loads(body)["status"]
+        if status != "processing":
+            return status
+        time.sleep(_STATUS_POLL_SECONDS)
+    raise BenchError(f"no verdict within {_VERDICT_TIMEOUT:.0f} s")
+
+
+def one_flow(
+    server: Server, key: str, document_type: str, photos: dict[str, bytes], think: float
+) -> _FlowRun | None:
+    """One person's flow of a new test session, through the HTTP server; None when a photo was
+    refused (the flow ends there, as it would for a person asked to retake it)."""
+    options = {"allowed_types": [document_type], "require_matching_selfie": True}
+    link = _create_session(server, key, {"type": "document", "options": {"document": options}})
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
+    try:
+        cookie = _through_to_front(server, link, conn)
+        client_ms: dict[str, float] = {}
+        server_ms: dict[str, float] = {}
+        for step, photo in photos.items():
+            body, content_type = _multipart(
+                {"csrf_token": _form_token(server, f"{link}/{step}", cookie, conn)}, photo
+            )
+            start = time.perf_counter()
+            status, headers, _ = server.request(
+                "POST",
+                f"{link}/{step}",
+                body,
+                {"Content-Type": content_type, "Cookie": cookie},
+                connection=conn,
+            )
+            client_ms[step] = (time.perf_counter() - start) * 1000
+            server_ms[step] = _server_ms(headers)
+            if status != 303:
+                return None
+        form = urlencode(
+            {
+                "csrf_token": _form_token(server, f"{link}/review", cookie, conn),
+                "outcome": "real",
+                "submit": "Submit",
+            }
+        ).encode()
+        time.sleep(think)  # the person looks at the review page before pressing Submit
+        start = time.perf_counter()
+        status, headers, _ = server.request(
+            "POST",
+            f"{link}/review",
+            form,
+            {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+            connection=conn,
+        )
+        if status != 303:
+            raise BenchError(f"the submit was refused ({status})")
+        status, headers, _ = server.request(
+            "GET", f"{link}/processing", headers={"Cookie": cookie}, connection=conn
+        )
+        page_loaded = time.perf_counter() - start
+        decided_at_once = status in (302, 303) and "/result" in headers.get("location", "")
+        verdict = _verdict_seen(server, link, conn)
+        seen = time.perf_counter() - start
+    finally:
+        conn.close()
+    if decided_at_once:
+        on_screen = page_loaded
+    else:  # the page asks 1.5 s after it loaded, then every 1.5 s
+        polls = max(1, int(np.ceil((seen - page_loaded) / _PAGE_POLL_SECONDS)))
+        on_screen = page_loaded + polls * _PAGE_POLL_SECONDS
+    return _FlowRun(client_ms, server_ms, seen * 1000, on_screen * 1000, verdict)
+
+
+def _flow_figures(server: str, kind: str, runs: list[_FlowRun | None]) -> FlowFigures:
+    done = [run for run in runs if run is not None]
+    steps = list(done[0].client_ms) if done else []
+    return FlowFigures(
+        server=server,
+        kind=kind,
+        flows=len(done),
+        refused_photos=len(runs) - len(done),
+        verified=sum(run.status == "verified" for run in done),
+        check_client_ms={step: _spread([run.client_ms[step] for run in done]) for step in steps},
+        check_server_ms={step: _spread([run.server_ms[step] for run in done]) for step in steps},
+        submit_to_verdict_ms=_spread([run.submit_to_verdict_ms for run in done]),
+        on_screen_ms=_spread([run.on_screen_ms for run in done]),
+    )
+
+
+def _flow_photos(faces: Path, flows: int) -> dict[Kind, list[dict[str, bytes]]]:
+    """Per sample kind, `flows + 1` sets of photos (the first warms the server up)."""
+    from bench.verify import cases, default_detector_model
+
+    made = cases(faces, flows + 1, tuple(_FLOW_KINDS), default_detector_model(faces), date.today())
+    photos: dict[Kind, list[dict[str, bytes]]] = {kind: [] for kind in _FLOW_KINDS}
+    for case in made:
+        steps = {"front": phone_photo(case.front)}
+        if case.back is not None:
+            steps["back"] = phone_photo(case.back)
+        photos[case.kind].append({**steps, "selfie": case.selfie})
+    return photos
+
+
+def bench_flows(
+    folder: Path,
+    *,
+    faces: Path,
+    flows: int,
+    think: float,
+    workers: int,
+    threads: int,
+    baseline: Path | None,
+) -> list[FlowFigures]:
+    """The flows against this code (and `baseline`), interleaved: one flow per server in turn."""
+    from bench.verify import default_detector_model
+
+    detector = default_detector_model(faces)
+    photos = _flow_photos(faces, flows)
+    sources: dict[str, Path | None] = {"this code": None}
+    if baseline is not None:
+        sources["baseline"] = baseline
+    servers: dict[str, tuple[Server, str]] = {}
+    try:
+        for name, source in sources.items():
+            data_dir = folder / name.replace(" ", "-")
+            key = _secret_key(data_dir, source, test=True)
+            server = Server(
+                data_dir,
+                workers,
+                threads,
+                source=source,
+                job_workers=1,
+                models_dir=detector.parent if detector else None,
+            )
+            servers[name] = (server, key)
+        runs: dict[tuple[str, str], list[_FlowRun | None]] = {}
+        for index in range(flows + 1):
+            for kind, (document_type, label) in _FLOW_KINDS.items():
+                for name, (server, key) in servers.items():
+                    run = one_flow(server, key, document_type, photos[kind][index], think)
+                    if index > 0:  # the first flow of each pays for imports and models
+                        runs.setdefault((name, label), []).append(run)
+    finally:
+        for server, _ in servers.values():
+            server.stop()
+    return [_flow_figures(name, label, found) for (name, label), found in runs.items()]
+
+
 def run_bench(
-    *, clients: int, seconds: float, upload_mb: float, uploads: int, workers: int, threads: int
+    *,
+    clients: int,
+    seconds: float,
+    upload_mb: float,
+    uploads: int,
+    workers: int,
+    threads: int,
+    flows: int = 0,
+    faces: Path | None = None,
+    think: float = 0.0,
+    baseline: Path | None = None,
 ) -> dict[str, Any]:
+    """Pages and upload memory, then (`flows` > 0, with a `faces` folder) the flow's timings."""
+    if flows > 0 and faces is None:
+        raise BenchError(
+            "the flow timings need face photos: pass --faces DIR (one folder per person), set "
+            "IDFLOW_SHARED_DIR to a folder holding samples/faces, or --flows 0"
+        )
     with tempfile.TemporaryDirectory(prefix="idflow-bench-") as folder:
         data_dir = Path(folder)
         key = _secret_key(data_dir)
@@ -349,10 +621,25 @@ def run_bench(
             )
         finally:
             server.stop()
+        timed = (
+            bench_flows(
+                data_dir,
+                faces=faces,
+                flows=flows,
+                think=think,
+                workers=workers,
+                threads=threads,
+                baseline=baseline,
+            )
+            if flows > 0 and faces is not None
+            else []
+        )
     return {
         "server": {"workers": workers, "threads": threads, "cpus": os.cpu_count()},
         "pages": asdict(pages),
         "upload": asdict(upload),
+        "flows": [asdict(figures) for figures in timed],
+        "think_seconds": think,
     }
 
 
@@ -381,3 +668,22 @@ def print_figures(figures: dict[str, Any]) -> None:
         f"before, {upload['worker_rss_mb_peak']} MB peak, {upload['worker_rss_mb_after']} MB after"
     )
     print(f"  worker RSS after each upload (MB): {upload['worker_rss_mb_after_each']}")
+    if figures["flows"]:
+        print(
+            f"hosted flows of test sessions, 12 MP photos, Submit {figures['think_seconds']} s "
+            "after the review page (median / p95 ms):"
+        )
+    for flow in figures["flows"]:
+        print(
+            f"  {flow['server']}, {flow['kind']}: {flow['flows']} flows, {flow['verified']} "
+            f"verified, {flow['refused_photos']} ended by a refused photo"
+        )
+        for step, spread in flow["check_client_ms"].items():
+            app = flow["check_server_ms"][step]
+            print(
+                f"    photo check {step:<6} {spread['median_ms']:>7} / {spread['p95_ms']:<7} "
+                f"(app {app['median_ms']} / {app['p95_ms']})"
+            )
+        verdict, screen = flow["submit_to_verdict_ms"], flow["on_screen_ms"]
+        print(f"    submit to verdict  {verdict['median_ms']:>7} / {verdict['p95_ms']}")
+        print(f"    submit to screen   {screen['median_ms']:>7} / {screen['p95_ms']}")

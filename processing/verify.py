@@ -176,6 +176,38 @@ class Verdict:
         data: dict[str, Any] = to_plain(self)
         return data
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        """A verdict back from `to_dict()`, for one kept while it waits to be published: its
+        `to_dict()` is the kept one (figures are rounded once, by the first)."""
+
+        def error(value: dict[str, Any] | None) -> CheckError | None:
+            return CheckError(**value) if value is not None else None
+
+        report = data["report"]
+        document = report["document"]
+        selfie, id_number = report["selfie"], report["id_number"]
+        outputs = data["verified_outputs"]
+        return cls(
+            status=data["status"],
+            last_error=error(data["last_error"]),
+            report=ReportChecks(
+                DocumentCheck(
+                    **{
+                        **document,
+                        "error": error(document["error"]),
+                        "authenticity": tuple(SignalCheck(**s) for s in document["authenticity"]),
+                    }
+                ),
+                SelfieCheck(**{**selfie, "error": error(selfie["error"])}) if selfie else None,
+                IdNumberCheck(id_number["status"], error(id_number["error"]))
+                if id_number
+                else None,
+            ),
+            verified_outputs=VerifiedOutputs(**outputs) if outputs is not None else None,
+            timings=dict(data["timings"]),
+        )
+
 
 @dataclass(frozen=True)
 class DocumentData:

@@ -89,6 +89,7 @@ def _bench_verify(args: argparse.Namespace) -> int:
 
 def _bench_web(args: argparse.Namespace) -> int:
     with _bench_extra():
+        from bench.verify import default_faces_dir
         from bench.web import BenchError, print_figures, run_bench
     try:
         figures = run_bench(
@@ -98,6 +99,10 @@ def _bench_web(args: argparse.Namespace) -> int:
             uploads=args.uploads,
             workers=args.workers,
             threads=args.threads,
+            flows=args.flows,
+            faces=args.faces or default_faces_dir(),
+            think=args.think,
+            baseline=args.baseline,
         )
     except BenchError as exc:
         print(f"idflow: {exc}", file=sys.stderr)
@@ -176,6 +181,18 @@ def add_commands(commands: Any) -> None:
     bench_web.add_argument("--uploads", type=int, default=5)
     bench_web.add_argument("--workers", type=int, default=2)
     bench_web.add_argument("--threads", type=int, default=8)
+    bench_web.add_argument(
+        "--flows", type=int, default=5, help="timed hosted flows per document kind (0: none)"
+    )
+    bench_web.add_argument(
+        "--faces", type=existing_dir, help="face photos for the flows, one folder per person"
+    )
+    bench_web.add_argument(
+        "--think", type=float, default=0.0, help="seconds on the review page before Submit"
+    )
+    bench_web.add_argument(
+        "--baseline", type=existing_dir, help="another checkout to time the same flows against"
+    )
     bench_web.add_argument("--json", action="store_true")
     bench_web.set_defaults(handler=_bench_web)
 

@@ -212,6 +212,8 @@ def save_burst(
                 _store(db, files, session, step, data, accepted and index == best, frame_check)
             )
         db.flush()
+        if accepted:
+            verification.prepare_when_complete(db, session)
     except BaseException:
         for key in keys:
             files.delete(key)

@@ -165,6 +165,12 @@ class VerificationSession(PlatformOwned, Base):
         "verified_outputs", EncryptedJSON("verification_sessions.verified_outputs"), default=None
     )
     verified_outputs = Sealed[dict[str, Any] | None]("_verified_outputs")
+    # The verdict worked out before Submit, unpublished, with what it was worked out from
+    # (`webapp.prepared`); personal data, so sealed, and gone once published or redacted.
+    _prepared: Mapped[Any | None] = mapped_column(
+        "prepared", EncryptedJSON("verification_sessions.prepared"), default=None
+    )
+    prepared = Sealed[dict[str, Any] | None]("_prepared")
     # A redaction wipes the rows at once (`redacted_at`) and is `processing` until its job has
     # deleted the stored files too, then `redacted` (Stripe's `redaction.status`).
     redacted_at: Mapped[datetime | None] = mapped_column(default=None)

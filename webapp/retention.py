@@ -1,7 +1,8 @@
 """Retention: images of a session are deleted `IDFLOW_RETENTION_DAYS` after its verdict.
 
 The uploads' rows stay as a stub (step, size, whether accepted) with their storage key and their
-check (which holds what was read from the image) cleared; the session and its report are kept,
+check (which holds what was read from the image) cleared, and so is a verdict worked out before
+a Submit that never came (`webapp.prepared`); the session and its report are kept,
 since the platform may still need the outcome. Sessions that never reached a verdict lose their
 images the same number of days after their link expired. Stored Idempotency-Key replies go after
 a day. The marks that signals across sessions compare with (`webapp.risk`) go with the images,
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import delete, exists, or_, select
+from sqlalchemy import delete, exists, or_, select, update
 
 from webapp import risk
 from webapp.config import settings
@@ -93,6 +94,13 @@ def run_retention(app: Flask, now: datetime | None = None) -> int:
                 files.delete(upload.storage_key or "")
                 upload.storage_key = None
                 upload.check = {}
+            # A verdict worked out before a Submit that never came goes with its photos.
+            db.execute(
+                update(VerificationSession)
+                .where(VerificationSession.id.in_({upload.session_id for upload in uploads}))
+                .values({VerificationSession.prepared: None})
+                .execution_options(synchronize_session=False)
+            )
             db.commit()
             deleted += len(uploads)
     if deleted:

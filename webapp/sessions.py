@@ -430,6 +430,7 @@ def redact(db: Session, session: VerificationSession) -> None:
     for upload in db.scalars(select(UploadedFile).where(UploadedFile.session_id == session.id)):
         upload.storage_key = None  # every file is under the session's prefix, which the job empties
         upload.check = {}
+    session.prepared = None  # a verdict worked out before a Submit that never came
     for report in db.scalars(
         select(VerificationReport).where(VerificationReport.session_id == session.id)
     ):

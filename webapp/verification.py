@@ -30,16 +30,24 @@ from processing.id_numbers import ID_NUMBER_TYPES
 from processing.pipeline import read_document
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate
-from webapp import risk, steps, test_mode
+from webapp import prepared, risk, steps, test_mode
 from webapp.config import settings
 from webapp.db import database
 from webapp.errors import InvalidRequest, InvalidState
-from webapp.jobs import handler, queue
+from webapp.jobs import RetryPolicy, current_job_id, handler, queue, stepped
 from webapp.lifecycle import LastError, transition
 from webapp.links import is_link_usable
 from webapp.liveness_verdict import live_selfie_proven, refuse_unproven_selfie
 from webapp.metrics import count_capture_rejection
-from webapp.models import UploadedFile, VerificationReport, VerificationSession, new_id, utcnow
+from webapp.models import (
+    Job,
+    SessionStatus,
+    UploadedFile,
+    VerificationReport,
+    VerificationSession,
+    new_id,
+    utcnow,
+)
 from webapp.sessions import DOCUMENT_TYPES, hold
 from webapp.steps import CAPTURE_STEPS, CaptureStep, StepName, allowed_types, capture_steps
 from webapp.storage import Storage, storage
@@ -215,12 +223,37 @@ def save_upload(
             count_capture_rejection(check.code or "unknown")
         db.add(upload)
         db.flush()
+        if check.accepted:
+            prepare_when_complete(db, session)
     except BaseException:
         files.delete(key)
         raise
     return UploadOutcome(
         check.accepted, check.code, check.message, attempts_left(session, max_attempts), key
     )
+
+
+PREPARE = "prepare_verdict"
+# How long a verification waits for a preparation of the same inputs that is running already,
+# rather than working the same verdict out beside it (the wait ends with the preparation, or
+# when its runner stops renewing its lease).
+_AWAIT_SECONDS = 60.0
+_AWAIT_POLL_SECONDS = 0.1
+
+
+def _inputs(db: Session, session: VerificationSession) -> str:
+    return prepared.fingerprint(session, latest_uploads(db, session), settings().min_age)
+
+
+def prepare_when_complete(db: Session, session: VerificationSession) -> None:
+    """After an accepted photo: when nothing more is asked of the person (the next step is the
+    review), start working the verdict out now (`webapp.prepared`), in `db`'s transaction."""
+    if session.status != "requires_input" or current_step(db, session) != "review":
+        return
+    inputs = _inputs(db, session)
+    job = queue().enqueue(db, PREPARE, {"session_id": session.id, "fingerprint": inputs})
+    db.flush()
+    prepared.started(session, inputs, job.id)
 
 
 def submit(
@@ -245,7 +278,13 @@ def submit(
         if test_mode.is_simulated(outcome):
             payload["outcome"] = outcome
     transition(db, session, "processing")  # of two submits at once, the second is refused
+    db.refresh(session, ["_prepared"])  # a preparation may have finished since it was read
     risk.note_address(db, session, address)
+    if "outcome" in payload:  # QA chose the verdict: the one worked out from the photos goes
+        prepared.forget(session)
+    elif (found := prepared.ready(session, _inputs(db, session))) is not None:
+        _publish(db, session, Judged(*found, judged=True), settings().max_attempts)
+        return  # worked out while the person looked at the review page: nothing to wait for
     queue().enqueue(db, "verify_session", payload)
 
 
@@ -277,6 +316,7 @@ def give_id_number(db: Session, session: VerificationSession, kind: str, number:
     """Keep the number the person typed (valid for its kind: the form checked it)."""
     hold_usable(db, session)
     session.id_number_given = {"type": kind, "number": number}
+    prepare_when_complete(db, session)  # the id number may be the last thing asked
 
 
 def _options(session: VerificationSession) -> VerifyOptions:
@@ -332,17 +372,33 @@ def report_payload(
     }
 
 
-@handler("verify_session", give_up=lambda app, payload: fail_processing(app, payload))
-def verify_session(app: Flask, payload: dict[str, Any]) -> None:
-    sessions = database(app).sessions
-    with sessions() as db:
-        session = db.scalar(
-            select(VerificationSession).where(VerificationSession.id == payload["session_id"])
-        )
-        if session is None or session.status != "processing":
-            return  # done already by an earlier attempt whose lease ran out
+@dataclass(frozen=True)
+class Judged:
+    """A verdict worked out, not yet published."""
+
+    verdict: Verdict
+    descriptor: list[float] | None  # the face the risk signals compare (real photos only)
+    judged: bool  # worked out from the photos (not a test session's chosen outcome)
+
+
+def _work_out(
+    app: Flask,
+    session_id: str,
+    outcome: str | None,
+    statuses: tuple[SessionStatus, ...],
+    expected: str | None = None,
+) -> tuple[Judged, str] | None:
+    """The verdict on the session's current photos (or its chosen test outcome) and the
+    fingerprint of what it was worked out from; None when the session's status is none of
+    `statuses`, or its inputs no longer have the fingerprint `expected`."""
+    with database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        if session is None or session.status not in statuses:
+            return None  # done already by an earlier attempt whose lease ran out
+        inputs = _inputs(db, session)
+        if expected is not None and inputs != expected:
+            return None
         options, provided = _options(session), _provided(session)
-        outcome = payload.get("outcome")
         images: dict[str, bytes] = {}
         if session.livemode or not test_mode.is_simulated(outcome):
             uploads = latest_uploads(db, session)
@@ -357,7 +413,7 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
     descriptor: list[float] | None = None
     judged = outcome is None and "front" in images  # a verdict on real photos
     if outcome is not None:
-        verdict = test_mode.simulated_verdict(outcome, session.id, document_type, options, provided)
+        verdict = test_mode.simulated_verdict(outcome, session_id, document_type, options, provided)
     elif not judged:
         verdict = _missing_front()
     else:
@@ -365,54 +421,125 @@ def verify_session(app: Flask, payload: dict[str, Any]) -> None:
         if live_selfie_required and not selfie_proven:
             verdict = refuse_unproven_selfie(verdict)
         descriptor = risk.descriptor_of(images.get("selfie"), portrait)
-    with sessions() as db:
+    return Judged(verdict, descriptor, judged), inputs
+
+
+def _publish(db: Session, session: VerificationSession, judged: Judged, max_attempts: int) -> None:
+    """The verdict becomes the session's (report, status, event), in `db`'s transaction; the
+    caller holds the row and has seen it `processing`."""
+    verdict = judged.verdict
+    if judged.judged:
+        verdict = risk.judge(db, session, verdict, judged.descriptor)
+    else:
+        session.risk = None  # a simulated outcome compares nothing
+    prepared.forget(session)
+    report_id = new_id("vr")
+    judged_files = {step: upload.id for step, upload in latest_uploads(db, session).items()}
+    db.add(
+        VerificationReport(
+            id=report_id,
+            session_id=session.id,
+            platform_id=session.platform_id,
+            livemode=session.livemode,
+            payload=report_payload(session, verdict, report_id, judged_files),
+        )
+    )
+    session.last_report_id = report_id
+    log.info(
+        "session %s: %s in %.2f s",
+        session.id,
+        verdict.status,
+        verdict.timings.get("verify.total", 0.0),
+    )
+    failed = verdict.last_error
+    if failed is None:
+        outputs = to_plain(verdict.verified_outputs)
+        session.verified_outputs = outputs | {"id_number_type": id_number_type(session)}
+        if not risk.review_required(session):  # else it waits for a reviewer's decision
+            transition(db, session, "verified")
+    else:
+        if not steps.fixed_by_platform(failed.code):  # the person could not have helped it
+            count_rejection(db, session, max_attempts)  # the last one cancels
+        if session.status == "processing":
+            step = _reopen(db, session, _retry(session, failed.code))
+            transition(db, session, "requires_input", LastError(failed.code, failed.reason, step))
+
+
+def _await_prepared(app: Flask, session_id: str, outcome: str | None) -> Judged | None:
+    """The verdict prepared from the session's current inputs, waiting for the preparation if
+    it is running now; None when there is none to wait for (the caller works it out)."""
+    deadline = time.monotonic() + _AWAIT_SECONDS
+    while True:
+        with database(app).sessions() as db:
+            session = db.scalar(
+                select(VerificationSession).where(VerificationSession.id == session_id)
+            )
+            if session is None or session.status != "processing":
+                return None
+            if not session.livemode and test_mode.is_simulated(outcome):
+                return None
+            inputs = _inputs(db, session)
+            found = prepared.ready(session, inputs)
+            if found is not None:
+                return Judged(*found, judged=True)
+            job_id = prepared.pending_job(session, inputs)
+            job = db.get(Job, job_id) if job_id is not None else None
+            running = (
+                job is not None
+                and job.status == "running"
+                and (job.lease_until is None or job.lease_until > utcnow())
+            )
+        if not running or time.monotonic() > deadline:
+            return None
+        time.sleep(_AWAIT_POLL_SECONDS)
+
+
+@handler("verify_session", give_up=lambda app, payload: fail_processing(app, payload))
+def verify_session(app: Flask, payload: dict[str, Any]) -> None:
+    session_id, outcome = payload["session_id"], payload.get("outcome")
+    judged = _await_prepared(app, session_id, outcome)
+    if judged is None:
+        worked = _work_out(app, session_id, outcome, ("processing",))
+        if worked is None:
+            return
+        judged = worked[0]
+    with database(app).sessions() as db:
         # Only one holder of this job writes its verdict: it holds the row, and a second holder
         # (whose lease ran out while it worked) waits, then finds it decided already.
-        session = db.scalar(
-            select(VerificationSession).where(VerificationSession.id == payload["session_id"])
-        )
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
         if session is None:
             return
         hold(db, session)
         if session.status != "processing":
             return
-        if judged:
-            verdict = risk.judge(db, session, verdict, descriptor)
-        else:
-            session.risk = None  # a simulated outcome compares nothing
-        report_id = new_id("vr")
-        judged_files = {step: upload.id for step, upload in latest_uploads(db, session).items()}
-        db.add(
-            VerificationReport(
-                id=report_id,
-                session_id=session.id,
-                platform_id=session.platform_id,
-                livemode=session.livemode,
-                payload=report_payload(session, verdict, report_id, judged_files),
-            )
-        )
-        session.last_report_id = report_id
-        failed = verdict.last_error
-        if failed is None:
-            outputs = to_plain(verdict.verified_outputs)
-            session.verified_outputs = outputs | {"id_number_type": id_number_type(session)}
-            if not risk.review_required(session):  # else it waits for a reviewer's decision
-                transition(db, session, "verified")
-        else:
-            if not steps.fixed_by_platform(failed.code):  # the person could not have helped it
-                count_rejection(db, session, settings(app).max_attempts)  # the last one cancels
-            if session.status == "processing":
-                step = _reopen(db, session, _retry(session, failed.code))
-                transition(
-                    db, session, "requires_input", LastError(failed.code, failed.reason, step)
-                )
+        _publish(db, session, judged, settings(app).max_attempts)
         db.commit()
-    log.info(
-        "session %s: %s in %.2f s",
-        payload["session_id"],
-        verdict.status,
-        verdict.timings.get("verify.total", 0.0),
-    )
+
+
+# One run: a preparation that fails leaves the verdict to the verification after Submit.
+@handler(PREPARE, retry=RetryPolicy(attempts=1, backoff=stepped(0.0)))
+def prepare_verdict(app: Flask, payload: dict[str, Any]) -> None:
+    """Work the verdict out before Submit (`webapp.prepared`). Kept unpublished while the session
+    requires input; published at once if the person submitted meanwhile."""
+    session_id, expected = payload["session_id"], payload["fingerprint"]
+    job_id = current_job_id()
+    worked = _work_out(app, session_id, None, ("requires_input", "processing"), expected)
+    if worked is None:
+        return  # submitted with a chosen outcome, finished, or the photos changed since
+    judged, inputs = worked
+    with database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        if session is None:
+            return
+        hold(db, session)
+        current = prepared.is_current(session, inputs, job_id) and _inputs(db, session) == inputs
+        if not current:
+            return  # replaced by a newer preparation, or by a chosen test outcome
+        if session.status == "requires_input":
+            prepared.keep(session, inputs, judged.verdict, judged.descriptor)
+        elif session.status == "processing":
+            _publish(db, session, judged, settings(app).max_attempts)
+        db.commit()
 
 
 def _verify(

@@ -10,6 +10,7 @@ to test-output/browser/; console errors, script errors and CSP violations fail t
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -138,8 +139,11 @@ def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
             shot("4-review")
             page.get_by_role("button", name="Submit for verification").click()
 
-            page.wait_for_url("**/processing")
-            shot("5-processing")
+            # Worked out while the review page was open (`webapp.prepared`), the verdict shows at
+            # once; a Submit that came before it waits on the processing page.
+            page.wait_for_url(re.compile(r".*/(processing|result)$"))
+            if page.url.endswith("/processing"):
+                shot("5-processing")
             page.wait_for_url("**/result", timeout=45_000)
             assert page.locator("h1").inner_text() == "Thank you, you are verified"
             shot("6-result")
@@ -156,12 +160,12 @@ def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
     pages = [visit for visit in Receiver.visits if visit != "/favicon.ico"]
     assert pages == [f"/verified?order=7&session_id={session['id']}"]
     assert problems == []
-    assert sorted(p.name for p in SHOTS.glob("*.png")) == [
+    shots = sorted(p.name for p in SHOTS.glob("*.png") if p.name != "5-processing.png")
+    assert shots == [
         "1-consent.png",
         "2-document.png",
         "3-front.png",
         "4-review.png",
-        "5-processing.png",
         "6-result.png",
         "7-returned.png",
     ]

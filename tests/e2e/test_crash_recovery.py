@@ -39,8 +39,10 @@ def phone_photo() -> bytes:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[Server]:
+    # Two job threads: the verdict prepared after the upload (`webapp.prepared`) runs on one, the
+    # verification the Submit queues waits for it on the other, and the kill lands on both.
     with served_app(
-        tmp_path, IDFLOW_JOB_LEASE_SECONDS=str(LEASE_SECONDS), IDFLOW_JOB_WORKERS="1"
+        tmp_path, IDFLOW_JOB_LEASE_SECONDS=str(LEASE_SECONDS), IDFLOW_JOB_WORKERS="2"
     ) as served:
         yield served
 

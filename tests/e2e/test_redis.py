@@ -378,7 +378,9 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
     session_id = processing_session(
         app, client, platform, provided_details={"last_name": "nobody-at-all"}
     )
-    assert queue.rq.count == 1  # waiting in Redis: no thread of this process takes it
+    # Waiting in Redis, no thread of this process takes them: the verdict prepared after the
+    # upload (`webapp.prepared`) and the verification the Submit queued.
+    assert queue.rq.count == 2
     log = tmp_path / "worker.log"
     worker = _start_worker(app, log)
 
@@ -387,7 +389,7 @@ def test_a_session_reaches_its_verdict_through_an_idflow_worker(
 
     try:
         body = await_verdict(client, platform, session_id, 45, lambda: worker.poll() is None)
-        ran = sorted([*PERIODIC, "verify_session"])
+        ran = sorted([*PERIODIC, "prepare_verdict", "verify_session"])
         deadline = time.monotonic() + 15  # the periodic jobs it scheduled as it started run next
         while finished() != ran and time.monotonic() < deadline:
             time.sleep(0.1)

@@ -25,13 +25,19 @@ from processing.samples.portrait import load_face, silhouette
 from processing.verify import (
     CheckError,
     DocumentData,
+    IdNumberCheck,
     ProvidedDetails,
+    ReportChecks,
+    SelfieCheck,
+    SignalCheck,
     Verdict,
+    VerifiedOutputs,
     VerifyOptions,
     check_expiry,
     check_id_number,
     check_mrz_matches_visual,
     check_same_document,
+    document_check,
     evaluate,
     verify,
 )
@@ -511,3 +517,33 @@ def test_blurred_selfie(obama_passport: ReadSample) -> None:
     verdict = selfie_verdict(obama_passport, blurred)
     assert_fails(verdict, "selfie_unverified_other")
     assert verdict.last_error is not None and "blurred" in verdict.last_error.reason
+
+
+def test_a_verdict_comes_back_from_its_dict_unchanged() -> None:
+    """A verdict kept while it waits for Submit (`webapp.prepared`) is published as it was."""
+    error = CheckError("selfie_face_mismatch", "The face in the selfie is not the portrait.")
+    document = dataclasses.replace(
+        document_check(DocumentData.empty("passport"), None),
+        number="C01X00T47",
+        authenticity=(SignalCheck("portrait", 0.123456, 0.4, False, None, False),),
+    )
+    verdict = Verdict(
+        "requires_input",
+        error,
+        ReportChecks(
+            document,
+            SelfieCheck("unverified", error, 0.3141592, True, True, "yunet"),
+            IdNumberCheck("verified", None),
+        ),
+        None,
+        {"total": 1.23456789},
+    )
+    kept = json.loads(json.dumps(verdict.to_dict()))
+    assert Verdict.from_dict(kept).to_dict() == verdict.to_dict()
+    outputs = VerifiedOutputs("ANNA", "MUELLER", "1987-03-14", "C01X00T47", None, "D", "F")
+    verified = dataclasses.replace(
+        verdict, status="verified", last_error=None, verified_outputs=outputs
+    )
+    back = Verdict.from_dict(verified.to_dict())
+    assert back.status == "verified" and back.last_error is None
+    assert back.verified_outputs == outputs

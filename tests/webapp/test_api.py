@@ -588,7 +588,7 @@ def test_platforms_cannot_see_each_other(
 ) -> None:
     other = make_platform(app, "Other platform")
     session_id = processing_session(app, client, platform)
-    assert run_pending(app) == 1
+    assert run_pending(app) == 2  # the verdict prepared before Submit, then the job
     report_id = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()[
         "last_verification_report"
     ]
@@ -667,7 +667,7 @@ def test_processing_session_can_be_neither_canceled_nor_redacted(
         assert error_of(response, 400)["code"] == "session_invalid_state"
     state = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()
     assert state["status"] == "processing" and state["redaction"] is None
-    assert run_pending(app) == 1
+    assert run_pending(app) == 2  # the verdict prepared before Submit, then the job
     done = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()
     assert done["status"] == "verified"
     late = client.post(f"{SESSIONS}/{session_id}/cancel", headers=platform.headers)

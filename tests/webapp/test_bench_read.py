@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from datetime import date
 from pathlib import Path
@@ -30,6 +31,19 @@ def test_bench_prints_read_rate_and_timings(
     assert main(["bench", str(samples)]) == EXIT_OK
     out = capsys.readouterr().out
     assert "100.0%" in out and "median s" in out and "surname" in out
+    assert "idflow per step:" in out and "front.mrz" in out
+
+
+def test_bench_json_has_median_and_p95_per_step(
+    samples: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["bench", str(samples), "--json"]) == EXIT_OK
+    (summary,) = json.loads(capsys.readouterr().out)
+    steps = {row["step"]: row for row in summary["steps"]}
+    assert {"front.load", "front.mrz", "total"} <= set(steps)
+    for row in steps.values():
+        assert row["runs"] <= summary["documents"]
+        assert 0 <= row["median_seconds"] <= row["p95_seconds"]
 
 
 def test_bench_on_a_folder_without_images_is_bad_usage(tmp_path: Path) -> None:

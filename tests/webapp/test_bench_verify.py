@@ -36,6 +36,9 @@ def test_bench_verify_json(capsys: pytest.CaptureFixture[str]) -> None:
             summary["verified"] / summary["documents"], abs=1e-4
         )
         assert sum(summary["errors"].values()) == summary["documents"] - summary["verified"]
+        steps = {row["step"]: row for row in summary["steps"]}
+        assert {"front.mrz", "selfie.match", "verify.total"} <= set(steps)
+        assert steps["verify.total"]["median_seconds"] <= summary["median_seconds"]
 
     photos = [path for paths in people(FACES).values() for path in paths]
     assert not any(GROUP_FOLDER in str(path) for path in photos)

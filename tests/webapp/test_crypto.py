@@ -395,6 +395,7 @@ _ADDED_AFTER_0006 = frozenset(
         "audit_log.note",
         "verification_sessions.id_number_given",
         "operators.totp_secret",
+        "verification_sessions.prepared",
     }
 )
 

@@ -67,7 +67,7 @@ def test_every_family_is_served_with_a_verification_timed(migrating_app: Flask) 
     assert value(before["idflow_job_queue_depth"], "idflow_job_queue_depth", kind="verify_session")
     assert value(before["idflow_sessions"], "idflow_sessions", status="processing") == 1
 
-    assert run_pending(app) == 1
+    assert run_pending(app) == 2  # the preparation publishes it; verify_session finds it done
     status = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()["status"]
     after = scrape(client)
 

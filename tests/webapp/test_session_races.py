@@ -115,6 +115,7 @@ def test_two_holders_of_a_verify_job_write_one_verdict(
 ) -> None:
     session_id, link = start(client, tester, options=PASSPORT_ONLY)
     to_review(client, link)
+    assert jobs.run_pending(flow) == 1  # the verdict prepared from the photo: not this one's
     submitted = client.post(f"{link}/review", data={"outcome": "document_expired"})
     assert submitted.status_code == 303
     with database(flow).sessions() as db:
@@ -219,6 +220,7 @@ def test_a_verification_that_keeps_killing_its_runner_asks_to_try_again(
 ) -> None:
     session_id, link = start(client, tester, options=PASSPORT_ONLY)
     to_review(client, link)
+    assert jobs.run_pending(flow) == 1  # the verdict prepared from the photo: not this one's
     assert client.post(f"{link}/review", data={"outcome": "verified"}).status_code == 303
     for _ in range(jobs.DEFAULT_RETRY.attempts):
         with database(flow).sessions() as db:

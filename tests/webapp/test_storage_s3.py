@@ -169,7 +169,7 @@ def test_a_store_that_is_down_refuses_uploads_with_503_and_loses_nothing(
 
     # Submitted, and the verification job first runs where the store is down: it is retried.
     assert client.post(f"{link}/review", data={"submit": "Submit"}).status_code == 303
-    assert run_pending(down) == 1
+    assert run_pending(down) == 2  # the preparation (given up: Submit works it out) and the job
     assert session_row(up, session_id).status == "processing"
     with database(up).sessions() as db:
         job = db.scalar(select(Job).where(Job.kind == "verify_session"))

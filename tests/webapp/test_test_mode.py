@@ -226,7 +226,7 @@ def test_real_checks_on_a_sample_from_the_samples_page(
     assert "attachment" in specimen.headers["Content-Disposition"]
     to_review(client, link, specimen.data)
     client.post(f"{link}/review", data={"submit": "Submit", "outcome": "real"})
-    assert run_pending(flow_app) == 1
+    assert run_pending(flow_app) == 2  # the preparation publishes it; verify_session finds it done
     session = client.get(f"{SESSIONS}/{session_id}", headers=test.headers).get_json()
     assert session["status"] == "verified", session["last_error"]
 
@@ -249,7 +249,7 @@ def test_live_sessions_get_no_choice_and_no_samples(
             verification.submit(db, session, "verified")
     # A forged outcome in the form of a live session is not even read: the real checks run.
     client.post(f"{link}/review", data={"submit": "Submit", "outcome": "document_expired"})
-    assert run_pending(flow_app) == 1
+    assert run_pending(flow_app) == 2  # the preparation publishes it; verify_session finds it done
     done = client.get(f"{SESSIONS}/{session_id}", headers=live.headers).get_json()
     assert done["status"] == "verified", done["last_error"]
 
@@ -264,7 +264,7 @@ def test_real_checks_refuse_generated_documents_live_and_accept_them_in_test_mod
     to_review(client, link, passport_jpeg(generated=True))
     form = {"submit": "Submit"} if mode == "live" else {"submit": "Submit", "outcome": "real"}
     client.post(f"{link}/review", data=form)
-    assert run_pending(flow_app) == 1
+    assert run_pending(flow_app) == 2  # the preparation publishes it; verify_session finds it done
     done = client.get(f"{SESSIONS}/{session_id}", headers=platform.headers).get_json()
     if mode == "live":
         assert done["status"] == "requires_input"

@@ -557,7 +557,7 @@ def test_lifecycle_events_and_redaction(
 ) -> None:
     details = {"email": "anna@example.org"}
     session_id = processing_session(app, client, platform, provided_details=details)
-    assert run_pending(app) == 1
+    assert run_pending(app) == 2  # the verdict prepared before Submit, then the job
     listed = client.get("/v1/events?limit=10", headers=platform.headers).get_json()
     types = [event["type"].rsplit(".", 1)[1] for event in listed["data"]]
     assert types == ["verified", "processing", "created"]
