@@ -79,7 +79,7 @@ def test_the_prepared_verdict_is_the_one_worked_out_after_submit(
     submitted = client.post(f"{early}/review", data={"submit": "Submit"})
     assert submitted.headers["Location"] == f"{early}/processing"
     # Published by the Submit itself: no job left to run, the page goes straight to the result.
-    shown = client.get(f"{early}/status").json
+    shown = client.get(f"{early}/status").get_json()
     assert (shown["status"], shown["next"]) == ("verified", f"{early}/result")
     assert run_pending(no_csrf) == 0
 
@@ -129,7 +129,7 @@ def test_a_retake_invalidates_the_prepared_verdict(
     assert send(client, f"{link}/front", retake).status_code == 303
     # Submitted before the new preparation ran: the kept verdict is the old photo's, not used.
     client.post(f"{link}/review", data={"submit": "Submit"})
-    shown = client.get(f"{link}/status").json
+    shown = client.get(f"{link}/status").get_json()
     assert (shown["status"], shown["next"]) == ("processing", None)
     run_pending(no_csrf)
     row = session_row(no_csrf, session_id)
