@@ -1,11 +1,11 @@
 """The operator console in a real headless Chromium at a phone's size, against `idflow serve`.
 
-Two people verify the same face on two passports through the hosted flow, so the second session ends
-verified but flagged for review (face reuse). A reviewer added with `idflow operator add` signs in
-with the one-time password, chooses their own, finds the flagged session with the list's filter,
-opens its photo and approves it; the platform's webhook receiver has the verdict and the API then
-shows the review as done. A viewer is refused the photo (403), and an admin finds that refusal in
-the audit log, then opens the funnel, the admin pages and the second factor's set-up. A full-page
+Two people verify the same face on two passports through the hosted flow, so the second session's
+verdict is held for review (face reuse). A reviewer added with `idflow operator add` signs in with
+the one-time password, chooses their own, finds the flagged session with the list's filter, opens
+its photo and approves it; only then does the platform's webhook receiver get the verdict, and the
+API shows the review as done. A viewer is refused the photo (403), and an admin finds that refusal
+in the audit log, then opens the funnel, the admin pages and the second factor's set-up. A full-page
 screenshot of each console page visited goes to test-output/console/ (the names in `VISITED`, in
 order); console errors, script errors and CSP violations fail the test.
 """
