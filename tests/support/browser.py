@@ -13,7 +13,7 @@ from tests.support.served import PROJECT
 from tests.support.stand_ins import stand_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Error, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = PROJECT / "test-output" / "browser"
@@ -33,6 +33,22 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def launch(playwright: Playwright, *extra_args: str) -> Browser:
+    """Debian's Chromium, headless, with `CHROMIUM_ARGS` and any more (a fake camera)."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], headless=True
+    )
+
+
+def fake_camera(video: Path) -> list[str]:
+    """Chromium's arguments for a camera that plays `video` (Y4M or MJPEG), allowed unasked."""
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
 
 
 def watch(page: Page, problems: list[str]) -> Page:
