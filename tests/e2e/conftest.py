@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.browser import CHROMIUM, launch
+from tests.support.browser import CHROMIUM, launch, write_passport_photo
 from tests.support.served import Server, served_app
 
 if TYPE_CHECKING:
@@ -63,3 +63,9 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         yield launched
     finally:
         launched.close()
+
+
+@pytest.fixture
+def photo(tmp_path: Path) -> Path:
+    """A photographed passport (a stand-in: live sessions refuse the generator's samples)."""
+    return write_passport_photo(tmp_path / "passport.jpg")

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
+import pytest
 
-from tests.support.browser import SHOTS, phone_page, watch, write_passport_photo
+from tests.support.browser import SHOTS, phone_page, screenshot_folder, watch
 from tests.support.served import Server, api, new_session, start_platform
 
 if TYPE_CHECKING:
@@ -27,18 +28,28 @@ if TYPE_CHECKING:
 PLATFORM = "Handoff platform"
 RETURN_URL = "https://platform.example/verified?order=9"
 FOLLOW_TIMEOUT_MS = 10_000  # the computer asks every 2.5 s
-SHOTS_HERE = SHOTS / "handoff"
 
 
 class Platform:
-    """The platform's page the computer returns to: the URLs it was opened with."""
+    """The platform, served: its sessions, and its page the computer returns to (the URLs it
+    was opened with)."""
 
-    def __init__(self) -> None:
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.keys = start_platform(server, PLATFORM)
         self.returned: list[str] = []
+
+    def session(self, key: str = "secret_key", **body: Any) -> dict[str, Any]:
+        return new_session(self.server, self.keys[key], return_url=RETURN_URL, **body)
 
     def page(self, route: Route) -> None:
         self.returned.append(route.request.url)
         route.fulfill(body="<!doctype html><title>Back</title><h1>Welcome back</h1>")
+
+
+@pytest.fixture
+def platform(server: Server) -> Platform:
+    return Platform(server)
 
 
 def computer_page(browser: Browser, url: str, problems: list[str], platform: Platform) -> Page:
@@ -60,6 +71,17 @@ def handed_phone(browser: Browser, session: dict[str, Any], problems: list[str])
     return phone
 
 
+def shot(page: Page, name: str, *, full_page: bool = False) -> None:
+    path = screenshot_folder(SHOTS / "handoff") / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+
+
+def back_to_platform(computer: Page, link: str) -> None:
+    """The computer's way back: the link opens the platform's return URL."""
+    computer.get_by_role("link", name=link).click()
+    computer.wait_for_url("https://platform.example/verified?**")
+
+
 def to_review(phone: Page, photo: Path) -> None:
     phone.get_by_role("button", name="Continue").click()
     phone.wait_for_url("**/front")
@@ -76,14 +98,10 @@ def submit_as(phone: Page, outcome: str) -> None:
 
 
 def test_the_computer_follows_the_phone_and_is_where_the_person_continues(
-    server: Server, browser: Browser, tmp_path: Path
+    platform: Platform, browser: Browser, photo: Path
 ) -> None:
-    created = start_platform(server, PLATFORM)
-    session = new_session(server, created["secret_key"], return_url=RETURN_URL)
-    photo = write_passport_photo(tmp_path / "passport.jpg")
-    SHOTS_HERE.mkdir(parents=True, exist_ok=True)
+    session = platform.session()
     problems: list[str] = []
-    platform = Platform()
 
     computer = computer_page(browser, session["url"], problems, platform)
     code = computer.locator(".handoff .qr").screenshot()
@@ -103,32 +121,28 @@ def test_the_computer_follows_the_phone_and_is_where_the_person_continues(
     phone.locator("input[type=file]").set_input_files(str(photo))
     phone.wait_for_url("**/review", timeout=30_000)
     computer.wait_for_url("**/review", timeout=FOLLOW_TIMEOUT_MS)
-    computer.screenshot(path=str(SHOTS_HERE / "computer-review.png"))
+    shot(computer, "computer-review")
 
     phone.get_by_role("button", name="Submit for verification").click()
     phone.wait_for_url("**/result", timeout=45_000)
     assert phone.locator("h1").inner_text() == "Thank you, you are verified"
     assert phone.get_by_text("Return to your computer").is_visible()
     assert phone.locator("[data-return]").count() == 0
-    phone.screenshot(path=str(SHOTS_HERE / "phone-result.png"), full_page=True)
+    shot(phone, "phone-result", full_page=True)
 
     computer.wait_for_url("**/result", timeout=FOLLOW_TIMEOUT_MS + 45_000)
-    computer.screenshot(path=str(SHOTS_HERE / "computer-result.png"))
-    computer.get_by_role("link", name=f"Continue to {PLATFORM}").click()
-    computer.wait_for_url("https://platform.example/verified?**")
+    shot(computer, "computer-result")
+    back_to_platform(computer, f"Continue to {PLATFORM}")
 
     assert platform.returned == [f"{RETURN_URL}&session_id={session['id']}"]
     assert problems == []
 
 
 def test_the_computer_follows_a_decline_on_the_phone_and_leads_back_to_the_platform(
-    server: Server, browser: Browser
+    platform: Platform, browser: Browser
 ) -> None:
-    created = start_platform(server, PLATFORM)
-    session = new_session(server, created["secret_key"], return_url=RETURN_URL)
-    SHOTS_HERE.mkdir(parents=True, exist_ok=True)
+    session = platform.session()
     problems: list[str] = []
-    platform = Platform()
 
     computer = computer_page(browser, session["url"], problems, platform)
     phone = handed_phone(browser, session, problems)
@@ -137,35 +151,28 @@ def test_the_computer_follows_a_decline_on_the_phone_and_leads_back_to_the_platf
     phone.get_by_role("heading", name="You declined").wait_for()
     assert phone.get_by_text("Return to your computer").is_visible()  # not sent away here
     assert phone.locator("[data-return]").count() == 0
-    phone.screenshot(path=str(SHOTS_HERE / "phone-declined.png"), full_page=True)
+    shot(phone, "phone-declined", full_page=True)
 
     computer.get_by_role("heading", name="You declined").wait_for(timeout=FOLLOW_TIMEOUT_MS)
-    computer.screenshot(path=str(SHOTS_HERE / "computer-declined.png"))
-    computer.get_by_role("link", name=f"Return to {PLATFORM}").click()
-    computer.wait_for_url("https://platform.example/verified?**")
+    shot(computer, "computer-declined")
+    back_to_platform(computer, f"Return to {PLATFORM}")
 
     assert platform.returned == [f"{RETURN_URL}&session_id={session['id']}"]
     assert problems == []
 
 
 def test_the_computer_follows_a_refusal_details_to_correct_and_a_cancel(
-    server: Server, browser: Browser, tmp_path: Path
+    server: Server, platform: Platform, browser: Browser, photo: Path
 ) -> None:
     """Three sessions at once (the computers poll side by side): a verdict that asks for a new
     photo, names the platform must correct (the real checks), a cancel by the platform."""
-    created = start_platform(server, PLATFORM)
-    key = created["test_secret_key"]
-    refused = new_session(server, key, return_url=RETURN_URL)
-    differing = new_session(
-        server,
-        key,
-        return_url=RETURN_URL,
-        provided_details={"first_name": "Zbigniew", "last_name": "Quartermaine"},
+    key = "test_secret_key"  # the outcome is chosen in test mode
+    refused = platform.session(key)
+    differing = platform.session(
+        key, provided_details={"first_name": "Zbigniew", "last_name": "Quartermaine"}
     )
-    canceled = new_session(server, key, return_url=RETURN_URL)
-    photo = write_passport_photo(tmp_path / "passport.jpg")
+    canceled = platform.session(key)
     problems: list[str] = []
-    platform = Platform()
     computers = {
         name: computer_page(browser, session["url"], problems, platform)
         for name, session in (("refused", refused), ("differing", differing))
@@ -188,25 +195,23 @@ def test_the_computer_follows_a_refusal_details_to_correct_and_a_cancel(
     )
     assert computer.url.endswith("/result")
     assert computer.get_by_text("Tries left: 9").is_visible()
-    computer.screenshot(path=str(SHOTS_HERE / "computer-refused.png"))
+    shot(computer, "computer-refused")
     computer.get_by_role("link", name=f"Stop and go back to {PLATFORM}").wait_for()
 
     computer = computers["differing"]
     computer.get_by_role("heading", name="Your details do not match").wait_for(
         timeout=FOLLOW_TIMEOUT_MS
     )
-    computer.screenshot(path=str(SHOTS_HERE / "computer-details-differ.png"))
-    computer.get_by_role("link", name=f"Return to {PLATFORM}").click()
-    computer.wait_for_url("https://platform.example/verified?**")
+    shot(computer, "computer-details-differ")
+    back_to_platform(computer, f"Return to {PLATFORM}")
 
     computer = computer_page(browser, canceled["url"], problems, platform)
     handed_phone(browser, canceled, problems).context.close()
-    api(server, key, "POST", f"/v1/verification_sessions/{canceled['id']}/cancel")
+    api(server, platform.keys[key], "POST", f"/v1/verification_sessions/{canceled['id']}/cancel")
     computer.get_by_role("heading", name="This verification was stopped").wait_for(
         timeout=FOLLOW_TIMEOUT_MS
     )
-    computer.get_by_role("link", name="Return to the service").click()
-    computer.wait_for_url("https://platform.example/verified?**")
+    back_to_platform(computer, "Return to the service")
 
     assert platform.returned == [
         f"{RETURN_URL}&session_id={differing['id']}",

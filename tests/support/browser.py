@@ -35,6 +35,16 @@ CHROMIUM_ARGS = [
 ]
 
 
+def screenshot_folder(folder: Path, *, empty: bool = False) -> Path:
+    """`folder`, made, for a test's screenshots; `empty`: without the last run's (for a test
+    that checks which pages it took, or that alone writes there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if empty:
+        for old in folder.glob("*.png"):
+            old.unlink()
+    return folder
+
+
 def launch(playwright: Playwright, *extra_args: str) -> Browser:
     """Debian's Chromium, headless, with `CHROMIUM_ARGS` and any more (a fake camera)."""
     return playwright.chromium.launch(
