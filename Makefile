@@ -3,8 +3,10 @@
 
 RUN_PACKAGES := tesseract-ocr tesseract-ocr-eng fonts-ocr-b fonts-dejavu-core
 # Only the tests need these: chromium for the real-browser test (Playwright drives Debian's
-# build), postgresql and redis-server for the scale-out path (tests start throwaway servers).
-TEST_PACKAGES := chromium postgresql redis-server
+# build), with a CJK font so the Japanese and Chinese pages are drawn and measured as a phone
+# draws them (DejaVu has no CJK glyphs), and postgresql and redis-server for the scale-out path
+# (tests start throwaway servers).
+TEST_PACKAGES := chromium fonts-droid-fallback postgresql redis-server
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin

@@ -9,7 +9,6 @@ to test-output/browser/; console errors, script errors and CSP violations fail t
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 from collections.abc import Iterator
@@ -20,24 +19,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    SHOTS,
-    phone_page,
-    write_passport_photo,
-)
-from tests.support.served import Server, api, idflow, served_app
+from tests.support.browser import SHOTS, phone_page, screenshot_folder
+from tests.support.served import Server, api, new_session, start_platform
 
 if TYPE_CHECKING:
-    pass
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-    ),
-]
+    from playwright.sync_api import Browser
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -72,89 +58,57 @@ def receiver() -> Iterator[str]:
         thread.join()
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(tmp_path, IDFLOW_JOB_WORKERS="1") as served:
-        yield served
-
-
 def test_phone_completes_the_hosted_flow_and_returns_to_the_platform(
-    server: Server, receiver: str, tmp_path: Path
+    server: Server, browser: Browser, receiver: str, photo: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    created = json.loads(idflow(server.env, "platform", "create", "Browser platform", "--json"))
-    server.start()
+    created = start_platform(server, "Browser platform")
     return_url = f"{receiver}/verified?order=7"
-    session = api(
-        server,
-        created["secret_key"],
-        "POST",
-        "/v1/verification_sessions",
-        {
-            "type": "document",
-            "return_url": return_url,
-            "options": {
-                "document": {
-                    "allowed_types": ["passport", "id_card"],
-                    "require_matching_selfie": False,
-                }
-            },
-        },
+    session = new_session(
+        server, created["secret_key"], ("passport", "id_card"), return_url=return_url
     )
-    photo = write_passport_photo(tmp_path / "passport.jpg")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob("*.png"):
-        old.unlink()
+    screenshot_folder(SHOTS, empty=True)
     problems: list[str] = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = phone_page(browser, problems)
+    page = phone_page(browser, problems)
 
-            def shot(name: str) -> None:
-                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    def shot(name: str) -> None:
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
-            page.goto(session["url"])
-            page.wait_for_url("**/consent")
-            assert page.locator("h1").first.inner_text() == "Verify your identity"
-            assert "Continue on your phone" not in page.content()  # a phone gets no QR code
-            shot("1-consent")
-            page.get_by_role("button", name="Continue").click()
+    page.goto(session["url"])
+    page.wait_for_url("**/consent")
+    assert page.locator("h1").first.inner_text() == "Verify your identity"
+    assert "Continue on your phone" not in page.content()  # a phone gets no QR code
+    shot("1-consent")
+    page.get_by_role("button", name="Continue").click()
 
-            page.wait_for_url("**/document")
-            shot("2-document")
-            page.get_by_label("Passport").check()
-            page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/document")
+    shot("2-document")
+    page.get_by_label("Passport").check()
+    page.get_by_role("button", name="Continue").click()
 
-            page.wait_for_url("**/front")
-            assert page.locator("input[type=submit]").is_hidden()  # the script took over
-            shot("3-front")
-            page.locator("input[type=file]").set_input_files(str(photo))
-            page.wait_for_url("**/review", timeout=30_000)
-            page.locator("img").first.wait_for()
-            shot("4-review")
-            page.get_by_role("button", name="Submit for verification").click()
+    page.wait_for_url("**/front")
+    assert page.locator("input[type=submit]").is_hidden()  # the script took over
+    shot("3-front")
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.wait_for_url("**/review", timeout=30_000)
+    page.locator("img").first.wait_for()
+    shot("4-review")
+    page.get_by_role("button", name="Submit for verification").click()
 
-            # Worked out while the review page was open (`webapp.prepared`), the verdict shows at
-            # once; a Submit that came before it waits on the processing page.
-            page.wait_for_url(re.compile(r".*/(processing|result)$"))
-            if page.url.endswith("/processing"):
-                shot("5-processing")
-            page.wait_for_url("**/result", timeout=45_000)
-            assert page.locator("h1").inner_text() == "Thank you, you are verified"
-            shot("6-result")
-            page.get_by_role("link", name="Continue").click()
+    # Worked out while the review page was open (`webapp.prepared`), the verdict shows at
+    # once; a Submit that came before it waits on the processing page.
+    page.wait_for_url(re.compile(r".*/(processing|result)$"))
+    if page.url.endswith("/processing"):
+        shot("5-processing")
+    page.wait_for_url("**/result", timeout=45_000)
+    assert page.locator("h1").inner_text() == "Thank you, you are verified"
+    shot("6-result")
+    page.get_by_role("link", name="Continue").click()
 
-            page.wait_for_url(f"{receiver}/verified?**")
-            shot("7-returned")
-            landed = urlsplit(page.url)
-            page.context.close()
-        finally:
-            browser.close()
+    page.wait_for_url(f"{receiver}/verified?**")
+    shot("7-returned")
+    landed = urlsplit(page.url)
+    page.context.close()
 
     assert parse_qs(landed.query) == {"order": ["7"], "session_id": [session["id"]]}
     pages = [visit for visit in Receiver.visits if visit != "/favicon.ico"]

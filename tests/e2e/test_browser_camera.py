@@ -11,35 +11,23 @@ console errors, script errors and CSP violations fail the test.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
-import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, phone_page
+from tests.support.browser import fake_camera, launch, phone_page, screenshot_folder
 from tests.support.camera import FRAME_HEIGHT, FRAME_WIDTH, camera_scene, write_y4m
-from tests.support.served import PROJECT, Server, api, idflow, served_app
+from tests.support.served import PROJECT, Server, api, new_session, start_platform
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Playwright
 
 SHOTS = PROJECT / "test-output" / "browser-camera"
 # A hand that shakes (the page shifted between frames): the page's hint says to hold still and
 # never takes the photo by itself, so the button is what takes it here.
 SHAKE = (-24, 0, 24, 0)
-
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-    ),
-]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(tmp_path, IDFLOW_JOB_WORKERS="1") as served:
-        yield served
 
 
 def uploaded_photo(content_type: str, body: bytes | None) -> np.ndarray:
@@ -58,99 +46,75 @@ def uploaded_photo(content_type: str, body: bytes | None) -> np.ndarray:
 
 
 def test_phone_takes_the_passport_photo_with_the_live_camera(
-    server: Server, tmp_path: Path
+    server: Server, playwright: Playwright, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import Request, Route, sync_playwright
+    from playwright.sync_api import Request, Route
 
-    created = json.loads(idflow(server.env, "platform", "create", "Camera platform", "--json"))
-    server.start()
-    session = api(
-        server,
-        created["secret_key"],
-        "POST",
-        "/v1/verification_sessions",
-        {
-            "type": "document",
-            "options": {
-                "document": {"allowed_types": ["passport"], "require_matching_selfie": False}
-            },
-        },
-    )
+    created = start_platform(server, "Camera platform")
+    session = new_session(server, created["secret_key"])
     assert session["url"].startswith("http://127.0.0.1:")  # a secure context for getUserMedia
     frames = [camera_scene(shift=shift) for shift in SHAKE for _ in range(4)]
     video_file = write_y4m(tmp_path / "camera.y4m", frames)
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob("*.png"):
-        old.unlink()
+    screenshot_folder(SHOTS, empty=True)
     problems: list[str] = []
     uploads: list[Request] = []
     bodies: list[bytes | None] = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                *CHROMIUM_ARGS,
-                "--use-fake-ui-for-media-stream",
-                "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-video-capture={video_file}",
-            ],
-            headless=True,
+    browser = launch(playwright, *fake_camera(video_file))
+    try:
+        page = phone_page(browser, problems)
+
+        def on_front(route: Route) -> None:
+            if route.request.method == "POST":
+                uploads.append(route.request)
+                bodies.append(route.request.post_data_buffer)
+            route.continue_()
+
+        page.route("**/front", on_front)
+
+        def shot(name: str) -> None:
+            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+        page.goto(session["url"])
+        page.wait_for_url("**/consent")
+        shot("1-consent")
+        page.get_by_role("button", name="Continue").click()
+
+        page.wait_for_url("**/front")  # one allowed type: no choice to make
+        assert page.get_by_role("button", name="Take photo").is_hidden()
+        shot("2-front")
+        page.get_by_role("button", name="Open the camera").click()
+        page.wait_for_function(
+            "() => { const v = document.querySelector('[data-camera] video');"
+            " return v && !v.paused && v.readyState >= 2 && v.videoWidth > 0; }"
         )
-        try:
-            page = phone_page(browser, problems)
+        size = page.evaluate(
+            "() => { const v = document.querySelector('[data-camera] video');"
+            " return [v.videoWidth, v.videoHeight]; }"
+        )
+        assert size == [FRAME_WIDTH, FRAME_HEIGHT]
+        assert page.get_by_role("button", name="Open the camera").is_hidden()
+        assert page.locator("[data-camera] .guide").is_visible()  # the frame to aim at
+        page.get_by_text("Hold still.", exact=True).wait_for()  # the live hint
+        shot("3-camera")
+        page.get_by_role("button", name="Take photo").click()
 
-            def on_front(route: Route) -> None:
-                if route.request.method == "POST":
-                    uploads.append(route.request)
-                    bodies.append(route.request.post_data_buffer)
-                route.continue_()
+        page.wait_for_url("**/review", timeout=30_000)
+        page.locator("img").first.wait_for()
+        page.wait_for_function("() => document.querySelector('img').naturalWidth > 0")
+        thumbnail = page.evaluate(
+            "() => { const i = document.querySelector('img');"
+            " return [i.naturalWidth, i.naturalHeight]; }"
+        )
+        shot("4-review")
+        page.get_by_role("button", name="Submit for verification").click()
 
-            page.route("**/front", on_front)
-
-            def shot(name: str) -> None:
-                page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-            page.goto(session["url"])
-            page.wait_for_url("**/consent")
-            shot("1-consent")
-            page.get_by_role("button", name="Continue").click()
-
-            page.wait_for_url("**/front")  # one allowed type: no choice to make
-            assert page.get_by_role("button", name="Take photo").is_hidden()
-            shot("2-front")
-            page.get_by_role("button", name="Open the camera").click()
-            page.wait_for_function(
-                "() => { const v = document.querySelector('[data-camera] video');"
-                " return v && !v.paused && v.readyState >= 2 && v.videoWidth > 0; }"
-            )
-            size = page.evaluate(
-                "() => { const v = document.querySelector('[data-camera] video');"
-                " return [v.videoWidth, v.videoHeight]; }"
-            )
-            assert size == [FRAME_WIDTH, FRAME_HEIGHT]
-            assert page.get_by_role("button", name="Open the camera").is_hidden()
-            assert page.locator("[data-camera] .guide").is_visible()  # the frame to aim at
-            page.get_by_text("Hold still.", exact=True).wait_for()  # the live hint
-            shot("3-camera")
-            page.get_by_role("button", name="Take photo").click()
-
-            page.wait_for_url("**/review", timeout=30_000)
-            page.locator("img").first.wait_for()
-            page.wait_for_function("() => document.querySelector('img').naturalWidth > 0")
-            thumbnail = page.evaluate(
-                "() => { const i = document.querySelector('img');"
-                " return [i.naturalWidth, i.naturalHeight]; }"
-            )
-            shot("4-review")
-            page.get_by_role("button", name="Submit for verification").click()
-
-            page.wait_for_url("**/result", timeout=45_000)
-            heading = page.locator("h1").inner_text()
-            shot("5-result")
-            page.context.close()
-        finally:
-            browser.close()
+        page.wait_for_url("**/result", timeout=45_000)
+        heading = page.locator("h1").inner_text()
+        shot("5-result")
+        page.context.close()
+    finally:
+        browser.close()
 
     # The photo went up once, by the page's XHR, as the whole video frame in a JPEG.
     assert len(uploads) == 1, [sent.url for sent in uploads]

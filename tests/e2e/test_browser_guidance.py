@@ -7,15 +7,17 @@ itself (once; the "Take photo" button stays), and the flow moves on to review.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, phone_page
+from tests.support.browser import SHOTS, fake_camera, launch, phone_page, screenshot_folder
 from tests.support.camera import camera_scene, write_y4m
-from tests.support.served import Server, api, idflow, served_app
+from tests.support.served import Server, new_session, start_platform
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Playwright
 
 # The hint each scene must bring up, in the catalog's English (webapp.i18n.SCRIPT_TEXT).
 SCENES = {
@@ -24,79 +26,47 @@ SCENES = {
     "steady": ([camera_scene()], "Good. Hold still: the photo is taken by itself."),
 }
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-    ),
-]
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(tmp_path, IDFLOW_JOB_WORKERS="0") as served:
-        yield served
-
-
+@pytest.mark.served(IDFLOW_JOB_WORKERS="0")
 def test_the_preview_gives_hints_and_a_steady_filled_frame_is_taken_by_itself(
-    server: Server, tmp_path: Path
+    server: Server, playwright: Playwright, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    created = json.loads(idflow(server.env, "platform", "create", "Guide platform", "--json"))
-    server.start()
-    shots = SHOTS / "guidance"
-    shots.mkdir(parents=True, exist_ok=True)
+    created = start_platform(server, "Guide platform")
+    shots = screenshot_folder(SHOTS / "guidance")
     problems: list[str] = []
     uploads: dict[str, int] = {}
     seen: dict[str, str] = {}
 
-    with sync_playwright() as playwright:
-        for name, (frames, hint) in SCENES.items():
-            session = api(
-                server,
-                created["secret_key"],
-                "POST",
-                "/v1/verification_sessions",
-                {"type": "document", "options": {"document": {"allowed_types": ["passport"]}}},
-            )
-            video = write_y4m(tmp_path / f"{name}.y4m", frames)
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                args=[
-                    *CHROMIUM_ARGS,
-                    "--use-fake-ui-for-media-stream",
-                    "--use-fake-device-for-media-stream",
-                    f"--use-file-for-fake-video-capture={video}",
-                ],
-                headless=True,
-            )
-            try:
-                page = phone_page(browser, problems)
-                uploads[name] = 0
+    for name, (frames, hint) in SCENES.items():
+        session = new_session(server, created["secret_key"])
+        video = write_y4m(tmp_path / f"{name}.y4m", frames)
+        browser = launch(playwright, *fake_camera(video))
+        try:
+            page = phone_page(browser, problems)
+            uploads[name] = 0
 
-                def count(request: object, scene: str = name) -> None:
-                    if getattr(request, "method", "") == "POST":
-                        uploads[scene] += 1
+            def count(request: object, scene: str = name) -> None:
+                if getattr(request, "method", "") == "POST":
+                    uploads[scene] += 1
 
-                page.on("request", count)
-                page.goto(session["url"])
-                page.locator("input[name=accept]").click()
-                page.wait_for_url("**/front")
-                assert page.locator("[data-guide-picture] svg").is_visible()
-                page.locator("[data-camera-start]").click()
-                page.get_by_text(hint, exact=True).wait_for(timeout=10_000)
-                if name == "steady":
-                    page.wait_for_url("**/review", timeout=30_000)  # nobody pressed anything
-                else:
-                    page.wait_for_timeout(2_000)  # nothing is taken while the hint stands
-                    assert page.url.endswith("/front")
-                    assert page.get_by_text(hint, exact=True).is_visible()
-                    # What the hint was worked out from, for the report when this fails.
-                    seen[name] = str(page.locator("[data-camera]").get_attribute("data-seen"))
-                    page.screenshot(path=str(shots / f"{name}.png"))
-            finally:
-                browser.close()
+            page.on("request", count)
+            page.goto(session["url"])
+            page.locator("input[name=accept]").click()
+            page.wait_for_url("**/front")
+            assert page.locator("[data-guide-picture] svg").is_visible()
+            page.locator("[data-camera-start]").click()
+            page.get_by_text(hint, exact=True).wait_for(timeout=10_000)
+            if name == "steady":
+                page.wait_for_url("**/review", timeout=30_000)  # nobody pressed anything
+            else:
+                page.wait_for_timeout(2_000)  # nothing is taken while the hint stands
+                assert page.url.endswith("/front")
+                assert page.get_by_text(hint, exact=True).is_visible()
+                # What the hint was worked out from, for the report when this fails.
+                seen[name] = str(page.locator("[data-camera]").get_attribute("data-seen"))
+                page.screenshot(path=str(shots / f"{name}.png"))
+        finally:
+            browser.close()
 
     assert uploads == {"dark": 1, "far": 1, "steady": 2}, seen  # consent, then the one photo
     assert problems == []

@@ -10,22 +10,13 @@ Submit can be scrolled fully into view, the topmost element at its centre.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
-    PHONE_UA,
-    SHOTS,
-    watch,
-    write_passport_photo,
-)
-from tests.support.served import Server, api, idflow, served_app
+from tests.support.browser import PHONE_UA, SHOTS, screenshot_folder, watch
+from tests.support.served import Server, new_session, start_platform
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, FilePayload, Locator, Page
@@ -60,19 +51,6 @@ _UNCOVERED = """(element) => {
     (top === element || element.contains(top));
 }"""
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-    ),
-]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(tmp_path, IDFLOW_JOB_WORKERS="0") as served:
-        yield served
-
 
 def screen_page(browser: Browser, screen: str, problems: list[str]) -> Page:
     context = browser.new_context(
@@ -85,59 +63,42 @@ def uncovered(page: Page, element: Locator) -> bool:
     return bool(page.evaluate(_UNCOVERED, element.element_handle()))
 
 
+@pytest.mark.served(IDFLOW_JOB_WORKERS="0")
 @pytest.mark.parametrize("screen", list(SCREENS))
 def test_the_action_bar_leaves_the_error_and_submit_visible(
-    server: Server, tmp_path: Path, screen: str
+    server: Server, browser: Browser, photo: Path, screen: str
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    created = json.loads(idflow(server.env, "platform", "create", "Layout platform", "--json"))
-    server.start()
-    session = api(
-        server,
-        created["secret_key"],
-        "POST",
-        "/v1/verification_sessions",
-        {"type": "document", "options": {"document": {"allowed_types": ["passport"]}}},
-    )
-    photo = write_passport_photo(tmp_path / "passport.jpg")
-    shots = SHOTS / "layout"
-    shots.mkdir(parents=True, exist_ok=True)
+    created = start_platform(server, "Layout platform")
+    session = new_session(server, created["secret_key"])
+    shots = screenshot_folder(SHOTS / "layout")
     problems: list[str] = []
     shares: dict[str, float] = {}
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = screen_page(browser, screen, problems)
-            page.goto(session["url"])
-            shares["consent"] = page.evaluate(_BAR_SHARE)
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_url("**/front")
-            not_a_photo: FilePayload = {
-                "name": "note.jpg",
-                "mimeType": "image/jpeg",
-                "buffer": b"no photo",
-            }
-            page.locator("input[type=file]").set_input_files(not_a_photo)
-            error = page.locator("[data-notice] .error")
-            error.wait_for()
-            page.wait_for_timeout(300)  # the script scrolls the error into view
-            assert uncovered(page, error), screen
-            page.screenshot(path=str(shots / f"{screen}-front-error.png"))
-            shares["front"] = page.evaluate(_BAR_SHARE)
+    page = screen_page(browser, screen, problems)
+    page.goto(session["url"])
+    shares["consent"] = page.evaluate(_BAR_SHARE)
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/front")
+    not_a_photo: FilePayload = {
+        "name": "note.jpg",
+        "mimeType": "image/jpeg",
+        "buffer": b"no photo",
+    }
+    page.locator("input[type=file]").set_input_files(not_a_photo)
+    error = page.locator("[data-notice] .error")
+    error.wait_for()
+    page.wait_for_timeout(300)  # the script scrolls the error into view
+    assert uncovered(page, error), screen
+    page.screenshot(path=str(shots / f"{screen}-front-error.png"))
+    shares["front"] = page.evaluate(_BAR_SHARE)
 
-            page.locator("input[type=file]").set_input_files(str(photo))
-            page.wait_for_url("**/review", timeout=30_000)
-            shares["review"] = page.evaluate(_BAR_SHARE)
-            submit = page.get_by_role("button", name="Submit for verification")
-            submit.scroll_into_view_if_needed()
-            assert uncovered(page, submit), screen
-            page.screenshot(path=str(shots / f"{screen}-review.png"))
-        finally:
-            browser.close()
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.wait_for_url("**/review", timeout=30_000)
+    shares["review"] = page.evaluate(_BAR_SHARE)
+    submit = page.get_by_role("button", name="Submit for verification")
+    submit.scroll_into_view_if_needed()
+    assert uncovered(page, submit), screen
+    page.screenshot(path=str(shots / f"{screen}-review.png"))
 
     assert max(shares.values()) < MAX_BAR_SHARE, shares
     assert [p for p in problems if "status of 422" not in p] == []  # the refused file's answer

@@ -16,11 +16,9 @@ docs/liveness.md (default 1).
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import cv2
 import numpy as np
@@ -30,9 +28,12 @@ from PIL import Image
 from bench.liveness import read_clip
 from processing.model_files import YUNET_FILE
 from processing.samples import make_document, photograph
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, PHONE_UA, phone_page
-from tests.support.served import Server, api, idflow, served_app
+from tests.support.browser import CHROMIUM, PHONE_UA, fake_camera, launch, phone_page
+from tests.support.served import Server, api, new_session, start_platform
 from tests.support.shared import SHARED
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Playwright
 
 VIDEO = SHARED / "samples" / "video"
 # direction -> (clip turning that way, the recording and second of a frontal frame of her)
@@ -44,20 +45,12 @@ STILLS = ("attack_still_d13", "attack_still_mpselfie")
 RUNS = int(os.environ.get("IDFLOW_LIVENESS_RUNS", "1"))
 
 pytestmark = [
-    pytest.mark.browser,
     pytest.mark.skipif(
         not (CHROMIUM.exists() and VIDEO.is_dir() and (SHARED / "models" / YUNET_FILE).is_file()),
         reason="needs Debian's chromium, the shared clips and the YuNet model",
     ),
+    pytest.mark.served(IDFLOW_MODELS_DIR=str(SHARED / "models")),
 ]
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(
-        tmp_path, IDFLOW_JOB_WORKERS="1", IDFLOW_MODELS_DIR=str(SHARED / "models")
-    ) as served:
-        yield served
 
 
 def her_passport(folder: Path, direction: str) -> Path:
@@ -76,24 +69,9 @@ def her_passport(folder: Path, direction: str) -> Path:
     return path
 
 
-def new_session(server: Server, key: str) -> dict[str, Any]:
-    options = {"document": {"allowed_types": ["passport"], "require_matching_selfie": True}}
-    body = {"type": "document", "options": options}
-    session: dict[str, Any] = api(server, key, "POST", "/v1/verification_sessions", body)
-    return session
-
-
-def launch(playwright: Any, clip: str) -> Any:
-    return playwright.chromium.launch(
-        executable_path=str(CHROMIUM),
-        args=[
-            *CHROMIUM_ARGS,
-            "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream",
-            f"--use-file-for-fake-video-capture={VIDEO / f'{clip}.mjpeg'}",
-        ],
-        headless=True,
-    )
+def playing(playwright: Playwright, clip: str) -> Browser:
+    """A Chromium whose camera plays the clip."""
+    return launch(playwright, *fake_camera(VIDEO / f"{clip}.mjpeg"))
 
 
 def to_selfie(page: Any, url: str, passport: Path) -> None:
@@ -135,50 +113,45 @@ def report_of(server: Server, key: str, session_id: str) -> dict[str, Any]:
 
 
 def test_a_person_turning_as_asked_passes_and_a_still_photo_camera_is_refused(
-    server: Server, tmp_path: Path
+    server: Server, playwright: Playwright, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    created = json.loads(idflow(server.env, "platform", "create", "Liveness", "--json"))
-    key = created["secret_key"]
-    server.start()
+    key = start_platform(server, "Liveness")["secret_key"]
     problems: list[str] = []
     genuine: list[tuple[str, str, str]] = []  # (direction, selfie check status, error code)
     refused: list[tuple[str, str]] = []  # (still clip, notice shown)
 
-    with sync_playwright() as playwright:
-        for direction, (clip, _, _) in PEOPLE.items():
-            browser = launch(playwright, clip)
-            try:
-                page = phone_page(browser, problems)
-                for _ in range(RUNS):
-                    session = new_session(server, key)
-                    to_selfie(page, session["url"], her_passport(tmp_path, direction))
-                    asked = [challenge_on(page)]
-                    while asked[-1] != direction and len(asked) < 12:
-                        asked.append(challenge_on(page))
-                    assert asked[-1] == direction
-                    notice = film(page)
-                    assert notice == "", (direction, notice, problems)
-                    page.get_by_role("button", name="Submit for verification").click()
-                    page.wait_for_url("**/result", timeout=90_000)
-                    selfie = report_of(server, key, session["id"])["selfie"]
-                    code = (selfie.get("error") or {}).get("code", "")
-                    genuine.append((direction, selfie["status"], code))
-            finally:
-                browser.close()
-        for still in STILLS:
-            browser = launch(playwright, still)
-            try:
-                page = phone_page(browser, problems)
-                for _ in range(RUNS):
-                    session = new_session(server, key)
-                    to_selfie(page, session["url"], her_passport(tmp_path, "left"))
-                    challenge_on(page)
-                    refused.append((still, film(page)))
-                    assert page.url.endswith("/selfie")
-            finally:
-                browser.close()
+    for direction, (clip, _, _) in PEOPLE.items():
+        browser = playing(playwright, clip)
+        try:
+            page = phone_page(browser, problems)
+            for _ in range(RUNS):
+                session = new_session(server, key, selfie=True)
+                to_selfie(page, session["url"], her_passport(tmp_path, direction))
+                asked = [challenge_on(page)]
+                while asked[-1] != direction and len(asked) < 12:
+                    asked.append(challenge_on(page))
+                assert asked[-1] == direction
+                notice = film(page)
+                assert notice == "", (direction, notice, problems)
+                page.get_by_role("button", name="Submit for verification").click()
+                page.wait_for_url("**/result", timeout=90_000)
+                selfie = report_of(server, key, session["id"])["selfie"]
+                code = (selfie.get("error") or {}).get("code", "")
+                genuine.append((direction, selfie["status"], code))
+        finally:
+            browser.close()
+    for still in STILLS:
+        browser = playing(playwright, still)
+        try:
+            page = phone_page(browser, problems)
+            for _ in range(RUNS):
+                session = new_session(server, key, selfie=True)
+                to_selfie(page, session["url"], her_passport(tmp_path, "left"))
+                challenge_on(page)
+                refused.append((still, film(page)))
+                assert page.url.endswith("/selfie")
+        finally:
+            browser.close()
 
     print(f"\ngenuine: {genuine}\nattacks: {refused}")
     matched = sum(status == "verified" for _, status, _ in genuine)
@@ -195,41 +168,33 @@ def test_a_person_turning_as_asked_passes_and_a_still_photo_camera_is_refused(
 
 
 def test_without_a_camera_or_without_javascript_the_page_offers_the_phone(
-    server: Server, tmp_path: Path
+    server: Server, playwright: Playwright, tmp_path: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    created = json.loads(idflow(server.env, "platform", "create", "No camera", "--json"))
-    server.start()
+    created = start_platform(server, "No camera")
     problems: list[str] = []
     passport = her_passport(tmp_path, "left")
-    with sync_playwright() as playwright:
-        # A browser with no camera at all: opening it fails, the hand-off is shown.
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[*CHROMIUM_ARGS, "--use-fake-ui-for-media-stream"],
-            headless=True,
-        )
-        try:
-            page = phone_page(browser, problems)
-            session = new_session(server, created["secret_key"])
-            to_selfie(page, session["url"], passport)
-            fallback = page.locator("[data-no-camera]")
-            assert fallback.is_hidden()  # JavaScript and a camera API: the page tries to film
-            page.get_by_role("button", name="Start the selfie").click()
-            fallback.wait_for(state="visible")
-            assert session["url"] in fallback.inner_text()  # the link to open on a phone
-            assert "camera could not be opened" in page.locator("[data-notice]").inner_text()
-            page.context.close()
-            # JavaScript off: the hand-off is there from the start, and no file input.
-            context = browser.new_context(java_script_enabled=False, user_agent=PHONE_UA)
-            plain = context.new_page()
-            plain.goto(session["url"])
-            plain.wait_for_url("**/selfie")
-            assert plain.locator("[data-no-camera]").is_visible()
-            assert plain.locator("form[data-burst]").is_hidden()
-            assert plain.locator("input[type=file]").count() == 0
-            context.close()
-        finally:
-            browser.close()
+    # A browser with no camera at all: opening it fails, the hand-off is shown.
+    browser = launch(playwright, "--use-fake-ui-for-media-stream")
+    try:
+        page = phone_page(browser, problems)
+        session = new_session(server, created["secret_key"], selfie=True)
+        to_selfie(page, session["url"], passport)
+        fallback = page.locator("[data-no-camera]")
+        assert fallback.is_hidden()  # JavaScript and a camera API: the page tries to film
+        page.get_by_role("button", name="Start the selfie").click()
+        fallback.wait_for(state="visible")
+        assert session["url"] in fallback.inner_text()  # the link to open on a phone
+        assert "camera could not be opened" in page.locator("[data-notice]").inner_text()
+        page.context.close()
+        # JavaScript off: the hand-off is there from the start, and no file input.
+        context = browser.new_context(java_script_enabled=False, user_agent=PHONE_UA)
+        plain = context.new_page()
+        plain.goto(session["url"])
+        plain.wait_for_url("**/selfie")
+        assert plain.locator("[data-no-camera]").is_visible()
+        assert plain.locator("form[data-burst]").is_hidden()
+        assert plain.locator("input[type=file]").count() == 0
+        context.close()
+    finally:
+        browser.close()
     assert problems == []

@@ -6,85 +6,57 @@ opens it large; in test mode the outcome panel is folded away (it used to stick 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, SHOTS, phone_page, write_passport_photo
-from tests.support.served import Server, api, idflow, served_app
+from tests.support.browser import SHOTS, phone_page, screenshot_folder
+from tests.support.served import Server, new_session, start_platform
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 PASSPORT_PAGE = 125 / 88  # ISO ID-3, the passport's data page
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-    ),
-]
 
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(tmp_path, IDFLOW_JOB_WORKERS="0") as served:
-        yield served
-
-
+@pytest.mark.served(IDFLOW_JOB_WORKERS="0")
 def test_review_shows_the_document_large_and_the_test_panel_folded(
-    server: Server, tmp_path: Path
+    server: Server, browser: Browser, photo: Path
 ) -> None:
-    from playwright.sync_api import sync_playwright
-
-    created = json.loads(idflow(server.env, "platform", "create", "Review platform", "--json"))
-    server.start()
-    session = api(
-        server,
-        created["test_secret_key"],
-        "POST",
-        "/v1/verification_sessions",
-        {"type": "document", "options": {"document": {"allowed_types": ["passport"]}}},
-    )
-    photo = write_passport_photo(tmp_path / "passport.jpg")
-    shots = SHOTS / "review"
-    shots.mkdir(parents=True, exist_ok=True)
+    created = start_platform(server, "Review platform")
+    session = new_session(server, created["test_secret_key"])
+    shots = screenshot_folder(SHOTS / "review")
     problems: list[str] = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = phone_page(browser, problems)
-            page.goto(session["url"])
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_url("**/front")
-            page.locator("input[type=file]").set_input_files(str(photo))
-            page.wait_for_url("**/review", timeout=30_000)
-            image = page.locator(".shot img")
-            page.wait_for_function("document.querySelector('.shot img').naturalWidth > 0")
-            natural = page.evaluate(
-                "(() => { const i = document.querySelector('.shot img');"
-                " return [i.naturalWidth, i.naturalHeight]; })()"
-            )
-            box = image.bounding_box()
-            panel = page.locator("details[data-test-mode]")
-            bar = page.locator(".actions").bounding_box()
-            assert box is not None and bar is not None
-            page.screenshot(path=str(shots / "review-folded.png"))
+    page = phone_page(browser, problems)
+    page.goto(session["url"])
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/front")
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.wait_for_url("**/review", timeout=30_000)
+    image = page.locator(".shot img")
+    page.wait_for_function("document.querySelector('.shot img').naturalWidth > 0")
+    natural = page.evaluate(
+        "(() => { const i = document.querySelector('.shot img');"
+        " return [i.naturalWidth, i.naturalHeight]; })()"
+    )
+    box = image.bounding_box()
+    panel = page.locator("details[data-test-mode]")
+    bar = page.locator(".actions").bounding_box()
+    assert box is not None and bar is not None
+    page.screenshot(path=str(shots / "review-folded.png"))
 
-            panel.locator("summary").click()
-            assert page.get_by_label("Verified").is_checked()
-            page.screenshot(path=str(shots / "review-unfolded.png"), full_page=True)
+    panel.locator("summary").click()
+    assert page.get_by_label("Verified").is_checked()
+    page.screenshot(path=str(shots / "review-unfolded.png"), full_page=True)
 
-            image.click()
-            page.wait_for_url("**/photos/*")
-            page.wait_for_function("document.querySelector('.photo-large').naturalWidth > 0")
-            enlarged = page.evaluate("document.querySelector('.photo-large').naturalWidth")
-            page.get_by_role("link", name="Back to your photos").click()
-            page.wait_for_url("**/review")
-        finally:
-            browser.close()
+    image.click()
+    page.wait_for_url("**/photos/*")
+    page.wait_for_function("document.querySelector('.photo-large').naturalWidth > 0")
+    enlarged = page.evaluate("document.querySelector('.photo-large').naturalWidth")
+    page.get_by_role("link", name="Back to your photos").click()
+    page.wait_for_url("**/review")
 
     assert abs(natural[0] / natural[1] - PASSPORT_PAGE) < 0.01  # the page, not the 4:3 photo
     assert box["width"] >= 340  # across the 390 px screen, less the page's margins

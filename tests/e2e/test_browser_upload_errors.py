@@ -12,55 +12,33 @@ Console errors other than the refused requests' own, script errors and CSP viola
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, phone_page, write_passport_photo
-from tests.support.served import PROJECT, Server, api, idflow, served_app
+from tests.support.browser import phone_page, screenshot_folder
+from tests.support.served import PROJECT, Server, api, new_session, start_platform
 from webapp import _ERROR_TEXT
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 SHOTS = PROJECT / "test-output" / "browser-upload-errors"
 LIMIT_MB = 1
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-    ),
-]
 
+@pytest.mark.served(IDFLOW_MAX_UPLOAD_MB=str(LIMIT_MB))
+def test_refused_uploads_say_why(
+    server: Server, browser: Browser, tmp_path: Path, photo: Path
+) -> None:
+    from playwright.sync_api import Request, Route
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(tmp_path, IDFLOW_JOB_WORKERS="1", IDFLOW_MAX_UPLOAD_MB=str(LIMIT_MB)) as served:
-        yield served
-
-
-def test_refused_uploads_say_why(server: Server, tmp_path: Path) -> None:
-    from playwright.sync_api import Request, Route, sync_playwright
-
-    created = json.loads(idflow(server.env, "platform", "create", "Upload errors", "--json"))
-    server.start()
-    key = created["secret_key"]
-    session = api(
-        server,
-        key,
-        "POST",
-        "/v1/verification_sessions",
-        {
-            "type": "document",
-            "options": {
-                "document": {"allowed_types": ["passport"], "require_matching_selfie": False}
-            },
-        },
-    )
+    key = start_platform(server, "Upload errors")["secret_key"]
+    session = new_session(server, key)
     big = tmp_path / "big.jpg"
     big.write_bytes(b"\xff\xd8\xff\xe0" + bytes(2 * LIMIT_MB * 1024 * 1024))
-    photo = write_passport_photo(tmp_path / "passport.jpg")
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    screenshot_folder(SHOTS)
     problems: list[str] = []
     posts: list[str] = []
 
@@ -68,64 +46,55 @@ def test_refused_uploads_say_why(server: Server, tmp_path: Path) -> None:
         if sent.method == "POST" and sent.url.endswith("/front"):
             posts.append(sent.url)
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        try:
-            page = phone_page(browser, problems)
-            page.on("request", on_request)
-            page.goto(session["url"])
-            page.wait_for_url("**/consent")
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_url("**/front")
-            limit = page.locator("form[data-upload]").get_attribute("data-max-bytes")
-            assert limit == str(LIMIT_MB * 1024 * 1024)
-            notice = page.locator("[data-notice] [role=alert]")
+    page = phone_page(browser, problems)
+    page.on("request", on_request)
+    page.goto(session["url"])
+    page.wait_for_url("**/consent")
+    page.get_by_role("button", name="Continue").click()
+    page.wait_for_url("**/front")
+    limit = page.locator("form[data-upload]").get_attribute("data-max-bytes")
+    assert limit == str(LIMIT_MB * 1024 * 1024)
+    notice = page.locator("[data-notice] [role=alert]")
 
-            # (a) Too large: refused in the page, nothing sent, the server's 413 words shown.
-            page.locator("input[type=file]").set_input_files(str(big))
-            notice.wait_for()
-            title, text = _ERROR_TEXT[413]
-            assert notice.inner_text().split() == f"{title} {text}".split()
-            assert posts == []
-            assert page.locator("[data-progress]").is_hidden()
-            page.screenshot(path=str(SHOTS / "1-too-large.png"), full_page=True)
+    # (a) Too large: refused in the page, nothing sent, the server's 413 words shown.
+    page.locator("input[type=file]").set_input_files(str(big))
+    notice.wait_for()
+    title, text = _ERROR_TEXT[413]
+    assert notice.inner_text().split() == f"{title} {text}".split()
+    assert posts == []
+    assert page.locator("[data-progress]").is_hidden()
+    page.screenshot(path=str(SHOTS / "1-too-large.png"), full_page=True)
 
-            # (b) A stale CSRF token, and the page read again for a fresh one hands out a stale
-            # one too (test_browser_stale_form.py has the renewal that works): the photo is
-            # sent again once, then the 400 page's heading and text are shown (it has no notice).
-            def stale_page(route: Route) -> None:
-                if route.request.method != "GET":
-                    route.continue_()
-                    return
-                route.fulfill(
-                    body='<input name="csrf_token" value="stale">', content_type="text/html"
-                )
+    # (b) A stale CSRF token, and the page read again for a fresh one hands out a stale
+    # one too (test_browser_stale_form.py has the renewal that works): the photo is
+    # sent again once, then the 400 page's heading and text are shown (it has no notice).
+    def stale_page(route: Route) -> None:
+        if route.request.method != "GET":
+            route.continue_()
+            return
+        route.fulfill(body='<input name="csrf_token" value="stale">', content_type="text/html")
 
-            page.route("**/front", stale_page)
-            page.locator("input[name=csrf_token]").evaluate("input => { input.value = 'stale'; }")
-            with page.expect_response(lambda r: r.request.method == "POST") as answer:
-                page.locator("input[type=file]").set_input_files(str(photo))
-            assert answer.value.status == 400
-            page.get_by_text("This page was open for too long").wait_for()
-            assert notice.is_visible()
-            assert notice.inner_text().startswith("Something went wrong\n")
-            assert len(posts) == 2  # the photo, and once more with the renewed token
-            assert page.locator("input[type=file]").is_enabled()
-            page.screenshot(path=str(SHOTS / "2-stale-page.png"), full_page=True)
-            page.unroute("**/front")
+    page.route("**/front", stale_page)
+    page.locator("input[name=csrf_token]").evaluate("input => { input.value = 'stale'; }")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.locator("input[type=file]").set_input_files(str(photo))
+    assert answer.value.status == 400
+    page.get_by_text("This page was open for too long").wait_for()
+    assert notice.is_visible()
+    assert notice.inner_text().startswith("Something went wrong\n")
+    assert len(posts) == 2  # the photo, and once more with the renewed token
+    assert page.locator("input[type=file]").is_enabled()
+    page.screenshot(path=str(SHOTS / "2-stale-page.png"), full_page=True)
+    page.unroute("**/front")
 
-            # (c) The link stopped meanwhile: the 410 opens the link's own page.
-            api(server, key, "POST", f"/v1/verification_sessions/{session['id']}/cancel")
-            page.locator("input[type=file]").set_input_files(str(photo))
-            page.get_by_role("heading", name="This verification was stopped").wait_for()
-            assert page.url.endswith("/front")
-            assert len(posts) == 3
-            page.screenshot(path=str(SHOTS / "3-gone.png"), full_page=True)
-            page.context.close()
-        finally:
-            browser.close()
+    # (c) The link stopped meanwhile: the 410 opens the link's own page.
+    api(server, key, "POST", f"/v1/verification_sessions/{session['id']}/cancel")
+    page.locator("input[type=file]").set_input_files(str(photo))
+    page.get_by_role("heading", name="This verification was stopped").wait_for()
+    assert page.url.endswith("/front")
+    assert len(posts) == 3
+    page.screenshot(path=str(SHOTS / "3-gone.png"), full_page=True)
+    page.context.close()
 
     refused = "Failed to load resource: the server responded with a status of"
     assert [p for p in problems if refused not in p] == []

@@ -17,25 +17,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
 
 from processing.samples import photograph
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, phone_page
+from tests.support.browser import phone_page, screenshot_folder
 from tests.support.images import jpeg
-from tests.support.served import PROJECT, Server, Visitor, api, idflow, served_app
+from tests.support.served import PROJECT, Server, Visitor, api, idflow
 from tests.support.stand_ins import stand_in
 from tests.support.webhooks import Receiver, serve_receiver
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (make test)"
-    ),
-]
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 SHOTS = PROJECT / "test-output" / "console"
 # Every console page the test visits, in order: a new page gets its screenshot by a `shot(name)`
@@ -128,24 +123,15 @@ def add_operator(env: dict[str, str], email: str, role: str, platform_id: str) -
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    with served_app(
-        tmp_path, IDFLOW_JOB_WORKERS="1", IDFLOW_WEBHOOK_ALLOW_PRIVATE="true"
-    ) as served:
-        yield served
-
-
-@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with serve_receiver() as box:
         yield box
 
 
+@pytest.mark.served(IDFLOW_WEBHOOK_ALLOW_PRIVATE="true")
 def test_a_reviewer_approves_a_flagged_session_and_a_viewer_is_refused_its_photo(
-    server: Server, receiver: Receiver
+    server: Server, browser: Browser, receiver: Receiver
 ) -> None:
-    from playwright.sync_api import Page, sync_playwright
-
     created = json.loads(idflow(server.env, "platform", "create", "Console platform", "--json"))
     key, platform_id = created["secret_key"], created["id"]
     added = idflow(
@@ -168,110 +154,103 @@ def test_a_reviewer_approves_a_flagged_session_and_a_viewer_is_refused_its_photo
     flagged = decided_session(server, key, passport_photo(2, "obama/obama2.jpg"))
     assert first["status"] == "verified" and first["idflow"]["review"]["required"] is False
     assert flagged["status"] == "processing" and flagged["idflow"]["review"]["required"] is True
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SHOTS.glob("*.png"):
-        old.unlink()
+    screenshot_folder(SHOTS, empty=True)
     problems: list[str] = []
     viewer_problems: list[str] = []
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
+    def shot(page: Page, name: str) -> None:
+        assert name in VISITED, name
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
-        def shot(page: Page, name: str) -> None:
-            assert name in VISITED, name
-            page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    def sign_in(page: Page, email: str, password: str) -> None:
+        page.goto(f"{server.url}/console/")
+        page.wait_for_url("**/console/login**")
+        page.get_by_label("Email").fill(email)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
 
-        def sign_in(page: Page, email: str, password: str) -> None:
-            page.goto(f"{server.url}/console/")
-            page.wait_for_url("**/console/login**")
-            page.get_by_label("Email").fill(email)
-            page.get_by_label("Password").fill(password)
-            page.get_by_role("button", name="Sign in").click()
+    def signed_in(email: str, seen: list[str]) -> Page:
+        """A new phone signed in with the password chosen, on the session list."""
+        page = phone_page(browser, seen)
+        sign_in(page, email, PASSWORD)
+        page.wait_for_url("**/console/sessions")
+        return page
 
-        try:
-            page = phone_page(browser, problems)
-            page.goto(f"{server.url}/console/")
-            page.wait_for_url("**/console/login**")
-            shot(page, "01-login")
-            sign_in(page, "lead@platform.example", one_time)
-            page.wait_for_url("**/console/password")
-            shot(page, "02-password")
-            page.get_by_label("Current password").fill(one_time)
-            page.get_by_label("New password", exact=True).fill(PASSWORD)
-            page.get_by_label("New password again").fill(PASSWORD)
-            page.get_by_role("button", name="Change password").click()
-            page.wait_for_url("**/console/sessions")
-            assert first["id"] in page.content() and flagged["id"] in page.content()
-            shot(page, "03-sessions")
+    page = phone_page(browser, problems)
+    page.goto(f"{server.url}/console/")
+    page.wait_for_url("**/console/login**")
+    shot(page, "01-login")
+    sign_in(page, "lead@platform.example", one_time)
+    page.wait_for_url("**/console/password")
+    shot(page, "02-password")
+    page.get_by_label("Current password").fill(one_time)
+    page.get_by_label("New password", exact=True).fill(PASSWORD)
+    page.get_by_label("New password again").fill(PASSWORD)
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_url("**/console/sessions")
+    assert first["id"] in page.content() and flagged["id"] in page.content()
+    shot(page, "03-sessions")
 
-            page.get_by_label("Waiting for a review").check()
-            page.get_by_role("button", name="Show").click()
-            page.wait_for_url("**/console/sessions?*flagged=1*")
-            table = page.locator("table").inner_text()
-            assert flagged["id"] in table and first["id"] not in table
-            shot(page, "04-sessions-flagged")
+    page.get_by_label("Waiting for a review").check()
+    page.get_by_role("button", name="Show").click()
+    page.wait_for_url("**/console/sessions?*flagged=1*")
+    table = page.locator("table").inner_text()
+    assert flagged["id"] in table and first["id"] not in table
+    shot(page, "04-sessions-flagged")
 
-            page.get_by_role("link", name=flagged["id"]).click()
-            page.wait_for_url(f"**/console/sessions/{flagged['id']}")
-            thumbnail = page.locator(".console-photos img").first
-            thumbnail.wait_for()
-            page.wait_for_function(
-                "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
-            )
-            assert "face_reuse" in page.content()
-            shot(page, "05-session")
-            photo_url = page.locator(".console-photos a").first.get_attribute("href")
-            assert photo_url is not None
-            page.locator(".console-photos a").first.click()
-            page.wait_for_url("**/photos/file_*/view")
-            full = page.locator("img.console-full-photo")
-            page.wait_for_function(
-                "img => img.complete && img.naturalWidth > 1000", arg=full.element_handle()
-            )
-            shot(page, "06-photo")
-            page.go_back()
+    page.get_by_role("link", name=flagged["id"]).click()
+    page.wait_for_url(f"**/console/sessions/{flagged['id']}")
+    thumbnail = page.locator(".console-photos img").first
+    thumbnail.wait_for()
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
+    assert "face_reuse" in page.content()
+    shot(page, "05-session")
+    photo_url = page.locator(".console-photos a").first.get_attribute("href")
+    assert photo_url is not None
+    page.locator(".console-photos a").first.click()
+    page.wait_for_url("**/photos/file_*/view")
+    full = page.locator("img.console-full-photo")
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 1000", arg=full.element_handle()
+    )
+    shot(page, "06-photo")
+    page.go_back()
 
-            page.get_by_label("Note (why)").fill("Same person, renewed passport; seen on a call.")
-            page.get_by_role("button", name="Approve").click()
-            page.wait_for_url("**/console/reviews")
-            assert "Nothing waits for a review." in page.content()
-            shot(page, "07-reviews")
-            page.context.close()
+    page.get_by_label("Note (why)").fill("Same person, renewed passport; seen on a call.")
+    page.get_by_role("button", name="Approve").click()
+    page.wait_for_url("**/console/reviews")
+    assert "Nothing waits for a review." in page.content()
+    shot(page, "07-reviews")
+    page.context.close()
 
-            viewer = phone_page(browser, viewer_problems)
-            sign_in(viewer, "viewer@platform.example", PASSWORD)
-            viewer.wait_for_url("**/console/sessions")
-            viewer.goto(f"{server.url}/console/sessions/{flagged['id']}")
-            assert "/photos/" not in viewer.content()
-            shot(viewer, "08-viewer-session")
-            refused = viewer.goto(server.url + photo_url)
-            assert refused is not None and refused.status == 403
-            shot(viewer, "09-viewer-photo-refused")
-            viewer.context.close()
+    viewer = signed_in("viewer@platform.example", viewer_problems)
+    viewer.goto(f"{server.url}/console/sessions/{flagged['id']}")
+    assert "/photos/" not in viewer.content()
+    shot(viewer, "08-viewer-session")
+    refused = viewer.goto(server.url + photo_url)
+    assert refused is not None and refused.status == 403
+    shot(viewer, "09-viewer-photo-refused")
+    viewer.context.close()
 
-            admin = phone_page(browser, problems)
-            sign_in(admin, "admin@platform.example", PASSWORD)
-            admin.wait_for_url("**/console/sessions")
-            admin.goto(f"{server.url}/console/audit?action=photo_refused")
-            entries = admin.locator("table tbody").inner_text()
-            assert "viewer@platform.example" in entries and flagged["id"] in entries
-            shot(admin, "10-audit-log")
-            admin.goto(f"{server.url}/console/funnel")
-            assert admin.locator("svg.funnel-bar").count() == 7  # one bar a step
-            shot(admin, "11-funnel")
-            for number, (page_name, heading) in enumerate(ADMIN_PAGES, start=12):
-                admin.goto(f"{server.url}/console/admin/{platform_id}/{page_name}")
-                assert admin.get_by_role("heading", name=heading).is_visible()
-                shot(admin, f"{number}-admin-{page_name}")
-            admin.goto(f"{server.url}/console/two-factor")
-            admin.get_by_role("button", name="Set up").click()
-            admin.locator(".console-qr svg").wait_for()
-            shot(admin, "16-two-factor")
-            admin.context.close()
-        finally:
-            browser.close()
+    admin = signed_in("admin@platform.example", problems)
+    admin.goto(f"{server.url}/console/audit?action=photo_refused")
+    entries = admin.locator("table tbody").inner_text()
+    assert "viewer@platform.example" in entries and flagged["id"] in entries
+    shot(admin, "10-audit-log")
+    admin.goto(f"{server.url}/console/funnel")
+    assert admin.locator("svg.funnel-bar").count() == 7  # one bar a step
+    shot(admin, "11-funnel")
+    for number, (page_name, heading) in enumerate(ADMIN_PAGES, start=12):
+        admin.goto(f"{server.url}/console/admin/{platform_id}/{page_name}")
+        assert admin.get_by_role("heading", name=heading).is_visible()
+        shot(admin, f"{number}-admin-{page_name}")
+    admin.goto(f"{server.url}/console/two-factor")
+    admin.get_by_role("button", name="Set up").click()
+    admin.locator(".console-qr svg").wait_for()
+    shot(admin, "16-two-factor")
+    admin.context.close()
 
     assert problems == []
     assert all(REFUSED in problem for problem in viewer_problems), viewer_problems

@@ -13,7 +13,7 @@ from tests.support.served import PROJECT
 from tests.support.stand_ins import stand_in
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, ConsoleMessage, Error, Page
+    from playwright.sync_api import Browser, ConsoleMessage, Error, Page, Playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = PROJECT / "test-output" / "browser"
@@ -33,6 +33,32 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-dev-shm-usage",
 ]
+
+
+def screenshot_folder(folder: Path, *, empty: bool = False) -> Path:
+    """`folder`, made, for a test's screenshots; `empty`: without the last run's (for a test
+    that checks which pages it took, or that alone writes there)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if empty:
+        for old in folder.glob("*.png"):
+            old.unlink()
+    return folder
+
+
+def launch(playwright: Playwright, *extra_args: str) -> Browser:
+    """Debian's Chromium, headless, with `CHROMIUM_ARGS` and any more (a fake camera)."""
+    return playwright.chromium.launch(
+        executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *extra_args], headless=True
+    )
+
+
+def fake_camera(video: Path) -> list[str]:
+    """Chromium's arguments for a camera that plays `video` (Y4M or MJPEG), allowed unasked."""
+    return [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
 
 
 def watch(page: Page, problems: list[str]) -> Page:
@@ -70,10 +96,12 @@ AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 
 
 def axe_violations(page: Page) -> list[str]:
-    """axe-core's WCAG 2.1 A/AA violations on the page as it is now: rule, impact, where."""
+    """axe-core's WCAG 2.1 A/AA violations on the page as it is now: rule, impact, where. Only
+    the violations are sent back: axe leaves out the nodes of every rule that passed."""
     from axe_playwright_python.sync_playwright import Axe
 
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
+    options = {"runOnly": {"type": "tag", "values": AXE_TAGS}, "resultTypes": ["violations"]}
+    results = Axe().run(page, options=options)
     found: list[str] = []
     for violation in results.response["violations"]:
         targets = [", ".join(node["target"]) for node in violation["nodes"]]

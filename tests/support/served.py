@@ -163,6 +163,28 @@ def api(server: Server, key: str, method: str, path: str, payload: Any = None) -
     return json.loads(data)
 
 
+def start_platform(server: Server, name: str) -> dict[str, str]:
+    """Create a platform with `idflow platform create` and serve: its id and keys."""
+    created: dict[str, str] = json.loads(idflow(server.env, "platform", "create", name, "--json"))
+    server.start()
+    return created
+
+
+def new_session(
+    server: Server,
+    key: str,
+    allowed: tuple[str, ...] = ("passport",),
+    *,
+    selfie: bool = False,
+    **body: Any,
+) -> dict[str, Any]:
+    """A document session created through the API, as a platform would; `body` adds to it."""
+    options = {"document": {"allowed_types": list(allowed), "require_matching_selfie": selfie}}
+    request = {"type": "document", "options": options, **body}
+    session: dict[str, Any] = api(server, key, "POST", "/v1/verification_sessions", request)
+    return session
+
+
 @dataclass
 class Visitor:
     """A person's browser without JavaScript: keeps cookies, posts forms with their CSRF token."""

@@ -23,6 +23,7 @@ from tests.support.flow import (
     start,
 )
 from tests.support.platform import ApiPlatform
+from tests.support.settings import reconfigure
 from webapp.flow.views import HANDOFF_COOKIE, qr_svg
 from webapp.jobs import run_pending
 
@@ -32,6 +33,14 @@ PASSPORT = {"document": {"allowed_types": ["passport"]}}
 def _follow(page: str) -> tuple[str, str] | None:
     found = re.search(r'<body [^>]*data-follow="([^"]+)" data-at="([^"]+)"', page)
     return (found.group(1), found.group(2)) if found else None
+
+
+def step_of(client: FlaskClient, link: str) -> str | None:
+    """Where the status says the person is: where a computer following them goes."""
+    status = client.get(f"{link}/status").json
+    assert status is not None
+    step: str | None = status["step"]
+    return step
 
 
 def test_a_computers_pages_poll_where_the_person_is_and_a_phones_do_not(
@@ -89,3 +98,50 @@ def test_the_handed_off_phone_says_return_to_the_computer_and_the_computer_conti
         f'href="{RETURN_URL.replace("&", "&amp;")}&amp;session_id={session_id}" data-return>'
         "Continue to Test platform</a>"
     ) in computer
+
+
+def test_a_decline_on_the_handed_off_phone_is_where_the_computer_goes_and_leads_back(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    session_id, link = start(client, platform, options=PASSPORT)
+    client.get(f"{link}?via=qr", headers={"User-Agent": PHONE})
+    declined = client.post(f"{link}/decline", data={"confirm": "Yes, decline"})
+    assert declined.headers["Location"] == f"{link}/decline"  # the phone is not sent away
+    phone = html(client.get(f"{link}/decline", headers={"User-Agent": PHONE}))
+    assert "You declined" in phone and "Return to your computer" in phone
+    assert "data-return" not in phone
+    assert client.get(f"{link}/status").json == {
+        "status": "requires_input",
+        "step": "declined",
+        "url": f"{link}/decline",
+        "next": f"{link}/result",
+    }
+
+    client.delete_cookie(HANDOFF_COOKIE, path=link)  # the computer never had the cookie
+    computer = html(client.get(f"{link}/decline", headers={"User-Agent": DESKTOP}))
+    assert _follow(computer) == (f"{link}/status", "declined")  # it follows a change of mind
+    assert (
+        f'href="{RETURN_URL.replace("&", "&amp;")}&amp;session_id={session_id}" data-return>'
+        "Return to Test platform</a>"
+    ) in computer
+
+
+def test_a_refusal_is_where_the_computer_goes_until_the_person_retakes_the_photo(
+    no_csrf: Flask, client: FlaskClient, platform: ApiPlatform
+) -> None:
+    reconfigure(no_csrf, MIN_AGE=120)  # refused: the passport's holder is too young
+    _, link = start(client, platform, options=PASSPORT)
+    consent(client, link)
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    client.post(f"{link}/review", data={"submit": "Submit"})
+    assert run_pending(no_csrf) >= 1
+    assert step_of(client, link) == "result"
+    computer = html(client.get(f"{link}/result", headers={"User-Agent": DESKTOP}))
+    assert _follow(computer) == (f"{link}/status", "result")
+    # "Try again" on the phone opens the photo page: still the refusal's step, nothing to follow.
+    assert _follow(html(client.get(f"{link}/front", headers={"User-Agent": DESKTOP}))) == (
+        f"{link}/status",
+        "result",
+    )
+    assert send(client, f"{link}/front", passport_photo()).status_code == 303
+    assert step_of(client, link) == "review"

@@ -266,15 +266,34 @@ def _qr_code(session: VerificationSession) -> Markup | None:
     return Markup(qr_svg(handoff_link(session)))  # segno's markup: the link is only encoded
 
 
+# Where the person is when no step of the flow is: they declined, or a verdict sent them back
+# and they have not moved on from the step it sent them to (its page says why, or that only the
+# platform can fix the details): the pages a computer following them shows too.
+_DECLINED = "declined"
+_VERDICT = "result"
+
+
+def _where(session: VerificationSession) -> tuple[str | None, str]:
+    """The step the person is at and its page, for a computer that follows them; a link that
+    stopped (canceled, expired) has no step, its own page says why and leads back."""
+    token = session.link_token
+    if _problem(session, finished=True) is not None:
+        return None, url_for("flow.entry", token=token)
+    if session.last_error_code == "consent_declined":
+        return _DECLINED, url_for("flow.decline", token=token)
+    step = verification.current_step(db_session(), session)
+    if session.last_error_code is not None and step == session.last_error_step:
+        return _VERDICT, url_for("flow.result", token=token)
+    return step, steps.url(session, step)
+
+
 def _follow(session: VerificationSession) -> dict[str, str] | None:
-    """On a computer, what the page's script polls to follow the phone: the status URL and the
-    step the person was at when the page was drawn (an open earlier step, a retake, stays)."""
+    """On a computer, what the page's script polls to follow the phone: the status URL and
+    where the person was when the page was drawn (an open earlier step, a retake, stays)."""
     if _handheld():
         return None
-    return {
-        "url": url_for("flow.status", token=session.link_token),
-        "at": verification.current_step(db_session(), session),
-    }
+    at, _ = _where(session)
+    return {"url": url_for("flow.status", token=session.link_token), "at": at or ""}
 
 
 def _platform_name(session: VerificationSession) -> str:
@@ -381,7 +400,7 @@ def decline(token: str) -> ResponseReturnValue:
     """Asks before declining; once declined, says so (or goes back to the platform)."""
     session = _session(token)
     if session.last_error_code == "consent_declined" and request.method == "GET":
-        return render_template("flow/declined.html")
+        return _declined(session)
     if (moved := _ahead(session, "consent")) is not None:
         return moved
     form = DeclineForm()
@@ -389,7 +408,7 @@ def decline(token: str) -> ResponseReturnValue:
         db = db_session()
         verification.decline_consent(db, session)
         db.commit()
-        if session.return_url:
+        if session.return_url and not _handed_off():
             return redirect(return_link(session.return_url, session.id), 303)
         return redirect(url_for("flow.decline", token=token), 303)
     return _page(
@@ -399,6 +418,23 @@ def decline(token: str) -> ResponseReturnValue:
         form=form,
         platform_name=_platform_name(session),
         consent_url=url_for("flow.consent", token=token),
+    )
+
+
+def _declined(session: VerificationSession) -> str:
+    """Said on the phone that declined, and on the computer that follows it, which leads back
+    to the platform (a handed-off phone sends the person back to that computer instead)."""
+    handed_off = _handed_off()
+    return render_template(
+        "flow/declined.html",
+        platform_name=_platform_name(session),
+        return_url=(
+            return_link(session.return_url, session.id)
+            if session.return_url and not handed_off
+            else None
+        ),
+        handed_off=handed_off,
+        follow=_follow(session),
     )
 
 
@@ -608,13 +644,10 @@ def status(token: str) -> ResponseReturnValue:
     session = _find(token)
     if session is None:
         return jsonify(status=None, step=None, url=None, next=None), 404
-    step: steps.StepName | None = None
-    if _problem(session, finished=True) is not None:
-        next_url: str | None = url_for("flow.entry", token=token)
-        step_url = next_url
+    step, step_url = _where(session)
+    if step is None:
+        next_url: str | None = step_url
     else:
-        step = verification.current_step(db_session(), session)
-        step_url = steps.url(session, step)
         deciding = session.status == "processing" and not reviews.waiting(session)
         next_url = None if deciding else url_for("flow.result", token=token)
     response = jsonify(status=session.status, step=step, url=step_url, next=next_url)
@@ -635,7 +668,12 @@ def result(token: str) -> ResponseReturnValue:
     )
     platform_name = _platform_name(session)
     if reviews.waiting(session):
-        return render_template("flow/in_review.html", platform_name=platform_name, return_url=back)
+        return render_template(
+            "flow/in_review.html",
+            platform_name=platform_name,
+            return_url=back,
+            follow=_follow(session),
+        )
     if session.status == "processing":
         return redirect(url_for("flow.processing", token=token))
     if session.status == "verified":
@@ -655,6 +693,7 @@ def result(token: str) -> ResponseReturnValue:
             platform_name=platform_name,
             return_url=back,
             handed_off=handed_off,
+            follow=_follow(session),
         )
     retry = verification.current_step(db_session(), session)
     return render_template(
@@ -666,6 +705,7 @@ def result(token: str) -> ResponseReturnValue:
         return_url=back,
         handed_off=handed_off,
         platform_name=platform_name,
+        follow=_follow(session),
     )
 
 
