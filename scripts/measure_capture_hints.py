@@ -51,6 +51,7 @@ SWEEP = (
     Condition("light-0.5", light=0.5),
     Condition("light-0.25", light=0.25),
     Condition("size-1.05", size=1.05),
+    Condition("size-0.9", size=0.9),
     Condition("size-0.8", size=0.8),
     Condition("size-0.7", size=0.7),
     Condition("sway-3", sway=3),
@@ -192,9 +193,16 @@ def _document_type(path: Path) -> str:
 
 
 def measure_all(
-    bench: Bench, shared: Path, work: Path, limit: int | None, out: Path, only: str
+    bench: Bench,
+    shared: Path,
+    work: Path,
+    limit: int | None,
+    out: Path,
+    only: str,
+    names: list[str] | None,
 ) -> list[Run]:
-    """Every video in turn; each run is added to `out` (JSON lines) as it is done."""
+    """Every video in turn; each run is added to `out` (JSON lines) as it is done. With `names`,
+    only those conditions, on every specimen."""
     runs: list[Run] = []
 
     def done(run: Run) -> None:
@@ -216,6 +224,8 @@ def measure_all(
         label = path.relative_to(shared / "samples" / "specimens").as_posix()
         kind = _document_type(path)
         conditions = CORE + (SWEEP if index % SWEEP_EVERY == 0 else ())
+        if names:
+            conditions = tuple(c for c in CORE + SWEEP if c.name in names)
         for condition in conditions:
             video = write_grey_y4m(work / "camera.y4m", scene_frames(image, kind, condition))
             with bench.browser(video) as browser:
@@ -302,8 +312,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--limit", type=int, help="only the first N specimens and clips")
     parser.add_argument("--only", choices=("all", "clips", "specimens"), default="all")
+    parser.add_argument("--conditions", help="only these, comma-separated, on every specimen")
     parser.add_argument("--report", action="store_true", help="only print the tables of --out")
     args = parser.parse_args()
+    names = args.conditions.split(",") if args.conditions else None
     if args.report:
         report(args.out)
         return
@@ -315,7 +327,8 @@ def main() -> None:
             server.start()
             bench = Bench(server, playwright, args.seconds)
             args.out.write_text("")
-            runs = measure_all(bench, args.shared.resolve(), work, args.limit, args.out, args.only)
+            shared = args.shared.resolve()
+            runs = measure_all(bench, shared, work, args.limit, args.out, args.only, names)
     print(f"{len(runs)} runs written to {args.out}")
 
 
