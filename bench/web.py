@@ -462,8 +462,13 @@ def one_flow(
 ) -> _FlowRun | None:
     """One person's flow of a new test session, through the HTTP server; None when a photo was
     refused (the flow ends there, as it would for a person asked to retake it)."""
-    options = {"allowed_types": [document_type], "require_matching_selfie": True}
-    link = _create_session(server, key, {"type": "document", "options": {"document": options}})
+    options = {
+        "document": {"allowed_types": [document_type], "require_matching_selfie": True},
+        # The flows reuse the few shared faces: flagged, a reused face would wait for a reviewer
+        # (`processing` for ever); refused, it is a verdict like another.
+        "idflow": {"risk_signals": "fail"},
+    }
+    link = _create_session(server, key, {"type": "document", "options": options})
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
     try:
         cookie = _through_to_front(server, link, conn)
