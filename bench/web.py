@@ -399,7 +399,11 @@ _FLOW_KINDS: dict[Kind, tuple[str, str]] = {  # sample kind -> (document type, l
     "td3": ("passport", "passport + selfie"),
     "td1": ("id_card", "id card + selfie"),
 }
-_PAGE_POLL_SECONDS = 1.5  # static/flow.js: the processing page asks every 1.5 s, first after 1.5 s
+# static/flow.js: when the processing page asks for the status (ms after loading, then after
+# each answer; the last delay repeats), read from the script each server serves; a script
+# without the list (before 2026-12-03) asks every 1.5 s, first after 1.5 s.
+_PAGE_POLLS = re.compile(r"var POLL_MS = \[([0-9, ]+)\]")
+_OLD_PAGE_POLLS = (1.5,)
 _STATUS_POLL_SECONDS = 0.05
 _VERDICT_TIMEOUT = 120.0
 _PHONE_SIZE = (4000, 3000)  # a 12-megapixel phone photo, landscape
@@ -448,18 +452,31 @@ def _verdict_seen(server: Server, link: str, conn: http.client.HTTPConnection) -
 
 
 def one_flow(
-    server: Server, key: str, document_type: str, photos: dict[str, bytes], think: float
+    server: Server,
+    key: str,
+    document_type: str,
+    photos: dict[str, bytes],
+    think: float,
+    page_polls: tuple[float, ...] = _OLD_PAGE_POLLS,
+    selfie_think: float = 0.0,
 ) -> _FlowRun | None:
     """One person's flow of a new test session, through the HTTP server; None when a photo was
     refused (the flow ends there, as it would for a person asked to retake it)."""
-    options = {"allowed_types": [document_type], "require_matching_selfie": True}
-    link = _create_session(server, key, {"type": "document", "options": {"document": options}})
+    options = {
+        "document": {"allowed_types": [document_type], "require_matching_selfie": True},
+        # The flows reuse the few shared faces: flagged, a reused face would wait for a reviewer
+        # (`processing` for ever); refused, it is a verdict like another.
+        "idflow": {"risk_signals": "fail"},
+    }
+    link = _create_session(server, key, {"type": "document", "options": options})
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=120)
     try:
         cookie = _through_to_front(server, link, conn)
         client_ms: dict[str, float] = {}
         server_ms: dict[str, float] = {}
         for step, photo in photos.items():
+            if step == "selfie":
+                time.sleep(selfie_think)  # the person turns the camera round and takes it
             body, content_type = _multipart(
                 {"csrf_token": _form_token(server, f"{link}/{step}", cookie, conn)}, photo
             )
@@ -502,12 +519,24 @@ def one_flow(
         seen = time.perf_counter() - start
     finally:
         conn.close()
-    if decided_at_once:
-        on_screen = page_loaded
-    else:  # the page asks 1.5 s after it loaded, then every 1.5 s
-        polls = max(1, int(np.ceil((seen - page_loaded) / _PAGE_POLL_SECONDS)))
-        on_screen = page_loaded + polls * _PAGE_POLL_SECONDS
+    on_screen = page_loaded
+    if not decided_at_once:  # at the page's first poll after the verdict showed
+        asked = 0
+        while on_screen < seen:
+            on_screen += page_polls[min(asked, len(page_polls) - 1)]
+            asked += 1
     return _FlowRun(client_ms, server_ms, seen * 1000, on_screen * 1000, verdict)
+
+
+def page_polls(server: Server) -> tuple[float, ...]:
+    """The processing page's poll delays in seconds, as the server's own flow.js has them."""
+    status, _, script = server.request("GET", "/static/flow.js")
+    if status != 200:
+        raise BenchError(f"the server's flow.js is missing ({status})")
+    found = _PAGE_POLLS.search(script.decode())
+    if found is None:
+        return _OLD_PAGE_POLLS
+    return tuple(int(ms) / 1000 for ms in found.group(1).split(","))
 
 
 def _flow_figures(server: str, kind: str, runs: list[_FlowRun | None]) -> FlowFigures:
@@ -549,6 +578,7 @@ def bench_flows(
     workers: int,
     threads: int,
     baseline: Path | None,
+    selfie_think: float = 0.0,
 ) -> list[FlowFigures]:
     """The flows against this code (and `baseline`), interleaved: one flow per server in turn."""
     from bench.verify import default_detector_model
@@ -572,11 +602,20 @@ def bench_flows(
                 models_dir=detector.parent if detector else None,
             )
             servers[name] = (server, key)
+        polls = {name: page_polls(server) for name, (server, _) in servers.items()}
         runs: dict[tuple[str, str], list[_FlowRun | None]] = {}
         for index in range(flows + 1):
             for kind, (document_type, label) in _FLOW_KINDS.items():
                 for name, (server, key) in servers.items():
-                    run = one_flow(server, key, document_type, photos[kind][index], think)
+                    run = one_flow(
+                        server,
+                        key,
+                        document_type,
+                        photos[kind][index],
+                        think,
+                        polls[name],
+                        selfie_think,
+                    )
                     if index > 0:  # the first flow of each pays for imports and models
                         runs.setdefault((name, label), []).append(run)
     finally:
@@ -597,6 +636,7 @@ def run_bench(
     faces: Path | None = None,
     think: float = 0.0,
     baseline: Path | None = None,
+    selfie_think: float = 0.0,
 ) -> dict[str, Any]:
     """Pages and upload memory, then (`flows` > 0, with a `faces` folder) the flow's timings."""
     if flows > 0 and faces is None:
@@ -630,6 +670,7 @@ def run_bench(
                 workers=workers,
                 threads=threads,
                 baseline=baseline,
+                selfie_think=selfie_think,
             )
             if flows > 0 and faces is not None
             else []
@@ -640,6 +681,7 @@ def run_bench(
         "upload": asdict(upload),
         "flows": [asdict(figures) for figures in timed],
         "think_seconds": think,
+        "selfie_think_seconds": selfie_think,
     }
 
 
@@ -670,8 +712,9 @@ def print_figures(figures: dict[str, Any]) -> None:
     print(f"  worker RSS after each upload (MB): {upload['worker_rss_mb_after_each']}")
     if figures["flows"]:
         print(
-            f"hosted flows of test sessions, 12 MP photos, Submit {figures['think_seconds']} s "
-            "after the review page (median / p95 ms):"
+            f"hosted flows of test sessions, 12 MP photos, the selfie "
+            f"{figures['selfie_think_seconds']} s after the document, Submit "
+            f"{figures['think_seconds']} s after the review page (median / p95 ms):"
         )
     for flow in figures["flows"]:
         print(

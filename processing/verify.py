@@ -1,12 +1,17 @@
 """Decide whether a person is who they claim: the document's validity, their details, their face.
 
-`verify` reads the document (`processing.pipeline`) and hands the result to `evaluate`, which runs
-small checks in a fixed order; the first error of each check group (document, selfie, id number)
-is that group's error, and the first of those in that order is the verdict's `last_error`. The
-report follows the shape of Stripe Identity's verification report and uses its error codes where
-Stripe has one. Codes of our own: `document_name_mismatch`, `document_dob_mismatch` (Stripe has no
-claimed-details check of the document) and `country_not_supported` (Stripe's session code) for an
-issuing country outside `VerifyOptions.allowed_countries`.
+`verify` reads the document (`processing.pipeline`) and judges it in two stages: `read_and_judge`
+(or `judge_document` on a reading) works out everything that depends on the document alone (its
+data, the checks of the reading, the authenticity signals) as a `DocumentStage`, which can be
+kept between two jobs; `finish` adds the session's options, the claimed details and the selfie.
+The webapp starts the first stage as soon as the document's photos are in (`webapp.prepared`).
+`finish` runs small checks in a fixed order; the first error of each check group (document,
+selfie, id number) is that group's error, and the first of those in that order is the verdict's
+`last_error`. The report follows the shape of Stripe Identity's verification report and uses its
+error codes where Stripe has one. Codes of our own: `document_name_mismatch`,
+`document_dob_mismatch` (Stripe has no claimed-details check of the document) and
+`country_not_supported` (Stripe's session code) for an issuing country outside
+`VerifyOptions.allowed_countries`.
 
 The document's data come from the most trustworthy zone read: a valid MRZ, else the licence
 barcode, else the printed (visual) zone.
@@ -19,14 +24,19 @@ expired or mismatched it is.
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
 
 from processing.authenticity import AuthenticitySignal, Evidence, assess, refusal, waived
 from processing.errors import ImageError
@@ -543,24 +553,22 @@ def check_id_number(data: DocumentData, provided: ProvidedDetails) -> CheckError
 
 
 def check_document(
-    result: DocumentResult,
-    data: DocumentData,
+    stage: DocumentStage,
     options: VerifyOptions,
     provided: ProvidedDetails,
-    today: date,
-    signals: Sequence[AuthenticitySignal],
 ) -> CheckError | None:
     """Genuine, readable, valid, then whether the claimed details are the document's.
 
     A sample or specimen is told so even when it could not be read: asking for a sharper photo of
     it would only invite another try.
     """
+    data, today = stage.data, stage.day
     checks: tuple[Callable[[], CheckError | None], ...] = (
-        lambda: check_authenticity(signals, options),
-        lambda: check_readable(result),
+        lambda: check_authenticity(stage.signals, options),
+        lambda: stage.unreadable,
         lambda: check_type(data, options),
         lambda: check_country(data, options),
-        lambda: check_mrz_digits(result),
+        lambda: stage.mrz_digits_failed,
         lambda: check_expiry(data, today),
         lambda: check_age(data, options.min_age, today),
         lambda: check_names(data, provided),
@@ -589,27 +597,28 @@ _SELFIE_REASONS = {
 
 def check_selfie(
     selfie: bytes | None,
-    result: DocumentResult,
+    portrait: NDArray[np.uint8] | None,
     timings: dict[str, float],
     detector_model: Path | None,
 ) -> SelfieCheck:
+    """The selfie against the portrait the reader cut out of the document (None: none found)."""
     if selfie is None:
         error = CheckError("selfie_unverified_other", "A selfie is required but none was given.")
-        return SelfieCheck("unverified", error, None, False, result.portrait is not None)
+        return SelfieCheck("unverified", error, None, False, portrait is not None)
     start = time.perf_counter()
     try:
         image = load_image(selfie).image
     except ImageError as exc:
         error = CheckError("selfie_unverified_other", exc.reason)
-        return SelfieCheck("unverified", error, None, False, result.portrait is not None)
+        return SelfieCheck("unverified", error, None, False, portrait is not None)
     finally:
         timings["selfie.load"] = time.perf_counter() - start
-    if result.portrait is None:
+    if portrait is None:
         code = "selfie_document_missing_photo"
         error = CheckError(code, _SELFIE_REASONS[code])
         return SelfieCheck("unverified", error, None, False, False)
     start = time.perf_counter()
-    match = compare_faces(image, result.portrait.image, detector_model=detector_model)
+    match = compare_faces(image, portrait, detector_model=detector_model)
     timings["selfie.match"] = time.perf_counter() - start
     found = (match.selfie_faces > 0, match.portrait_faces > 0)
     similarity = match.similarity if match.distance is not None else None
@@ -652,43 +661,144 @@ def document_check(
     )
 
 
-def evaluate(
-    result: DocumentResult,
+def _error(value: dict[str, Any] | None) -> CheckError | None:
+    return CheckError(**value) if value is not None else None
+
+
+def _png(image: NDArray[np.uint8] | None) -> str | None:
+    if image is None:
+        return None
+    encoded, data = cv2.imencode(".png", image)
+    if not encoded:
+        raise ValueError("the portrait could not be encoded as PNG")
+    return base64.b64encode(data.tobytes()).decode("ascii")
+
+
+def _unpng(text: str | None) -> NDArray[np.uint8] | None:
+    if text is None:
+        return None
+    data = np.frombuffer(base64.b64decode(text), np.uint8)
+    image: NDArray[np.uint8] | None = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise ValueError("the kept portrait is not a PNG")
+    return image
+
+
+@dataclass(frozen=True)
+class DocumentStage:
+    """Everything the verdict takes from the document and nothing else: worked out as soon as
+    the document's photos are in (`judge_document`), while the person still takes the selfie,
+    then finished with the selfie, the options and the claimed details (`finish`).
+
+    `to_dict()` is JSON-ready and lossless (floats as they are, the portrait as PNG), so the
+    stage can wait between two jobs and `finish` on it gives what `verify` gives on the photos.
+    `day` is the date the document was judged on (the dates signal used it); `finish` uses it.
+    """
+
+    day: date
+    data: DocumentData
+    unreadable: CheckError | None  # `check_readable` of the reading
+    mrz_digits_failed: CheckError | None  # `check_mrz_digits` of the reading
+    signals: tuple[AuthenticitySignal, ...]  # every authenticity signal, consistency last
+    portrait: NDArray[np.uint8] | None = field(repr=False, compare=False)  # BGR, for the selfie
+    timings: dict[str, float] = field(default_factory=dict, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        def error(value: CheckError | None) -> dict[str, str] | None:
+            return {"code": value.code, "reason": value.reason} if value is not None else None
+
+        data = {f.name: getattr(self.data, f.name) for f in fields(DocumentData)}
+        return {
+            "day": self.day.isoformat(),
+            "data": data | {"other_numbers": list(self.data.other_numbers)},
+            "unreadable": error(self.unreadable),
+            "mrz_digits_failed": error(self.mrz_digits_failed),
+            "signals": [
+                {f.name: getattr(s, f.name) for f in fields(AuthenticitySignal)}
+                for s in self.signals
+            ],
+            "portrait": _png(self.portrait),
+            "timings": dict(self.timings),
+        }
+
+    @classmethod
+    def from_dict(cls, plain: dict[str, Any]) -> DocumentStage:
+        """The stage back from `to_dict()`, equal to the one kept, portrait pixel for pixel."""
+        data = plain["data"]
+        return cls(
+            day=date.fromisoformat(plain["day"]),
+            data=DocumentData(**{**data, "other_numbers": tuple(data["other_numbers"])}),
+            unreadable=_error(plain["unreadable"]),
+            mrz_digits_failed=_error(plain["mrz_digits_failed"]),
+            signals=tuple(AuthenticitySignal(**s) for s in plain["signals"]),
+            portrait=_unpng(plain["portrait"]),
+            timings=dict(plain["timings"]),
+        )
+
+
+def judge_document(result: DocumentResult, evidence: Evidence, day: date) -> DocumentStage:
+    """The document's part of the verdict on a reading: its data, the checks of the reading
+    alone and the authenticity signals (`evidence` carries the uploaded bytes, if any)."""
+    timings = dict(result.timings)
+    start = time.perf_counter()
+    signals = (*assess(evidence), consistency_signal(result))
+    timings["authenticity"] = time.perf_counter() - start
+    return DocumentStage(
+        day=day,
+        data=document_data(result),
+        unreadable=check_readable(result),
+        mrz_digits_failed=check_mrz_digits(result),
+        signals=signals,
+        portrait=result.portrait.image if result.portrait is not None else None,
+        timings=timings,
+    )
+
+
+def read_and_judge(
+    front: bytes,
+    back: bytes | None,
+    *,
+    today: date | None = None,
+    detector_model: Path | None = None,
+) -> DocumentStage:
+    """Read the document and judge it alone: the first stage of `verify`, which needs neither
+    the selfie nor the session's options or claimed details. Raises only OCREngineError /
+    FaceModelError (installation)."""
+    start = time.perf_counter()
+    day = today or date.today()
+    result = read_document(
+        front, back, today=today, detector_model=detector_model, read_visual=True
+    )
+    stage = judge_document(result, Evidence(result, front, back, day, detector_model), day)
+    stage.timings["document.total"] = time.perf_counter() - start
+    return stage
+
+
+def finish(
+    stage: DocumentStage,
     selfie: bytes | None,
     options: VerifyOptions,
     provided: ProvidedDetails,
     *,
-    today: date | None = None,
     detector_model: Path | None = None,
-    evidence: Evidence | None = None,
 ) -> Verdict:
-    """The verdict on a document already read; `verify` is this plus the reading.
-
-    `evidence` carries the uploaded bytes for the authenticity checks; without it they judge the
-    reading alone (`Evidence(result)`).
-    """
-    day = today or date.today()
-    timings = dict(result.timings)
+    """The verdict from the document's stage: its checks against the options and the claimed
+    details, the id number and the selfie; the second stage of `verify`."""
+    timings = dict(stage.timings)
+    data = stage.data
     start = time.perf_counter()
-    signals = (
-        *assess(evidence or Evidence(result, today=day, detector_model=detector_model)),
-        consistency_signal(result),
-    )
-    timings["authenticity"] = time.perf_counter() - start
-    start = time.perf_counter()
-    data = document_data(result)
-    document_error = check_document(result, data, options, provided, day, signals)
+    document_error = check_document(stage, options, provided)
     timings["checks"] = time.perf_counter() - start
     id_check: IdNumberCheck | None = None
     if options.require_id_number or provided.id_number is not None:
         id_error = check_id_number(data, provided)
         id_check = IdNumberCheck("unverified" if id_error else "verified", id_error)
     selfie_check = (
-        check_selfie(selfie, result, timings, detector_model)
+        check_selfie(selfie, stage.portrait, timings, detector_model)
         if options.require_matching_selfie
         else None
     )
-    document = document_check(data, document_error, signal_checks(signals, options))
+    document = document_check(data, document_error, signal_checks(stage.signals, options))
     errors = [
         check.error
         for check in (document, selfie_check, id_check)
@@ -717,6 +827,27 @@ def evaluate(
     )
 
 
+def evaluate(
+    result: DocumentResult,
+    selfie: bytes | None,
+    options: VerifyOptions,
+    provided: ProvidedDetails,
+    *,
+    today: date | None = None,
+    detector_model: Path | None = None,
+    evidence: Evidence | None = None,
+) -> Verdict:
+    """The verdict on a document already read; `verify` is this plus the reading.
+
+    `evidence` carries the uploaded bytes for the authenticity checks; without it they judge the
+    reading alone (`Evidence(result)`).
+    """
+    day = today or date.today()
+    found = evidence or Evidence(result, today=day, detector_model=detector_model)
+    stage = judge_document(result, found, day)
+    return finish(stage, selfie, options, provided, detector_model=detector_model)
+
+
 def verify(
     front: bytes,
     back: bytes | None,
@@ -733,19 +864,8 @@ def verify(
     sides show up: about half a second more on a passport, measured by `idflow bench-verify`.
     """
     start = time.perf_counter()
-    result = read_document(
-        front, back, today=today, detector_model=detector_model, read_visual=True
-    )
-    evidence = Evidence(result, front, back, today, detector_model)
-    verdict = evaluate(
-        result,
-        selfie,
-        options,
-        provided,
-        today=today,
-        detector_model=detector_model,
-        evidence=evidence,
-    )
+    stage = read_and_judge(front, back, today=today, detector_model=detector_model)
+    verdict = finish(stage, selfie, options, provided, detector_model=detector_model)
     verdict.timings["verify.total"] = time.perf_counter() - start
     return verdict
 
@@ -755,6 +875,7 @@ __all__ = [
     "CheckError",
     "DocumentCheck",
     "DocumentData",
+    "DocumentStage",
     "IdNumberCheck",
     "ProvidedDetails",
     "ReportChecks",
@@ -767,6 +888,9 @@ __all__ = [
     "document_check",
     "document_data",
     "evaluate",
+    "finish",
+    "judge_document",
     "normalise_number",
+    "read_and_judge",
     "verify",
 ]

@@ -103,6 +103,7 @@ def _bench_web(args: argparse.Namespace) -> int:
             faces=args.faces or default_faces_dir(),
             think=args.think,
             baseline=args.baseline,
+            selfie_think=args.selfie_think,
         )
     except BenchError as exc:
         print(f"idflow: {exc}", file=sys.stderr)
@@ -189,6 +190,12 @@ def add_commands(commands: Any) -> None:
     )
     bench_web.add_argument(
         "--think", type=float, default=0.0, help="seconds on the review page before Submit"
+    )
+    bench_web.add_argument(
+        "--selfie-think",
+        type=float,
+        default=0.0,
+        help="seconds between the document's last photo and the selfie",
     )
     bench_web.add_argument(
         "--baseline", type=existing_dir, help="another checkout to time the same flows against"

@@ -16,20 +16,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, BinaryIO
 
-import numpy as np
 from flask import Flask
 from flask_babel.speaklater import LazyString
-from numpy.typing import NDArray
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from processing import verify as checks
-from processing.authenticity import Evidence
 from processing.capture import check_capture
 from processing.id_numbers import ID_NUMBER_TYPES
-from processing.pipeline import read_document
 from processing.result import to_plain
-from processing.verify import ProvidedDetails, Verdict, VerifyOptions, evaluate
+from processing.verify import DocumentStage, ProvidedDetails, Verdict, VerifyOptions
 from webapp import prepared, risk, steps, test_mode
 from webapp.config import settings
 from webapp.db import database
@@ -49,7 +45,14 @@ from webapp.models import (
     utcnow,
 )
 from webapp.sessions import DOCUMENT_TYPES, hold
-from webapp.steps import CAPTURE_STEPS, CaptureStep, StepName, allowed_types, capture_steps
+from webapp.steps import (
+    CAPTURE_STEPS,
+    CaptureStep,
+    StepName,
+    allowed_types,
+    capture_steps,
+    needs_back,
+)
 from webapp.storage import Storage, storage
 
 log = logging.getLogger(__name__)
@@ -234,6 +237,7 @@ def save_upload(
 
 
 PREPARE = "prepare_verdict"
+PREPARE_DOCUMENT = "prepare_document"
 # How long a verification waits for a preparation of the same inputs that is running already,
 # rather than working the same verdict out beside it (the wait ends with the preparation, or
 # when its runner stops renewing its lease).
@@ -245,15 +249,42 @@ def _inputs(db: Session, session: VerificationSession) -> str:
     return prepared.fingerprint(session, latest_uploads(db, session), settings().min_age)
 
 
+def _document_inputs(db: Session, session: VerificationSession) -> str:
+    return prepared.document_fingerprint(session, latest_uploads(db, session))
+
+
+def _document_complete(db: Session, session: VerificationSession) -> bool:
+    """Every photo of the document is in: its front, and its back if it has one."""
+    sides = latest_uploads(db, session)
+    return (
+        session.document_type is not None
+        and "front" in sides
+        and ("back" in sides or not needs_back(session.document_type))
+    )
+
+
 def prepare_when_complete(db: Session, session: VerificationSession) -> None:
     """After an accepted photo: when nothing more is asked of the person (the next step is the
-    review), start working the verdict out now (`webapp.prepared`), in `db`'s transaction."""
-    if session.status != "requires_input" or current_step(db, session) != "review":
+    review), start working the verdict out now; when only the document is in and the selfie or
+    the id number is still asked, start on the document's part of it (`webapp.prepared`). In
+    `db`'s transaction."""
+    if session.status != "requires_input":
         return
-    inputs = _inputs(db, session)
-    job = queue().enqueue(db, PREPARE, {"session_id": session.id, "fingerprint": inputs})
+    if current_step(db, session) == "review":
+        inputs = _inputs(db, session)
+        job = queue().enqueue(db, PREPARE, {"session_id": session.id, "fingerprint": inputs})
+        db.flush()
+        prepared.started(session, inputs, job.id)
+        return
+    if not _document_complete(db, session):
+        return
+    document = _document_inputs(db, session)
+    kept = session.prepared
+    if kept is not None and (kept.get("document") or {}).get("fingerprint") == document:
+        return  # under way or done already for these photos (the id number typed after them)
+    job = queue().enqueue(db, PREPARE_DOCUMENT, {"session_id": session.id, "fingerprint": document})
     db.flush()
-    prepared.started(session, inputs, job.id)
+    prepared.document_started(session, document, job.id)
 
 
 def submit(
@@ -379,6 +410,52 @@ class Judged:
     verdict: Verdict
     descriptor: list[float] | None  # the face the risk signals compare (real photos only)
     judged: bool  # worked out from the photos (not a test session's chosen outcome)
+    document: Staged | None = None  # the document's stage it was finished from
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A document stage and the fingerprint of the photos it was worked out from."""
+
+    stage: DocumentStage
+    inputs: str
+    read_here: bool  # read by this job (not kept, nor waited for)
+
+
+def _running(job: Job | None) -> bool:
+    """Whether a runner works on `job` now (and renews its lease)."""
+    return (
+        job is not None
+        and job.status == "running"
+        and (job.lease_until is None or job.lease_until > utcnow())
+    )
+
+
+def _document_stage(app: Flask, session_id: str, inputs: str, images: dict[str, bytes]) -> Staged:
+    """The document's stage for these photos: the one kept, or the one its job is working out
+    now (waited for, as the verdict waits for its preparation), or else read here."""
+    deadline = time.monotonic() + _AWAIT_SECONDS
+    while True:
+        with database(app).sessions() as db:
+            session = db.scalar(
+                select(VerificationSession).where(VerificationSession.id == session_id)
+            )
+            if session is None:
+                break
+            kept = prepared.document_ready(session, inputs, date.today())
+            if kept is not None:
+                return Staged(kept, inputs, read_here=False)
+            job_id = prepared.document_pending_job(session, inputs)
+            running = _running(db.get(Job, job_id) if job_id is not None else None)
+        if not running or time.monotonic() > deadline:
+            break
+        time.sleep(_AWAIT_POLL_SECONDS)
+    return Staged(_read_document(images), inputs, read_here=True)
+
+
+def _read_document(images: dict[str, bytes]) -> DocumentStage:
+    """The document's stage worked out from its photos (`processing.verify.read_and_judge`)."""
+    return checks.read_and_judge(images["front"], images.get("back"))
 
 
 def _work_out(
@@ -398,6 +475,7 @@ def _work_out(
         inputs = _inputs(db, session)
         if expected is not None and inputs != expected:
             return None
+        document_inputs = _document_inputs(db, session)
         options, provided = _options(session), _provided(session)
         images: dict[str, bytes] = {}
         if session.livemode or not test_mode.is_simulated(outcome):
@@ -412,16 +490,18 @@ def _work_out(
         document_type = session.document_type
     descriptor: list[float] | None = None
     judged = outcome is None and "front" in images  # a verdict on real photos
+    stage: Staged | None = None
     if outcome is not None:
         verdict = test_mode.simulated_verdict(outcome, session_id, document_type, options, provided)
     elif not judged:
         verdict = _missing_front()
     else:
-        verdict, portrait = _verify(images, options, provided)
+        stage = _document_stage(app, session_id, document_inputs, images)
+        verdict = _verify(stage.stage, images, options, provided)
         if live_selfie_required and not selfie_proven:
             verdict = refuse_unproven_selfie(verdict)
-        descriptor = risk.descriptor_of(images.get("selfie"), portrait)
-    return Judged(verdict, descriptor, judged), inputs
+        descriptor = risk.descriptor_of(images.get("selfie"), stage.stage.portrait)
+    return Judged(verdict, descriptor, judged, stage), inputs
 
 
 def _publish(db: Session, session: VerificationSession, judged: Judged, max_attempts: int) -> None:
@@ -483,12 +563,7 @@ def _await_prepared(app: Flask, session_id: str, outcome: str | None) -> Judged 
             if found is not None:
                 return Judged(*found, judged=True)
             job_id = prepared.pending_job(session, inputs)
-            job = db.get(Job, job_id) if job_id is not None else None
-            running = (
-                job is not None
-                and job.status == "running"
-                and (job.lease_until is None or job.lease_until > utcnow())
-            )
+            running = _running(db.get(Job, job_id) if job_id is not None else None)
         if not running or time.monotonic() > deadline:
             return None
         time.sleep(_AWAIT_POLL_SECONDS)
@@ -537,24 +612,70 @@ def prepare_verdict(app: Flask, payload: dict[str, Any]) -> None:
             return  # replaced by a newer preparation, or by a chosen test outcome
         if session.status == "requires_input":
             prepared.keep(session, inputs, judged.verdict, judged.descriptor)
+            staged = judged.document
+            if staged is not None and staged.read_here:  # a selfie retake will need it again
+                prepared.keep_document(session, staged.inputs, staged.stage, None)
         elif session.status == "processing":
             _publish(db, session, judged, settings(app).max_attempts)
         db.commit()
 
 
+# A document stage is kept while the verdict may still need it: before Submit, and after it
+# while the verification waits for it (publishing the verdict forgets it).
+_PREPARING: tuple[SessionStatus, ...] = ("requires_input", "processing")
+
+
+# One run, like the verdict's: if it fails, the verdict reads the document itself.
+@handler(PREPARE_DOCUMENT, retry=RetryPolicy(attempts=1, backoff=stepped(0.0)))
+def prepare_document(app: Flask, payload: dict[str, Any]) -> None:
+    """Work the document's part of the verdict out while the person takes the selfie
+    (`webapp.prepared`); it is kept sealed, unpublished, for the verdict's last stage."""
+    session_id, expected = payload["session_id"], payload["fingerprint"]
+    job_id = current_job_id()
+    with database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        if session is None or session.status not in _PREPARING:
+            return
+        if not prepared.document_is_current(session, expected, job_id):
+            return  # replaced by a retake, done by the verdict, or published already
+        if _document_inputs(db, session) != expected:
+            return
+        verdict_job = prepared.pending_job(session, _inputs(db, session))
+        if _running(db.get(Job, verdict_job) if verdict_job is not None else None):
+            return  # the verdict's preparation found this job waiting and reads it itself
+        uploads = latest_uploads(db, session)
+        files = storage(app)
+        images = {
+            step: files.read(upload.storage_key or "")
+            for step, upload in uploads.items()
+            if step in prepared.DOCUMENT_SIDES
+        }
+    stage = _read_document(images)
+    with database(app).sessions() as db:
+        session = db.scalar(select(VerificationSession).where(VerificationSession.id == session_id))
+        if session is None:
+            return
+        hold(db, session)
+        if session.status not in _PREPARING or _document_inputs(db, session) != expected:
+            return  # decided meanwhile, or the document was taken again
+        if prepared.document_is_current(session, expected, job_id):
+            prepared.keep_document(session, expected, stage, job_id)
+            db.commit()
+
+
 def _verify(
-    images: dict[str, bytes], options: VerifyOptions, provided: ProvidedDetails
-) -> tuple[Verdict, NDArray[np.uint8] | None]:
-    """`processing.verify.verify`, keeping the document portrait the reader found: the face
-    signal across sessions describes it when there is no selfie."""
+    stage: DocumentStage,
+    images: dict[str, bytes],
+    options: VerifyOptions,
+    provided: ProvidedDetails,
+) -> Verdict:
+    """The verdict's last stage (`processing.verify.finish`) on the document's stage: what
+    `processing.verify.verify` gives on the same photos."""
     start = time.perf_counter()
-    front, back = images["front"], images.get("back")
-    result = read_document(front, back, read_visual=True)
-    verdict = evaluate(
-        result, images.get("selfie"), options, provided, evidence=Evidence(result, front, back)
-    )
-    verdict.timings["verify.total"] = time.perf_counter() - start
-    return verdict, result.portrait.image if result.portrait is not None else None
+    verdict = checks.finish(stage, images.get("selfie"), options, provided)
+    document = stage.timings.get("document.total", 0.0)
+    verdict.timings["verify.total"] = document + time.perf_counter() - start
+    return verdict
 
 
 def _missing_front() -> Verdict:

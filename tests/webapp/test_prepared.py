@@ -1,5 +1,6 @@
 """The verdict worked out before Submit (`webapp.prepared`): the same verdict as after Submit,
-never a stale one, and nothing published before the person submits."""
+never a stale one, and nothing published before the person submits; its document stage, worked
+out while the person takes the selfie, likewise."""
 
 from __future__ import annotations
 
@@ -16,19 +17,24 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select
 
 from processing.samples import photograph
-from tests.support.flow import consent, passport_photo, send, session_row, start
+from tests.support.flow import consent, landing, passport_photo, send, session_row, start
 from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
+from tests.support.shared import SHARED
 from tests.support.stand_ins import stand_in
 from webapp import jobs, verification
 from webapp.db import database
 from webapp.jobs import run_pending
 from webapp.models import Event, Job, VerificationReport, utcnow
+from webapp.platforms import create_platform
 from webapp.retention import run_retention
-from webapp.verification import PREPARE
+from webapp.verification import PREPARE, PREPARE_DOCUMENT
 
 PASSPORT_ONLY = {"document": {"allowed_types": ["passport"]}}
+WITH_SELFIE = {"document": {"allowed_types": ["passport"], "require_matching_selfie": True}}
+FACES = SHARED / "samples" / "faces"
 _EVENT = "identity.verification_session."
+needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="shared face photos absent")
 
 
 @functools.cache
@@ -60,7 +66,24 @@ def report(app: Flask, session_id: str) -> dict[str, Any]:
     for name in ("id", "verification_session"):
         payload.pop(name)
     payload["document"] = {k: v for k, v in payload["document"].items() if k != "files"}
+    if payload.get("selfie") is not None:  # it names the two photos compared by their ids
+        payload["selfie"] = {
+            k: v for k, v in payload["selfie"].items() if k not in ("document", "selfie")
+        }
     return payload
+
+
+def counted_reads(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """One entry per reading of a document's photos by the verdict's jobs."""
+    reads: list[int] = []
+    real_read = verification._read_document
+
+    def counted(*args: Any) -> Any:
+        reads.append(1)
+        return real_read(*args)
+
+    monkeypatch.setattr(verification, "_read_document", counted)
+    return reads
 
 
 def photographed_passport(client: FlaskClient, platform: ApiPlatform) -> tuple[str, str]:
@@ -196,14 +219,7 @@ def test_the_verification_waits_for_the_preparation_running_on_the_same_photos(
 ) -> None:
     """Submitted while the preparation runs: the verification does not read the photos again
     beside it; it waits, and the preparation publishes."""
-    reads: list[int] = []
-    real_verify = verification._verify
-
-    def counted(*args: Any) -> Any:
-        reads.append(1)
-        return real_verify(*args)
-
-    monkeypatch.setattr(verification, "_verify", counted)
+    reads = counted_reads(monkeypatch)
     session_id, link = photographed_passport(client, platform)
     with database(no_csrf).sessions() as db:
         preparing = jobs.claim(no_csrf, db, lease_seconds=60)  # a runner took it ...
@@ -227,3 +243,152 @@ def test_the_verification_waits_for_the_preparation_running_on_the_same_photos(
         (PREPARE, "done"),
         ("verify_session", "done"),
     ]
+
+
+# ---- the document stage, worked out while the person takes the selfie ---------------------------
+
+
+@pytest.fixture
+def qa(app: Flask) -> ApiPlatform:
+    """A test-mode platform: its sessions take the selfie as a file (a live one films it)."""
+    with database(app).sessions() as db:
+        created = create_platform(db, "QA")
+    return ApiPlatform(created.platform.id, created.test_secret_key)
+
+
+def face(name: str) -> bytes:
+    return (FACES / name).read_bytes()
+
+
+def at_selfie(client: FlaskClient, qa: ApiPlatform) -> tuple[str, str]:
+    """A passport with a selfie asked: the front accepted, the person now at the selfie."""
+    session_id, link = start(client, qa, options=WITH_SELFIE)
+    consent(client, link)
+    assert landing(client, send(client, f"{link}/front", passport_photo())) == f"{link}/selfie"
+    return session_id, link
+
+
+def document_stage(app: Flask, session_id: str) -> dict[str, Any] | None:
+    kept = session_row(app, session_id).prepared
+    stage: dict[str, Any] | None = (kept or {}).get("document")
+    return stage
+
+
+def kinds_run(app: Flask) -> list[str]:
+    with database(app).sessions() as db:
+        return list(db.scalars(select(Job.kind).order_by(Job.id)))
+
+
+@needs_faces
+def test_the_document_stage_starts_before_the_selfie_and_gives_the_same_verdict(
+    no_csrf: Flask, client: FlaskClient, qa: ApiPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = counted_reads(monkeypatch)
+    early_id, early = at_selfie(client, qa)
+    assert kinds_run(no_csrf) == [PREPARE_DOCUMENT]
+    assert run_pending(no_csrf) == 1 and reads == [1]  # the document, before the selfie
+    stage = document_stage(no_csrf, early_id)
+    assert stage is not None and stage["stage"] is not None
+    assert session_row(no_csrf, early_id).status == "requires_input"
+    assert events(no_csrf, early_id) == ["created"]  # nothing published, so no webhook
+    status = client.get(f"{early}/status").get_json()
+    assert status["status"] == "requires_input"
+
+    assert send(client, f"{early}/selfie", face("obama/obama2.jpg")).status_code == 303
+    assert run_pending(no_csrf) == 1 and reads == [1]  # the verdict finished from the stage
+    assert events(no_csrf, early_id) == ["created"]
+    client.post(f"{early}/review", data={"submit": "Submit", "outcome": "real"})
+    assert session_row(no_csrf, early_id).status == "verified"
+
+    late_id, late = at_selfie(client, qa)  # as before any preparation: read after Submit
+    assert send(client, f"{late}/selfie", face("obama/obama2.jpg")).status_code == 303
+    with database(no_csrf).sessions() as db:
+        db.execute(delete(Job).where(Job.kind.in_((PREPARE, PREPARE_DOCUMENT))))
+        db.commit()
+    client.post(f"{late}/review", data={"submit": "Submit", "outcome": "real"})
+    assert session_row(no_csrf, late_id).status == "processing"
+    assert run_pending(no_csrf) == 1 and reads == [1, 1]
+    assert report(no_csrf, early_id) == report(no_csrf, late_id)
+    selfie = report(no_csrf, early_id)["selfie"]
+    assert selfie["status"] == "verified" and selfie["similarity"] is not None
+
+
+@needs_faces
+def test_a_document_retake_after_its_stage_is_never_answered_with_the_old_read(
+    no_csrf: Flask, client: FlaskClient, qa: ApiPlatform
+) -> None:
+    session_id, link = at_selfie(client, qa)
+    assert run_pending(no_csrf) == 1
+    first = document_stage(no_csrf, session_id)
+    assert first is not None and first["stage"] is not None
+
+    retake, surname = other_passport()
+    assert landing(client, send(client, f"{link}/front", retake)) == f"{link}/selfie"
+    moved = document_stage(no_csrf, session_id)
+    assert moved is not None and moved["stage"] is None  # another stage queued for the retake
+    assert moved["fingerprint"] != first["fingerprint"]
+    with database(no_csrf).sessions() as db:  # its job never ran (a runner that fell behind)
+        db.execute(delete(Job).where(Job.kind == PREPARE_DOCUMENT))
+        db.commit()
+    assert send(client, f"{link}/selfie", face("obama/obama2.jpg")).status_code == 303
+    client.post(f"{link}/review", data={"submit": "Submit", "outcome": "real"})
+    run_pending(no_csrf)
+    row = session_row(no_csrf, session_id)
+    assert row.status == "verified" and row.verified_outputs is not None
+    assert row.verified_outputs["last_name"] == surname
+    assert events(no_csrf, session_id) == ["created", "processing", "verified"]
+
+
+@needs_faces
+def test_a_selfie_retake_keeps_the_document_stage_and_redoes_the_selfie(
+    no_csrf: Flask, client: FlaskClient, qa: ApiPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = counted_reads(monkeypatch)
+    session_id, link = at_selfie(client, qa)
+    assert send(client, f"{link}/selfie", face("obama/obama2.jpg")).status_code == 303
+    assert run_pending(no_csrf) == 2 and reads == [1]  # the document's stage, then the verdict
+    kept = session_row(no_csrf, session_id).prepared
+    assert kept is not None and kept["verdict"]["status"] == "verified"
+
+    assert send(client, f"{link}/selfie", face("biden/biden.jpg")).status_code == 303
+    assert run_pending(no_csrf) == 1 and reads == [1]  # the same document stage, a new selfie
+    again = session_row(no_csrf, session_id).prepared
+    assert again is not None and again["document"] == kept["document"]
+    assert again["verdict"]["last_error"]["code"] == "selfie_face_mismatch"
+    assert events(no_csrf, session_id) == ["created"]
+
+    client.post(f"{link}/review", data={"submit": "Submit", "outcome": "real"})
+    row = session_row(no_csrf, session_id)
+    assert (row.status, row.last_error_code) == ("requires_input", "selfie_face_mismatch")
+    assert row.prepared is None
+    assert events(no_csrf, session_id) == ["created", "processing", "requires_input"]
+
+
+@needs_faces
+def test_the_verdict_waits_for_the_document_stage_running_on_the_same_photos(
+    no_csrf: Flask, client: FlaskClient, qa: ApiPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A selfie sent while the document is being read: the verdict does not read it again
+    beside the stage's job; it waits for it, then finishes from it."""
+    reads = counted_reads(monkeypatch)
+    session_id, link = at_selfie(client, qa)
+    with database(no_csrf).sessions() as db:
+        reading = jobs.claim(no_csrf, db, lease_seconds=60)  # a runner took it ...
+    assert reading is not None and reading.kind == PREPARE_DOCUMENT
+    assert send(client, f"{link}/selfie", face("obama/obama2.jpg")).status_code == 303
+    with database(no_csrf).sessions() as db:
+        finishing = jobs.claim(no_csrf, db, lease_seconds=60)
+    assert finishing is not None and finishing.kind == PREPARE
+    waiting = threading.Thread(target=jobs.run_job, args=(no_csrf, finishing, 60))
+    waiting.start()
+    time.sleep(0.5)  # ... and reads while the verdict's job starts and finds it running
+    assert waiting.is_alive()
+    jobs.run_job(no_csrf, reading, 60)
+    waiting.join(30)
+    assert not waiting.is_alive()
+    assert reads == [1]
+    kept = session_row(no_csrf, session_id).prepared
+    assert kept is not None and kept["verdict"]["status"] == "verified"
+    assert events(no_csrf, session_id) == ["created"]
+    client.post(f"{link}/review", data={"submit": "Submit", "outcome": "real"})
+    assert events(no_csrf, session_id) == ["created", "processing", "verified"]

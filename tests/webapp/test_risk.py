@@ -24,6 +24,7 @@ from processing.samples import photograph
 from processing.verify import (
     CheckError,
     DocumentCheck,
+    DocumentStage,
     ReportChecks,
     SelfieCheck,
     Verdict,
@@ -443,9 +444,9 @@ def test_fail_mode_in_the_flow_sends_the_person_back_without_saying_why(
     readings = iter([verdict(), verdict(first="JOHN", last="SMITH")])
 
     def read(
-        images: dict[str, bytes], options: VerifyOptions, provided: Any
-    ) -> tuple[Verdict, None]:
-        return next(readings), None
+        stage: DocumentStage, images: dict[str, bytes], options: VerifyOptions, provided: Any
+    ) -> Verdict:
+        return next(readings)
 
     monkeypatch.setattr(verification, "_verify", read)
     photo = passport_photo(1, "obama/obama.jpg")
