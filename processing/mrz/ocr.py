@@ -230,15 +230,23 @@ def read_line_templates(strip: NDArray[np.uint8], lengths: Sequence[int]) -> Tem
     return best
 
 
-def read_templates(gray: NDArray[np.uint8], line_count: int) -> tuple[TemplateLine, ...]:
+def read_templates(
+    gray: NDArray[np.uint8], line_count: int, known: dict[int, TemplateLine | None] | None = None
+) -> tuple[TemplateLine, ...]:
     """All lines of a normalised band; empty when the band does not hold `line_count` lines.
 
     The first line decides the line length (two-line formats: 44 or 36); the other lines follow.
+    `known`: the first line already read at some lengths (`is_upside_down` read it at the first).
     """
     rows = split_lines(gray, line_count)
     if len(rows) != line_count:
         return ()
-    first = read_line_templates(_line_strip(gray, rows[0]), _LINE_LENGTHS[line_count])
+    strip = _line_strip(gray, rows[0])
+    first: TemplateLine | None = None
+    for cells in _LINE_LENGTHS[line_count]:  # as one read_line_templates over all the lengths
+        line = known[cells] if known and cells in known else read_line_templates(strip, (cells,))
+        if line is not None and (first is None or line.mean_score > first.mean_score):
+            first = line
     if first is None:
         return ()
     lines = [first]
@@ -250,19 +258,31 @@ def read_templates(gray: NDArray[np.uint8], line_count: int) -> tuple[TemplateLi
     return tuple(lines)
 
 
-def is_upside_down(gray: NDArray[np.uint8], line_count: int) -> bool:
-    """Compare the glyph fit of the band's first line read both ways up."""
+def _first_line_both_ways(
+    gray: NDArray[np.uint8], line_count: int
+) -> tuple[TemplateLine | None, TemplateLine | None] | None:
+    """The band's first line read at the first line length, upright and turned; None: no line."""
     rows = split_lines(gray, line_count)
     if not rows:
-        return False
+        return None
     length = _LINE_LENGTHS[line_count][:1]
     upright = read_line_templates(_line_strip(gray, rows[0]), length)
     turned_gray = cv2.rotate(gray, cv2.ROTATE_180)
     turned_rows = split_lines(turned_gray, line_count)
     turned = read_line_templates(_line_strip(turned_gray, turned_rows[0]), length)
+    return upright, turned
+
+
+def _turned_fits_better(both: tuple[TemplateLine | None, TemplateLine | None] | None) -> bool:
+    upright, turned = both if both is not None else (None, None)
     if turned is None:
         return False
     return upright is None or turned.mean_score > upright.mean_score
+
+
+def is_upside_down(gray: NDArray[np.uint8], line_count: int) -> bool:
+    """Compare the glyph fit of the band's first line read both ways up."""
+    return _turned_fits_better(_first_line_both_ways(gray, line_count))
 
 
 def _tesseract_input(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
@@ -346,11 +366,14 @@ def read_band(
     is called while Tesseract is still reading (thorough only), for work that can start then.
     """
     gray = normalise_band(band)
-    flipped = is_upside_down(gray, line_count)
+    both = _first_line_both_ways(gray, line_count)
+    flipped = _turned_fits_better(both)
     if flipped:
         gray = cv2.rotate(gray, cv2.ROTATE_180)
+    # The first line at the first length was read the way up `gray` now lies: not read again.
+    known = {} if both is None else {_LINE_LENGTHS[line_count][0]: both[1] if flipped else both[0]}
     if not thorough:
-        lines = read_templates(gray, line_count)
+        lines = read_templates(gray, line_count, known)
         mrz, engine, candidates = best_mrz(lines, "", today=today)
         if mrz is not None and mrz.valid:
             return BandRead(lines, "", mrz, engine, flipped, candidates)
@@ -359,7 +382,7 @@ def read_band(
         # Tesseract reads in another thread (it lets go of the interpreter) meanwhile.
         with ThreadPoolExecutor(max_workers=1) as pool:
             reading = pool.submit(tesseract_text, gray)
-            lines = read_templates(gray, line_count)
+            lines = read_templates(gray, line_count, known)
             if on_lines is not None:
                 on_lines(lines, flipped)
             text = reading.result()

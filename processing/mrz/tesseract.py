@@ -5,8 +5,8 @@ Starting the `tesseract` program for every band cost a process and the loading o
 initialised once reads each band with the same library, model and settings as
 `tesseract BAND stdout -l eng --oem 1 --psm 6 -c <VARIABLES>` (what pytesseract ran), on the same
 pixels, so its text is the same. Engines are kept for the next band, one per band being read at
-the same moment (an engine reads one image at a time); ctypes lets other threads run while
-Tesseract reads, so the glyph templates can read meanwhile.
+the same moment (an engine reads one image at a time), at most `_MAX_ENGINES`; ctypes lets other
+threads run while Tesseract reads, so the glyph templates can read meanwhile.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import ctypes
 import ctypes.util
 import functools
 import queue
+import threading
 
 import numpy as np
 from numpy.typing import NDArray
@@ -123,18 +124,22 @@ class _Engine:
 
 
 _IDLE: queue.SimpleQueue[_Engine] = queue.SimpleQueue()
+# An engine holds about 28 MB: more reading at once than this wait for one (2 cores gain nothing).
+_MAX_ENGINES = 4
+_ENGINES = threading.BoundedSemaphore(_MAX_ENGINES)
 
 
 def read_text(image: NDArray[np.uint8]) -> str:
     """Tesseract's text of a grey image, from an idle engine (a new one when all are reading)."""
-    try:
-        engine = _IDLE.get_nowait()
-    except queue.Empty:
-        engine = _Engine()
-    try:
-        return engine.read(image)
-    finally:
-        _IDLE.put(engine)
+    with _ENGINES:
+        try:
+            engine = _IDLE.get_nowait()
+        except queue.Empty:
+            engine = _Engine()
+        try:
+            return engine.read(image)
+        finally:
+            _IDLE.put(engine)
 
 
 @atexit.register
