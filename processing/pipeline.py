@@ -343,6 +343,8 @@ class EarlyPortraits:
         self._placed: set[tuple[int, bytes, str]] = set()
 
     def start(self, image: NDArray[np.uint8], corners: Points, size_class: SizeClass) -> None:
+        """Look at this placement in the background, unless it was already (a key that matches
+        wrongly only skips a look: `find` still compares the pixels)."""
         key = (id(image), corners.tobytes(), size_class)
         if len(self._looks) >= _EARLY_LOOKS or key in self._placed:
             return
