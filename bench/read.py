@@ -117,12 +117,12 @@ def _read_passporteye(path: Path) -> Read:
     return _fields(mrz), mrz.valid, {}
 
 
-_READERS = {"idflow": _read_idflow, "passporteye": _read_passporteye}
+READERS = {"idflow": _read_idflow, "passporteye": _read_passporteye}
 
 
 def run_reader(reader: str, paths: list[Path]) -> ReaderRun:
     """Read every image with one reader; meant to run in a fresh process."""
-    read = _READERS[reader]
+    read = READERS[reader]
     if paths:
         with contextlib.suppress(IdflowError):
             read(paths[0])  # warm-up: imports, font rendering, model loading

@@ -9,9 +9,12 @@ OpenCV's Haar cascade, which needs no download but only exists in OpenCV builds 
 from __future__ import annotations
 
 import math
+import queue
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -95,6 +98,24 @@ def detect_yunet(image: NDArray[np.uint8], model: Path) -> list[DetectedFace]:
     return faces
 
 
+_IDLE_CASCADES: dict[Path, queue.SimpleQueue[Any]] = {}
+
+
+@contextmanager
+def _loaded_cascade(path: Path) -> Iterator[Any]:
+    """A cascade loaded earlier and not in use (loading one takes 8 ms; one cascade must not
+    detect in two threads at once), else a new one, kept for the next look."""
+    idle = _IDLE_CASCADES.setdefault(path, queue.SimpleQueue())
+    try:
+        cascade = idle.get_nowait()
+    except queue.Empty:
+        cascade = cv2.CascadeClassifier(str(path))
+    try:
+        yield cascade
+    finally:
+        idle.put(cascade)
+
+
 def _detect_haar(image: NDArray[np.uint8]) -> list[DetectedFace]:
     cascade_path = haar_cascade_path()
     if not hasattr(cv2, "CascadeClassifier") or cascade_path is None:
@@ -104,10 +125,10 @@ def _detect_haar(image: NDArray[np.uint8]) -> list[DetectedFace]:
         )
     small, scale = _downscale(image)
     gray = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)  # no equalising: a pale page washes faces out
-    cascade = cv2.CascadeClassifier(str(cascade_path))
-    boxes, neighbours = cascade.detectMultiScale2(
-        gray, scaleFactor=1.1, minNeighbors=_HAAR_MIN_NEIGHBOURS, minSize=(24, 24)
-    )
+    with _loaded_cascade(cascade_path) as cascade:
+        boxes, neighbours = cascade.detectMultiScale2(
+            gray, scaleFactor=1.1, minNeighbors=_HAAR_MIN_NEIGHBOURS, minSize=(24, 24)
+        )
     return [
         DetectedFace(
             (x / scale, y / scale, w / scale, h / scale),

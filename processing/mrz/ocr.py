@@ -18,13 +18,13 @@ from __future__ import annotations
 import contextlib
 import difflib
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 
 import cv2
 import numpy as np
-import pytesseract
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
@@ -32,16 +32,13 @@ from processing.errors import MRZFormatError, OCREngineError
 from processing.mrz.decode import decode_lines
 from processing.mrz.model import MRZ, MRZ_ALPHABET
 from processing.mrz.repair import repair_mrz
+from processing.mrz.tesseract import read_text
 from processing.mrz.text import mrz_from_text
 from processing.ocrb_font import ocrb_path
 
 ALPHABET = MRZ_ALPHABET
 
 _PITCH = 22  # template cell width in pixels: every line is rescaled to this character pitch
-_TESSERACT_CONFIG = (
-    "--oem 1 --psm 6 -c tessedit_char_whitelist=" + ALPHABET + " -c load_system_dawg=0"
-    " -c load_freq_dawg=0"
-)
 _LINE_LENGTHS = {2: (44, 36), 3: (30,)}
 _GRID_STIFFNESS = 4.0  # a cell 25% off the pitch costs a quarter of a glyph's correlation
 
@@ -233,15 +230,23 @@ def read_line_templates(strip: NDArray[np.uint8], lengths: Sequence[int]) -> Tem
     return best
 
 
-def read_templates(gray: NDArray[np.uint8], line_count: int) -> tuple[TemplateLine, ...]:
+def read_templates(
+    gray: NDArray[np.uint8], line_count: int, known: dict[int, TemplateLine | None] | None = None
+) -> tuple[TemplateLine, ...]:
     """All lines of a normalised band; empty when the band does not hold `line_count` lines.
 
     The first line decides the line length (two-line formats: 44 or 36); the other lines follow.
+    `known`: the first line already read at some lengths (`is_upside_down` read it at the first).
     """
     rows = split_lines(gray, line_count)
     if len(rows) != line_count:
         return ()
-    first = read_line_templates(_line_strip(gray, rows[0]), _LINE_LENGTHS[line_count])
+    strip = _line_strip(gray, rows[0])
+    first: TemplateLine | None = None
+    for cells in _LINE_LENGTHS[line_count]:  # as one read_line_templates over all the lengths
+        line = known[cells] if known and cells in known else read_line_templates(strip, (cells,))
+        if line is not None and (first is None or line.mean_score > first.mean_score):
+            first = line
     if first is None:
         return ()
     lines = [first]
@@ -253,37 +258,47 @@ def read_templates(gray: NDArray[np.uint8], line_count: int) -> tuple[TemplateLi
     return tuple(lines)
 
 
-def is_upside_down(gray: NDArray[np.uint8], line_count: int) -> bool:
-    """Compare the glyph fit of the band's first line read both ways up."""
+def _first_line_both_ways(
+    gray: NDArray[np.uint8], line_count: int
+) -> tuple[TemplateLine | None, TemplateLine | None] | None:
+    """The band's first line read at the first line length, upright and turned; None: no line."""
     rows = split_lines(gray, line_count)
     if not rows:
-        return False
+        return None
     length = _LINE_LENGTHS[line_count][:1]
     upright = read_line_templates(_line_strip(gray, rows[0]), length)
     turned_gray = cv2.rotate(gray, cv2.ROTATE_180)
     turned_rows = split_lines(turned_gray, line_count)
     turned = read_line_templates(_line_strip(turned_gray, turned_rows[0]), length)
+    return upright, turned
+
+
+def _turned_fits_better(both: tuple[TemplateLine | None, TemplateLine | None] | None) -> bool:
+    upright, turned = both if both is not None else (None, None)
     if turned is None:
         return False
     return upright is None or turned.mean_score > upright.mean_score
 
 
-def tesseract_text(gray: NDArray[np.uint8]) -> str:
-    """Tesseract's reading of the band, upscaled so characters are about 40 pixels tall."""
+def is_upside_down(gray: NDArray[np.uint8], line_count: int) -> bool:
+    """Compare the glyph fit of the band's first line read both ways up."""
+    return _turned_fits_better(_first_line_both_ways(gray, line_count))
+
+
+def _tesseract_input(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    """The band upscaled so characters are about 40 pixels tall, with a white border."""
     rows = split_lines(gray, 3)
     heights = [bottom - top for top, bottom in rows] or [gray.shape[0] // 3]
     scale = min(4.0, max(0.5, 40 / max(1, float(np.median(heights)))))
     scaled = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
-    bordered = cv2.copyMakeBorder(scaled, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255)
-    try:
-        text: str = pytesseract.image_to_string(bordered, lang="eng", config=_TESSERACT_CONFIG)
-    except pytesseract.TesseractNotFoundError as exc:
-        raise OCREngineError(
-            "Tesseract could not run: install Debian's tesseract-ocr and tesseract-ocr-eng."
-        ) from exc
-    except pytesseract.TesseractError:
-        return ""  # this band defeats Tesseract; the templates still read it
-    return text
+    return np.asarray(
+        cv2.copyMakeBorder(scaled, 20, 20, 20, 20, cv2.BORDER_CONSTANT, value=255), dtype=np.uint8
+    )
+
+
+def tesseract_text(gray: NDArray[np.uint8]) -> str:
+    """Tesseract's reading of the band (in this process, `processing.mrz.tesseract`)."""
+    return read_text(_tesseract_input(gray))
 
 
 def _tesseract_lines(text: str, parsed: MRZ | None) -> list[str]:
@@ -336,23 +351,40 @@ def best_mrz(
 
 
 def read_band(
-    band: NDArray[np.uint8], line_count: int, *, today: date | None = None, thorough: bool = True
+    band: NDArray[np.uint8],
+    line_count: int,
+    *,
+    today: date | None = None,
+    thorough: bool = True,
+    on_lines: Callable[[tuple[TemplateLine, ...], bool], None] | None = None,
 ) -> BandRead:
     """Read a deskewed MRZ band; tries it upside down too, since a band's angle has two readings.
 
-    `thorough=False` skips Tesseract (a subprocess, half the time of a read) when the templates
+    `thorough=False` skips Tesseract (half the time of a read) when the templates
     alone read an MRZ whose check digits all hold: the photo check only asks whether the MRZ
-    reads; the verdict's own read keeps Tesseract's votes.
+    reads; the verdict's own read keeps Tesseract's votes. `on_lines(template lines, flipped)`
+    is called while Tesseract is still reading (thorough only), for work that can start then.
     """
     gray = normalise_band(band)
-    flipped = is_upside_down(gray, line_count)
+    both = _first_line_both_ways(gray, line_count)
+    flipped = _turned_fits_better(both)
     if flipped:
         gray = cv2.rotate(gray, cv2.ROTATE_180)
-    lines = read_templates(gray, line_count)
+    # The first line at the first length was read the way up `gray` now lies: not read again.
+    known = {} if both is None else {_LINE_LENGTHS[line_count][0]: both[1] if flipped else both[0]}
     if not thorough:
+        lines = read_templates(gray, line_count, known)
         mrz, engine, candidates = best_mrz(lines, "", today=today)
         if mrz is not None and mrz.valid:
             return BandRead(lines, "", mrz, engine, flipped, candidates)
-    text = tesseract_text(gray)
+        text = tesseract_text(gray)
+    else:
+        # Tesseract reads in another thread (it lets go of the interpreter) meanwhile.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            reading = pool.submit(tesseract_text, gray)
+            lines = read_templates(gray, line_count, known)
+            if on_lines is not None:
+                on_lines(lines, flipped)
+            text = reading.result()
     mrz, engine, candidates = best_mrz(lines, text, today=today)
     return BandRead(lines, text, mrz, engine, flipped, candidates)

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import difflib
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import cv2
 import numpy as np
+import pytesseract
 import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from processing.mrz import ocr
+from processing.mrz import ocr, tesseract
 from processing.ocrb_font import ocrb_path
 from tests.support.icao import TD1, TD3
+
+# What pytesseract ran for a band before Tesseract moved into the process.
+CLI_OPTIONS = f"--oem {tesseract.ENGINE_MODE} --psm {tesseract.PAGE_SEGMENTATION} " + " ".join(
+    f"-c {name}={value}" for name, value in tesseract.VARIABLES.items()
+)
 
 
 def render_band(
@@ -106,3 +113,47 @@ def test_a_quick_read_still_asks_tesseract_when_the_templates_fail(
     read = ocr.read_band(blank, 2, thorough=False)
     assert asked == [1]
     assert read.mrz is None or not read.mrz.valid
+
+
+@pytest.mark.parametrize("turned", [False, True], ids=["upright", "upside_down"])
+@pytest.mark.parametrize("lines", [TD3, TD1], ids=["TD3", "TD1"])
+def test_tesseract_reading_alongside_the_templates_gives_the_sequential_read(
+    lines: tuple[str, ...], turned: bool
+) -> None:
+    """Tesseract reads in this process in another thread while the templates read, which reuse
+    the first line `is_upside_down` read; the read is the one of each step after the other, with
+    the `tesseract` program run through pytesseract."""
+    band = render_band(lines, 16, blur=1.0, noise=8)
+    if turned:
+        band = cv2.rotate(band, cv2.ROTATE_180)
+    gray = ocr.normalise_band(band)
+    flipped = ocr.is_upside_down(gray, len(lines))
+    if flipped:
+        gray = cv2.rotate(gray, cv2.ROTATE_180)
+    template_lines = ocr.read_templates(gray, len(lines))
+    text = pytesseract.image_to_string(ocr._tesseract_input(gray), lang="eng", config=CLI_OPTIONS)
+    mrz, engine, _ = ocr.best_mrz(template_lines, text)
+    told: list[tuple[tuple[str, ...], bool]] = []
+
+    read = ocr.read_band(
+        band, len(lines), on_lines=lambda got, up: told.append((tuple(x.text for x in got), up))
+    )
+
+    assert flipped == turned and len(text.split()) >= len(lines)
+    assert read.flipped == flipped and read.tesseract_text == text
+    assert [x.text for x in read.template_lines] == [x.text for x in template_lines]
+    for got, expected in zip(read.template_lines, template_lines, strict=True):
+        assert np.array_equal(got.glyph_scores, expected.glyph_scores)
+    assert read.mrz == mrz and read.engine == engine and mrz is not None and mrz.valid
+    assert told == [(tuple(x.text for x in template_lines), flipped)]
+
+
+def test_engines_reading_at_the_same_time_each_give_their_own_band() -> None:
+    """Bands read in more threads at once than there are engines (the web app's request and job
+    threads): each gets its own text."""
+    bands = [ocr.normalise_band(render_band(lines)) for lines in (TD3, TD1) * 3]
+    alone = [ocr.tesseract_text(band) for band in bands]
+    with ThreadPoolExecutor(max_workers=len(bands)) as pool:
+        together = list(pool.map(ocr.tesseract_text, bands))
+    assert together == alone
+    assert alone[0] != alone[1] and all("<" in text for text in alone)

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
+import threading
 from datetime import date
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from numpy.typing import NDArray
+from PIL import Image
 
+from processing import pipeline
 from processing.mrz.model import MRZ_FIELDS
 from processing.pipeline import read_document
+from processing.portrait import Portrait, find_portrait
+from processing.result import DocumentResult
 from processing.samples import make_document, photograph
 from tests.support.images import jpeg
+from tests.support.shared import SHARED
 
 TODAY = date(2026, 11, 25)
+FACES = SHARED / "samples" / "faces"
+SPECIMENS = SHARED / "samples" / "specimens"
+needs_faces = pytest.mark.skipif(not FACES.is_dir(), reason="shared face photos absent")
 
 
 def png(image: NDArray[np.uint8]) -> bytes:
@@ -135,3 +145,71 @@ def test_flat_card_front_is_not_mistaken_for_its_portrait_frame(seed: int) -> No
     assert front.rotation == 0
     assert front.crop is not None and front.crop.shape[1] > front.crop.shape[0]
     assert result.visual is not None and "document_number" in result.visual.fields
+
+
+def _everything(result: DocumentResult) -> dict[str, object]:
+    """A read whole, to the bit, but for its timings."""
+    plain = result.to_dict()
+    plain.pop("timings")
+    portrait = result.portrait
+    return {
+        "plain": plain,
+        "confidences": (result.confidence, [side.mrz_confidence for side in result.sides]),
+        "crops": [None if side.crop is None else side.crop.tobytes() for side in result.sides],
+        "portrait": None
+        if portrait is None
+        else (portrait.box, portrait.score, portrait.image.tobytes()),
+    }
+
+
+def _photos(name: str) -> tuple[bytes, bytes | None]:
+    face = Image.open(FACES / "obama" / "obama.jpg").convert("RGB")
+    if name == "photographed passport":
+        document = make_document("td3", 61, face=face, today=TODAY)
+        photo, _ = photograph(document.front, np.random.default_rng(3))
+        return jpeg(photo, 85), None
+    if name == "TD2 card turned upside down":
+        document = make_document("td2", 62, face=face, today=TODAY)
+        return png(cv2.rotate(document.front, cv2.ROTATE_180)), None
+    path = SPECIMENS / name
+    if not path.is_file():
+        pytest.skip(f"shared specimen {name} absent")
+    return path.read_bytes(), None
+
+
+@needs_faces
+@pytest.mark.parametrize(
+    "name",
+    [
+        "photographed passport",
+        "TD2 card turned upside down",
+        "100_pass-uto.jpg",
+        "100_pass-bdr.jpg",
+        "arg0s1080_mrz/id_cards/Latvia.png",
+    ],
+)
+def test_the_portrait_looked_for_while_the_mrz_reads_is_the_one_found_after(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The face detector starts in the background where a band's template lines put the document
+    while Tesseract reads the band; the read is bit for bit the one looking afterwards gives
+    (Latvia's card is placed from its MRZ in a turned photo, bdr's page by its MRZ's format)."""
+    front, back = _photos(name)
+    on_main_thread: list[bool] = []
+    looking = find_portrait
+
+    def recorded(crop: NDArray[np.uint8], **options: Any) -> Portrait | None:
+        on_main_thread.append(threading.current_thread() is threading.main_thread())
+        return looking(crop, **options)
+
+    monkeypatch.setattr(pipeline, "find_portrait", recorded)
+    overlapped = read_document(front, back, today=TODAY)
+    assert on_main_thread and not any(on_main_thread)  # every answer came from an early look
+
+    on_main_thread.clear()
+    monkeypatch.setattr(pipeline.EarlyPortraits, "start", lambda *args, **kwargs: None)
+    sequential = read_document(front, back, today=TODAY)
+    assert on_main_thread and all(on_main_thread)
+
+    assert overlapped.portrait is not None and overlapped.status == "read"
+    assert _everything(overlapped) == _everything(sequential)
