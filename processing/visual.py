@@ -22,21 +22,20 @@ from typing import Literal
 
 import cv2
 import numpy as np
-import pytesseract
 from numpy.typing import NDArray
 
-from processing.errors import OCREngineError
 from processing.ocr_text import (
     CAPTION_LETTER_FOR_DIGIT,
     DATE_DIGIT_FOR_LETTER,
     DateKind,
     full_year,
 )
+from processing.tesseract import PRINTED_TEXT, read_tsv
 
 DocumentType = Literal["passport", "id_card", "driving_license"]
 DateOrder = Literal["DMY", "MDY"]
 
-_TESSERACT_CONFIG = "--oem 1 --psm 11"  # sparse text: captions and values are scattered runs
+_TSV_COLUMNS = 12  # level, page, block, paragraph, line, word, box (4), confidence, text
 _OCR_WIDTH = 1500  # small captions on ID-1 cards read better once the card is this wide
 _AMBIGUOUS_DATE_PENALTY = 0.6
 _CONFLICT_PENALTY = 0.5
@@ -238,24 +237,27 @@ def prepare_for_ocr(document: NDArray[np.uint8]) -> tuple[NDArray[np.uint8], flo
     return np.asarray(gray, dtype=np.uint8), scale
 
 
+def _tsv_rows(tsv: str) -> list[list[str]]:
+    """The TSV rows as pytesseract read the program's output (a missing last text is empty)."""
+    rows = [row.split("\t") for row in tsv.strip().split("\n")] if tsv.strip() else []
+    if rows and len(rows[-1]) < _TSV_COLUMNS:
+        rows[-1].append("")
+    return [row for row in rows if len(row) >= _TSV_COLUMNS]
+
+
 def ocr_segments(gray: NDArray[np.uint8], scale: float = 1.0) -> list[Segment]:
     """Tesseract's words, in reading order, grouped by its own block/paragraph/line numbers."""
-    try:
-        data = pytesseract.image_to_data(
-            gray, lang="eng", config=_TESSERACT_CONFIG, output_type=pytesseract.Output.DICT
-        )
-    except pytesseract.TesseractNotFoundError as exc:
-        raise OCREngineError("Tesseract is not installed or not on PATH") from exc
-    except pytesseract.TesseractError:
-        return []  # Tesseract gave up on this image: nothing printed could be read
     lines: dict[tuple[int, int, int], list[Word]] = {}
-    for i, text in enumerate(data["text"]):
-        confidence = float(data["conf"][i])
+    for row in _tsv_rows(read_tsv(gray, PRINTED_TEXT)):
+        block, paragraph, line = (int(cell) for cell in row[2:5])
+        x, y, w, h = (round(int(cell) / scale) for cell in row[6:10])
+        # A whole number, as pytesseract handed it over before Tesseract moved in-process.
+        confidence, text = int(float(row[10])), row[11]
         if not text.strip() or confidence < 0:
             continue
-        x, y, w, h = (round(float(data[k][i]) / scale) for k in ("left", "top", "width", "height"))
-        key = (data["block_num"][i], data["par_num"][i], data["line_num"][i])
-        lines.setdefault(key, []).append(Word(text.strip(), (x, y, w, h), confidence / 100))
+        lines.setdefault((block, paragraph, line), []).append(
+            Word(text.strip(), (x, y, w, h), confidence / 100)
+        )
     segments = [Segment(tuple(sorted(words, key=lambda w: w.box[0]))) for words in lines.values()]
     return sorted(segments, key=lambda s: (s.box[1] + s.box[3] // 2, s.box[0]))
 

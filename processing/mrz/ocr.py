@@ -32,9 +32,9 @@ from processing.errors import MRZFormatError, OCREngineError
 from processing.mrz.decode import decode_lines
 from processing.mrz.model import MRZ, MRZ_ALPHABET
 from processing.mrz.repair import repair_mrz
-from processing.mrz.tesseract import read_text
 from processing.mrz.text import mrz_from_text
 from processing.ocrb_font import ocrb_path
+from processing.tesseract import read_text
 
 ALPHABET = MRZ_ALPHABET
 
@@ -297,7 +297,7 @@ def _tesseract_input(gray: NDArray[np.uint8]) -> NDArray[np.uint8]:
 
 
 def tesseract_text(gray: NDArray[np.uint8]) -> str:
-    """Tesseract's reading of the band (in this process, `processing.mrz.tesseract`)."""
+    """Tesseract's reading of the band (in this process, `processing.tesseract`)."""
     return read_text(_tesseract_input(gray))
 
 

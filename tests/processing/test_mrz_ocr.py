@@ -13,13 +13,14 @@ import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
-from processing.mrz import ocr, tesseract
+from processing import tesseract
+from processing.mrz import ocr
 from processing.ocrb_font import ocrb_path
 from tests.support.icao import TD1, TD3
 
 # What pytesseract ran for a band before Tesseract moved into the process.
-CLI_OPTIONS = f"--oem {tesseract.ENGINE_MODE} --psm {tesseract.PAGE_SEGMENTATION} " + " ".join(
-    f"-c {name}={value}" for name, value in tesseract.VARIABLES.items()
+CLI_OPTIONS = f"--oem {tesseract.ENGINE_MODE} --psm {tesseract.MRZ_BAND.page_segmentation} " + (
+    " ".join(f"-c {name}={value}" for name, value in tesseract.MRZ_BAND.variables)
 )
 
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import ctypes.util
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
 
+import cv2
 import numpy as np
 import pytesseract
 import pytest
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 
+from processing import tesseract, visual
 from processing.errors import OCREngineError
 from processing.samples import KINDS, make_document
 from processing.visual import document_date_order, iso_date, read_date, read_visual_zone
+from tests.support.shared import SHARED
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
@@ -222,10 +226,44 @@ def test_ambiguous_dates_lower_the_confidence() -> None:
 
 
 def test_missing_tesseract_is_an_engine_error(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pytesseract.pytesseract, "tesseract_cmd", "/nonexistent/tesseract")
-    with pytest.raises(OCREngineError) as info:
-        read_visual_zone(passport_page())
-    assert isinstance(info.value.__cause__, pytesseract.TesseractNotFoundError)
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    tesseract._library.cache_clear()
+    try:
+        with pytest.raises(OCREngineError):
+            read_visual_zone(passport_page())
+    finally:
+        monkeypatch.undo()
+        tesseract._library.cache_clear()
+
+
+def _program_words(gray: NDArray[np.uint8]) -> list[tuple[object, ...]]:
+    """What the `tesseract` program gives for the printed zone, through pytesseract (as read
+    before Tesseract moved into the process)."""
+    data = pytesseract.image_to_data(
+        gray, lang="eng", config="--oem 1 --psm 11", output_type=pytesseract.Output.DICT
+    )
+    columns = ("block_num", "par_num", "line_num", "left", "top", "width", "height", "conf")
+    return [(*(data[c][i] for c in columns), text) for i, text in enumerate(data["text"])]
+
+
+def _in_process_words(gray: NDArray[np.uint8]) -> list[tuple[object, ...]]:
+    rows = visual._tsv_rows(tesseract.read_tsv(gray))
+    return [(*(int(float(cell)) for cell in (*row[2:5], *row[6:11])), row[11]) for row in rows]
+
+
+def test_the_printed_zone_reads_in_process_as_the_tesseract_program_reads_it() -> None:
+    """Words, boxes and confidences, on a generated card and a real specimen when present."""
+    images = [make_document("td1", 4).front, passport_page()]
+    specimen = SHARED / "samples" / "specimens" / "100_id-rou.jpg"
+    if specimen.is_file():
+        photo = cv2.imread(str(specimen), cv2.IMREAD_COLOR)
+        assert photo is not None
+        images.append(np.asarray(photo, dtype=np.uint8))
+    for image in images:
+        gray, _ = visual.prepare_for_ocr(image)
+        words = _in_process_words(gray)
+        assert words == _program_words(gray)
+        assert sum(bool(str(word[-1]).strip()) for word in words) > 10
 
 
 def _folded(text: str | None) -> str | None:
