@@ -13,6 +13,7 @@ meanwhile.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import ctypes.util
 import functools
@@ -55,6 +56,19 @@ PRINTED_TEXT = Settings(11)
 # pytesseract kept; in this process they would fill the server's log.
 _QUIET = (("debug_file", "/dev/null"),)
 
+# Leptonica, Tesseract's image library, prints its own ("Error in pixScanForForeground: invalid
+# box" when Tesseract clips a box to the image, harmless): also for the program's stderr only.
+_LEPTONICA_SEVERITY_NONE = 6  # L_SEVERITY_NONE in leptonica's environ.h
+
+
+def _quiet_leptonica() -> None:
+    name = ctypes.util.find_library("lept") or ctypes.util.find_library("leptonica")
+    if name is None:
+        return  # Tesseract linked it under another name: its notes reach stderr, nothing worse
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(name).setMsgSeverity(_LEPTONICA_SEVERITY_NONE)
+
+
 _MISSING = "Tesseract could not run: install Debian's tesseract-ocr and tesseract-ocr-eng."
 
 
@@ -92,6 +106,7 @@ def _library() -> ctypes.CDLL:
     library.TessBaseAPIClear.argtypes = [handle]
     library.TessBaseAPIEnd.argtypes = [handle]
     library.TessBaseAPIDelete.argtypes = [handle]
+    _quiet_leptonica()
     return library
 
 
