@@ -12,9 +12,10 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, TypeVar
 
 from flask import Flask
 from flask_babel.speaklater import LazyString
@@ -431,25 +432,46 @@ def _running(job: Job | None) -> bool:
     )
 
 
-def _document_stage(app: Flask, session_id: str, inputs: str, images: dict[str, bytes]) -> Staged:
-    """The document's stage for these photos: the one kept, or the one its job is working out
-    now (waited for, as the verdict waits for its preparation), or else read here."""
+_Kept = TypeVar("_Kept")
+
+
+def _await_kept(
+    app: Flask,
+    session_id: str,
+    look: Callable[[Session, VerificationSession], tuple[_Kept | None, int | None] | None],
+) -> _Kept | None:
+    """What `look` finds kept on the session, waiting while the job it names (the one working it
+    out) is running and renewing its lease, at most `_AWAIT_SECONDS`; None when `look` gives up
+    (None), nothing runs, or the wait is over: the caller works it out itself."""
     deadline = time.monotonic() + _AWAIT_SECONDS
     while True:
         with database(app).sessions() as db:
             session = db.scalar(
                 select(VerificationSession).where(VerificationSession.id == session_id)
             )
-            if session is None:
-                break
-            kept = prepared.document_ready(session, inputs, date.today())
-            if kept is not None:
-                return Staged(kept, inputs, read_here=False)
-            job_id = prepared.document_pending_job(session, inputs)
+            seen = look(db, session) if session is not None else None
+            if seen is None:
+                return None
+            found, job_id = seen
+            if found is not None:
+                return found
             running = _running(db.get(Job, job_id) if job_id is not None else None)
         if not running or time.monotonic() > deadline:
-            break
+            return None
         time.sleep(_AWAIT_POLL_SECONDS)
+
+
+def _document_stage(app: Flask, session_id: str, inputs: str, images: dict[str, bytes]) -> Staged:
+    """The document's stage for these photos: the one kept, or the one its job is working out
+    now (waited for, as the verdict waits for its preparation), or else read here."""
+
+    def look(db: Session, session: VerificationSession) -> tuple[DocumentStage | None, int | None]:
+        kept = prepared.document_ready(session, inputs, date.today())
+        return kept, prepared.document_pending_job(session, inputs)
+
+    kept = _await_kept(app, session_id, look)
+    if kept is not None:
+        return Staged(kept, inputs, read_here=False)
     return Staged(_read_document(images), inputs, read_here=True)
 
 
@@ -548,25 +570,18 @@ def _publish(db: Session, session: VerificationSession, judged: Judged, max_atte
 def _await_prepared(app: Flask, session_id: str, outcome: str | None) -> Judged | None:
     """The verdict prepared from the session's current inputs, waiting for the preparation if
     it is running now; None when there is none to wait for (the caller works it out)."""
-    deadline = time.monotonic() + _AWAIT_SECONDS
-    while True:
-        with database(app).sessions() as db:
-            session = db.scalar(
-                select(VerificationSession).where(VerificationSession.id == session_id)
-            )
-            if session is None or session.status != "processing":
-                return None
-            if not session.livemode and test_mode.is_simulated(outcome):
-                return None
-            inputs = _inputs(db, session)
-            found = prepared.ready(session, inputs)
-            if found is not None:
-                return Judged(*found, judged=True)
-            job_id = prepared.pending_job(session, inputs)
-            running = _running(db.get(Job, job_id) if job_id is not None else None)
-        if not running or time.monotonic() > deadline:
+
+    def look(db: Session, session: VerificationSession) -> tuple[Judged | None, int | None] | None:
+        if session.status != "processing":
             return None
-        time.sleep(_AWAIT_POLL_SECONDS)
+        if not session.livemode and test_mode.is_simulated(outcome):
+            return None
+        inputs = _inputs(db, session)
+        found = prepared.ready(session, inputs)
+        judged = Judged(*found, judged=True) if found is not None else None
+        return judged, prepared.pending_job(session, inputs)
+
+    return _await_kept(app, session_id, look)
 
 
 @handler("verify_session", give_up=lambda app, payload: fail_processing(app, payload))
