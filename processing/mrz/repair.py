@@ -11,7 +11,8 @@ Three kinds of fix, from safest to least safe:
   breaks none that held, and is the only change that does. Check digits themselves are never
   changed: a misread check digit would otherwise "validate" a wrong field.
 - 'K' for '<' is invisible to check digits (K is worth 20, '<' 0, and digits are mod 10), so
-  it is undone by position instead: where a K stands among fillers.
+  it is undone by position instead: where a K stands among fillers, and anything after the
+  names' end (`end_names`).
 - Country codes are chosen among look-alikes by being a known ICAO code.
 
 Every change is recorded as a `Repair`, so a caller can show or distrust it.
@@ -76,6 +77,24 @@ def clean_filler_runs(text: str, *, lone_k_after: int = 3) -> str:
     return "".join(out)
 
 
+def end_names(name: str) -> str:
+    """Filler after the names' end: whatever a reader found there was a misread '<'.
+
+    The name field is the primary identifier, '<<', the secondary identifier's components joined
+    by single '<', then filler to the end (ICAO 9303-3, 4.6): the first '<<' after the separator
+    ends the names, so "PER<OLOF<<<<<<<<<YY" is "PER<OLOF" and "SMITH<<<<<<WL<<" is "SMITH".
+    """
+    separator = name.find("<<")
+    if separator < 0:
+        return name
+    end = name.find("<<", separator + 2)
+    if separator + 2 < len(name) and name[separator + 2] == "<":
+        end = separator + 2
+    if end < 0:
+        return name
+    return name[:end] + "<" * (len(name) - end)
+
+
 class _Grid:
     """The MRZ as mutable characters, so fixes can be applied field by field."""
 
@@ -128,9 +147,8 @@ def _fix_unambiguous(grid: _Grid) -> None:
     for name in ("issuing_country", "nationality"):
         grid.put(spans[name], _best_country(grid.get(spans[name])))
     grid.put(spans["sex"], _map_chars(grid.get(spans["sex"]), MRZ_SEX_FOR_CHAR))
-    grid.put(
-        spans["name"], clean_filler_runs(_map_chars(grid.get(spans["name"]), LETTER_FOR_DIGIT))
-    )
+    name = clean_filler_runs(_map_chars(grid.get(spans["name"]), LETTER_FOR_DIGIT))
+    grid.put(spans["name"], end_names(name))
     for name in ("document_number", "optional_data", "optional_data_2"):
         if name in spans:
             grid.put(spans[name], clean_filler_runs(grid.get(spans[name]), lone_k_after=1))

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.model import Repair
 from processing.mrz.parse import parse_mrz
-from processing.mrz.repair import clean_filler_runs, repair_mrz
+from processing.mrz.repair import clean_filler_runs, end_names, repair_mrz
 from tests.support.icao import TD1, TD3
 
 TODAY = datetime.date(2026, 3, 1)
@@ -145,6 +145,28 @@ def test_k_initial_in_names_is_kept() -> None:
     assert clean_filler_runs("SMITH<<JOHN<<<K<") == "SMITH<<JOHN<<<<<"
     assert clean_filler_runs("AB12<K<<", lone_k_after=1) == "AB12<<<<"
     assert clean_filler_runs("KK<<") == "KK<<"  # a leading run is text, not filler
+
+
+def test_letters_after_the_names_end_are_filler() -> None:
+    """Blur read the last fillers of "PER<OLOF" as YY in a photographed card (by-tier run)."""
+    lines = (TD1[0], TD1[1], "ERIKSSON<<ANNA<MARIA<<<<<<<<YV")
+    mrz = repair_mrz(lines, today=TODAY)
+    assert mrz.lines == TD1 and mrz.given_names == "ANNA MARIA"
+    assert [r.column for r in mrz.repairs] == [28, 29]
+
+
+@pytest.mark.parametrize(
+    ("read", "names"),
+    [
+        ("SMITH<<<<<<WL<<", "SMITH<<<<<<<<<<"),  # no given names: the separator ends them
+        ("SMITH<<JOHN<<<<Y", "SMITH<<JOHN<<<<<"),
+        ("DOS<SANTOS<<IN<<", "DOS<SANTOS<<IN<<"),  # one '<' inside a name stays
+        ("SMITH<<JOHN<PAUL", "SMITH<<JOHN<PAUL"),  # a name that fills the field is kept
+        ("SMITHJOHNPAULXX", "SMITHJOHNPAULXX"),  # no separator: nothing to go by
+    ],
+)
+def test_end_names(read: str, names: str) -> None:
+    assert end_names(read) == names
 
 
 # --- property: random valid TD3s, one look-alike corruption --------------------------------
