@@ -1,9 +1,14 @@
 """Tesseract in this process, through its C API: the MRZ band and the printed zone.
 
+The printed zone is read with Debian's English model. The MRZ band is read with a model trained
+only on MRZ lines (`processing/mrz/models`, BSD-3-Clause, see its NOTICE): the English model read
+filler runs as K's and took names for words (CELIK as GCEEIK), which the MRZ model does not; on
+the by-tier photographs it made 14 more reads exact of 457 (docs/performance.md).
+
 Starting the `tesseract` program for every read cost a process and the loading of its model
 (about 0.15 s of CPU) before it read anything, more than reading an MRZ band itself. An engine
 initialised once reads each image with the same library, model and settings as the program run
-as `tesseract IMAGE stdout -l eng --oem 1 --psm N -c <VARIABLES>` (what pytesseract ran), on the
+as `tesseract IMAGE stdout [--tessdata-dir DIR] -l LANGUAGE --oem 1 --psm N -c <VARIABLES>`, on the
 same pixels, so its text is the same. Engines are kept for the next read, one per image being
 read at the same moment (an engine reads one image at a time), at most `_MAX_READS` reads at
 once; ctypes lets other threads run while Tesseract reads, so the glyph templates can read
@@ -19,25 +24,49 @@ import ctypes.util
 import functools
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from processing.errors import OCREngineError
+from processing.model_files import sha256_of
 from processing.mrz.model import MRZ_ALPHABET
 
-LANGUAGE = "eng"
 ENGINE_MODE = 1  # --oem 1: the LSTM recogniser
 
 
 @dataclass(frozen=True)
+class Model:
+    """A Tesseract language: Debian's (`folder` None: where the `tesseract` program looks) or
+    one shipped with idflow, whose bytes are checked before Tesseract loads them."""
+
+    language: str
+    folder: Path | None = None
+    sha256: str = ""
+
+    @property
+    def path(self) -> Path | None:
+        return None if self.folder is None else self.folder / f"{self.language}.traineddata"
+
+
+ENGLISH = Model("eng")
+MRZ_MODEL = Model(
+    "mrz",
+    Path(__file__).resolve().parent / "mrz" / "models",
+    "ece2a54f125a73792f9cec74e6f8e62f6e5e00c7f19153ba865af689be5b5f01",
+)
+
+
+@dataclass(frozen=True)
 class Settings:
-    """How an engine is started: its page segmentation mode and its `-c` variables (set at
+    """How an engine is started: its model, page segmentation mode and `-c` variables (set at
     initialisation, as the program's are: the dictionaries only load then)."""
 
     page_segmentation: int
     variables: tuple[tuple[str, str], ...] = ()
+    model: Model = field(default=ENGLISH)
 
 
 # --psm 6, one uniform block of text, MRZ characters only, no dictionaries.
@@ -48,6 +77,7 @@ MRZ_BAND = Settings(
         ("load_system_dawg", "0"),
         ("load_freq_dawg", "0"),
     ),
+    MRZ_MODEL,
 )
 # --psm 11, sparse text: a card's captions and values are scattered runs.
 PRINTED_TEXT = Settings(11)
@@ -70,6 +100,18 @@ def _quiet_leptonica() -> None:
 
 
 _MISSING = "Tesseract could not run: install Debian's tesseract-ocr and tesseract-ocr-eng."
+
+
+@functools.cache
+def _checked(model: Model) -> None:
+    """A shipped model must be the published file: a damaged or swapped one loads and misreads."""
+    path = model.path
+    if path is None:
+        return
+    if not path.is_file():
+        raise OCREngineError(f"Tesseract model {path} is missing: reinstall idflow.")
+    if sha256_of(path) != model.sha256:
+        raise OCREngineError(f"Tesseract model {path} is not the published file.")
 
 
 @functools.cache
@@ -115,14 +157,16 @@ class _Engine:
 
     def __init__(self, settings: Settings) -> None:
         library = _library()
+        model = settings.model
+        _checked(model)
         self._handle = library.TessBaseAPICreate()
         variables = (*settings.variables, *_QUIET)
         names = [name.encode() for name, _ in variables]
         values = [value.encode() for _, value in variables]
         failed = library.TessBaseAPIInit4(
             self._handle,
-            None,  # the data folder the `tesseract` program would use
-            LANGUAGE.encode(),
+            None if model.folder is None else str(model.folder).encode(),
+            model.language.encode(),
             ENGINE_MODE,
             None,
             0,
@@ -133,9 +177,8 @@ class _Engine:
         )
         if failed:
             library.TessBaseAPIDelete(self._handle)
-            raise OCREngineError(
-                f"Tesseract could not load its '{LANGUAGE}' model: install tesseract-ocr-eng."
-            )
+            fix = "install tesseract-ocr-eng" if model.folder is None else "reinstall idflow"
+            raise OCREngineError(f"Tesseract could not load its '{model.language}' model: {fix}.")
         library.TessBaseAPISetPageSegMode(self._handle, settings.page_segmentation)
 
     def read(self, image: NDArray[np.uint8], tsv: bool) -> str:
@@ -167,10 +210,7 @@ class _Engine:
         library.TessBaseAPIDelete(self._handle)
 
 
-_IDLE: dict[Settings, queue.SimpleQueue[_Engine]] = {
-    MRZ_BAND: queue.SimpleQueue(),
-    PRINTED_TEXT: queue.SimpleQueue(),
-}
+_IDLE: dict[Settings, queue.SimpleQueue[_Engine]] = {}  # idle engines by how they were started
 # An engine holds about 28 MB: more reads at once than this wait for one (2 cores gain nothing).
 _MAX_READS = 4
 _READS = threading.BoundedSemaphore(_MAX_READS)
@@ -178,7 +218,7 @@ _READS = threading.BoundedSemaphore(_MAX_READS)
 
 def _read(image: NDArray[np.uint8], settings: Settings, tsv: bool) -> str:
     with _READS:
-        idle = _IDLE[settings]
+        idle = _IDLE.setdefault(settings, queue.SimpleQueue())  # one step: threads share it
         try:
             engine = idle.get_nowait()
         except queue.Empty:

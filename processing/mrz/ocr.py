@@ -1,7 +1,8 @@
 """Read the characters of an MRZ band: Tesseract, cross-checked by OCR-B glyph templates.
 
-Tesseract's LSTM model reads MRZ digits well but miscounts runs of '<' filler and reads '<' inside
-names as K or X. The MRZ is printed in one fixed-pitch font (OCR-B, 10 characters per inch), so
+Tesseract, with a model trained on MRZ lines only (`processing.tesseract.MRZ_MODEL`), reads
+characters well but can miscount a run of '<' filler or drop a smudged cell. The MRZ is printed in
+one fixed-pitch font (OCR-B, 10 characters per inch), so
 every line can also be cut into exactly 30, 36 or 44 equal cells and each cell compared with the
 rendered OCR-B glyphs. The two readers fail differently: the templates place every cell and
 filler; where Tesseract reads another character, its reading becomes a vote in the decoding under

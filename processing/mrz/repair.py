@@ -95,6 +95,13 @@ def end_names(name: str) -> str:
     return name[:end] + "<" * (len(name) - end)
 
 
+def inner_fillers_as_k(number: str) -> str:
+    """A document number is padded at its end only, so a '<' inside it was a character: K, the
+    one that looks like it (and, like 0, A and U, worth as much to the check digit)."""
+    body = number.rstrip("<")
+    return body.replace("<", "K") + number[len(body) :]
+
+
 class _Grid:
     """The MRZ as mutable characters, so fixes can be applied field by field."""
 
@@ -147,11 +154,13 @@ def _fix_unambiguous(grid: _Grid) -> None:
     for name in ("issuing_country", "nationality"):
         grid.put(spans[name], _best_country(grid.get(spans[name])))
     grid.put(spans["sex"], _map_chars(grid.get(spans["sex"]), MRZ_SEX_FOR_CHAR))
-    name = clean_filler_runs(_map_chars(grid.get(spans["name"]), LETTER_FOR_DIGIT))
-    grid.put(spans["name"], end_names(name))
+    names = clean_filler_runs(_map_chars(grid.get(spans["name"]), LETTER_FOR_DIGIT))
+    grid.put(spans["name"], end_names(names))
     for name in ("document_number", "optional_data", "optional_data_2"):
         if name in spans:
             grid.put(spans[name], clean_filler_runs(grid.get(spans[name]), lone_k_after=1))
+    number = spans["document_number"]
+    grid.put(number, inner_fillers_as_k(grid.get(number)))
 
 
 def _protected_regions(fmt: MRZFormat) -> list[tuple[str, tuple[Span, ...]]]:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from processing.mrz.checkdigit import check_digit
 from processing.mrz.model import Repair
 from processing.mrz.parse import parse_mrz
-from processing.mrz.repair import clean_filler_runs, end_names, repair_mrz
+from processing.mrz.repair import clean_filler_runs, end_names, inner_fillers_as_k, repair_mrz
 from tests.support.icao import TD1, TD3
 
 TODAY = datetime.date(2026, 3, 1)
@@ -167,6 +167,18 @@ def test_letters_after_the_names_end_are_filler() -> None:
 )
 def test_end_names(read: str, names: str) -> None:
     assert end_names(read) == names
+
+
+def test_a_filler_inside_a_document_number_is_k() -> None:
+    """A photographed K read as '<' by both readers, with every check digit holding (K and '<'
+    are both worth 0 mod 10): numbers are padded at their end only."""
+    assert inner_fillers_as_k("YCRR<W1T4") == "YCRRKW1T4"
+    assert inner_fillers_as_k("D2314<<<<") == "D2314<<<<"
+    # A number with K as its sixth character (as valid as ICAO's 0 there), the K read as '<'.
+    lines = (TD3[0], "L8989<2C3" + TD3[1][9:])
+    mrz = repair_mrz(lines, today=TODAY)
+    assert mrz.document_number == "L8989K2C3" and mrz.valid
+    assert mrz.repairs == (Repair(1, 5, "<", "K"),)
 
 
 # --- property: random valid TD3s, one look-alike corruption --------------------------------
