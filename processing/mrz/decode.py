@@ -41,6 +41,7 @@ _CHARSETS: dict[str, frozenset[str]] = {
 }
 _VOTE_BONUS = 0.05  # added to the glyph Tesseract read where it disagrees with the templates
 _LETTER_VOTE = 0.1  # the same in names and country codes
+_E_OVER_F = 0.06  # measured: docs/performance.md, change 7
 # Worth 0 mod 10 like '<' at any position: a check digit holds or fails alike with any of them.
 FILLER_TWINS = "0AKU"
 _DOCUMENT_KINDS = frozenset("ACIPV")  # ICAO 9303: the first letter of every document code
@@ -130,6 +131,7 @@ def decode_lines(
             adjusted[line][col, ALPHABET.index(char)] += weight
     for (line, col), charset in allowed.items():
         grid[line][col] = _best_allowed(adjusted[line][col], charset)
+    _e_for_faded_f(grid, adjusted, FIELD_SPANS[fmt]["name"])
     spans = FIELD_SPANS[fmt]
     for name in ("issuing_country", "nationality"):
         _prefer_known_country(grid, adjusted, spans[name])
@@ -149,6 +151,18 @@ def decode_lines(
     if fmt in COMPOSITE_SPANS:
         _solve_composite(grid, adjusted, fmt, allowed)
     return tuple("".join(row) for row in grid)
+
+
+def _e_for_faded_f(
+    grid: list[list[str]], scores: Sequence[NDArray[np.float32]], span: Span
+) -> None:
+    """In a name, an F whose glyph barely beats E's is an E whose thin lower bar faded or blurred
+    away: E is far more common in names (F is kept when it wins by `_E_OVER_F` or more)."""
+    e, f = ALPHABET.index("E"), ALPHABET.index("F")
+    for line, col in _positions([span]):
+        cell = scores[line][col]
+        if grid[line][col] == "F" and cell[f] - cell[e] < _E_OVER_F:
+            grid[line][col] = "E"
 
 
 def _no_filler_inside_number(

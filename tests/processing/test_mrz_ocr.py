@@ -194,3 +194,14 @@ def test_a_filler_glyph_inside_a_document_number_becomes_its_best_twin() -> None
     scores[1][5, ocr.ALPHABET.index("<")] = 0.8
     scores[1][5, ocr.ALPHABET.index("K")] = 0.7
     assert decode_lines(scores) == number_with_k
+
+
+@pytest.mark.parametrize(("f_score", "read"), [(0.84, "E"), (0.9, "F")])
+def test_a_faded_e_read_as_f_in_a_name_is_e(f_score: float, read: str) -> None:
+    """Spain's specimen card: ESPANOLA read FSPANOLA by both readers, F 0.837 against E 0.800;
+    a name's F that wins by a wide margin stays."""
+    printed = (*TD1[:2], "ESPANOLA<<CARMEN<<<<<<<<<<<<<<")
+    scores = _scores(printed)
+    scores[2][0, ocr.ALPHABET.index("F")] = f_score
+    scores[2][0, ocr.ALPHABET.index("E")] = 0.8
+    assert decode_lines(scores)[2] == read + printed[2][1:]
