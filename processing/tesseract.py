@@ -3,7 +3,8 @@
 The printed zone is read with Debian's English model. The MRZ band is read with a model trained
 only on MRZ lines (`processing/mrz/models`, BSD-3-Clause, see its NOTICE): the English model read
 filler runs as K's and took names for words (CELIK as GCEEIK), which the MRZ model does not; on
-the by-tier photographs it made 14 more reads exact of 457 (docs/performance.md).
+457 photographed and scanned MRZ sides it made 14 more reads exact and 10 fewer misread
+(docs/performance.md, change 7).
 
 Starting the `tesseract` program for every read cost a process and the loading of its model
 (about 0.15 s of CPU) before it read anything, more than reading an MRZ band itself. An engine

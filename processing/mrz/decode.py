@@ -42,8 +42,8 @@ _CHARSETS: dict[str, frozenset[str]] = {
 _VOTE_BONUS = 0.05  # added to the glyph Tesseract read where it disagrees with the templates
 _LETTER_VOTE = 0.1  # the same in names and country codes
 _E_OVER_F = 0.06  # measured: docs/performance.md, change 7
-# Worth 0 mod 10 like '<' at any position: a check digit holds or fails alike with any of them.
-FILLER_TWINS = "0AKU"
+# Worth 0 mod 10 like '<': at any weight a check digit holds or fails alike with any of them.
+_FILLER_TWINS = "0AKU"
 _DOCUMENT_KINDS = frozenset("ACIPV")  # ICAO 9303: the first letter of every document code
 _CANDIDATE_MARGIN = 0.25  # glyphs this far below a cell's best are not considered
 _MAX_CHOICES = 3  # per cell
@@ -169,11 +169,11 @@ def _no_filler_inside_number(
     grid: list[list[str]], scores: Sequence[NDArray[np.float32]], span: Span
 ) -> None:
     """A document number is padded at its end only: a '<' with characters after it is one of
-    the characters worth as much to the check digit (`FILLER_TWINS`), the best-fitting glyph."""
+    the characters worth as much to the check digit (`_FILLER_TWINS`), the best-fitting glyph."""
     row = grid[span.line]
     for col in range(span.start, span.end - 1):
         if row[col] == "<" and any(c != "<" for c in row[col + 1 : span.end]):
-            row[col] = _best_allowed(scores[span.line][col], frozenset(FILLER_TWINS))
+            row[col] = _best_allowed(scores[span.line][col], frozenset(_FILLER_TWINS))
 
 
 def _solve_composite(

@@ -1,12 +1,12 @@
 """Read the characters of an MRZ band: Tesseract, cross-checked by OCR-B glyph templates.
 
 Tesseract, with a model trained on MRZ lines only (`processing.tesseract.MRZ_MODEL`), reads
-characters well but can miscount a run of '<' filler or drop a smudged cell. The MRZ is printed in
-one fixed-pitch font (OCR-B, 10 characters per inch), so
-every line can also be cut into exactly 30, 36 or 44 equal cells and each cell compared with the
-rendered OCR-B glyphs. The two readers fail differently: the templates place every cell and
-filler; where Tesseract reads another character, its reading becomes a vote in the decoding under
-field types and check digits (`decode.py`); Tesseract's own text is the other candidate.
+characters well but can miscount a run of '<' filler or drop a smudged cell. The MRZ is printed
+in one fixed-pitch font (OCR-B, 10 characters per inch), so every line can also be cut into
+exactly 30, 36 or 44 equal cells and each cell compared with the rendered OCR-B glyphs. The two
+readers fail differently: the templates place every cell and filler; where Tesseract reads
+another character, its reading becomes a vote in the decoding under field types and check digits
+(`decode.py`); Tesseract's own text is the other candidate.
 
 Steps, each a small function whose result can be inspected:
     normalise_band -> split_lines -> fit_grid -> classify_cells (templates)
