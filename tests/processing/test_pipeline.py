@@ -213,3 +213,44 @@ def test_the_portrait_looked_for_while_the_mrz_reads_is_the_one_found_after(
 
     assert overlapped.portrait is not None and overlapped.status == "read"
     assert _everything(overlapped) == _everything(sequential)
+
+
+@needs_faces
+@pytest.mark.parametrize("seed", [63, 64])
+def test_a_cards_two_sides_read_at_the_same_time_give_the_read_one_after_the_other(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The back is read in another thread while the front is read (`_read_sides`); the result,
+    crops, decoded photos and portrait pixels included, is the one reading the sides one after
+    the other gives, and the steps' timings keep their order."""
+    face = Image.open(FACES / "obama" / "obama.jpg").convert("RGB")
+    document = make_document("td1", seed, face=face, today=TODAY)
+    assert document.back is not None
+    rng = np.random.default_rng(seed)
+    front, back = (jpeg(photograph(side, rng)[0], 90) for side in (document.front, document.back))
+    threads: dict[str, bool] = {}
+    reading = pipeline._read_side
+
+    def recorded(data: bytes, side: pipeline.Side, *args: Any) -> Any:
+        threads[side] = threading.current_thread() is threading.main_thread()
+        return reading(data, side, *args)
+
+    monkeypatch.setattr(pipeline, "_read_side", recorded)
+    together = read_document(front, back, today=TODAY, read_visual=True)
+    assert threads == {"front": True, "back": False}
+
+    def one_after_the_other(
+        front: bytes, back: bytes | None, timer: pipeline.StepTimer, *args: Any
+    ) -> list[Any]:
+        assert back is not None
+        return [reading(front, "front", timer, *args), reading(back, "back", timer, *args)]
+
+    monkeypatch.setattr(pipeline, "_read_sides", one_after_the_other)
+    alone = read_document(front, back, today=TODAY, read_visual=True)
+
+    assert together.status == "read" and together.portrait is not None
+    assert _everything(together) == _everything(alone)
+    assert list(together.timings) == list(alone.timings)
+    for mine, theirs in zip(together.sides, alone.sides, strict=True):
+        assert mine.photo is not None and theirs.photo is not None
+        assert np.array_equal(mine.photo, theirs.photo)
