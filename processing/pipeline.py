@@ -3,8 +3,6 @@
     load -> locate (quad, flatten) -> MRZ (band, OCR, parse, repair; decides which way is up)
          -> quality -> portrait -> barcode / visual zone when there is no MRZ
 
-The two sides of a card are read at the same time (`_read_sides`), then combined.
-
 An unreadable document is a normal `DocumentResult` with reasons. Only a broken installation
 (`OCREngineError`: Tesseract or the OCR-B font missing) raises, because no photo can fix that.
 """
@@ -564,29 +562,6 @@ def _confidence(mrz: MRZ | None, sides: list[_SideRead], visual: VisualZone | No
     return 0.0
 
 
-def _read_sides(
-    front: bytes,
-    back: bytes | None,
-    timer: StepTimer,
-    today: date | None,
-    detector_model: Path | None,
-    trace: Trace | None,
-) -> list[_SideRead]:
-    """The front, and the back beside it in another thread: a side's read uses nothing of the
-    other's, and most of it (JPEG decoding, OpenCV, Tesseract) lets the other thread run, so a
-    card's two sides take little more than the slower one where a second core is free. The
-    back's steps are timed apart and added after the front's, in the order of a read one side
-    after the other."""
-    if back is None:
-        return [_read_side(front, "front", timer, today, detector_model, trace)]
-    back_timer = StepTimer()
-    with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the back if the front raises
-        reading = pool.submit(_read_side, back, "back", back_timer, today, detector_model, trace)
-        sides = [_read_side(front, "front", timer, today, detector_model, trace), reading.result()]
-    timer.timings.update(back_timer.timings)
-    return sides
-
-
 def read_document(
     front: bytes,
     back: bytes | None = None,
@@ -600,7 +575,9 @@ def read_document(
     collects each step's image (`processing.trace`)."""
     timer = StepTimer()
     with timer.step("total"):
-        sides = _read_sides(front, back, timer, today, detector_model, trace)
+        sides = [_read_side(front, "front", timer, today, detector_model, trace)]
+        if back is not None:
+            sides.append(_read_side(back, "back", timer, today, detector_model, trace))
         mrz = _pick_mrz([side.mrz for side in sides if side.mrz is not None])
         barcode = next((side.barcode for side in sides if side.barcode), None)
         portraits = [side.portrait for side in sides if side.portrait is not None]
