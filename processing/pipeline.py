@@ -492,6 +492,7 @@ def _read_side(
         findings=tuple(findings),
         portrait_found=portrait is not None,
         crop=crop,
+        photo=image,
     )
     return _SideRead(result, mrz, portrait, barcode)
 

@@ -1,7 +1,8 @@
 """The typed result of reading a document: what was read, how sure we are, and why not.
 
-Images (the flattened crops, the portrait crop) travel as arrays on the result for the next step
-(the selfie match) but are left out of `to_dict()`, which is what gets printed, stored and sent.
+Images (the decoded photos, the flattened crops, the portrait crop) travel as arrays on the result
+for the next steps (the authenticity checks, the selfie match) but are left out of `to_dict()`,
+which is what gets printed, stored and sent.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ class SideResult:
     findings: tuple[Finding, ...]  # load errors and reading problems of this side
     portrait_found: bool = False  # the holder's portrait was found on this side's crop
     crop: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    # The photo as the reader decoded it (EXIF turn applied, at most its working size), None when
+    # it did not decode: the authenticity checks look at it again rather than decode it twice.
+    photo: NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -518,11 +518,16 @@ def _work_out(
     elif not judged:
         verdict = _missing_front()
     else:
+        # The selfie's face needs nothing of the document: described before the document's stage,
+        # it is done while the stage's job may still be running (`risk.descriptor_of`).
+        selfie = images.get("selfie")
+        descriptor = risk.descriptor_of(selfie, None) if selfie is not None else None
         stage = _document_stage(app, session_id, document_inputs, images)
         verdict = _verify(stage.stage, images, options, provided)
         if live_selfie_required and not selfie_proven:
             verdict = refuse_unproven_selfie(verdict)
-        descriptor = risk.descriptor_of(images.get("selfie"), stage.stage.portrait)
+        if selfie is None:
+            descriptor = risk.descriptor_of(None, stage.stage.portrait)
     return Judged(verdict, descriptor, judged, stage), inputs
 
 

@@ -11,13 +11,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from processing.errors import ImageError
-from processing.load import load_image
 from processing.result import DocumentResult
 
-# As the reader loads them (processing.pipeline): tiny scans still count, huge photos shrink.
-_MIN_SIDE = 150
-_WORKING_SIDE = 3000
 Side = Literal["front", "back"]
 
 
@@ -54,22 +49,17 @@ class Evidence:
 
     @functools.cached_property
     def uploads(self) -> tuple[Upload, ...]:
-        """The uploads decoded (EXIF orientation applied) once for all checks, each with its
-        side's reading; one that does not decode is left out (the reading already reported it)."""
+        """The uploads with the photo the reader decoded of each (EXIF orientation applied, at
+        its working size: decoding it again would give the same pixels) and its reading; one that
+        did not decode is left out (the reading already reported it)."""
         sides = {side.side: side for side in self.result.sides}
         sent: tuple[tuple[Side, bytes | None], ...] = (("front", self.front), ("back", self.back))
         decoded = []
         for name, data in sent:
-            if data is None:
-                continue
-            try:
-                image = load_image(data, min_side=_MIN_SIDE, max_side=_WORKING_SIDE).image
-            except ImageError:
-                continue
             read = sides.get(name)
-            crop = read.crop if read is not None else None
-            found = read is not None and read.portrait_found
-            decoded.append(Upload(name, data, image, crop, found))
+            if data is None or read is None or read.photo is None:
+                continue
+            decoded.append(Upload(name, data, read.photo, read.crop, read.portrait_found))
         return tuple(decoded)
 
     @property

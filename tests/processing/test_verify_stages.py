@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from typing import Any
@@ -11,7 +12,10 @@ import numpy as np
 import pytest
 
 from bench.verify import Case, cases
+from processing.authenticity import Evidence, assess
+from processing.load import load_image
 from processing.model_files import YUNET_FILE
+from processing.pipeline import read_document
 from processing.verify import DocumentStage, VerifyOptions, finish, read_and_judge, verify
 from tests.support.shared import SHARED
 
@@ -70,3 +74,24 @@ def test_a_selfie_finishes_the_kept_stage_as_verify_would(photographed: list[Cas
         passport.front, None, other, OPTIONS, passport.provided, today=TODAY, detector_model=YUNET
     )
     assert without_timings(staged.to_dict()) == without_timings(whole.to_dict())
+
+
+def test_the_authenticity_checks_see_the_photos_as_decoded_afresh(photographed: list[Case]) -> None:
+    """The checks take the photos the reader decoded (`SideResult.photo`) instead of decoding
+    the uploads again: the reading left them as a fresh decode gives them, so every signal is
+    the one the checks give on their own decode."""
+    for case in photographed:
+        result = read_document(case.front, case.back, today=TODAY, detector_model=YUNET)
+        sent = (case.front, case.back) if case.back is not None else (case.front,)
+        fresh = [load_image(data, min_side=150, max_side=3000).image for data in sent]
+        for side, decoded in zip(result.sides, fresh, strict=True):
+            assert side.photo is not None and np.array_equal(side.photo, decoded), case.kind
+        on_fresh = dataclasses.replace(
+            result,
+            sides=tuple(
+                dataclasses.replace(side, photo=decoded.copy())
+                for side, decoded in zip(result.sides, fresh, strict=True)
+            ),
+        )
+        evidence = Evidence(result, case.front, case.back, TODAY, YUNET)
+        assert assess(evidence) == assess(Evidence(on_fresh, case.front, case.back, TODAY, YUNET))

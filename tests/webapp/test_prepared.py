@@ -14,15 +14,17 @@ import numpy as np
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from numpy.typing import NDArray
 from sqlalchemy import delete, select
 
 from processing.samples import photograph
+from processing.verify import DocumentStage
 from tests.support.flow import consent, landing, passport_photo, send, session_row, start
 from tests.support.images import jpeg
 from tests.support.platform import ApiPlatform
 from tests.support.shared import SHARED
 from tests.support.stand_ins import stand_in
-from webapp import jobs, verification
+from webapp import jobs, risk, verification
 from webapp.db import database
 from webapp.jobs import run_pending
 from webapp.models import Event, Job, VerificationReport, utcnow
@@ -392,3 +394,56 @@ def test_the_verdict_waits_for_the_document_stage_running_on_the_same_photos(
     assert events(no_csrf, session_id) == ["created"]
     client.post(f"{link}/review", data={"submit": "Submit", "outcome": "real"})
     assert events(no_csrf, session_id) == ["created", "processing", "verified"]
+
+
+@needs_faces
+def test_the_selfie_is_described_while_the_document_stage_still_runs(
+    no_csrf: Flask, client: FlaskClient, qa: ApiPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The face the risk signals compare is the selfie's, which needs nothing of the document:
+    the verdict's job describes it while the stage's job is still reading, not once the stage is
+    kept, and it is the face of the selfie sent."""
+    started, release = threading.Event(), threading.Event()
+    read = verification._read_document
+
+    def held(images: dict[str, bytes]) -> DocumentStage:
+        started.set()
+        assert release.wait(30)
+        return read(images)
+
+    stage_kept_when_described: list[bool] = []
+    describing = risk.descriptor_of
+
+    def recorded(photo: bytes | None, portrait: NDArray[np.uint8] | None) -> list[float] | None:
+        stage = document_stage(no_csrf, session_id)
+        stage_kept_when_described.append(stage is not None and stage["stage"] is not None)
+        return describing(photo, portrait)
+
+    monkeypatch.setattr(verification, "_read_document", held)
+    monkeypatch.setattr(risk, "descriptor_of", recorded)
+    session_id, link = at_selfie(client, qa)
+    with database(no_csrf).sessions() as db:
+        reading = jobs.claim(no_csrf, db, lease_seconds=60)
+    assert reading is not None and reading.kind == PREPARE_DOCUMENT
+    document = threading.Thread(target=jobs.run_job, args=(no_csrf, reading, 60))
+    document.start()
+    assert started.wait(30)  # the stage's job is reading ...
+    selfie = face("obama/obama2.jpg")
+    assert send(client, f"{link}/selfie", selfie).status_code == 303
+    with database(no_csrf).sessions() as db:
+        finishing = jobs.claim(no_csrf, db, lease_seconds=60)
+    assert finishing is not None and finishing.kind == PREPARE
+    verdict = threading.Thread(target=jobs.run_job, args=(no_csrf, finishing, 60))
+    verdict.start()
+    deadline = time.monotonic() + 10
+    while not stage_kept_when_described and time.monotonic() < deadline:
+        time.sleep(0.05)
+    release.set()  # ... until the selfie was described (or 10 s went by)
+    document.join(30)
+    verdict.join(30)
+    assert not document.is_alive() and not verdict.is_alive()
+    assert stage_kept_when_described == [False]
+    kept = session_row(no_csrf, session_id).prepared
+    assert kept is not None and kept["verdict"]["status"] == "verified"
+    assert kept["document"]["stage"] is not None  # the verdict was finished from it
+    assert kept["descriptor"] == describing(selfie, None)
