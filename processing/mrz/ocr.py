@@ -42,7 +42,7 @@ ALPHABET = MRZ_ALPHABET
 _PITCH = 22  # template cell width in pixels: every line is rescaled to this character pitch
 _LINE_LENGTHS = {2: (44, 36), 3: (30,)}
 # The MRZ model reads 30-pixel lines as well as 40-pixel ones, in a fifth less time (docs/
-# performance.md, change 7: 26 to 40 pixels all within 3 exact reads of each other).
+# performance.md, change 7: 26 to 40 pixels all within 5 exact reads of 457).
 _TESSERACT_LINE_HEIGHT = 30
 _GRID_STIFFNESS = 4.0  # a cell 25% off the pitch costs a quarter of a glyph's correlation
 
