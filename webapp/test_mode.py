@@ -25,6 +25,7 @@ from flask_babel.speaklater import LazyString
 from numpy.typing import NDArray
 from PIL import Image
 
+from processing.authenticity.specimen import SPECIMEN_STATE
 from processing.errors import SampleGenerationError
 from processing.samples.generate import Kind, SampleDocument, make_document
 from processing.samples.identities import Identity, random_identity, random_us_identity
@@ -80,10 +81,15 @@ def is_simulated(outcome: str | None) -> bool:
 
 
 def _identity(seed: str, document_type: str | None, today: date) -> Identity:
+    """A holder drawn from `seed`, never of ICAO's specimen state: live verification refuses
+    that as a specimen, so no simulated verdict may carry it."""
     rng = random.Random(seed)
     if document_type == "driving_license":
         return random_us_identity(rng, today)
-    return random_identity(rng, today)
+    identity = random_identity(rng, today)
+    while identity.issuing_country == SPECIMEN_STATE:
+        identity = random_identity(rng, today)
+    return identity
 
 
 def _document_data(

@@ -17,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from idflow_signature import HEADER, verify
+from processing.authenticity.specimen import SPECIMEN_STATE
 from processing.result import to_plain
 from processing.verify import ProvidedDetails, VerifyOptions
 from tests.support.api import passport_jpeg
@@ -113,6 +114,9 @@ def test_simulated_verdicts_are_real_shaped(outcome: str, seed: str) -> None:
     options = VerifyOptions(require_matching_selfie=True, min_age=18)
     verdict = test_mode.simulated_verdict(outcome, seed, "passport", options, provided)
     plain = json.loads(json.dumps(to_plain(verdict)))
+    # Live verification refuses ICAO's specimen state as a specimen (and it has no ISO code, so
+    # a Stripe report showed no issuing_country): no made-up document comes from it.
+    assert verdict.report.document.issuing_country != SPECIMEN_STATE
     expiry = verdict.report.document.expiration_date
     assert outcome == "document_unverified_other" or expiry is not None
     if outcome not in ("document_expired", "document_unverified_other"):
