@@ -50,6 +50,16 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
+def shipped_file_problem(path: Path, sha256: str) -> str | None:
+    """Why a model file shipped inside the package cannot be used, or None: a damaged or swapped
+    copy loads and then scores or reads differently, so its bytes are checked first."""
+    if not path.is_file():
+        return "is missing: reinstall idflow."
+    if sha256_of(path) != sha256:
+        return "is not the published file."
+    return None
+
+
 def verify_model(path: Path) -> bool:
     """True when `path` holds exactly the published bytes of a model listed in `KNOWN_MODELS`.
 

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processing.errors import OCREngineError
-from processing.model_files import sha256_of
+from processing.model_files import shipped_file_problem
 from processing.mrz.model import MRZ_ALPHABET
 
 ENGINE_MODE = 1  # --oem 1: the LSTM recogniser
@@ -107,12 +107,9 @@ _MISSING = "Tesseract could not run: install Debian's tesseract-ocr and tesserac
 def _checked(model: Model) -> None:
     """A shipped model must be the published file: a damaged or swapped one loads and misreads."""
     path = model.path
-    if path is None:
-        return
-    if not path.is_file():
-        raise OCREngineError(f"Tesseract model {path} is missing: reinstall idflow.")
-    if sha256_of(path) != model.sha256:
-        raise OCREngineError(f"Tesseract model {path} is not the published file.")
+    problem = None if path is None else shipped_file_problem(path, model.sha256)
+    if problem is not None:
+        raise OCREngineError(f"Tesseract model {path} {problem}")
 
 
 @functools.cache

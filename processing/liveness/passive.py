@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from processing.errors import LivenessModelError
-from processing.model_files import sha256_of
+from processing.model_files import shipped_file_problem
 
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 
@@ -52,10 +52,9 @@ _REAL = 1  # output index of the "real face" class
 @functools.cache
 def _net(model: SpoofModel) -> Any:
     path = MODELS_DIR / model.file
-    if not path.is_file():
-        raise LivenessModelError(f"Anti-spoofing model {path} is missing: reinstall idflow.")
-    if sha256_of(path) != model.sha256:
-        raise LivenessModelError(f"Anti-spoofing model {path} is not the published file.")
+    problem = shipped_file_problem(path, model.sha256)
+    if problem is not None:
+        raise LivenessModelError(f"Anti-spoofing model {path} {problem}")
     try:
         return cv2.dnn.readNetFromONNX(str(path))
     except cv2.error as exc:

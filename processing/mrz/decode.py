@@ -43,7 +43,7 @@ _VOTE_BONUS = 0.05  # added to the glyph Tesseract read where it disagrees with 
 _LETTER_VOTE = 0.1  # the same in names and country codes
 _E_OVER_F = 0.06  # measured: docs/performance.md, change 7
 # Worth 0 mod 10 like '<': at any weight a check digit holds or fails alike with any of them.
-_FILLER_TWINS = "0AKU"
+_FILLER_TWINS = frozenset("0AKU")
 _DOCUMENT_KINDS = frozenset("ACIPV")  # ICAO 9303: the first letter of every document code
 _CANDIDATE_MARGIN = 0.25  # glyphs this far below a cell's best are not considered
 _MAX_CHOICES = 3  # per cell
@@ -173,7 +173,7 @@ def _no_filler_inside_number(
     row = grid[span.line]
     for col in range(span.start, span.end - 1):
         if row[col] == "<" and any(c != "<" for c in row[col + 1 : span.end]):
-            row[col] = _best_allowed(scores[span.line][col], frozenset(_FILLER_TWINS))
+            row[col] = _best_allowed(scores[span.line][col], _FILLER_TWINS)
 
 
 def _solve_composite(
